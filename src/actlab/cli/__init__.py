@@ -1,0 +1,38 @@
+"""actlab's command line: thin commands over the library.
+
+Each command module registers itself on :data:`actlab.cli.app.app`; ``main``
+turns bad input (:class:`actlab.errors.ActlabError`) into a one-line message
+and exit code 2, never a traceback.
+"""
+from __future__ import annotations
+
+from actlab.cli.app import app, err_console
+from actlab.errors import ActlabError
+
+# command modules (each registers its commands on import)
+from actlab.cli import catalog as _catalog  # noqa: F401  list, show, eval
+from actlab.cli import demo as _demo  # noqa: F401  demo
+
+__all__ = ["app", "main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``actlab`` console script; returns the exit code.
+
+    Usage errors (unknown option, missing argument) are reported by Typer with
+    exit code 2; :class:`ActlabError` (bad values, unknown names) likewise.
+    """
+    try:
+        app(args=argv, prog_name="actlab")
+    except SystemExit as done:
+        code = done.code
+        if code is None:
+            return 0
+        return code if isinstance(code, int) else 1
+    except ActlabError as error:
+        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        return 130
+    return 0
