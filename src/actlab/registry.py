@@ -62,6 +62,9 @@ def looks_like_formula(text: str) -> bool:
 def get(identifier: Any, **params: Any) -> ActivationSpec:
     """The activation named ``identifier`` (name, alias, spec or formula), with ``params`` bound.
 
+    Names and aliases are case-insensitive; an ``ActivationSpec`` or any other
+    callable passes through (as ``keras.activations.get`` does).
+
     >>> get("swish").name
     'silu'
     >>> get("elu", alpha=0.5).resolve()["alpha"]
@@ -69,6 +72,11 @@ def get(identifier: Any, **params: Any) -> ActivationSpec:
     """
     if isinstance(identifier, ActivationSpec):
         return identifier.with_params(**params)
+    if callable(identifier) and not isinstance(identifier, str):
+        # like keras.activations.get: a plain callable passes through unchanged
+        if params:
+            raise ActlabError("parameters cannot be bound to a plain callable; build an ActivationSpec instead")
+        return identifier
     if not isinstance(identifier, str):
         raise ActlabError(
             f"an activation is a name, a formula or an ActivationSpec, got {type(identifier).__name__}"

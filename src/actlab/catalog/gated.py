@@ -64,7 +64,7 @@ def hard_swish(x: Tensor) -> Tensor:
 
 def hard_swish_derivative(x: Tensor) -> Tensor:
     middle = x / 3 + 0.5
-    return torch.where(x < -3, torch.zeros_like(x), torch.where(x <= 3, middle, torch.ones_like(x)))
+    return torch.where(x <= -3, torch.zeros_like(x), torch.where(x < 3, middle, torch.ones_like(x)))
 
 
 def mish(x: Tensor) -> Tensor:
@@ -156,11 +156,11 @@ SPECS = [
         forward=hard_swish,
         derivative=hard_swish_derivative,
         formula="x * min(max(x + 3, 0), 6) / 6",
-        derivative_formula="0 if x < -3 else (x/3 + 1/2 if x <= 3 else 1)",
+        derivative_formula="0 if x <= -3 else (x/3 + 1/2 if x < 3 else 1)",
         latex=r"x\,\frac{\mathrm{ReLU6}(x + 3)}{6}",
-        derivative_latex=r"\begin{cases} 0 & x < -3 \\ x/3 + 1/2 & -3 \le x \le 3 \\ 1 & x > 3 \end{cases}",
+        derivative_latex=r"\begin{cases} 0 & x \le -3 \\ x/3 + 1/2 & -3 < x < 3 \\ 1 & x \ge 3 \end{cases}",
         kinks=(-3.0, 3.0),
-        kink_convention="f'(−3) = −1/2 and f'(3) = 3/2 (the middle piece), as PyTorch's hardswish_backward",
+        kink_convention="f'(−3) = 0 and f'(3) = 1 (the outer pieces), as PyTorch's hardswish backward",
         init=HE,
         notes=("Piecewise quadratic (not piecewise linear, as Keras's docs say of hard_silu); f is C0 with derivative jumps at ±3.",),
         references=("Howard et al., Searching for MobileNetV3, ICCV 2019",),
