@@ -1,0 +1,161 @@
+"""``actlab props`` and ``actlab plot``: the computed property table and activation figures."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.table import Table
+
+import actlab
+from actlab.cli.app import app, console, fail, parse_floats, parse_params, print_json
+from actlab.errors import suggest
+
+ParamOption = Annotated[
+    Optional[list[str]], typer.Option("--param", "-p", help="Parameter as NAME=VALUE (repeatable; applies to every named activation that has it).")
+]
+
+# columns of the (wide) rich table; --json has every field
+TABLE_COLUMNS = (
+    ("range_min", "min"),
+    ("range_max", "max"),
+    ("monotonic", "mono"),
+    ("continuous", "C0"),
+    ("differentiable", "C1"),
+    ("smooth", "smooth"),
+    ("kinks", "kinks"),
+    ("zero_at_origin", "f(0)=0"),
+    ("derivative_min", "f'min"),
+    ("derivative_max", "f'max"),
+    ("saturation_low", "sat-"),
+    ("saturation_high", "sat+"),
+    ("dead_region", "dead"),
+    ("sparsity", "P(f=0)"),
+    ("gaussian_mean", "E f"),
+    ("gaussian_variance", "Var f"),
+    ("gaussian_mean_derivative", "E f'"),
+    ("relative_cost", "cost"),
+)
+
+
+def _specs_for(names: list[str] | None, params: dict[str, Any]) -> list[actlab.ActivationSpec]:
+    if not names:
+        if params:
+            fail("--param needs activation names (parameters differ between activations)")
+        return actlab.all_specs()
+    specs = []
+    for name in names:
+        spec = actlab.get(name)
+        own = {k: v for k, v in params.items() if k in spec.param_names}
+        specs.append(spec.with_params(**own) if own else spec)
+    unused = [k for k in params if not any(k in s.param_names for s in specs)]
+    if unused:
+        fail(f"--param {unused[0]}: none of the named activations has a parameter {unused[0]!r}")
+    return specs
+
+
+def _format(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ",".join(_format(v) for v in value) if value else "–"
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "∞" if value > 0 else "−∞"
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _sort_key(field: str):
+    def key(row: dict[str, Any]) -> tuple:
+        value = row[field]
+        if value is None:
+            return (2, 0.0, "")
+        if isinstance(value, (list, tuple)):
+            return (0, float(len(value)), "")
+        if isinstance(value, (bool, int, float)):
+            return (0, float(value), "")
+        return (1, 0.0, str(value))
+
+    return key
+
+
+@app.command("props")
+def props_command(
+    names: Annotated[Optional[list[str]], typer.Argument(help="Activation names, aliases or formulas in x (default: the whole catalog).")] = None,
+    json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per activation.")] = False,
+    sort: Annotated[Optional[str], typer.Option("--sort", help="Sort by this property field (ascending).")] = None,
+    param: ParamOption = None,
+    no_cost: Annotated[bool, typer.Option("--no-cost", help="Skip the timing (relative_cost is null).")] = False,
+) -> None:
+    """The computed property table: range, monotonicity, smoothness, saturation, Gaussian moments, cost."""
+    from actlab.properties import FIELDS, properties
+
+    if sort is not None and sort not in (*FIELDS, "name"):
+        close = suggest(sort, (*FIELDS, "name"))
+        hint = f"; did you mean {' or '.join(close)}?" if close else f"; fields: {', '.join(FIELDS)}"
+        fail(f"unknown --sort field {sort!r}{hint}")
+    specs = _specs_for(names, parse_params(param))
+    rows = [properties(spec, measure_cost=not no_cost).to_dict() for spec in specs]
+    if sort is not None:
+        rows.sort(key=_sort_key(sort))
+    if json:
+        print_json(rows)
+        return
+    table = Table(title=f"actlab properties ({len(rows)} activation{'s' if len(rows) != 1 else ''})", show_lines=False)
+    table.add_column("name", style="bold", no_wrap=True)
+    for _, header in TABLE_COLUMNS:
+        table.add_column(header, justify="right")
+    for row in rows:
+        table.add_row(row["name"], *(_format(row[field]) for field, _ in TABLE_COLUMNS))
+    console.print(table)
+    noted = [(row["name"], note) for row in rows for note in row["notes"]]
+    for name, note in noted:
+        console.print(f"{name}: {note}", style="dim", markup=False, highlight=False)
+
+
+def _parse_range(text: str) -> tuple[float, float]:
+    values = parse_floats(text, "--range")
+    if len(values) != 2:
+        fail(f"--range expects MIN,MAX, got {text!r}")
+    low, high = values
+    if not (math.isfinite(low) and math.isfinite(high)):
+        fail(f"--range: bounds must be finite, got {text!r}")
+    if low >= high:
+        fail(f"--range: MIN must be below MAX, got {text!r}")
+    return low, high
+
+
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+@app.command("plot")
+def plot_command(
+    names: Annotated[Optional[list[str]], typer.Argument(help="Activation names, aliases or formulas in x.")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Image file to write (.png, .svg or .pdf).")] = Path("actlab-plot.png"),
+    range_: Annotated[str, typer.Option("--range", help="x range as MIN,MAX, e.g. --range=-6,6.")] = "-6,6",
+    param: ParamOption = None,
+    all_: Annotated[bool, typer.Option("--all", help="A gallery of the whole catalog (one small panel each).")] = False,
+) -> None:
+    """Plot f and f' side by side (saturation shaded, kinks marked), or the whole catalog with --all."""
+    from actlab import plots
+
+    if output.suffix.lower() not in PLOT_SUFFIXES:
+        fail(f"--output: unknown image type {output.suffix or '(none)'!r}; use one of {', '.join(PLOT_SUFFIXES)}")
+    x_range = _parse_range(range_)
+    params = parse_params(param)
+    if all_:
+        if names:
+            fail("--all plots the whole catalog: give either names or --all")
+        figure = plots.plot_gallery(_specs_for(None, {}) if not params else fail("--param cannot be used with --all"), x_range=x_range)
+    else:
+        if not names:
+            fail("give activation names or formulas to plot, or --all for the whole catalog")
+        figure = plots.plot_activations(_specs_for(names, params), x_range=x_range)
+    if output.parent and not output.parent.exists():
+        fail(f"--output: directory {str(output.parent)!r} does not exist")
+    plots.save(figure, output)
+    console.print(str(output), highlight=False, soft_wrap=True)
