@@ -1,0 +1,91 @@
+"""Saved formulas: ``formulas.json`` in the user's config folder.
+
+The folder is ``platformdirs.user_config_dir("actlab")``, or ``$ACTLAB_CONFIG_DIR``
+when set.  The file is plain JSON data (never executed)::
+
+    {"formulas": {"my_act": {"formula": "x*sigmoid(a*x)", "params": {"a": 1.702}}}}
+"""
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from actlab.errors import ActlabError
+
+__all__ = ["config_path", "save_formula", "read_saved", "load_saved_formulas"]
+
+FILE_NAME = "formulas.json"
+
+
+def config_path() -> Path:
+    """Where saved formulas live (``$ACTLAB_CONFIG_DIR/formulas.json`` when the variable is set)."""
+    folder = os.environ.get("ACTLAB_CONFIG_DIR") or platformdirs.user_config_dir("actlab")
+    return Path(folder) / FILE_NAME
+
+
+def read_saved(path: Path | None = None) -> dict[str, dict[str, Any]]:
+    """The saved formulas (name -> {"formula", "params"}); raises ActlabError for a broken file."""
+    path = path or config_path()
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ActlabError(f"cannot read saved formulas from {path}: {error}") from None
+    formulas = data.get("formulas") if isinstance(data, dict) else None
+    if not isinstance(formulas, dict):
+        raise ActlabError(f"cannot read saved formulas from {path}: expected {{\"formulas\": {{...}}}}")
+    return formulas
+
+
+def save_formula(name: str, formula: str, params: dict[str, float]) -> Path:
+    """Add (or replace) one saved formula; returns the file written."""
+    path = config_path()
+    try:
+        formulas = read_saved(path)
+    except ActlabError:
+        formulas = {}  # a broken file is replaced (its problem was reported at import)
+    formulas[name] = {"formula": formula, "params": dict(params)}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".json.tmp")
+        temporary.write_text(json.dumps({"formulas": formulas}, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        temporary.replace(path)
+    except OSError as error:
+        raise ActlabError(f"cannot save formula {name!r} to {path}: {error}") from None
+    return path
+
+
+def load_saved_formulas(path: Path | None = None) -> list[str]:
+    """Register every saved formula; returns their names.
+
+    Never raises: a broken file, or a saved formula that no longer parses, gives
+    a warning naming the file (and the entry) and is skipped.
+    """
+    from actlab.formula import register_formula
+
+    path = path or config_path()
+    try:
+        formulas = read_saved(path)
+    except ActlabError as error:
+        warnings.warn(f"actlab: ignoring saved formulas: {error}", RuntimeWarning, stacklevel=2)
+        return []
+    loaded = []
+    for name, entry in formulas.items():
+        try:
+            if not isinstance(entry, dict) or not isinstance(entry.get("formula"), str):
+                raise ActlabError("expected {\"formula\": TEXT, \"params\": {...}}")
+            params = entry.get("params") or {}
+            if not isinstance(params, dict):
+                raise ActlabError("\"params\" must be an object of NAME: number")
+            register_formula(str(name), entry["formula"], params)
+        except ActlabError as error:
+            warnings.warn(f"actlab: skipping saved formula {name!r} in {path}: {error}", RuntimeWarning, stacklevel=2)
+            continue
+        loaded.append(str(name))
+    return loaded
