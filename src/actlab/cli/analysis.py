@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 import actlab
@@ -83,6 +84,17 @@ def _sort_key(field: str):
     return key
 
 
+TRANSPOSE_UP_TO = 6
+
+
+def table_width(table: Table) -> int:
+    """Width a table needs when no column is squeezed."""
+    from rich.measure import Measurement
+
+    probe = Console(width=10_000)
+    return Measurement.get(probe, probe.options, table).maximum
+
+
 @app.command("props")
 def props_command(
     names: Annotated[Optional[list[str]], typer.Argument(help="Activation names, aliases or formulas in x (default: the whole catalog).")] = None,
@@ -105,13 +117,26 @@ def props_command(
     if json:
         print_json(rows)
         return
-    table = Table(title=f"actlab properties ({len(rows)} activation{'s' if len(rows) != 1 else ''})", show_lines=False)
-    table.add_column("name", style="bold", no_wrap=True)
-    for _, header in TABLE_COLUMNS:
-        table.add_column(header, justify="right")
-    for row in rows:
-        table.add_row(row["name"], *(_format(row[field]) for field, _ in TABLE_COLUMNS))
-    console.print(table)
+    title = f"actlab properties ({len(rows)} activation{'s' if len(rows) != 1 else ''})"
+    if len(rows) <= TRANSPOSE_UP_TO:
+        # a few activations: one column each, one row per property (fits a terminal)
+        table = Table(title=title)
+        table.add_column("property", style="bold", no_wrap=True)
+        for row in rows:
+            table.add_column(row["name"], justify="right", overflow="fold")
+        for field, _ in TABLE_COLUMNS:
+            table.add_row(field, *(_format(row[field]) for row in rows))
+        console.print(table)
+    else:
+        table = Table(title=title, show_lines=False)
+        table.add_column("name", style="bold", no_wrap=True)
+        for _, header in TABLE_COLUMNS:
+            table.add_column(header, justify="right", no_wrap=True)
+        for row in rows:
+            table.add_row(row["name"], *(_format(row[field]) for field, _ in TABLE_COLUMNS))
+        # the full table is wide: never squeeze it into an 80-column pipe
+        wide = Console(width=max(console.width, table_width(table)), file=console.file)
+        wide.print(table)
     noted = [(row["name"], note) for row in rows for note in row["notes"]]
     for name, note in noted:
         console.print(f"{name}: {note}", style="dim", markup=False, highlight=False)
