@@ -1,0 +1,258 @@
+"""``actlab compare``, ``actlab report``, ``actlab export``: sweeps, their report and their data.
+
+Thin: options are parsed here; :mod:`actlab.sweep` resolves and runs the sweep,
+:mod:`actlab.store` keeps the results, :mod:`actlab.report` writes the report.
+"""
+from __future__ import annotations
+
+import math
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Group
+from rich.live import Live
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from actlab.cli.app import app, console, err_console, fail, print_json
+
+__all__ = ["compare_command", "report_command", "export_command", "summary_json"]
+
+
+def _typed_command() -> str:
+    """The command line as typed, when this process is the ``actlab`` script; else empty."""
+    if sys.argv and Path(sys.argv[0]).name == "actlab":
+        return shlex.join(["actlab", *sys.argv[1:]])
+    return ""
+
+
+class _Display:
+    """Progress on stderr: overall bar with ETA, current epoch, live best validation score per activation."""
+
+    def __init__(self, plan: Any, skipped: set[str]) -> None:
+        self.labels = plan.labels
+        self.epochs = plan.config["epochs"]
+        self.classification = plan.dataset.task == "classification"
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("epochs"),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=err_console,
+        )
+        total = len(self.labels) * self.epochs
+        self.task = self.progress.add_task("compare", total=total, completed=len(skipped) * self.epochs)
+        self.best: dict[str, float] = {}
+        self.diverged: dict[str, int] = {}
+        self.current_epoch = 0
+        self.live = Live(Group(self.progress, self), console=err_console, refresh_per_second=4, transient=False)
+
+    def __rich__(self) -> Table:
+        table = Table(title=f"epoch {self.current_epoch}/{self.epochs}", title_justify="left", box=None,
+                      padding=(0, 1))
+        table.add_column("activation")
+        table.add_column("best val " + ("acc." if self.classification else "loss"), justify="right")
+        table.add_column("diverged", justify="right")
+        for label in dict.fromkeys(self.labels.values()):
+            value = self.best.get(label)
+            text = "—" if value is None else (f"{100 * value:.2f} %" if self.classification else f"{value:.4g}")
+            table.add_row(label, text, str(self.diverged.get(label, "")))
+        return table
+
+    def __call__(self, event: Any) -> None:
+        from actlab.train import EpochEnd, RunDiverged
+
+        label = self.labels.get(event.run_id, event.run_id)
+        if isinstance(event, EpochEnd):
+            self.current_epoch = max(self.current_epoch, event.epoch) if event.epoch > 1 else event.epoch
+            self.progress.advance(self.task, 1)
+            value = event.val_accuracy if self.classification else event.val_loss
+            if value is not None and math.isfinite(value):
+                old = self.best.get(label)
+                better = old is None or (value > old if self.classification else value < old)
+                if better:
+                    self.best[label] = value
+        elif isinstance(event, RunDiverged):
+            self.diverged[label] = self.diverged.get(label, 0) + 1
+            self.progress.advance(self.task, max(0, self.epochs - event.epoch + 1))
+
+
+def summary_json(run_dir: Path) -> dict[str, Any]:
+    """What ``--json`` prints: out dir, ranking (mean/std test metric per activation), diverged runs."""
+    from actlab.report import summarize
+
+    data = summarize(run_dir)
+    metric = "test_accuracy" if data.classification else "test_loss"
+    return {
+        "out": str(run_dir),
+        "report": str(run_dir / "report.html"),
+        "metric": metric,
+        "ranking": [
+            {
+                "activation": s.label,
+                "lr": s.lr,
+                f"{metric}_mean": s.mean,
+                f"{metric}_std": s.std,
+                "finished": len(s.finished),
+                "diverged": len(s.diverged),
+                "vs_best": s.test_note,
+                "p_holm": s.p_adjusted,
+            }
+            for s in data.summaries
+        ],
+        "diverged": [
+            {"run_id": r.run_id, "activation": r.label, "seed": r.seed, "lr": r.lr,
+             "epoch": r.diverged_epoch, "step": r.diverged_step, "reason": r.reason}
+            for r in data.runs if r.status == "diverged"
+        ],
+    }
+
+
+def run_compare(options: dict[str, Any], *, config_file: Path | None, resume: bool, quiet: bool,
+                json: bool, command: str = "") -> int:
+    """Plan, train, report; returns the exit code (0, or 130 when interrupted)."""
+    from actlab import sweep
+    from actlab.report import write_report
+    from actlab.store import Store
+
+    plan = sweep.plan_from_options(options, config_file=config_file, resume=resume)
+    done: set[str] = set()
+    if (plan.out / "results.sqlite").is_file():
+        with Store(plan.out, create=False) as store:
+            done = {r.run_id for r in store.runs() if r.status in ("finished", "diverged")}
+    display = None if quiet or json else _Display(plan, done & set(plan.labels))
+    if display is not None:
+        err_console.print(f"actlab compare: {len(plan.runs)} runs ({len(done & set(plan.labels))} already done) "
+                          f"on {plan.dataset.name} → {plan.out}", highlight=False)
+        display.live.start()
+    try:
+        outcome = sweep.run_sweep(plan, command=command or _typed_command() or None, on_event=display)
+    finally:
+        if display is not None:
+            display.live.stop()
+            if not err_console.is_terminal:
+                err_console.print()
+    if outcome.interrupted:
+        err_console.print(
+            f"Interrupted: {outcome.finished} of {outcome.total} runs finished; resume with: {outcome.resume_command}",
+            highlight=False, soft_wrap=True,
+        )
+        return 130
+    paths = write_report(plan.out)
+    if json:
+        print_json(summary_json(plan.out))
+    elif not quiet:
+        diverged = f", {len(outcome.diverged)} diverged" if outcome.diverged else ""
+        console.print(f"{outcome.total} runs done{diverged} ({outcome.skipped} from an earlier session). "
+                      f"Report: {paths['html']} (and {paths['markdown']})", highlight=False, soft_wrap=True)
+    return 0
+
+
+@app.command("compare")
+def compare_command(
+    dataset: Annotated[Optional[str], typer.Option(help="Dataset name (actlab.data.names()) or a CSV/npz path. [default: mnist]")] = None,
+    target: Annotated[Optional[str], typer.Option(help="Label column of a CSV file.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="mlp or cnn. [default: mlp]")] = None,
+    depth: Annotated[Optional[int], typer.Option(help="Hidden layers (mlp). [default: 2]")] = None,
+    width: Annotated[Optional[int], typer.Option(help="Units per hidden layer. [default: 128]")] = None,
+    acts: Annotated[Optional[str], typer.Option(help="Comma-separated activation names or formulas in x, e.g. 'relu,gelu,maximum(x, 0)'. [default: sigmoid,tanh,relu,leaky_relu,elu,selu,gelu,silu,mish]")] = None,
+    seeds: Annotated[Optional[int], typer.Option(help="Seeds per activation (and lr). [default: 3]")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Epochs per run. [default: 10]")] = None,
+    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="[default: 128]")] = None,
+    lr: Annotated[Optional[float], typer.Option(help="Learning rate. [default: 1e-3]")] = None,
+    lr_grid: Annotated[Optional[str], typer.Option("--lr-grid", help="Comma-separated learning rates; each activation is reported at its best (by validation accuracy).")] = None,
+    optimizer: Annotated[Optional[str], typer.Option(help="adam or sgd. [default: adam]")] = None,
+    momentum: Annotated[Optional[float], typer.Option(help="SGD momentum. [default: 0.9]")] = None,
+    weight_decay: Annotated[Optional[float], typer.Option("--weight-decay", help="[default: 0]")] = None,
+    clip_value: Annotated[Optional[float], typer.Option("--clip-value", help="Clamp each gradient element to [-c, c].")] = None,
+    clip_norm: Annotated[Optional[float], typer.Option("--clip-norm", help="Rescale gradients to global norm ≤ c.")] = None,
+    dropout: Annotated[Optional[float], typer.Option(help="Dropout after each hidden activation. [default: 0]")] = None,
+    init: Annotated[Optional[str], typer.Option(help="he, glorot or lecun. [default: each activation's recommended init]")] = None,
+    subset: Annotated[Optional[int], typer.Option(help="Keep N training examples (toy sets: N points in all).")] = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="TOML file with the same keys (CLI options override it).")] = None,
+    out: Annotated[Optional[str], typer.Option(help="Output directory. [default: runs/compare-<dataset>-<model>-<hash>]")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the sweep in --out, reusing its stored options.")] = False,
+    engine: Annotated[Optional[str], typer.Option(help="grid (vectorised) or sequential. [default: grid]")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress display.")] = False,
+    json: Annotated[bool, typer.Option("--json", help="Print a JSON summary to stdout (no progress display).")] = False,
+) -> None:
+    """Train each activation with several seeds on one dataset; store every epoch; write a report.
+
+    Re-running the same options into the same --out resumes (finished runs are
+    skipped). Ctrl-C stops cleanly (exit 130) and prints the resume command.
+    """
+    if lr is not None and lr_grid is not None:
+        fail("give either --lr or --lr-grid, not both")
+    if clip_value is not None and clip_norm is not None:
+        fail("give either --clip-value or --clip-norm, not both")
+    if resume and out is None and config is None:
+        fail("--resume needs --out (the directory of the sweep to continue)")
+    options = {
+        "dataset": dataset, "target": target, "model": model, "depth": depth, "width": width,
+        "acts": acts, "seeds": seeds, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+        "lr_grid": lr_grid, "optimizer": optimizer, "momentum": momentum, "weight_decay": weight_decay,
+        "clip_value": clip_value, "clip_norm": clip_norm, "dropout": dropout, "init": init,
+        "subset": subset, "out": out, "engine": engine,
+    }
+    code = run_compare(options, config_file=config, resume=resume, quiet=quiet, json=json)
+    if code:
+        raise typer.Exit(code)
+
+
+def _existing_store(run_dir: Path) -> Path:
+    from actlab.store import is_store
+
+    if not run_dir.is_dir():
+        fail(f"{run_dir} is not a directory")
+    if not is_store(run_dir):
+        fail(f"{run_dir} holds no actlab results (results.sqlite not found)")
+    return run_dir
+
+
+@app.command("report")
+def report_command(
+    run_dir: Annotated[Path, typer.Argument(help="A sweep directory (holds results.sqlite).")],
+    json: Annotated[bool, typer.Option("--json", help="Print the ranking as JSON too.")] = False,
+) -> None:
+    """Regenerate RUN_DIR/report.html and report.md (figures in RUN_DIR/figures) from the store."""
+    from actlab.report import write_report
+
+    paths = write_report(_existing_store(run_dir))
+    if json:
+        print_json(summary_json(run_dir))
+    else:
+        console.print(f"Report: {paths['html']} (and {paths['markdown']})", highlight=False, soft_wrap=True)
+
+
+@app.command("export")
+def export_command(
+    run_dir: Annotated[Path, typer.Argument(help="A sweep directory (holds results.sqlite).")],
+    csv: Annotated[Optional[Path], typer.Option("--csv", help="Write runs.csv and epochs.csv into this directory.")] = None,
+    parquet: Annotated[Optional[Path], typer.Option("--parquet", help="Write runs.parquet and epochs.parquet into this directory.")] = None,
+    tensorboard: Annotated[Optional[Path], typer.Option("--tensorboard", help="Write TensorBoard event files (one subdirectory per run).")] = None,
+) -> None:
+    """Export a sweep's runs and epochs as CSV, Parquet or TensorBoard scalars."""
+    from actlab import store as export
+
+    _existing_store(run_dir)
+    if csv is None and parquet is None and tensorboard is None:
+        fail("say what to export: --csv DIR, --parquet DIR and/or --tensorboard DIR")
+    started = time.monotonic()
+    written: list[Path] = []
+    if csv is not None:
+        written += export.to_csv(run_dir, csv)
+    if parquet is not None:
+        written += export.to_parquet(run_dir, parquet)
+    if tensorboard is not None:
+        written += export.to_tensorboard(run_dir, tensorboard)
+    console.print(f"wrote {len(written)} files in {time.monotonic() - started:.1f} s: "
+                  + ", ".join(str(p) for p in written[:6]) + (" …" if len(written) > 6 else ""),
+                  highlight=False, soft_wrap=True)
+

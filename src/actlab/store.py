@@ -1,0 +1,576 @@
+"""The results store: one SQLite file per sweep directory (``RUN_DIR/results.sqlite``).
+
+Tables
+------
+``sweep``    one row: the resolved config (JSON), its fingerprint, library versions,
+             created time, the exact command line and a reproduce command.
+``runs``     one row per run (activation × lr × seed): ``run_id`` primary key, the
+             run's spec, ``status`` (pending | running | finished | diverged), where
+             a diverged run diverged (epoch, step, reason), wall time, timestamps.
+``epochs``   one row per finished epoch, primary key ``(run_id, epoch)``.
+``results``  final metrics of a finished run (test loss/accuracy at the best
+             validation epoch, best epoch, validation metrics, seconds per epoch).
+
+Every write is idempotent (``INSERT OR REPLACE`` / upserts keyed on ``run_id``),
+so replaying an event — after a crash, or from a second process writing the same
+cell — never duplicates a row. The database runs in WAL mode with
+``synchronous=NORMAL`` and a busy timeout, and each write is its own short
+``BEGIN IMMEDIATE`` transaction, so several processes (e.g. Ray workers, ROADMAP
+item 5) can write to one store. Each epoch is committed as soon as it finishes.
+
+The schema version lives in ``PRAGMA user_version``; later tables (per-layer
+diagnostics, ROADMAP item 2) are added by a migration in :func:`_migrate`
+without touching these.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import sqlite3
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from actlab.errors import ActlabError
+
+__all__ = [
+    "DB_NAME",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "Store",
+    "RunRow",
+    "EpochRow",
+    "config_fingerprint",
+    "library_versions",
+    "is_store",
+    "to_csv",
+    "to_parquet",
+    "to_tensorboard",
+]
+
+DB_NAME = "results.sqlite"
+SCHEMA_VERSION = 1
+STATUSES = ("pending", "running", "finished", "diverged")
+BUSY_TIMEOUT_MS = 60_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sweep (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    config      TEXT NOT NULL,      -- resolved config, JSON
+    fingerprint TEXT NOT NULL,      -- hash of the result-relevant part of the config
+    versions    TEXT NOT NULL,      -- library versions, JSON
+    created     TEXT NOT NULL,      -- ISO 8601, UTC
+    command     TEXT NOT NULL,      -- the command line as typed
+    reproduce   TEXT NOT NULL DEFAULT '',  -- a command that reruns this exact sweep
+    wall_seconds REAL NOT NULL DEFAULT 0   -- total time spent training, over all sessions
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id         TEXT PRIMARY KEY,
+    activation     TEXT NOT NULL,   -- what was given to actlab.get (name or formula)
+    label          TEXT NOT NULL,   -- how the report names it
+    params         TEXT NOT NULL DEFAULT '{}',  -- activation parameters, JSON
+    seed           INTEGER NOT NULL,
+    lr             REAL,
+    spec           TEXT NOT NULL DEFAULT '{}',  -- RunSpec.to_dict(), JSON
+    status         TEXT NOT NULL DEFAULT 'pending'
+                   CHECK (status IN ('pending', 'running', 'finished', 'diverged')),
+    diverged_epoch INTEGER,
+    diverged_step  INTEGER,
+    reason         TEXT,
+    wall_seconds   REAL,
+    started        TEXT,
+    finished       TEXT
+);
+CREATE TABLE IF NOT EXISTS epochs (
+    run_id       TEXT NOT NULL REFERENCES runs(run_id),
+    epoch        INTEGER NOT NULL,
+    step         INTEGER NOT NULL,
+    train_loss   REAL,
+    val_loss     REAL,
+    val_accuracy REAL,
+    seconds      REAL,
+    PRIMARY KEY (run_id, epoch)
+);
+CREATE TABLE IF NOT EXISTS results (
+    run_id            TEXT PRIMARY KEY REFERENCES runs(run_id),
+    best_epoch        INTEGER,
+    test_loss         REAL,
+    test_accuracy     REAL,
+    val_loss          REAL,
+    val_accuracy      REAL,
+    seconds_per_epoch REAL
+);
+"""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _finite_or_none(value: Any) -> float | None:
+    """SQLite turns NaN into NULL anyway; do it explicitly (and for ±inf too)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def config_fingerprint(identity: Mapping[str, Any]) -> str:
+    """A short stable hash of a JSON-ready mapping (sorted keys)."""
+    text = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def library_versions() -> dict[str, str]:
+    """Versions that matter for reproducing a result."""
+    import platform
+
+    import numpy
+    import torch
+
+    import actlab
+
+    return {
+        "actlab": actlab.__version__,
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def is_store(run_dir: str | Path) -> bool:
+    return (Path(run_dir) / DB_NAME).is_file()
+
+
+@dataclass(frozen=True)
+class RunRow:
+    run_id: str
+    activation: str
+    label: str
+    params: dict[str, Any]
+    seed: int
+    lr: float | None
+    status: str
+    diverged_epoch: int | None
+    diverged_step: int | None
+    reason: str | None
+    wall_seconds: float | None
+    started: str | None
+    finished: str | None
+    # from the results table (None unless finished)
+    best_epoch: int | None = None
+    test_loss: float | None = None
+    test_accuracy: float | None = None
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+    seconds_per_epoch: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class EpochRow:
+    run_id: str
+    epoch: int
+    step: int
+    train_loss: float | None
+    val_loss: float | None
+    val_accuracy: float | None
+    seconds: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class Store:
+    """A sweep's SQLite store. Open with ``Store(run_dir)``; use as a context manager.
+
+    ``create=False`` refuses a directory that holds no store (``ActlabError``).
+    """
+
+    def __init__(self, run_dir: str | Path, *, create: bool = True) -> None:
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir / DB_NAME
+        if not self.path.is_file():
+            if not create:
+                raise ActlabError(f"{self.run_dir} holds no actlab results ({DB_NAME} not found)")
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as error:
+            raise ActlabError(f"{self.path} is not a readable actlab store: {error}") from None
+
+    # ------------------------------------------------------------ plumbing
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction; ``BEGIN IMMEDIATE`` takes the write lock up front
+        so two processes never deadlock upgrading read locks."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise ActlabError(
+                f"{self.path} was written by a newer actlab (schema {version} > {SCHEMA_VERSION})"
+            )
+        if version < SCHEMA_VERSION:
+            with self._write() as conn:
+                for statement in _SCHEMA.split(";\n"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def integrity_check(self) -> str:
+        return self._conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+    # --------------------------------------------------------------- sweep
+    def sweep(self) -> dict[str, Any] | None:
+        """The sweep row (config and versions decoded), or None for a new store."""
+        row = self._conn.execute("SELECT * FROM sweep WHERE id = 1").fetchone()
+        if row is None:
+            return None
+        info = dict(row)
+        info["config"] = json.loads(info["config"])
+        info["versions"] = json.loads(info["versions"])
+        return info
+
+    def init_sweep(
+        self,
+        config: Mapping[str, Any],
+        fingerprint: str,
+        *,
+        command: str,
+        reproduce: str = "",
+        versions: Mapping[str, str] | None = None,
+    ) -> bool:
+        """Record the sweep once. Returns True when this call created it.
+
+        A store that already holds a sweep with another fingerprint raises
+        ``ActlabError``; the same fingerprint is a resume (nothing changes).
+        """
+        versions = dict(versions or library_versions())
+        with self._write() as conn:
+            row = conn.execute("SELECT fingerprint FROM sweep WHERE id = 1").fetchone()
+            if row is not None:
+                if row[0] != fingerprint:
+                    raise ActlabError(
+                        f"{self.run_dir} already holds a sweep with a different config; "
+                        "use another --out or the same options (add --resume to reuse the stored ones)"
+                    )
+                return False
+            conn.execute(
+                "INSERT INTO sweep (id, config, fingerprint, versions, created, command, reproduce)"
+                " VALUES (1, ?, ?, ?, ?, ?, ?)",
+                (json.dumps(dict(config), sort_keys=True), fingerprint, json.dumps(versions), _now(), command, reproduce),
+            )
+        return True
+
+    def add_wall_time(self, seconds: float) -> None:
+        with self._write() as conn:
+            conn.execute("UPDATE sweep SET wall_seconds = wall_seconds + ? WHERE id = 1", (float(seconds),))
+
+    # ---------------------------------------------------------------- runs
+    def add_runs(self, runs: list[Mapping[str, Any]]) -> None:
+        """Register runs as pending; runs already present are left untouched.
+
+        Each mapping has run_id, activation, label, params (dict), seed, lr, spec (dict).
+        """
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO runs (run_id, activation, label, params, seed, lr, spec, status)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'pending') ON CONFLICT(run_id) DO NOTHING",
+                [
+                    (
+                        r["run_id"],
+                        r["activation"],
+                        r.get("label", r["activation"]),
+                        json.dumps(r.get("params", {}), sort_keys=True),
+                        int(r["seed"]),
+                        None if r.get("lr") is None else float(r["lr"]),
+                        json.dumps(r.get("spec", {}), sort_keys=True, default=str),
+                    )
+                    for r in runs
+                ],
+            )
+
+    def reset_unfinished(self, run_ids: list[str] | None = None) -> list[str]:
+        """Put pending/running runs back to pending with no epochs (restart from scratch).
+
+        Returns the ids of the runs to train. ``run_ids`` limits it to those runs.
+        """
+        with self._write() as conn:
+            rows = conn.execute("SELECT run_id FROM runs WHERE status IN ('pending', 'running')").fetchall()
+            todo = [r[0] for r in rows if run_ids is None or r[0] in set(run_ids)]
+            for run_id in todo:
+                conn.execute("DELETE FROM epochs WHERE run_id = ?", (run_id,))
+                conn.execute("DELETE FROM results WHERE run_id = ?", (run_id,))
+                conn.execute(
+                    "UPDATE runs SET status = 'pending', started = NULL, finished = NULL, wall_seconds = NULL,"
+                    " diverged_epoch = NULL, diverged_step = NULL, reason = NULL WHERE run_id = ?",
+                    (run_id,),
+                )
+        return todo
+
+    def mark_running(self, run_ids: list[str]) -> None:
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE runs SET status = 'running', started = ? WHERE run_id = ? AND status = 'pending'",
+                [(_now(), run_id) for run_id in run_ids],
+            )
+
+    def record_epoch(
+        self,
+        run_id: str,
+        epoch: int,
+        step: int,
+        train_loss: float | None,
+        val_loss: float | None,
+        val_accuracy: float | None,
+        seconds: float | None,
+    ) -> None:
+        """One finished epoch, committed on its own. Replaying it replaces the row."""
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO epochs (run_id, epoch, step, train_loss, val_loss, val_accuracy, seconds)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    int(epoch),
+                    int(step),
+                    _finite_or_none(train_loss),
+                    _finite_or_none(val_loss),
+                    _finite_or_none(val_accuracy),
+                    _finite_or_none(seconds),
+                ),
+            )
+            conn.execute(
+                "UPDATE runs SET status = 'running', started = COALESCE(started, ?)"
+                " WHERE run_id = ? AND status IN ('pending', 'running')",
+                (_now(), run_id),
+            )
+
+    def record_diverged(self, run_id: str, epoch: int, step: int, reason: str, wall_seconds: float | None = None) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE runs SET status = 'diverged', diverged_epoch = ?, diverged_step = ?, reason = ?,"
+                " wall_seconds = COALESCE(?, wall_seconds), finished = ? WHERE run_id = ?",
+                (int(epoch), int(step), str(reason), _finite_or_none(wall_seconds), _now(), run_id),
+            )
+            conn.execute("DELETE FROM results WHERE run_id = ?", (run_id,))
+
+    def record_end(
+        self,
+        run_id: str,
+        *,
+        best_epoch: int | None,
+        test_loss: float | None,
+        test_accuracy: float | None,
+        val_loss: float | None,
+        val_accuracy: float | None,
+        seconds_per_epoch: float | None,
+        wall_seconds: float | None = None,
+    ) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO results (run_id, best_epoch, test_loss, test_accuracy, val_loss,"
+                " val_accuracy, seconds_per_epoch) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    None if best_epoch is None else int(best_epoch),
+                    _finite_or_none(test_loss),
+                    _finite_or_none(test_accuracy),
+                    _finite_or_none(val_loss),
+                    _finite_or_none(val_accuracy),
+                    _finite_or_none(seconds_per_epoch),
+                ),
+            )
+            if wall_seconds is None:
+                total = conn.execute("SELECT SUM(seconds) FROM epochs WHERE run_id = ?", (run_id,)).fetchone()[0]
+                wall_seconds = total
+            conn.execute(
+                "UPDATE runs SET status = 'finished', wall_seconds = ?, finished = ?,"
+                " diverged_epoch = NULL, diverged_step = NULL, reason = NULL WHERE run_id = ?",
+                (_finite_or_none(wall_seconds), _now(), run_id),
+            )
+
+    # --------------------------------------------------------------- reads
+    def runs(self, status: str | None = None) -> list[RunRow]:
+        query = (
+            "SELECT runs.*, results.best_epoch, results.test_loss, results.test_accuracy, results.val_loss,"
+            " results.val_accuracy, results.seconds_per_epoch FROM runs"
+            " LEFT JOIN results USING (run_id)"
+        )
+        args: tuple[Any, ...] = ()
+        if status is not None:
+            query += " WHERE runs.status = ?"
+            args = (status,)
+        query += " ORDER BY runs.rowid"
+        rows = []
+        for row in self._conn.execute(query, args):
+            data = dict(row)
+            data["params"] = json.loads(data["params"] or "{}")
+            data.pop("spec", None)
+            rows.append(RunRow(**data))
+        return rows
+
+    def run_spec(self, run_id: str) -> dict[str, Any]:
+        row = self._conn.execute("SELECT spec FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise ActlabError(f"no run {run_id!r} in {self.path}")
+        return json.loads(row[0])
+
+    def status_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        for status, n in self._conn.execute("SELECT status, COUNT(*) FROM runs GROUP BY status"):
+            counts[status] = n
+        return counts
+
+    def epochs(self, run_id: str | None = None) -> list[EpochRow]:
+        if run_id is None:
+            cursor = self._conn.execute(
+                "SELECT epochs.* FROM epochs JOIN runs USING (run_id) ORDER BY runs.rowid, epochs.epoch"
+            )
+        else:
+            cursor = self._conn.execute("SELECT * FROM epochs WHERE run_id = ? ORDER BY epoch", (run_id,))
+        return [EpochRow(**dict(row)) for row in cursor]
+
+    def wait_for_epochs(self, count: int, timeout: float = 30.0) -> bool:
+        """Poll until at least ``count`` epoch rows exist (for tests and monitors)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._conn.execute("SELECT COUNT(*) FROM epochs").fetchone()[0] >= count:
+                return True
+            time.sleep(0.05)
+        return False
+
+
+# ----------------------------------------------------------------- export
+_RUN_COLUMNS = (
+    "run_id", "activation", "label", "params", "seed", "lr", "status", "diverged_epoch", "diverged_step",
+    "reason", "wall_seconds", "started", "finished", "best_epoch", "test_loss", "test_accuracy",
+    "val_loss", "val_accuracy", "seconds_per_epoch",
+)
+_EPOCH_COLUMNS = ("run_id", "epoch", "step", "train_loss", "val_loss", "val_accuracy", "seconds")
+
+
+def _tables(run_dir: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    with Store(run_dir, create=False) as store:
+        runs = []
+        for row in store.runs():
+            data = row.to_dict()
+            data["params"] = json.dumps(data["params"], sort_keys=True)
+            runs.append({key: data[key] for key in _RUN_COLUMNS})
+        epochs = [row.to_dict() for row in store.epochs()]
+    return runs, epochs
+
+
+def to_csv(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
+    """``runs.csv`` (one row per run, final metrics included) and ``epochs.csv`` (one row per epoch)."""
+    import csv
+
+    runs, epochs = _tables(run_dir)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, columns, rows in (("runs.csv", _RUN_COLUMNS, runs), ("epochs.csv", _EPOCH_COLUMNS, epochs)):
+        path = out / name
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(columns))
+            writer.writeheader()
+            writer.writerows(rows)
+        written.append(path)
+    return written
+
+
+def to_parquet(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
+    """``runs.parquet`` and ``epochs.parquet`` (same columns as the CSV files)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    runs, epochs = _tables(run_dir)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    types = {
+        "seed": pa.int64(), "diverged_epoch": pa.int64(), "diverged_step": pa.int64(), "best_epoch": pa.int64(),
+        "epoch": pa.int64(), "step": pa.int64(),
+    }
+    written = []
+    for name, columns, rows in (("runs.parquet", _RUN_COLUMNS, runs), ("epochs.parquet", _EPOCH_COLUMNS, epochs)):
+        fields = []
+        for column in columns:
+            if column in types:
+                kind = types[column]
+            elif column in ("run_id", "activation", "label", "params", "status", "reason", "started", "finished"):
+                kind = pa.string()
+            else:
+                kind = pa.float64()
+            fields.append(pa.field(column, kind))
+        schema = pa.schema(fields)
+        table = pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
+        path = out / name
+        pq.write_table(table, path)
+        written.append(path)
+    return written
+
+
+def _safe_dirname(run_id: str) -> str:
+    keep = "".join(c if c.isalnum() or c in "-_.=" else "_" for c in run_id)
+    return keep.strip("._") or "run"
+
+
+def to_tensorboard(run_dir: str | Path, log_dir: str | Path) -> list[Path]:
+    """TensorBoard event files: one subdirectory per run, scalars train_loss / val_loss / val_accuracy per epoch."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    with Store(run_dir, create=False) as store:
+        runs = store.runs()
+        epochs = {run.run_id: store.epochs(run.run_id) for run in runs}
+    out = Path(log_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    used: set[str] = set()
+    for run in runs:
+        name = _safe_dirname(run.run_id)
+        while name in used:
+            name += "_"
+        used.add(name)
+        writer = SummaryWriter(log_dir=str(out / name))
+        try:
+            for row in epochs[run.run_id]:
+                for tag in ("train_loss", "val_loss", "val_accuracy"):
+                    value = getattr(row, tag)
+                    if value is not None:
+                        writer.add_scalar(tag, value, global_step=row.epoch)
+            if run.status == "diverged":
+                writer.add_text("status", f"diverged at epoch {run.diverged_epoch}, step {run.diverged_step}: {run.reason}")
+        finally:
+            writer.close()
+        written.extend(sorted((out / name).glob("events.out.tfevents.*")))
+    return written

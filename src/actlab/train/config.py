@@ -1,0 +1,119 @@
+"""What to train: :class:`TrainConfig` (the architecture and optimiser, shared by a grid)
+and :class:`RunSpec` (one cell of the grid: activation, seed, learning rate)."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from actlab.errors import ActlabError
+from actlab.models import MODELS
+from actlab.spec import INIT_SCHEMES
+
+__all__ = ["TrainConfig", "RunSpec", "OPTIMIZERS"]
+
+OPTIMIZERS = ("adam", "sgd")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Architecture, optimiser and schedule; everything but ``lr`` is shared by all runs of a grid."""
+
+    model: str = "mlp"  # "mlp" | "cnn"
+    depth: int = 2  # hidden layers (mlp)
+    width: int = 128  # units per hidden layer (mlp)
+    epochs: int = 10
+    batch_size: int = 128
+    optimizer: str = "adam"  # "adam" | "sgd"
+    lr: float = 1e-3  # default learning rate (a RunSpec may override)
+    momentum: float = 0.9  # sgd only
+    weight_decay: float = 0.0  # L2 added to the gradient, as torch.optim.Adam / SGD
+    clip_value: float | None = None  # clamp every gradient element to [-c, c]
+    clip_norm: float | None = None  # rescale each model's gradient to global norm <= c
+    dropout: float = 0.0  # after each hidden activation (AlphaDropout for SELU)
+    init: str | None = None  # None → each activation's spec.init.scheme; else "he" | "glorot" | "lecun"
+
+    def validate(self, dataset: Any = None) -> None:
+        """Raise :class:`ActlabError` naming the first bad field (and the dataset mismatch, if any)."""
+        if self.model not in MODELS:
+            raise ActlabError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ActlabError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+        _positive_int("epochs", self.epochs)
+        _positive_int("batch_size", self.batch_size)
+        _positive_int("depth", self.depth)
+        _positive_int("width", self.width)
+        _positive_float("lr", self.lr)
+        if not (0.0 <= self.momentum < 1.0):
+            raise ActlabError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        if not (self.weight_decay >= 0.0 and math.isfinite(self.weight_decay)):
+            raise ActlabError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if self.clip_value is not None and self.clip_norm is not None:
+            raise ActlabError("give clip_value or clip_norm, not both")
+        if self.clip_value is not None:
+            _positive_float("clip_value", self.clip_value)
+        if self.clip_norm is not None:
+            _positive_float("clip_norm", self.clip_norm)
+        if not (0.0 <= self.dropout < 1.0):
+            raise ActlabError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.init is not None and self.init not in INIT_SCHEMES:
+            raise ActlabError(f"unknown init scheme {self.init!r}; choose one of {', '.join(INIT_SCHEMES)} (or None)")
+        if dataset is not None:
+            self._validate_dataset(dataset)
+
+    def _validate_dataset(self, dataset: Any) -> None:
+        shape = tuple(dataset.input_shape)
+        if self.model == "cnn" and len(shape) != 3:
+            raise ActlabError(
+                f"the cnn model needs image data of shape (C, H, W); {dataset.name!r} has input shape {shape}"
+            )
+        if self.model == "cnn" and min(shape[1:]) < 6:
+            raise ActlabError(f"the cnn model needs images of at least 6×6; {dataset.name!r} has {shape}")
+        if dataset.task not in ("classification", "regression"):
+            raise ActlabError(f"unknown task {dataset.task!r} in dataset {dataset.name!r}")
+        if dataset.task == "classification" and dataset.num_classes < 2:
+            raise ActlabError(f"dataset {dataset.name!r} is a classification set with {dataset.num_classes} classes")
+        if len(dataset.x_train) == 0 or len(dataset.x_val) == 0 or len(dataset.x_test) == 0:
+            raise ActlabError(f"dataset {dataset.name!r} has an empty train, validation or test split")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run: an activation (name, alias or formula) with its parameters, a seed, a learning rate."""
+
+    activation: str
+    seed: int = 0
+    lr: float | None = None  # None → TrainConfig.lr
+    params: tuple[tuple[str, float], ...] = ()  # activation parameters, e.g. (("alpha", 0.2),)
+
+    @property
+    def run_id(self) -> str:
+        """Deterministic and readable: ``"elu(alpha=0.5)/seed=0/lr=0.001"`` (lr omitted when None)."""
+        name = self.activation.strip()
+        if self.params:
+            name += "(" + ",".join(f"{k}={v:g}" for k, v in sorted(self.params)) + ")"
+        text = f"{name}/seed={self.seed}"
+        if self.lr is not None:
+            text += f"/lr={self.lr:g}"
+        return text
+
+    def resolved_lr(self, config: TrainConfig) -> float:
+        return float(self.lr if self.lr is not None else config.lr)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"activation": self.activation, "seed": self.seed, "lr": self.lr,
+                "params": {k: v for k, v in self.params}, "run_id": self.run_id}
+
+
+def _positive_int(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ActlabError(f"{name} must be a whole number >= 1, got {value!r}")
+
+
+def _positive_float(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value > 0 and math.isfinite(value)):
+        raise ActlabError(f"{name} must be a number > 0, got {value!r}")

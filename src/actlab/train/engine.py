@@ -1,0 +1,77 @@
+"""``train_runs``: train one architecture once per run (activation × seed × lr), grid or sequential.
+
+Best checkpoint: each run keeps (in memory) its weights from the epoch with the
+lowest validation loss — one criterion for every task, and smoother than
+accuracy — and its test metrics are computed with those weights.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from actlab.errors import ActlabError
+from actlab.models import resolve_activation
+from actlab.train.config import RunSpec, TrainConfig
+from actlab.train.events import RunDiverged, RunEnd
+from actlab.train.grid import grid_supports, train_grid
+from actlab.train.prepared import prepare
+from actlab.train.sequential import train_sequential
+
+__all__ = ["train_runs", "plan_cells", "ENGINES"]
+
+ENGINES = ("grid", "sequential")
+
+
+def plan_cells(config: TrainConfig, runs: list[RunSpec], engine: str = "grid") -> list[tuple[str, list[RunSpec]]]:
+    """Split ``runs`` into independent cells ``(engine, runs)`` that can be trained in any order or place.
+
+    grid: runs whose activations share the architecture (maxout's k changes the
+    layer widths) form one grid cell; runs with learnable or randomised
+    activation parameters (prelu, rrelu) become sequential cells of one run.
+    sequential: one cell per run.  Cells are plain data (picklable).
+    """
+    if engine == "sequential":
+        return [("sequential", [run]) for run in runs]
+    grids: dict[int, list[RunSpec]] = {}
+    alone: list[tuple[str, list[RunSpec]]] = []
+    for run in runs:
+        spec = resolve_activation(run.activation, dict(run.params), config.model)
+        if grid_supports(spec):
+            grids.setdefault(spec.width_divisor, []).append(run)
+        else:
+            alone.append(("sequential", [run]))
+    return [("grid", group) for group in grids.values()] + alone
+
+
+def train_runs(dataset, config: TrainConfig, runs: list[RunSpec], *, engine: str = "grid",
+               on_event: Callable[[object], None] | None = None,
+               should_stop: Callable[[], bool] | None = None,
+               device: str = "cpu") -> dict[str, RunEnd | RunDiverged]:
+    """Train every run on ``dataset``; return run_id → RunEnd (finished) or RunDiverged.
+
+    ``on_event`` receives EpochEnd / RunDiverged / RunEnd synchronously;
+    ``should_stop()`` is polled between steps, and when it returns True training
+    stops at once: runs that had not finished are absent from the result.
+    """
+    if engine not in ENGINES:
+        raise ActlabError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    config.validate(dataset)
+    if not runs:
+        raise ActlabError("no runs to train")
+    ids = [run.run_id for run in runs]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise ActlabError(f"duplicate runs: {', '.join(duplicates)}")
+    for run in runs:  # fail before any training on a bad activation, seed or lr
+        resolve_activation(run.activation, dict(run.params), config.model)
+        if run.lr is not None and not run.lr > 0:
+            raise ActlabError(f"{run.run_id}: lr must be > 0, got {run.lr!r}")
+        if isinstance(run.seed, bool) or not isinstance(run.seed, int) or run.seed < 0:
+            raise ActlabError(f"{run.run_id}: seed must be a whole number >= 0, got {run.seed!r}")
+    emit = on_event if on_event is not None else (lambda event: None)
+    data = prepare(dataset, config.model, device)
+    results: dict[str, RunEnd | RunDiverged] = {}
+    for kind, cell in plan_cells(config, runs, engine):  # torch's thread count is the caller's choice
+        trainer = train_grid if kind == "grid" else train_sequential
+        if not trainer(data, config, cell, emit, should_stop, results):
+            break
+    return {run_id: results[run_id] for run_id in ids if run_id in results}

@@ -1,0 +1,342 @@
+"""The vectorised engine: many runs of one architecture trained as one computation.
+
+Every weight is stacked along a leading model axis (``M`` runs): linear layers
+as ``(M, in, out)`` with ``torch.baddbmm``, conv layers as grouped convolutions
+(``groups=M``).  Runs are ordered so that runs with the same activation (and
+activation parameters) form one contiguous slice: each activation is applied by
+one call of the spec's autograd Function (:func:`actlab.autograd.function_for`,
+analytic backward) on its slice.  Runs with the same seed share the mini-batch,
+which is gathered from the training set once per seed.  Adam and SGD(momentum)
+are implemented on the stacked tensors with per-model learning rates and follow
+``torch.optim.Adam`` / ``SGD`` step for step, so a grid run equals the same run
+trained alone (see :mod:`actlab.train.sequential`) within float tolerance.
+
+A run whose loss turns NaN/inf is masked out (learning rate 0, gradients 0);
+the others go on.  :class:`GridTrainer` trains epoch by epoch and can be stepped.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from actlab.autograd import function_for
+from actlab.models import CNN_POOL, initial_weights, resolve_activation, uses_alpha_dropout
+from actlab.spec import ActivationSpec
+from actlab.train.config import RunSpec, TrainConfig
+from actlab.train.events import EpochEnd, RunDiverged, RunEnd
+from actlab.train.metrics import batches, correct_count, epoch_order, per_model_loss
+from actlab.train.prepared import Prepared
+
+__all__ = ["GridTrainer", "train_grid", "EVAL_BATCH", "grid_supports"]
+
+EVAL_BATCH = 2048
+ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam defaults
+ADAM_EPS = 1e-8
+CLIP_NORM_EPS = 1e-6  # as torch.nn.utils.clip_grad_norm_
+SELU_ALPHA_PRIME = 1.7580993408473766  # -scale·alpha of SELU, as torch.nn.functional.alpha_dropout
+
+
+def grid_supports(spec: ActivationSpec) -> bool:
+    """Learnable (PReLU) or randomised (RReLU) activation parameters are trained by the sequential engine."""
+    return not spec.learnable_params and spec.sample is None
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Runs [start, stop) share this activation."""
+
+    spec: ActivationSpec
+    start: int
+    stop: int
+    values: tuple
+    alpha_dropout: bool
+
+
+class GridTrainer:
+    """Trains ``runs`` (one architecture) together; ``runs`` must all pass :func:`grid_supports`."""
+
+    def __init__(self, data: Prepared, config: TrainConfig, runs: list[RunSpec]):
+        self.data, self.config = data, config
+        keyed: dict[tuple, list[RunSpec]] = {}
+        specs: dict[tuple, ActivationSpec] = {}
+        for run in runs:
+            key = (run.activation.strip(), tuple(sorted(run.params)))
+            if key not in specs:
+                specs[key] = resolve_activation(run.activation, dict(run.params), config.model)
+            keyed.setdefault(key, []).append(run)
+        self.runs: list[RunSpec] = [run for group in keyed.values() for run in group]
+        self.groups: list[_Group] = []
+        start = 0
+        for key, group in keyed.items():
+            spec = specs[key]
+            resolved = spec.resolve()
+            self.groups.append(_Group(spec, start, start + len(group), tuple(resolved[n] for n in spec.param_names),
+                                      uses_alpha_dropout(spec)))
+            start += len(group)
+        divisors = {g.spec.width_divisor for g in self.groups}
+        if len(divisors) != 1:
+            raise ValueError("a grid needs one architecture: runs differ in width_divisor (maxout)")
+        self.M = M = len(self.runs)
+        device = data.x_train.device
+        seeds = sorted({run.seed for run in self.runs})
+        self.seeds = seeds
+        self.seed_index = torch.tensor([seeds.index(run.seed) for run in self.runs], device=device)
+        self.lr = torch.tensor([run.resolved_lr(config) for run in self.runs], dtype=torch.float64, device=device)
+        self.alive = torch.ones(M, dtype=torch.bool, device=device)
+        self.params = self._stack_initial_weights(device)
+        self.flat = [p.view(M, -1) for p in self.params]
+        self.state = [torch.zeros_like(f) for f in self.flat]  # Adam m / SGD momentum buffer
+        self.state2 = [torch.zeros_like(f) for f in self.flat] if config.optimizer == "adam" else []
+        self.step = 0  # optimiser steps (all live runs step together)
+        self.epoch = 0
+        self.best_loss = torch.full((M,), math.inf, dtype=torch.float64)
+        self.best_acc: list[float | None] = [None] * M
+        self.best_epoch = [0] * M
+        self.best_params = [p.detach().clone() for p in self.params]
+        self.seconds: list[list[float]] = [[] for _ in range(M)]
+        self.diverged: dict[int, RunDiverged] = {}
+        self.dropout_generator = torch.Generator(device=device).manual_seed(int(seeds[0]))
+
+    # ------------------------------------------------------------ weights
+    def _stack_initial_weights(self, device: str | torch.device) -> list[Tensor]:
+        data, config = self.data, self.config
+        per_run = [initial_weights(self._spec_of(i), data.input_shape, data.num_outputs, config, run.seed)
+                   for i, run in enumerate(self.runs)]
+        stacked: list[Tensor] = []
+        for layer in range(len(per_run[0])):
+            weights = [w[layer][0] for w in per_run]
+            biases = [w[layer][1] for w in per_run]
+            if weights[0].dim() == 4:  # conv: (M·out, in, k, k) and (M·out,) for groups=M
+                stacked += [torch.cat(weights), torch.cat(biases)]
+            else:  # linear: (M, in, out) and (M, 1, out) for baddbmm
+                stacked += [torch.stack([w.t() for w in weights]), torch.stack(biases).unsqueeze(1)]
+        return [p.contiguous().to(device).requires_grad_(True) for p in stacked]
+
+    def _spec_of(self, index: int) -> ActivationSpec:
+        for group in self.groups:
+            if group.start <= index < group.stop:
+                return group.spec
+        raise IndexError(index)
+
+    # ------------------------------------------------------------ forward
+    def _activate(self, z: Tensor, dim: int, per_model: int, train: bool) -> Tensor:
+        """Apply each group's activation (then dropout, in training) to its slice along ``dim``."""
+        parts = []
+        p = self.config.dropout
+        for g in self.groups:
+            part = z.narrow(dim, g.start * per_model, (g.stop - g.start) * per_model)
+            part = function_for(g.spec).apply(part, *g.values)
+            if train and p > 0:
+                part = self._dropout(part, p, g.alpha_dropout)
+            parts.append(part)
+        return parts[0] if len(parts) == 1 else torch.cat(parts, dim)
+
+    def _dropout(self, x: Tensor, p: float, alpha: bool) -> Tensor:
+        keep = (torch.rand(x.shape, generator=self.dropout_generator, device=x.device) >= p).to(x.dtype)
+        if not alpha:
+            return x * keep * (1.0 / (1.0 - p))
+        a = 1.0 / math.sqrt((SELU_ALPHA_PRIME ** 2 * p + 1) * (1 - p))
+        b = (keep - 1) * (SELU_ALPHA_PRIME * a) + SELU_ALPHA_PRIME * a * p
+        return x * (keep * a) + b
+
+    def forward(self, params: list[Tensor], x: Tensor, shared: bool, train: bool) -> Tensor:
+        """Outputs (M, B, out). ``x``: (B, ...) shared by all runs, or (M, B, ...) one batch per run."""
+        M = self.M
+        if self.config.model == "mlp":
+            w, b = params[0], params[1]
+            if shared:  # one GEMM for all runs: (B, in) @ (in, M·H)
+                z = x @ w.permute(1, 0, 2).reshape(w.shape[1], -1)
+                z = z.view(len(x), M, -1).transpose(0, 1) + b
+            else:
+                z = torch.baddbmm(b, x, w)
+            h = self._activate(z, 0, 1, train)
+            rest = params[2:]
+        else:
+            w1, b1, w2, b2 = params[:4]
+            per = w1.shape[0] // M
+            if shared:
+                z = F.conv2d(x, w1, b1)
+            else:  # (M, B, C, H, W) → (B, M·C, H, W)
+                x = x.transpose(0, 1).reshape(x.shape[1], -1, *x.shape[3:])
+                z = F.conv2d(x, w1, b1, groups=M)
+            h = self._activate(z, 1, per, False)  # no dropout between the convolutions
+            z = F.conv2d(h, w2, b2, groups=M)
+            h = self._activate(z, 1, w2.shape[0] // M, False)
+            h = F.max_pool2d(h, CNN_POOL)
+            if train and self.config.dropout > 0:
+                h = self._activate_dropout_only(h, w2.shape[0] // M)
+            h = h.reshape(h.shape[0], M, -1).transpose(0, 1)  # (M, B, features)
+            rest = params[4:]
+        layers = [(rest[i], rest[i + 1]) for i in range(0, len(rest), 2)]
+        for w, b in layers[:-1]:
+            h = self._activate(torch.baddbmm(b, h, w), 0, 1, train)
+        w, b = layers[-1]
+        return torch.baddbmm(b, h, w)
+
+    def _activate_dropout_only(self, h: Tensor, per_model: int) -> Tensor:
+        parts = [self._dropout(h.narrow(1, g.start * per_model, (g.stop - g.start) * per_model),
+                               self.config.dropout, g.alpha_dropout) for g in self.groups]
+        return parts[0] if len(parts) == 1 else torch.cat(parts, 1)
+
+    # ------------------------------------------------------------ training
+    def train_epoch(self, should_stop: Callable[[], bool] | None = None,
+                    emit: Callable[[object], None] | None = None) -> list[EpochEnd] | None:
+        """One epoch for every live run; returns the EpochEnd events, or None if ``should_stop`` said so."""
+        data, config, M = self.data, self.config, self.M
+        start_time = time.perf_counter()
+        n = len(data.x_train)
+        device = data.x_train.device
+        orders = torch.stack([epoch_order(s, self.epoch, n) for s in self.seeds]).to(device)
+        total = torch.zeros(M, dtype=torch.float64)
+        count = 0
+        live_at_start = int(self.alive.sum())
+        one_seed = len(self.seeds) == 1
+        for part in batches(n, config.batch_size):
+            if should_stop is not None and should_stop():
+                return None
+            index = orders[:, part]  # (S, B)
+            if one_seed:
+                x, y = data.x_train[index[0]], data.y_train[index[0]]
+                out = self.forward(self.params, x, True, True)
+            else:
+                xs = data.x_train[index]  # gathered once per seed: (S, B, ...)
+                y = data.y_train[index][self.seed_index]
+                out = self.forward(self.params, xs[self.seed_index], False, True)
+            losses = per_model_loss(out, y, data.kind)  # (M,)
+            finite = torch.isfinite(losses)
+            if not bool(finite[self.alive].all()):
+                self._mark_diverged(self.alive & ~finite, losses, emit, "training loss became")
+            for p in self.params:
+                p.grad = None
+            losses.sum().backward()
+            self._update()
+            self.step += 1
+            total += torch.where(self.alive, losses.detach(), 0).double() * len(index[0])
+            count += len(index[0])
+        self.epoch += 1
+        val_loss, val_acc = self.evaluate(self.params, data.x_val, data.y_val)
+        bad = self.alive & ~torch.isfinite(val_loss.to(self.alive.device))
+        if bool(bad.any()):
+            self._mark_diverged(bad, val_loss, emit, "validation loss became", during_epoch=False)
+        elapsed = time.perf_counter() - start_time
+        share = elapsed / max(live_at_start, 1)
+        improved = self.alive.cpu() & (val_loss < self.best_loss)
+        if bool(improved.any()):
+            idx = improved.nonzero().flatten()
+            with torch.no_grad():
+                for best, p in zip(self.best_params, self.params):
+                    best.view(M, -1)[idx.to(best.device)] = p.detach().view(M, -1)[idx.to(best.device)]
+            for i in idx.tolist():
+                self.best_loss[i] = val_loss[i]
+                self.best_acc[i] = None if val_acc is None else float(val_acc[i])
+                self.best_epoch[i] = self.epoch
+        events = []
+        for i in self.alive.nonzero().flatten().tolist():
+            self.seconds[i].append(share)
+            events.append(EpochEnd(self.runs[i].run_id, self.epoch, self.step,
+                                   float(total[i] / count), float(val_loss[i]),
+                                   None if val_acc is None else float(val_acc[i]), share))
+        return events
+
+    def _mark_diverged(self, mask: Tensor, losses: Tensor, emit, reason: str, during_epoch: bool = True) -> None:
+        for i in mask.nonzero().flatten().tolist():
+            event = RunDiverged(self.runs[i].run_id, self.epoch + (1 if during_epoch else 0),
+                                self.step + (1 if during_epoch else 0), f"{reason} {float(losses[i].detach())}")
+            self.diverged[i] = event
+            if emit is not None:
+                emit(event)
+        self.alive &= ~mask.to(self.alive.device)
+
+    @torch.no_grad()
+    def _update(self) -> None:
+        config, M = self.config, self.M
+        grads = [p.grad.view(M, -1) for p in self.params]
+        dead = ~self.alive
+        any_dead = bool(dead.any())
+        if any_dead:
+            for g in grads:
+                g[dead] = 0.0
+        if config.clip_value is not None:
+            for g in grads:
+                g.clamp_(-config.clip_value, config.clip_value)
+        if config.clip_norm is not None:
+            norms = torch.stack([torch.linalg.vector_norm(g, 2, dim=1) for g in grads])
+            total = torch.linalg.vector_norm(norms, 2, dim=0)
+            coef = torch.clamp(config.clip_norm / (total + CLIP_NORM_EPS), max=1.0).unsqueeze(1)
+            for g in grads:
+                g.mul_(coef)
+        lr = torch.where(self.alive, self.lr, 0.0)
+        step = self.step + 1
+        if config.optimizer == "adam":
+            beta1, beta2 = ADAM_BETAS
+            step_size = (lr / (1 - beta1 ** step)).float().unsqueeze(1)
+            correction2 = math.sqrt(1 - beta2 ** step)
+            for p, g, m, v in zip(self.flat, grads, self.state, self.state2):
+                if config.weight_decay:
+                    g = g.add(p, alpha=config.weight_decay)
+                m.lerp_(g, 1 - beta1)
+                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                denom = (v.sqrt() / correction2).add_(ADAM_EPS)
+                p.sub_(torch.div(m, denom).mul_(step_size))
+        else:
+            rate = lr.float().unsqueeze(1)
+            for p, g, buf in zip(self.flat, grads, self.state):
+                if config.weight_decay:
+                    g = g.add(p, alpha=config.weight_decay)
+                if config.momentum:
+                    buf.mul_(config.momentum).add_(g)
+                    g = buf
+                p.sub_(g * rate)
+
+    # ---------------------------------------------------------- evaluation
+    @torch.no_grad()
+    def evaluate(self, params: list[Tensor], x: Tensor, y: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Mean loss (M,) float64 and accuracy (M,) (None for regression), all runs on the same batches."""
+        kind = self.data.kind
+        loss = torch.zeros(self.M, dtype=torch.float64)
+        correct = torch.zeros(self.M, dtype=torch.float64)
+        for part in batches(len(x), EVAL_BATCH):
+            out = self.forward(params, x[part], True, False)
+            loss += per_model_loss(out, y[part], kind).double().cpu() * len(out[0])
+            hits = correct_count(out, y[part], kind)
+            if hits is not None:
+                correct += hits.double().cpu()
+        return loss / len(x), (None if kind == "regression" else correct / len(x))
+
+    def finish(self) -> dict[int, RunEnd]:
+        """Test metrics of every live run with its best-validation weights."""
+        test_loss, test_acc = self.evaluate(self.best_params, self.data.x_test, self.data.y_test)
+        ends = {}
+        for i in self.alive.nonzero().flatten().tolist():
+            seconds = self.seconds[i]
+            ends[i] = RunEnd(self.runs[i].run_id, self.best_epoch[i], float(test_loss[i]),
+                             None if test_acc is None else float(test_acc[i]),
+                             float(self.best_loss[i]), self.best_acc[i], sum(seconds) / max(len(seconds), 1))
+        return ends
+
+
+def train_grid(data: Prepared, config: TrainConfig, runs: list[RunSpec],
+               emit: Callable[[object], None], should_stop: Callable[[], bool] | None,
+               results: dict[str, RunEnd | RunDiverged]) -> bool:
+    """Train one grid; fills ``results``; False when ``should_stop`` interrupted."""
+    trainer = GridTrainer(data, config, runs)
+    for _ in range(config.epochs):
+        if not bool(trainer.alive.any()):
+            break
+        events = trainer.train_epoch(should_stop, emit)
+        for i, event in trainer.diverged.items():
+            results[trainer.runs[i].run_id] = event
+        if events is None:
+            return False
+        for event in events:
+            emit(event)
+    for i, end in trainer.finish().items():
+        emit(end)
+        results[trainer.runs[i].run_id] = end
+    return True

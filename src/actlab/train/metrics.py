@@ -1,0 +1,79 @@
+"""Losses, accuracies and batch order shared by both engines.
+
+The losses take outputs with any leading shape ``(..., B, out)`` and return one
+mean per leading index, so the grid gets one loss per model from one call and
+the sequential engine gets a scalar.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = ["Task", "task_kind", "prepare_targets", "per_model_loss", "correct_count", "epoch_order", "batches"]
+
+Task = str  # "multiclass" | "binary" | "regression"
+
+
+def task_kind(dataset) -> Task:
+    if dataset.task == "regression":
+        return "regression"
+    return "binary" if dataset.num_classes == 2 else "multiclass"
+
+
+def prepare_targets(y: Tensor, kind: Task) -> Tensor:
+    """Targets in the dtype/shape the loss wants: int64 (B,), float (B,), float (B, k)."""
+    if kind == "multiclass":
+        return y.reshape(-1).long()
+    if kind == "binary":
+        return y.reshape(-1).float()
+    y = y.float()
+    return y.unsqueeze(-1) if y.dim() == 1 else y
+
+
+def per_model_loss(output: Tensor, target: Tensor, kind: Task) -> Tensor:
+    """Mean loss over the batch for each leading index of ``output`` (shape ``(..., B, out)``).
+
+    multiclass: cross-entropy of logits (softmax); binary: BCE with logits of one
+    output (sigmoid); regression: mean squared error over batch and targets.
+    ``target`` has shape ``(..., B)`` (classes) or ``(..., B, k)`` (regression),
+    broadcast against ``output``'s leading dims.
+    """
+    lead = output.shape[:-2]
+    if kind == "multiclass":
+        target = target.expand(*lead, target.shape[-1])
+        losses = F.cross_entropy(output.reshape(-1, output.shape[-1]), target.reshape(-1), reduction="none")
+        return losses.view(*lead, -1).mean(-1)
+    if kind == "binary":
+        target = target.expand(*lead, target.shape[-1])
+        losses = F.binary_cross_entropy_with_logits(output[..., 0], target, reduction="none")
+        return losses.mean(-1)
+    target = target.expand(*lead, *target.shape[-2:])
+    return F.mse_loss(output, target, reduction="none").flatten(-2).mean(-1)
+
+
+def correct_count(output: Tensor, target: Tensor, kind: Task) -> Tensor | None:
+    """Number of correct predictions per leading index (None for regression)."""
+    if kind == "multiclass":
+        return (output.argmax(-1) == target).sum(-1)
+    if kind == "binary":
+        return ((output[..., 0] > 0) == (target > 0.5)).sum(-1)
+    return None
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> Tensor:
+    """The permutation of the training set for ``seed`` in ``epoch`` (0-based).
+
+    Stateless: drawn from ``torch.Generator().manual_seed(seed)`` advanced by
+    ``epoch`` permutations, so any epoch can be reproduced (resume, scale-out).
+    """
+    generator = torch.Generator().manual_seed(int(seed))
+    order = torch.randperm(n, generator=generator)
+    for _ in range(epoch):
+        order = torch.randperm(n, generator=generator)
+    return order
+
+
+def batches(n: int, batch_size: int) -> list[slice]:
+    """Consecutive slices of an epoch's order; the last one may be short."""
+    return [slice(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]

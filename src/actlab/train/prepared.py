@@ -1,0 +1,45 @@
+"""The dataset as the engines use it: contiguous float32 tensors on the device, targets ready for the loss."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from actlab.models import output_units
+from actlab.train.metrics import Task, prepare_targets, task_kind
+
+__all__ = ["Prepared", "prepare"]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    x_train: Tensor
+    y_train: Tensor
+    x_val: Tensor
+    y_val: Tensor
+    x_test: Tensor
+    y_test: Tensor
+    input_shape: tuple[int, ...]
+    num_outputs: int
+    kind: Task
+
+
+def prepare(dataset, model: str, device: str = "cpu") -> Prepared:
+    """Flatten for the mlp, reshape to (N, C, H, W) for the cnn; float32, contiguous, on ``device``."""
+    kind = task_kind(dataset)
+    shape = tuple(int(s) for s in dataset.input_shape)
+
+    def x_of(x: Tensor) -> Tensor:
+        x = torch.as_tensor(x).float()
+        x = x.reshape(len(x), -1) if model == "mlp" else x.reshape(len(x), *shape)
+        return x.contiguous().to(device)
+
+    def y_of(y: Tensor) -> Tensor:
+        return prepare_targets(torch.as_tensor(y), kind).contiguous().to(device)
+
+    return Prepared(
+        x_of(dataset.x_train), y_of(dataset.y_train), x_of(dataset.x_val), y_of(dataset.y_val),
+        x_of(dataset.x_test), y_of(dataset.y_test), shape,
+        output_units(dataset.task, dataset.num_classes, tuple(torch.as_tensor(dataset.y_train).shape)), kind,
+    )

@@ -1,0 +1,136 @@
+"""The reference engine: one plain ``nn.Sequential`` and one ``torch.optim`` optimiser per run.
+
+It is the honest PyTorch loop the grid engine is checked against (same init,
+same batch order, same maths).  :class:`SingleRun` trains one run epoch by
+epoch, so a caller can step it, pause it and evaluate it between epochs.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+from actlab.models import build_model
+from actlab.train.config import RunSpec, TrainConfig
+from actlab.train.events import EpochEnd, RunDiverged, RunEnd
+from actlab.train.metrics import batches, correct_count, epoch_order, per_model_loss
+from actlab.train.prepared import Prepared
+
+__all__ = ["SingleRun", "train_sequential", "make_optimizer", "evaluate_model", "EVAL_BATCH"]
+
+EVAL_BATCH = 4096
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig, lr: float) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(model.parameters(), lr=lr, momentum=config.momentum, weight_decay=config.weight_decay)
+
+
+@torch.no_grad()
+def evaluate_model(model: nn.Module, x: Tensor, y: Tensor, kind: str) -> tuple[float, float | None]:
+    """Mean loss and accuracy (None for regression) over (x, y), in large batches."""
+    was_training = model.training
+    model.eval()
+    total, correct = 0.0, 0
+    for part in batches(len(x), EVAL_BATCH):
+        out = model(x[part])
+        total += float(per_model_loss(out, y[part], kind)) * len(out)
+        hits = correct_count(out, y[part], kind)
+        correct += int(hits) if hits is not None else 0
+    model.train(was_training)
+    accuracy = correct / len(x) if kind != "regression" else None
+    return total / len(x), accuracy
+
+
+class SingleRun:
+    """One run trained alone; ``train_epoch`` returns an event (EpochEnd or RunDiverged) or None if stopped."""
+
+    def __init__(self, data: Prepared, config: TrainConfig, run: RunSpec):
+        self.data, self.config, self.run = data, config, run
+        self.model = build_model(run.activation, data.input_shape, data.num_outputs, config, run.seed,
+                                 params=dict(run.params)).to(data.x_train.device)
+        self.optimizer = make_optimizer(self.model, config, run.resolved_lr(config))
+        self.epoch = 0  # epochs done
+        self.step = 0  # optimiser steps done
+        self.best: tuple[float, float | None, int] | None = None  # val loss, val acc, epoch
+        self.best_state: dict[str, Tensor] | None = None
+        self.seconds: list[float] = []
+        self.diverged: RunDiverged | None = None
+        # dropout masks come from torch's global generator: seed it per run, restore it after
+        self._rng = torch.Generator().manual_seed(int(run.seed))
+
+    def train_epoch(self, should_stop: Callable[[], bool] | None = None) -> EpochEnd | RunDiverged | None:
+        data, config = self.data, self.config
+        start = time.perf_counter()
+        order = epoch_order(self.run.seed, self.epoch, len(data.x_train)).to(data.x_train.device)
+        self.model.train()
+        total, count = 0.0, 0
+        with torch.random.fork_rng(devices=[]):
+            torch.random.set_rng_state(self._rng.get_state())
+            for part in batches(len(order), config.batch_size):
+                if should_stop is not None and should_stop():
+                    return None
+                index = order[part]
+                out = self.model(data.x_train[index])
+                loss = per_model_loss(out, data.y_train[index], data.kind)
+                if not torch.isfinite(loss):
+                    self.diverged = RunDiverged(self.run.run_id, self.epoch + 1, self.step + 1,
+                                                f"training loss became {float(loss.detach())}")
+                    return self.diverged
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.clip_value is not None:
+                    nn.utils.clip_grad_value_(self.model.parameters(), config.clip_value)
+                if config.clip_norm is not None:
+                    nn.utils.clip_grad_norm_(self.model.parameters(), config.clip_norm)
+                self.optimizer.step()
+                self.step += 1
+                total += float(loss.detach()) * len(index)
+                count += len(index)
+            self._rng.set_state(torch.random.get_rng_state())
+        val_loss, val_acc = evaluate_model(self.model, data.x_val, data.y_val, data.kind)
+        self.epoch += 1
+        seconds = time.perf_counter() - start
+        self.seconds.append(seconds)
+        if not math.isfinite(val_loss):
+            self.diverged = RunDiverged(self.run.run_id, self.epoch, self.step, f"validation loss became {val_loss}")
+            return self.diverged
+        if self.best is None or val_loss < self.best[0]:
+            self.best = (val_loss, val_acc, self.epoch)
+            self.best_state = copy.deepcopy(self.model.state_dict())
+        return EpochEnd(self.run.run_id, self.epoch, self.step, total / count, val_loss, val_acc, seconds)
+
+    def finish(self) -> RunEnd:
+        """Test metrics with the best-validation weights."""
+        assert self.best is not None and self.best_state is not None
+        self.model.load_state_dict(self.best_state)
+        test_loss, test_acc = evaluate_model(self.model, self.data.x_test, self.data.y_test, self.data.kind)
+        val_loss, val_acc, best_epoch = self.best
+        return RunEnd(self.run.run_id, best_epoch, test_loss, test_acc, val_loss, val_acc,
+                      sum(self.seconds) / len(self.seconds))
+
+
+def train_sequential(data: Prepared, config: TrainConfig, runs: list[RunSpec],
+                     emit: Callable[[object], None], should_stop: Callable[[], bool] | None,
+                     results: dict[str, RunEnd | RunDiverged]) -> bool:
+    """Train ``runs`` one after another; fills ``results``; False when ``should_stop`` interrupted."""
+    for run in runs:
+        single = SingleRun(data, config, run)
+        for _ in range(config.epochs):
+            event = single.train_epoch(should_stop)
+            if event is None:
+                return False
+            emit(event)
+            if isinstance(event, RunDiverged):
+                results[run.run_id] = event
+                break
+        else:
+            end = single.finish()
+            emit(end)
+            results[run.run_id] = end
+    return True

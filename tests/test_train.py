@@ -1,0 +1,222 @@
+"""Training engines: grid == sequential, divergence, clipping, tasks, config errors, stopping, events."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from actlab.data.base import Dataset
+from actlab.errors import ActlabError
+from actlab.train import EpochEnd, RunDiverged, RunEnd, RunSpec, TrainConfig, plan_cells, train_runs
+from actlab.train.grid import GridTrainer
+from actlab.train.prepared import prepare
+from actlab.train.sequential import SingleRun
+
+
+def make_dataset(n=240, shape=(12,), classes=3, task="classification", seed=0):
+    g = torch.Generator().manual_seed(seed)
+    teacher = torch.randn(int(torch.tensor(shape).prod()), max(classes, 1), generator=g)
+
+    def split(m):
+        x = torch.randn(m, *shape, generator=g)
+        score = x.reshape(m, -1) @ teacher
+        if task == "regression":
+            return x, score[:, :1].float()
+        return x, score.argmax(1) if classes > 2 else (score[:, 0] > 0).long()
+
+    parts = [split(n), split(80), split(80)]
+    return Dataset("synthetic", *parts[0], *parts[1], *parts[2], classes if task == "classification" else 0,
+                   shape, task)
+
+
+def run_both(dataset, config, runs):
+    events = {}
+    results = {}
+    for engine in ("grid", "sequential"):
+        events[engine] = []
+        results[engine] = train_runs(dataset, config, runs, engine=engine, on_event=events[engine].append)
+    return events, results
+
+
+def curves(events):
+    out = {}
+    for e in events:
+        if isinstance(e, EpochEnd):
+            out.setdefault(e.run_id, []).append((e.train_loss, e.val_loss))
+    return out
+
+
+def assert_same(events, results):
+    g, s = curves(events["grid"]), curves(events["sequential"])
+    assert g.keys() == s.keys()
+    for run_id in g:
+        torch.testing.assert_close(torch.tensor(g[run_id]), torch.tensor(s[run_id]), rtol=1e-4, atol=1e-6)
+    assert results["grid"].keys() == results["sequential"].keys()
+    for run_id, end in results["grid"].items():
+        other = results["sequential"][run_id]
+        assert type(end) is type(other)
+        if isinstance(end, RunEnd):
+            assert end.best_epoch == other.best_epoch
+            assert end.test_loss == pytest.approx(other.test_loss, rel=1e-4)
+            assert end.test_accuracy == other.test_accuracy
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: one thread per xdist worker avoids oversubscribing the cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+SMALL = TrainConfig(depth=2, width=16, epochs=2, batch_size=32)
+
+
+def test_grid_matches_sequential_mlp():
+    dataset = make_dataset()
+    runs = [RunSpec(a, s) for a in ("relu", "tanh", "selu") for s in (0, 1)]
+    assert_same(*run_both(dataset, SMALL, runs))
+
+
+def test_grid_final_weights_match_sequential():
+    data = prepare(make_dataset(), "mlp")
+    runs = [RunSpec("gelu", 0), RunSpec("elu", 1, lr=3e-3), RunSpec("sigmoid", 1)]
+    grid = GridTrainer(data, SMALL, runs)
+    grid.train_epoch()
+    for i, run in enumerate(grid.runs):
+        single = SingleRun(data, SMALL, run)
+        single.train_epoch()
+        linears = [m for m in single.model if isinstance(m, torch.nn.Linear)]
+        for layer, (w, b) in zip(linears, zip(grid.params[::2], grid.params[1::2])):
+            torch.testing.assert_close(w[i].t(), layer.weight.detach(), rtol=1e-4, atol=1e-5)
+            torch.testing.assert_close(b[i, 0], layer.bias.detach(), rtol=1e-4, atol=1e-5)
+
+
+def test_grid_matches_sequential_cnn_sgd():
+    dataset = make_dataset(n=96, shape=(1, 8, 8))
+    config = TrainConfig(model="cnn", epochs=2, batch_size=32, optimizer="sgd", lr=0.05)
+    runs = [RunSpec("relu", 0), RunSpec("tanh", 0), RunSpec("relu", 1)]
+    assert_same(*run_both(dataset, config, runs))
+
+
+@pytest.mark.parametrize("clip", [{"clip_value": 0.01}, {"clip_norm": 0.05}])
+def test_clipping_changes_training_and_matches(clip):
+    dataset = make_dataset()
+    runs = [RunSpec("relu", 0), RunSpec("silu", 1)]
+    config = TrainConfig(depth=2, width=16, epochs=2, batch_size=32, lr=0.01, weight_decay=1e-3, **clip)
+    events, results = run_both(dataset, config, runs)
+    assert_same(events, results)
+    plain = train_runs(dataset, TrainConfig(depth=2, width=16, epochs=2, batch_size=32, lr=0.01, weight_decay=1e-3), runs)
+    assert plain["relu/seed=0"].val_loss != pytest.approx(results["grid"]["relu/seed=0"].val_loss, rel=1e-3)
+
+
+@pytest.mark.parametrize("engine", ["grid", "sequential"])
+def test_divergence_is_recorded_and_others_finish(engine):
+    dataset = make_dataset()
+    runs = [RunSpec("cube", 0, lr=1e3), RunSpec("relu", 0), RunSpec("tanh", 0)]
+    events = []
+    results = train_runs(dataset, TrainConfig(depth=2, width=16, epochs=2, batch_size=32), runs,
+                         engine=engine, on_event=events.append)
+    diverged = results["cube/seed=0/lr=1000"]
+    assert isinstance(diverged, RunDiverged)
+    assert diverged.epoch >= 1 and diverged.step >= 1 and "loss" in diverged.reason
+    assert isinstance(results["relu/seed=0"], RunEnd) and isinstance(results["tanh/seed=0"], RunEnd)
+    alone = train_runs(dataset, TrainConfig(depth=2, width=16, epochs=2, batch_size=32), [RunSpec("relu", 0)])
+    assert results["relu/seed=0"].test_loss == pytest.approx(alone["relu/seed=0"].test_loss, rel=1e-4)
+    assert any(isinstance(e, RunDiverged) for e in events)
+
+
+@pytest.mark.parametrize("task, classes", [("classification", 2), ("classification", 4), ("regression", 0)])
+def test_tasks(task, classes):
+    dataset = make_dataset(task=task, classes=classes)
+    data = prepare(dataset, "mlp")
+    assert data.num_outputs == {2: 1, 4: 4, 0: 1}[classes]
+    results = train_runs(dataset, SMALL, [RunSpec("relu", 0), RunSpec("tanh", 0)])
+    end = results["relu/seed=0"]
+    assert isinstance(end, RunEnd)
+    if task == "regression":
+        assert end.test_accuracy is None and end.val_accuracy is None
+    else:
+        assert 0.0 <= end.test_accuracy <= 1.0
+    seq = train_runs(dataset, SMALL, [RunSpec("relu", 0)], engine="sequential")
+    assert seq["relu/seed=0"].test_loss == pytest.approx(end.test_loss, rel=1e-4)
+
+
+def test_selu_alpha_dropout_in_grid_trains():
+    dataset = make_dataset()
+    config = TrainConfig(depth=2, width=16, epochs=2, batch_size=32, dropout=0.2)
+    grid = GridTrainer(prepare(dataset, "mlp"), config, [RunSpec("selu", 0), RunSpec("relu", 0)])
+    assert [g.alpha_dropout for g in grid.groups] == [True, False]
+    for engine in ("grid", "sequential"):
+        results = train_runs(dataset, config, [RunSpec("selu", 0), RunSpec("relu", 0)], engine=engine)
+        assert all(isinstance(r, RunEnd) for r in results.values())
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"epochs": 0}, "epochs"), ({"batch_size": 0}, "batch_size"), ({"lr": 0.0}, "lr"),
+    ({"model": "rnn"}, "unknown model"), ({"optimizer": "lbfgs"}, "unknown optimizer"),
+    ({"clip_value": 1.0, "clip_norm": 1.0}, "not both"), ({"dropout": 1.0}, "dropout"),
+    ({"init": "xavier"}, "init"), ({"model": "cnn"}, "image data"),
+])
+def test_bad_config(kwargs, match):
+    with pytest.raises(ActlabError, match=match):
+        train_runs(make_dataset(), TrainConfig(**kwargs), [RunSpec("relu")])
+
+
+@pytest.mark.parametrize("activation, match", [("binary_step", "backprop"), ("softmax", "output"),
+                                               ("relux", "did you mean")])
+def test_bad_activation(activation, match):
+    with pytest.raises(ActlabError, match=match):
+        train_runs(make_dataset(), SMALL, [RunSpec(activation)])
+
+
+def test_unknown_engine_and_duplicates():
+    with pytest.raises(ActlabError, match="engine"):
+        train_runs(make_dataset(), SMALL, [RunSpec("relu")], engine="ray")
+    with pytest.raises(ActlabError, match="duplicate"):
+        train_runs(make_dataset(), SMALL, [RunSpec("relu"), RunSpec("relu")])
+
+
+@pytest.mark.parametrize("engine", ["grid", "sequential"])
+def test_should_stop(engine):
+    polls = []
+
+    def stop():
+        polls.append(1)
+        return len(polls) > 3
+
+    events = []
+    results = train_runs(make_dataset(), SMALL, [RunSpec("relu", 0), RunSpec("tanh", 0)], engine=engine,
+                         on_event=events.append, should_stop=stop)
+    assert results == {}
+    assert events == []
+
+
+def test_events_in_order_and_json():
+    events = []
+    runs = [RunSpec("relu", 0), RunSpec("tanh", 1, lr=2e-3)]
+    config = TrainConfig(depth=1, width=8, epochs=3, batch_size=64)
+    results = train_runs(make_dataset(), config, runs, on_event=events.append)
+    for run in runs:
+        mine = [e for e in events if e.run_id == run.run_id]
+        assert [type(e) for e in mine] == [EpochEnd] * 3 + [RunEnd]
+        assert [e.epoch for e in mine[:3]] == [1, 2, 3]
+        assert mine[-1] == results[run.run_id]
+        assert 1 <= mine[-1].best_epoch <= 3
+    epochs = [e.epoch for e in events if isinstance(e, EpochEnd)]
+    assert epochs == sorted(epochs)  # grid: every run's epoch 1 before any epoch 2
+    json.dumps([e.to_dict() for e in events])
+    assert RunSpec("elu", 2, 0.01, (("alpha", 0.5),)).run_id == "elu(alpha=0.5)/seed=2/lr=0.01"
+
+
+def test_plan_cells():
+    runs = [RunSpec("relu"), RunSpec("prelu"), RunSpec("maxout"), RunSpec("tanh", 1)]
+    cells = plan_cells(SMALL, runs)
+    assert ("grid", [runs[0], runs[3]]) in cells
+    assert ("grid", [runs[2]]) in cells
+    assert ("sequential", [runs[1]]) in cells
+    results = train_runs(make_dataset(), SMALL, runs)
+    assert all(isinstance(r, RunEnd) for r in results.values())
+    assert list(results) == [r.run_id for r in runs]
