@@ -6,10 +6,18 @@ Default grid: 9 activations × 3 seeds, MLP 784-128-128-10, Adam lr 1e-3, batch 
 Baseline: for each run, a plain ``nn.Sequential`` with PyTorch's native activation modules
 (``nn.ReLU``, ``nn.GELU``, ... — faster than actlab's generic Function), the same initial
 weights and batch order, trained by ``torch.optim.Adam`` (the faster of ``foreach=True`` and
-``fused=True``, measured on a few steps first), one run after another.  Both sides evaluate
-on the test set after the epoch.  Prints both times, the speed-up and both mean accuracies.
+``fused=True``, measured on a few steps first), in float32, one run after another.
 
-    python benchmarks/bench_grid.py [--epochs 1] [--random] [--seeds 3]
+The grid runs twice: ``precision="fp32"`` and ``precision="bf16"`` (bfloat16 matmuls; what
+"auto" picks on a CPU with native bf16).  Timing: the plain loop's training steps only; the
+grid's ``train_epoch`` including its validation pass over 10k examples (so the grid pays for
+something the plain loop does not).  Test accuracy is computed after training, untimed, for
+every side.  Prints seconds per epoch, speed-ups, and mean test accuracies per activation.
+
+``--full N`` also trains the default grid (precision "auto") for N epochs and prints, for each
+n ≤ N, the estimated job time and ReLU's test accuracy at its best validation epoch (≤ n).
+
+    python benchmarks/bench_grid.py [--epochs 1] [--random] [--seeds 3] [--full 20 [--skip-plain]]
 """
 from __future__ import annotations
 
@@ -87,66 +95,133 @@ def accuracy(model, x, y):
     return float((model(x).argmax(1) == y).float().mean())
 
 
+def grid_epochs(data, config, runs, epochs, test_every_epoch=False):
+    """Train a GridTrainer; returns (seconds per epoch list, setup seconds, trainer, per-epoch records).
+
+    Timed: the trainer's own epochs (training steps + its validation pass).  Not timed: the test
+    evaluation after each epoch that ``test_every_epoch`` adds (for the DEFAULT_EPOCHS table).
+    """
+    start = time.perf_counter()
+    trainer = GridTrainer(data, config, runs)
+    setup = time.perf_counter() - start
+    seconds, records = [], []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        events = trainer.train_epoch()
+        seconds.append(time.perf_counter() - start)
+        if test_every_epoch:
+            _, test_acc = trainer.evaluate(trainer.params, data.x_test, data.y_test)
+            val = {e.run_id: e.val_loss for e in events}
+            records.append({run.run_id: (val.get(run.run_id, float("inf")), float(a))
+                            for run, a in zip(trainer.runs, test_acc)})
+            print(f"  epoch {len(seconds)}: {seconds[-1]:.2f} s", flush=True)
+    return seconds, setup, trainer, records
+
+
+def test_accuracies(trainer, data):
+    _, acc = trainer.evaluate(trainer.params, data.x_test, data.y_test)
+    return {run.run_id: float(a) for run, a in zip(trainer.runs, acc)}
+
+
+def per_activation(acc, seeds):
+    return {a: sum(acc[f"{a}/seed={s}"] for s in range(seeds)) / seeds for a in ACTIVATIONS}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--random", action="store_true", help="random data instead of MNIST")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--full", type=int, default=0, metavar="EPOCHS",
+                        help="also train the default grid (precision auto) for EPOCHS epochs: time per epoch and "
+                             "ReLU test accuracy at the best validation epoch within the first N epochs, each N")
+    parser.add_argument("--skip-plain", action="store_true", help="with --full: skip the one-epoch comparison")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     dataset = load(args.random)
-    config = TrainConfig(epochs=args.epochs)
     data = prepare(dataset, "mlp")
     runs = [RunSpec(a, s) for a in ACTIVATIONS for s in range(args.seeds)]
+    auto = TrainConfig().resolved_precision("cpu")
+    base_config = TrainConfig(epochs=args.epochs, precision="fp32")
     print(f"{dataset.name}: train {tuple(data.x_train.shape)}; {len(runs)} runs "
-          f"({len(ACTIVATIONS)} activations × {args.seeds} seeds), MLP {config.depth}×{config.width}, "
-          f"Adam lr {config.lr}, batch {config.batch_size}, {args.epochs} epoch(s), {torch.get_num_threads()} threads")
+          f"({len(ACTIVATIONS)} activations × {args.seeds} seeds), MLP {base_config.depth}×{base_config.width}, "
+          f"Adam lr {base_config.lr}, batch {base_config.batch_size}, {args.epochs} epoch(s), "
+          f"{torch.get_num_threads()} threads; precision auto → {auto} on this CPU")
+    if not args.skip_plain:
+        compare(data, runs, args, base_config)
+    if args.full:
+        full_job(data, runs, args)
 
+
+def compare(data, runs, args, base_config) -> None:
     # ---- baseline: pick the faster torch.optim.Adam implementation on a few steps
     options = {}
     best = None
     for candidate in ({"foreach": True}, {"fused": True}):
-        model = baseline_model("relu", data, config, 0)
+        model = baseline_model("relu", data, base_config, 0)
         start = time.perf_counter()
-        baseline_run(model, data, config, 0, 1, candidate, max_steps=150)
+        baseline_run(model, data, base_config, 0, 1, candidate, max_steps=150)
         spent = time.perf_counter() - start
         if best is None or spent < best:
             best, options = spent, candidate
-    print(f"baseline optimiser: torch.optim.Adam({', '.join(f'{k}=True' for k in options)})")
+    print(f"plain loop optimiser: torch.optim.Adam({', '.join(f'{k}=True' for k in options)})")
 
-    # ---- grid
-    start = time.perf_counter()
-    trainer = GridTrainer(data, config, runs)
-    setup = time.perf_counter() - start
-    epoch_seconds = []
-    for _ in range(args.epochs):
-        start = time.perf_counter()
-        trainer.train_epoch()
-        epoch_seconds.append(time.perf_counter() - start)
-    grid_time = sum(epoch_seconds)
-    _, grid_acc = trainer.evaluate(trainer.params, data.x_test, data.y_test)
-    grid_acc = {run.run_id: float(a) for run, a in zip(trainer.runs, grid_acc)}
+    # ---- actlab grid, fp32 and bf16
+    results = {}
+    for precision in ("fp32", "bf16"):
+        config = TrainConfig(epochs=args.epochs, precision=precision)
+        seconds, setup, trainer, _ = grid_epochs(data, config, runs, args.epochs)
+        results[precision] = (sum(seconds), setup, test_accuracies(trainer, data))
 
-    # ---- baseline, one run after another
+    # ---- plain PyTorch loop, one run after another (test accuracy outside the timed part)
     base_acc = {}
-    start = time.perf_counter()
+    base_time = 0.0
     for run in runs:
-        model = baseline_model(run.activation, data, config, run.seed)
-        baseline_run(model, data, config, run.seed, args.epochs, options)
+        model = baseline_model(run.activation, data, base_config, run.seed)
+        start = time.perf_counter()
+        baseline_run(model, data, base_config, run.seed, args.epochs, options)
+        base_time += time.perf_counter() - start
         base_acc[run.run_id] = accuracy(model, data.x_test, data.y_test)
-    base_time = time.perf_counter() - start  # includes its own (cheap) eval, like the grid's train_epoch
 
-    print(f"\n{'activation':<12} {'grid acc':>9} {'plain acc':>9}")
+    plain = per_activation(base_acc, args.seeds)
+    grids = {p: per_activation(r[2], args.seeds) for p, r in results.items()}
+    print(f"\nmean test accuracy after {args.epochs} epoch(s) over {args.seeds} seeds")
+    print(f"{'activation':<12} {'plain':>8} {'grid fp32':>10} {'grid bf16':>10}")
     for a in ACTIVATIONS:
-        g = sum(grid_acc[f"{a}/seed={s}"] for s in range(args.seeds)) / args.seeds
-        b = sum(base_acc[f"{a}/seed={s}"] for s in range(args.seeds)) / args.seeds
-        print(f"{a:<12} {100 * g:>8.2f}% {100 * b:>8.2f}%")
-    g_mean = 100 * sum(grid_acc.values()) / len(runs)
+        print(f"{a:<12} {100 * plain[a]:>7.2f}% {100 * grids['fp32'][a]:>9.2f}% {100 * grids['bf16'][a]:>9.2f}%")
     b_mean = 100 * sum(base_acc.values()) / len(runs)
-    print(f"\ngrid  : {grid_time:7.2f} s ({grid_time / args.epochs:.2f} s/epoch, setup {setup:.2f} s), mean test acc {g_mean:.2f}%")
-    print(f"plain : {base_time:7.2f} s ({base_time / args.epochs:.2f} s/epoch), mean test acc {b_mean:.2f}%")
-    print(f"speed-up: {base_time / grid_time:.2f}×   accuracy difference: {g_mean - b_mean:+.2f} pp")
+    print(f"\nplain loop: {base_time:7.2f} s ({base_time / args.epochs:.2f} s/epoch; training steps only), "
+          f"mean test acc {b_mean:.2f}%")
+    for precision, (seconds, setup, acc) in results.items():
+        mean = 100 * sum(acc.values()) / len(runs)
+        worst = max(abs(grids[precision][a] - plain[a]) for a in ACTIVATIONS) * 100
+        print(f"grid {precision}: {seconds:7.2f} s ({seconds / args.epochs:.2f} s/epoch incl. validation, "
+              f"setup {setup:.2f} s), mean test acc {mean:.2f}% ({mean - b_mean:+.2f} pp; "
+              f"max per-activation |diff| {worst:.2f} pp)  speed-up {base_time / seconds:.2f}×")
+
+
+def full_job(data, runs, args) -> None:
+    config = TrainConfig(epochs=args.full)
+    print(f"\nfull job: {len(runs)} runs, {args.full} epochs, precision {config.precision} → "
+          f"{config.resolved_precision('cpu')} (validation every epoch timed; test accuracy per epoch untimed)")
+    seconds, setup, trainer, records = grid_epochs(data, config, runs, args.full, test_every_epoch=True)
+    start = time.perf_counter()
+    trainer.finish()
+    finish = time.perf_counter() - start
+    per_epoch = sum(seconds) / len(seconds)
+    print(f"seconds per epoch (train + validation): mean {per_epoch:.2f}, min {min(seconds):.2f}, "
+          f"max {max(seconds):.2f}; setup {setup:.2f} s; final test pass {finish:.2f} s")
+    relu = [f"relu/seed={s}" for s in range(args.seeds)]
+    print(f"{'epochs':>6} {'est. job time':>14} {'relu test acc at best val epoch (per seed)':>44}")
+    for n in range(1, args.full + 1):
+        accs = []
+        for run_id in relu:
+            best = min(range(n), key=lambda e: records[e][run_id][0])
+            accs.append(records[best][run_id][1])
+        estimate = setup + sum(seconds[:n]) + finish
+        mean = 100 * sum(accs) / len(accs)
+        print(f"{n:>6} {estimate:>12.1f} s   mean {mean:.2f}%  ({', '.join(f'{100 * a:.2f}' for a in accs)})")
 
 
 if __name__ == "__main__":

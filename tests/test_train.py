@@ -71,7 +71,7 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-SMALL = TrainConfig(depth=2, width=16, epochs=2, batch_size=32)
+SMALL = TrainConfig(depth=2, width=16, epochs=2, batch_size=32, precision="fp32")  # exact comparisons: fp32
 
 
 def test_grid_matches_sequential_mlp():
@@ -96,7 +96,7 @@ def test_grid_final_weights_match_sequential():
 
 def test_grid_matches_sequential_cnn_sgd():
     dataset = make_dataset(n=96, shape=(1, 8, 8))
-    config = TrainConfig(model="cnn", epochs=2, batch_size=32, optimizer="sgd", lr=0.05)
+    config = TrainConfig(model="cnn", epochs=2, batch_size=32, optimizer="sgd", lr=0.05, precision="fp32")
     runs = [RunSpec("relu", 0), RunSpec("tanh", 0), RunSpec("relu", 1)]
     assert_same(*run_both(dataset, config, runs))
 
@@ -105,10 +105,12 @@ def test_grid_matches_sequential_cnn_sgd():
 def test_clipping_changes_training_and_matches(clip):
     dataset = make_dataset()
     runs = [RunSpec("relu", 0), RunSpec("silu", 1)]
-    config = TrainConfig(depth=2, width=16, epochs=2, batch_size=32, lr=0.01, weight_decay=1e-3, **clip)
+    config = TrainConfig(depth=2, width=16, epochs=2, batch_size=32, lr=0.01, weight_decay=1e-3, precision="fp32",
+                         **clip)
     events, results = run_both(dataset, config, runs)
     assert_same(events, results)
-    plain = train_runs(dataset, TrainConfig(depth=2, width=16, epochs=2, batch_size=32, lr=0.01, weight_decay=1e-3), runs)
+    plain = train_runs(dataset, TrainConfig(depth=2, width=16, epochs=2, batch_size=32, lr=0.01, weight_decay=1e-3,
+                                            precision="fp32"), runs)
     assert plain["relu/seed=0"].val_loss != pytest.approx(results["grid"]["relu/seed=0"].val_loss, rel=1e-3)
 
 
@@ -117,13 +119,12 @@ def test_divergence_is_recorded_and_others_finish(engine):
     dataset = make_dataset()
     runs = [RunSpec("cube", 0, lr=1e3), RunSpec("relu", 0), RunSpec("tanh", 0)]
     events = []
-    results = train_runs(dataset, TrainConfig(depth=2, width=16, epochs=2, batch_size=32), runs,
-                         engine=engine, on_event=events.append)
+    results = train_runs(dataset, SMALL, runs, engine=engine, on_event=events.append)
     diverged = results["cube/seed=0/lr=1000"]
     assert isinstance(diverged, RunDiverged)
     assert diverged.epoch >= 1 and diverged.step >= 1 and "loss" in diverged.reason
     assert isinstance(results["relu/seed=0"], RunEnd) and isinstance(results["tanh/seed=0"], RunEnd)
-    alone = train_runs(dataset, TrainConfig(depth=2, width=16, epochs=2, batch_size=32), [RunSpec("relu", 0)])
+    alone = train_runs(dataset, SMALL, [RunSpec("relu", 0)])
     assert results["relu/seed=0"].test_loss == pytest.approx(alone["relu/seed=0"].test_loss, rel=1e-4)
     assert any(isinstance(e, RunDiverged) for e in events)
 
@@ -220,3 +221,145 @@ def test_plan_cells():
     results = train_runs(make_dataset(), SMALL, runs)
     assert all(isinstance(r, RunEnd) for r in results.values())
     assert list(results) == [r.run_id for r in runs]
+
+
+# ---------------------------------------------------------------- fast MLP path, fused Adam, precision
+DEFAULT_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish")
+
+
+def autograd_losses_and_grads(grid, xs, y):
+    """The general (autograd) path of the same GridTrainer: per-run batches, spec autograd Functions."""
+    params = [p.detach().clone().requires_grad_(True) for p in grid.params]
+    x = torch.stack(xs)[grid.seed_index]
+    out = grid._forward(params, x, False, True)
+    from actlab.train.metrics import per_model_loss
+
+    losses = per_model_loss(out, y, grid.data.kind)
+    losses.sum().backward()
+    return losses.detach(), [p.grad for p in params]
+
+
+@pytest.mark.parametrize("task, classes", [("classification", 4), ("classification", 2), ("regression", 0)])
+def test_fast_path_gradients_match_autograd(task, classes):
+    data = prepare(make_dataset(n=64, task=task, classes=classes), "mlp")
+    config = TrainConfig(depth=2, width=8, batch_size=16, precision="fp32", weight_decay=0.0)
+    runs = [RunSpec(a, s) for a in DEFAULT_ACTIVATIONS for s in (0, 1)] + [RunSpec("elu", 2, params=(("alpha", 0.5),))]
+    runs.append(RunSpec("tanh", 0, lr=2e-3))  # seed 0's runs are then no arithmetic progression: index path
+    grid = GridTrainer(data, config, runs)
+    assert grid.fast
+    g = torch.Generator().manual_seed(1)
+    index = torch.stack([torch.randperm(64, generator=g)[:16] for _ in grid.seeds])
+    xs = list(data.x_train[index])
+    y = data.y_train[index][grid.seed_index]
+    fast_losses, fast_grads = grid.mlp.loss_and_grads(grid.params, xs, y, data.kind)
+    ref_losses, ref_grads = autograd_losses_and_grads(grid, xs, y)
+    torch.testing.assert_close(fast_losses, ref_losses, rtol=1e-5, atol=1e-6)
+    for fast, ref in zip(fast_grads, ref_grads):
+        torch.testing.assert_close(fast, ref, rtol=1e-4, atol=1e-6)
+
+
+def test_zero_column_skip_is_exact(monkeypatch):
+    from actlab.train import fast_mlp
+
+    dataset = make_dataset(n=64, shape=(40,))
+    for split in (dataset.x_train, dataset.x_val, dataset.x_test):
+        split[:, ::3] = 0.0  # a third of the input columns are zero in every batch
+    data = prepare(dataset, "mlp")
+    config = TrainConfig(depth=1, width=8, batch_size=16, precision="fp32")
+    runs = [RunSpec("tanh", 0), RunSpec("relu", 1), RunSpec("gelu", 0), RunSpec("silu", 0)]  # seed 0: runs 0, 2, 3
+    grid = GridTrainer(data, config, runs)
+    xs = [data.x_train[:16], data.x_train[16:32]]
+    y = data.y_train[:32].view(2, 16)[grid.seed_index]
+    assert grid.mlp._nonzero_columns(xs[0]) is not None  # the skip is taken
+    skipped_losses, skipped = grid.mlp.loss_and_grads(grid.params, xs, y, data.kind)
+    assert bool((skipped[0][:, ::3] == 0).all())  # zero columns: gradient rows exactly 0
+    monkeypatch.setattr(fast_mlp, "SKIP_FRACTION", 0.0)
+    assert grid.mlp._nonzero_columns(xs[0]) is None
+    dense_losses, dense = grid.mlp.loss_and_grads(grid.params, xs, y, data.kind)
+    torch.testing.assert_close(skipped_losses, dense_losses, rtol=1e-6, atol=1e-7)
+    for a, b in zip(skipped, dense):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
+    assert bool((dense[0][:, ::3] == 0).all())
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 1e-2])
+def test_fused_adam_matches_torch_adam(weight_decay):
+    data = prepare(make_dataset(), "mlp")
+    config = TrainConfig(depth=1, width=8, precision="fp32", weight_decay=weight_decay)
+    runs = [RunSpec("relu", 0), RunSpec("tanh", 1, lr=3e-3), RunSpec("relu", 2, lr=3e-3)]
+    grid = GridTrainer(data, config, runs)
+    models = [[p[i].detach().clone().requires_grad_(True) for p in grid.params] for i in range(grid.M)]
+    optimizers = [torch.optim.Adam(m, lr=run.resolved_lr(config), weight_decay=weight_decay)
+                  for m, run in zip(models, grid.runs)]
+    g = torch.Generator().manual_seed(3)
+    for step in range(6):
+        grads = [torch.randn(p.shape, generator=g) for p in grid.params]
+        if step == 3:  # run 2 diverges: it stops, the others go on
+            grid.alive[2] = False
+        grid._update(grads)
+        grid.step += 1
+        for i, (model, opt) in enumerate(zip(models, optimizers)):
+            if not grid.alive[i]:
+                continue
+            for p, grad in zip(model, grads):
+                p.grad = grad[i].clone()
+            opt.step()
+    for i in range(grid.M):
+        for p, q in zip(grid.params, models[i]):
+            torch.testing.assert_close(p[i], q.detach(), rtol=1e-5, atol=1e-7)
+
+
+def test_precision_is_validated_and_resolved():
+    from actlab.train.config import resolve_precision
+
+    with pytest.raises(ActlabError, match="precision"):
+        train_runs(make_dataset(), TrainConfig(precision="fp16"), [RunSpec("relu")])
+    assert resolve_precision("fp32") == "fp32" and resolve_precision("bf16", "cpu") == "bf16"
+    assert resolve_precision("auto", "cuda") == "fp32"
+    assert resolve_precision("auto", "cpu") in ("fp32", "bf16")
+    assert TrainConfig(precision="bf16").to_dict()["resolved_precision"] == "bf16"
+    assert TrainConfig().to_dict()["resolved_precision"] == TrainConfig().resolved_precision("cpu")
+
+
+def matmul_dtypes(fn):
+    """The input dtypes of every matrix product that ``fn()`` runs."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    seen = set()
+
+    class Record(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if func.__name__.split(".")[0] in ("mm", "bmm", "addmm", "baddbmm", "convolution", "matmul"):
+                seen.update(a.dtype for a in args if isinstance(a, torch.Tensor))
+            return func(*args, **(kwargs or {}))
+
+    with Record():
+        fn()
+    return seen
+
+
+def test_bf16_uses_bf16_matmuls_and_agrees_loosely():
+    dataset = make_dataset(n=480)
+    config = TrainConfig(depth=2, width=32, epochs=3, batch_size=32, precision="bf16", lr=3e-3)
+    data = prepare(dataset, "mlp")
+    grid = GridTrainer(data, config, [RunSpec("relu", 0), RunSpec("tanh", 1)])
+    assert grid.precision == "bf16" and grid.compute_dtype == torch.bfloat16
+    xs = [data.x_train[:32], data.x_train[32:64]]
+    y = data.y_train[:64].view(2, 32)[grid.seed_index]
+    assert matmul_dtypes(lambda: grid.mlp.loss_and_grads(grid.params, xs, y, data.kind)) == {torch.bfloat16}
+    single = SingleRun(data, config, RunSpec("relu", 0))
+    assert torch.bfloat16 in matmul_dtypes(lambda: _autocast_forward(single, data.x_train[:8]))
+    runs = [RunSpec(a, s) for a in ("relu", "tanh") for s in (0, 1)]
+    events, results = run_both(dataset, config, runs)
+    fp32 = train_runs(dataset, TrainConfig(depth=2, width=32, epochs=3, batch_size=32, precision="fp32", lr=3e-3), runs)
+    for run_id, end in results["grid"].items():
+        assert end.test_accuracy == pytest.approx(results["sequential"][run_id].test_accuracy, abs=0.05)
+        assert end.test_accuracy == pytest.approx(fp32[run_id].test_accuracy, abs=0.05)
+        assert end.test_loss == pytest.approx(results["sequential"][run_id].test_loss, rel=0.05)
+
+
+def _autocast_forward(single, x):
+    from actlab.train.sequential import autocast_for
+
+    with autocast_for(single.precision, x.device):
+        return single.model(x)

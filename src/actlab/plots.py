@@ -237,6 +237,13 @@ def _catalog_specs() -> list[ActivationSpec]:
 
 def save(figure: Figure, path: str | Path, dpi: int = 150) -> Path:
     """Write ``figure`` (format from the suffix: png, svg, pdf)."""
+    from actlab.errors import ActlabError
+
     path = Path(path)
-    figure.savefig(path, dpi=dpi)
+    if path.is_dir():
+        raise ActlabError(f"cannot write {path}: it is a directory")
+    try:
+        figure.savefig(path, dpi=dpi)
+    except OSError as error:
+        raise ActlabError(f"cannot write {path}: {error.strerror or error}") from None
     return path

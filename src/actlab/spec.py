@@ -50,8 +50,8 @@ class Param:
                 raise ParameterError(
                     f"parameter {self.name!r}{where} must be a number, got {value!r}"
                 ) from None
-        if math.isnan(value):
-            raise ParameterError(f"parameter {self.name!r}{where} must be a number, got NaN")
+        if not math.isfinite(value):
+            raise ParameterError(f"parameter {self.name!r}{where} must be a finite number, got {value!r}")
         if self.integer:
             if value != int(value):
                 raise ParameterError(f"parameter {self.name!r}{where} must be a whole number, got {value!r}")

@@ -188,6 +188,18 @@ class EpochRow:
         return dict(self.__dict__)
 
 
+def make_dir(path: Path) -> None:
+    """Create ``path`` (and parents); a clear ActlabError when that is impossible."""
+    if not str(path).strip():
+        raise ActlabError("empty directory path")
+    if path.exists() and not path.is_dir():
+        raise ActlabError(f"cannot use {path} as a directory: a file of that name exists")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ActlabError(f"cannot create directory {path}: {error.strerror or error}") from None
+
+
 class Store:
     """A sweep's SQLite store. Open with ``Store(run_dir)``; use as a context manager.
 
@@ -200,7 +212,7 @@ class Store:
         if not self.path.is_file():
             if not create:
                 raise ActlabError(f"{self.run_dir} holds no actlab results ({DB_NAME} not found)")
-            self.run_dir.mkdir(parents=True, exist_ok=True)
+            make_dir(self.run_dir)
         try:
             self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
             self._conn.row_factory = sqlite3.Row
@@ -497,7 +509,7 @@ def to_csv(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
 
     runs, epochs = _tables(run_dir)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     written = []
     for name, columns, rows in (("runs.csv", _RUN_COLUMNS, runs), ("epochs.csv", _EPOCH_COLUMNS, epochs)):
         path = out / name
@@ -516,7 +528,7 @@ def to_parquet(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
 
     runs, epochs = _tables(run_dir)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     types = {
         "seed": pa.int64(), "diverged_epoch": pa.int64(), "diverged_step": pa.int64(), "best_epoch": pa.int64(),
         "epoch": pa.int64(), "step": pa.int64(),
@@ -553,7 +565,7 @@ def to_tensorboard(run_dir: str | Path, log_dir: str | Path) -> list[Path]:
         runs = store.runs()
         epochs = {run.run_id: store.epochs(run.run_id) for run in runs}
     out = Path(log_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    make_dir(out)
     written = []
     used: set[str] = set()
     for run in runs:

@@ -591,6 +591,10 @@ def plan_from_options(
     """resolve_config + prepare, reading the stored config of ``out`` when resuming."""
     stored = None
     out = options.get("out")
+    if out is not None and not str(out).strip():
+        raise ActlabError("--out: empty directory path")
+    if resume and out is not None and not is_store(out):
+        raise ActlabError(f"{out} holds no sweep to resume; run without --resume to start one there")
     if resume and out is not None and is_store(out):
         with Store(out, create=False) as store:
             sweep = store.sweep()

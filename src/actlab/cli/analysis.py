@@ -142,6 +142,9 @@ def props_command(
         console.print(f"{name}: {note}", style="dim", markup=False, highlight=False)
 
 
+MAX_RANGE = 1e6  # wider ranges overflow matplotlib's transforms
+
+
 def _parse_range(text: str) -> tuple[float, float]:
     values = parse_floats(text, "--range")
     if len(values) != 2:
@@ -151,6 +154,8 @@ def _parse_range(text: str) -> tuple[float, float]:
         fail(f"--range: bounds must be finite, got {text!r}")
     if low >= high:
         fail(f"--range: MIN must be below MAX, got {text!r}")
+    if max(abs(low), abs(high)) > MAX_RANGE:
+        fail(f"--range: bounds must lie within ±{MAX_RANGE:g}, got {text!r}")
     return low, high
 
 

@@ -102,7 +102,7 @@ def eval_command(
     try:
         y = spec.forward(xs, **params)
         dy = spec.derivative(xs, **params)
-    except ValueError as error:  # e.g. maxout with a length not divisible by k
+    except (ValueError, IndexError) as error:  # maxout length not divisible by k; softmax dim out of range
         raise actlab.ActlabError(str(error)) from None
     if json:
         print_json({"name": spec.name, "params": params, "x": xs.tolist(), "y": y.tolist(), "dy": dy.tolist()})

@@ -82,6 +82,8 @@ def show_command(
         options["target"] = target
     dataset = data.load(name, **options)
     info = summary(dataset)
+    if output is not None and output.suffix.lower() != ".png":
+        fail(f"--output: previews are PNG files; got {output.suffix or '(no extension)'!r} in {str(output)!r}")
     if output is not None:
         figure = preview(dataset)
         try:

@@ -12,6 +12,7 @@ compiled with ``torch.compile`` into one fused kernel for large inputs.
 from __future__ import annotations
 
 import math
+import re
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -114,7 +115,15 @@ def register_formula(
     are registered again by :func:`load_saved_formulas` at ``import actlab``.
     """
     from actlab import registry
+    from actlab.formula.parse import FUNCTIONS as _functions
 
+    if not isinstance(name, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name or ""):
+        raise ActlabError(f"activation name {name!r} must be an identifier (letters, digits, _), not empty")
+    taken = registry.lookup(name)
+    if taken is not None and taken.source != "formula":
+        raise ActlabError(f"activation name {name!r} is taken by the catalog entry {taken.name!r}")
+    if name.lower() in {"x", "pi", "e"} | {f.lower() for f in _functions}:
+        raise ActlabError(f"activation name {name!r} is reserved by the formula language (x, pi, e and its functions)")
     spec = from_formula(formula, params, name=name)
     existing = registry.lookup(name)
     if existing is not None and existing.source != "formula":

@@ -48,8 +48,9 @@ def save_formula(name: str, formula: str, params: dict[str, float]) -> Path:
     path = config_path()
     try:
         formulas = read_saved(path)
-    except ActlabError:
-        formulas = {}  # a broken file is replaced (its problem was reported at import)
+    except ActlabError as error:
+        # never overwrite the user's file: they may have saved formulas in it
+        raise ActlabError(f"{error}; not saving {name!r} — fix or move that file first") from None
     formulas[name] = {"formula": formula, "params": dict(params)}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,9 @@ and :class:`RunSpec` (one cell of the grid: activation, seed, learning rate)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
+import platform
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,9 +13,36 @@ from actlab.errors import ActlabError
 from actlab.models import MODELS
 from actlab.spec import INIT_SCHEMES
 
-__all__ = ["TrainConfig", "RunSpec", "OPTIMIZERS"]
+__all__ = ["TrainConfig", "RunSpec", "OPTIMIZERS", "PRECISIONS", "resolve_precision", "cpu_has_native_bf16"]
 
 OPTIMIZERS = ("adam", "sgd")
+PRECISIONS = ("auto", "fp32", "bf16")
+_BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16", "bf16")  # x86 AVX-512 BF16 / AMX; aarch64 FEAT_BF16
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_native_bf16() -> bool:
+    """True when the CPU multiplies bfloat16 natively (Linux: a bf16 flag in /proc/cpuinfo)."""
+    if platform.system() != "Linux":
+        return False
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith(("flags", "Features")):
+                    return any(flag in line.split() for flag in _BF16_CPU_FLAGS)
+    except OSError:
+        return False
+    return False
+
+
+def resolve_precision(precision: str, device: Any = "cpu") -> str:
+    """The precision to use: ``precision`` itself, or for "auto" "bf16" on a CPU with native bf16, else "fp32"."""
+    if precision not in PRECISIONS:
+        raise ActlabError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    if precision != "auto":
+        return precision
+    kind = device.type if hasattr(device, "type") else str(device).split(":")[0]
+    return "bf16" if kind == "cpu" and cpu_has_native_bf16() else "fp32"
 
 
 @dataclass(frozen=True)
@@ -33,6 +62,9 @@ class TrainConfig:
     clip_norm: float | None = None  # rescale each model's gradient to global norm <= c
     dropout: float = 0.0  # after each hidden activation (AlphaDropout for SELU)
     init: str | None = None  # None → each activation's spec.init.scheme; else "he" | "glorot" | "lecun"
+    # matmul precision: "fp32"; "bf16" (bfloat16 matmul operands, float32 weights, optimiser state,
+    # activations and losses, like torch.autocast); "auto" → bf16 on a CPU with native bf16, else fp32
+    precision: str = "auto"
 
     def validate(self, dataset: Any = None) -> None:
         """Raise :class:`ActlabError` naming the first bad field (and the dataset mismatch, if any)."""
@@ -57,6 +89,8 @@ class TrainConfig:
             _positive_float("clip_norm", self.clip_norm)
         if not (0.0 <= self.dropout < 1.0):
             raise ActlabError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        if self.precision not in PRECISIONS:
+            raise ActlabError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
         if self.init is not None and self.init not in INIT_SCHEMES:
             raise ActlabError(f"unknown init scheme {self.init!r}; choose one of {', '.join(INIT_SCHEMES)} (or None)")
         if dataset is not None:
@@ -77,8 +111,16 @@ class TrainConfig:
         if len(dataset.x_train) == 0 or len(dataset.x_val) == 0 or len(dataset.x_test) == 0:
             raise ActlabError(f"dataset {dataset.name!r} has an empty train, validation or test split")
 
+    def resolved_precision(self, device: Any = "cpu") -> str:
+        """The precision the engines use on ``device``: "fp32" or "bf16" ("auto" resolved)."""
+        return resolve_precision(self.precision, device)
+
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The fields, plus ``resolved_precision`` (on the CPU) when ``precision`` is valid."""
+        data = dataclasses.asdict(self)
+        if self.precision in PRECISIONS:
+            data["resolved_precision"] = self.resolved_precision("cpu")
+        return data
 
 
 @dataclass(frozen=True)

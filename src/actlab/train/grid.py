@@ -11,11 +11,20 @@ are implemented on the stacked tensors with per-model learning rates and follow
 ``torch.optim.Adam`` / ``SGD`` step for step, so a grid run equals the same run
 trained alone (see :mod:`actlab.train.sequential`) within float tolerance.
 
-A run whose loss turns NaN/inf is masked out (learning rate 0, gradients 0);
-the others go on.  :class:`GridTrainer` trains epoch by epoch and can be stepped.
+The MLP (elementwise activations) takes a fast path without autograd
+(:mod:`actlab.train.fast_mlp`: layer 1 as one GEMM per seed group on the batch's
+nonzero input columns, backward by the specs' analytic derivatives); the CNN and
+maxout go through autograd.  ``config.precision`` "bf16" multiplies in bfloat16
+on both paths (float32 master weights, optimiser state, activations and losses);
+Adam is ``torch._fused_adam_`` (one call per learning rate) where torch has it.
+
+A run whose loss turns NaN/inf is masked out (its gradients zeroed, the
+optimiser skips it); the others go on.  :class:`GridTrainer` trains epoch by
+epoch and can be stepped.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -30,10 +39,11 @@ from actlab.models import CNN_POOL, initial_weights, resolve_activation, uses_al
 from actlab.spec import ActivationSpec
 from actlab.train.config import RunSpec, TrainConfig
 from actlab.train.events import EpochEnd, RunDiverged, RunEnd
+from actlab.train.fast_mlp import StackedMLP
 from actlab.train.metrics import batches, correct_count, epoch_order, per_model_loss
 from actlab.train.prepared import Prepared
 
-__all__ = ["GridTrainer", "train_grid", "EVAL_BATCH", "grid_supports"]
+__all__ = ["GridTrainer", "train_grid", "EVAL_BATCH", "grid_supports", "fast_path_supports"]
 
 EVAL_BATCH = 2048
 ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam defaults
@@ -45,6 +55,11 @@ SELU_ALPHA_PRIME = 1.7580993408473766  # -scale·alpha of SELU, as torch.nn.func
 def grid_supports(spec: ActivationSpec) -> bool:
     """Learnable (PReLU) or randomised (RReLU) activation parameters are trained by the sequential engine."""
     return not spec.learnable_params and spec.sample is None
+
+
+def fast_path_supports(config: TrainConfig, specs: list[ActivationSpec]) -> bool:
+    """The hand-written MLP path covers elementwise activations (not maxout) in the mlp."""
+    return config.model == "mlp" and all(spec.kind == "elementwise" for spec in specs)
 
 
 @dataclass(frozen=True)
@@ -87,6 +102,10 @@ class GridTrainer:
         seeds = sorted({run.seed for run in self.runs})
         self.seeds = seeds
         self.seed_index = torch.tensor([seeds.index(run.seed) for run in self.runs], device=device)
+        self.seed_runs = [(self.seed_index == k).nonzero().flatten() for k in range(len(seeds))]
+        self.precision = config.resolved_precision(device)  # "fp32" | "bf16"
+        self.compute_dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
+        self.fast = fast_path_supports(config, [g.spec for g in self.groups])
         self.lr = torch.tensor([run.resolved_lr(config) for run in self.runs], dtype=torch.float64, device=device)
         self.alive = torch.ones(M, dtype=torch.bool, device=device)
         self.params = self._stack_initial_weights(device)
@@ -102,6 +121,12 @@ class GridTrainer:
         self.seconds: list[list[float]] = [[] for _ in range(M)]
         self.diverged: dict[int, RunDiverged] = {}
         self.dropout_generator = torch.Generator(device=device).manual_seed(int(seeds[0]))
+        self.mlp = (StackedMLP(self.groups, self.seed_runs, self.compute_dtype, config.dropout,
+                               self.dropout_generator) if self.fast else None)
+        if self.fast:
+            for p in self.params:
+                p.requires_grad_(False)
+        self._adam_step = torch.zeros((), dtype=torch.float32, device=device)
 
     # ------------------------------------------------------------ weights
     def _stack_initial_weights(self, device: str | torch.device) -> list[Tensor]:
@@ -131,7 +156,7 @@ class GridTrainer:
         p = self.config.dropout
         for g in self.groups:
             part = z.narrow(dim, g.start * per_model, (g.stop - g.start) * per_model)
-            part = function_for(g.spec).apply(part, *g.values)
+            part = function_for(g.spec).apply(part.float(), *g.values)  # float32 under bf16 autocast
             if train and p > 0:
                 part = self._dropout(part, p, g.alpha_dropout)
             parts.append(part)
@@ -145,8 +170,22 @@ class GridTrainer:
         b = (keep - 1) * (SELU_ALPHA_PRIME * a) + SELU_ALPHA_PRIME * a * p
         return x * (keep * a) + b
 
+    def _autocast(self, device: torch.device):
+        if self.precision != "bf16":
+            return contextlib.nullcontext()
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+
     def forward(self, params: list[Tensor], x: Tensor, shared: bool, train: bool) -> Tensor:
-        """Outputs (M, B, out). ``x``: (B, ...) shared by all runs, or (M, B, ...) one batch per run."""
+        """Outputs (M, B, out) float32. ``x``: (B, ...) shared by all runs, or (M, B, ...) one batch per run."""
+        if self.fast:
+            if not shared:
+                raise ValueError("the fast MLP path takes one batch shared by all runs")
+            with torch.no_grad():
+                return self.mlp.forward(params, x)
+        with self._autocast(x.device):
+            return self._forward(params, x, shared, train).float()
+
+    def _forward(self, params: list[Tensor], x: Tensor, shared: bool, train: bool) -> Tensor:
         M = self.M
         if self.config.model == "mlp":
             w, b = params[0], params[1]
@@ -201,6 +240,19 @@ class GridTrainer:
             if should_stop is not None and should_stop():
                 return None
             index = orders[:, part]  # (S, B)
+            if self.fast:
+                xs = data.x_train[index]  # (S, B, in): one batch per seed group
+                y = data.y_train[index][self.seed_index]
+                with torch.no_grad():
+                    losses, grads = self.mlp.loss_and_grads(self.params, list(xs), y, data.kind)
+                finite = torch.isfinite(losses)
+                if not bool(finite[self.alive].all()):
+                    self._mark_diverged(self.alive & ~finite, losses, emit, "training loss became")
+                self._update(grads)
+                self.step += 1
+                total += torch.where(self.alive, losses, 0).double() * len(index[0])
+                count += len(index[0])
+                continue
             if one_seed:
                 x, y = data.x_train[index[0]], data.y_train[index[0]]
                 out = self.forward(self.params, x, True, True)
@@ -215,7 +267,7 @@ class GridTrainer:
             for p in self.params:
                 p.grad = None
             losses.sum().backward()
-            self._update()
+            self._update([p.grad for p in self.params])
             self.step += 1
             total += torch.where(self.alive, losses.detach(), 0).double() * len(index[0])
             count += len(index[0])
@@ -254,9 +306,9 @@ class GridTrainer:
         self.alive &= ~mask.to(self.alive.device)
 
     @torch.no_grad()
-    def _update(self) -> None:
+    def _update(self, gradients: list[Tensor]) -> None:
         config, M = self.config, self.M
-        grads = [p.grad.view(M, -1) for p in self.params]
+        grads = [g.view(M, -1) for g in gradients]
         dead = ~self.alive
         any_dead = bool(dead.any())
         if any_dead:
@@ -271,8 +323,11 @@ class GridTrainer:
             coef = torch.clamp(config.clip_norm / (total + CLIP_NORM_EPS), max=1.0).unsqueeze(1)
             for g in grads:
                 g.mul_(coef)
-        lr = torch.where(self.alive, self.lr, 0.0)
         step = self.step + 1
+        if config.optimizer == "adam" and hasattr(torch, "_fused_adam_"):
+            self._fused_adam(grads, any_dead)
+            return
+        lr = torch.where(self.alive, self.lr, 0.0)
         if config.optimizer == "adam":
             beta1, beta2 = ADAM_BETAS
             step_size = (lr / (1 - beta1 ** step)).float().unsqueeze(1)
@@ -293,6 +348,29 @@ class GridTrainer:
                     buf.mul_(config.momentum).add_(g)
                     g = buf
                 p.sub_(g * rate)
+
+    def _fused_adam(self, grads: list[Tensor], any_dead: bool) -> None:
+        """``torch._fused_adam_`` (as ``torch.optim.Adam(fused=True)``), one call per learning rate.
+
+        Every live run has taken the same number of steps; diverged runs are left out.
+        """
+        beta1, beta2 = ADAM_BETAS
+        self._adam_step.fill_(self.step + 1)
+        rates = self.lr.tolist()
+        alive = self.alive.tolist()
+        by_rate: dict[float, list[int]] = {}
+        for i, (rate, live) in enumerate(zip(rates, alive)):
+            if live:
+                by_rate.setdefault(rate, []).append(i)
+        for rate, members in by_rate.items():
+            if len(members) == self.M:
+                lists = [self.flat, grads, self.state, self.state2]
+            else:
+                lists = [[t[i] for t in tensors for i in members]
+                         for tensors in (self.flat, grads, self.state, self.state2)]
+            torch._fused_adam_(*lists, [], [self._adam_step] * len(lists[0]), amsgrad=False, lr=rate,
+                               beta1=beta1, beta2=beta2, weight_decay=self.config.weight_decay, eps=ADAM_EPS,
+                               maximize=False)
 
     # ---------------------------------------------------------- evaluation
     @torch.no_grad()

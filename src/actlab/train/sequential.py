@@ -1,11 +1,14 @@
 """The reference engine: one plain ``nn.Sequential`` and one ``torch.optim`` optimiser per run.
 
 It is the honest PyTorch loop the grid engine is checked against (same init,
-same batch order, same maths).  :class:`SingleRun` trains one run epoch by
+same batch order, same maths).  ``precision`` "bf16" runs the forward under
+``torch.autocast(dtype=torch.bfloat16)`` with the activations (and dropout) fed
+float32, as the grid does.  :class:`SingleRun` trains one run epoch by
 epoch, so a caller can step it, pause it and evaluate it between epochs.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import time
@@ -14,13 +17,14 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
+from actlab.autograd import ActivationModule
 from actlab.models import build_model
 from actlab.train.config import RunSpec, TrainConfig
 from actlab.train.events import EpochEnd, RunDiverged, RunEnd
 from actlab.train.metrics import batches, correct_count, epoch_order, per_model_loss
 from actlab.train.prepared import Prepared
 
-__all__ = ["SingleRun", "train_sequential", "make_optimizer", "evaluate_model", "EVAL_BATCH"]
+__all__ = ["SingleRun", "train_sequential", "make_optimizer", "evaluate_model", "autocast_for", "EVAL_BATCH"]
 
 EVAL_BATCH = 4096
 
@@ -31,14 +35,36 @@ def make_optimizer(model: nn.Module, config: TrainConfig, lr: float) -> torch.op
     return torch.optim.SGD(model.parameters(), lr=lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
 
+def autocast_for(precision: str, device: torch.device):
+    """bfloat16 autocast for "bf16", nothing for "fp32"."""
+    if precision != "bf16":
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def _float_input(module: nn.Module, args: tuple) -> tuple:
+    return (args[0].float(), *args[1:])
+
+
+def float_activations(model: nn.Module) -> nn.Module:
+    """Feed every actlab activation float32 (under bf16 autocast the Linear before it gives bfloat16)."""
+    for module in model.modules():
+        if isinstance(module, ActivationModule):
+            module.register_forward_pre_hook(_float_input)
+    return model
+
+
 @torch.no_grad()
-def evaluate_model(model: nn.Module, x: Tensor, y: Tensor, kind: str) -> tuple[float, float | None]:
+def evaluate_model(model: nn.Module, x: Tensor, y: Tensor, kind: str,
+                   precision: str = "fp32") -> tuple[float, float | None]:
     """Mean loss and accuracy (None for regression) over (x, y), in large batches."""
     was_training = model.training
     model.eval()
     total, correct = 0.0, 0
     for part in batches(len(x), EVAL_BATCH):
-        out = model(x[part])
+        with autocast_for(precision, x.device):
+            out = model(x[part])
+        out = out.float()
         total += float(per_model_loss(out, y[part], kind)) * len(out)
         hits = correct_count(out, y[part], kind)
         correct += int(hits) if hits is not None else 0
@@ -54,6 +80,9 @@ class SingleRun:
         self.data, self.config, self.run = data, config, run
         self.model = build_model(run.activation, data.input_shape, data.num_outputs, config, run.seed,
                                  params=dict(run.params)).to(data.x_train.device)
+        self.precision = config.resolved_precision(data.x_train.device)  # "fp32" | "bf16"
+        if self.precision == "bf16":
+            float_activations(self.model)
         self.optimizer = make_optimizer(self.model, config, run.resolved_lr(config))
         self.epoch = 0  # epochs done
         self.step = 0  # optimiser steps done
@@ -76,7 +105,9 @@ class SingleRun:
                 if should_stop is not None and should_stop():
                     return None
                 index = order[part]
-                out = self.model(data.x_train[index])
+                with autocast_for(self.precision, data.x_train.device):
+                    out = self.model(data.x_train[index])
+                out = out.float()
                 loss = per_model_loss(out, data.y_train[index], data.kind)
                 if not torch.isfinite(loss):
                     self.diverged = RunDiverged(self.run.run_id, self.epoch + 1, self.step + 1,
@@ -93,7 +124,7 @@ class SingleRun:
                 total += float(loss.detach()) * len(index)
                 count += len(index)
             self._rng.set_state(torch.random.get_rng_state())
-        val_loss, val_acc = evaluate_model(self.model, data.x_val, data.y_val, data.kind)
+        val_loss, val_acc = evaluate_model(self.model, data.x_val, data.y_val, data.kind, self.precision)
         self.epoch += 1
         seconds = time.perf_counter() - start
         self.seconds.append(seconds)
@@ -109,7 +140,8 @@ class SingleRun:
         """Test metrics with the best-validation weights."""
         assert self.best is not None and self.best_state is not None
         self.model.load_state_dict(self.best_state)
-        test_loss, test_acc = evaluate_model(self.model, self.data.x_test, self.data.y_test, self.data.kind)
+        test_loss, test_acc = evaluate_model(self.model, self.data.x_test, self.data.y_test, self.data.kind,
+                                             self.precision)
         val_loss, val_acc, best_epoch = self.best
         return RunEnd(self.run.run_id, best_epoch, test_loss, test_acc, val_loss, val_acc,
                       sum(self.seconds) / len(self.seconds))
