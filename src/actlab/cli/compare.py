@@ -180,6 +180,7 @@ def compare_command(
     out: Annotated[Optional[str], typer.Option(help="Output directory. [default: runs/compare-<dataset>-<model>-<hash>]")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the sweep in --out, reusing its stored options.")] = False,
     engine: Annotated[Optional[str], typer.Option(help="grid (vectorised) or sequential. [default: grid]")] = None,
+    precision: Annotated[Optional[str], typer.Option(help="Matmul precision: fp32, bf16 or auto (bf16 on CPUs with native bf16). [default: auto]")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress display.")] = False,
     json: Annotated[bool, typer.Option("--json", help="Print a JSON summary to stdout (no progress display).")] = False,
 ) -> None:
@@ -199,7 +200,7 @@ def compare_command(
         "acts": acts, "seeds": seeds, "epochs": epochs, "batch_size": batch_size, "lr": lr,
         "lr_grid": lr_grid, "optimizer": optimizer, "momentum": momentum, "weight_decay": weight_decay,
         "clip_value": clip_value, "clip_norm": clip_norm, "dropout": dropout, "init": init,
-        "subset": subset, "out": out, "engine": engine,
+        "subset": subset, "out": out, "engine": engine, "precision": precision,
     }
     code = run_compare(options, config_file=config, resume=resume, quiet=quiet, json=json)
     if code:
