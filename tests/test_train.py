@@ -258,6 +258,61 @@ def test_fast_path_gradients_match_autograd(task, classes):
         torch.testing.assert_close(fast, ref, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("task, classes, interleaved", [("classification", 4, True), ("classification", 4, False),
+                                                       ("regression", 0, True)])
+def test_compiled_fast_path_gradients_match_autograd(task, classes, interleaved, monkeypatch):
+    """The torch.compile'd elementwise sections (forced on small shapes) give autograd's gradients."""
+    from actlab.train import fast_mlp
+
+    monkeypatch.setattr(fast_mlp, "COMPILE", True)
+    monkeypatch.setattr(fast_mlp, "COMPILE_MIN_NUMEL", 0)
+    data = prepare(make_dataset(n=64, task=task, classes=classes), "mlp")
+    config = TrainConfig(depth=2, width=8, batch_size=16, precision="fp32", weight_decay=0.0)
+    runs = [RunSpec(a, s) for a in DEFAULT_ACTIVATIONS for s in (0, 1)]
+    if not interleaved:  # seed 2 has one run: layer 1 goes through the general path
+        runs.append(RunSpec("elu", 2, params=(("alpha", 0.5),)))
+    grid = GridTrainer(data, config, runs)
+    assert grid.mlp._interleaved == interleaved
+    g = torch.Generator().manual_seed(1)
+    index = torch.stack([torch.randperm(64, generator=g)[:16] for _ in grid.seeds])
+    xs = list(data.x_train[index])
+    y = data.y_train[index][grid.seed_index]
+    for _ in range(2):  # the second call runs the cached compiled code
+        fast_losses, fast_grads = grid.mlp.loss_and_grads(grid.params, xs, y, data.kind)
+    fused = [grid.mlp._fused_backward, grid.mlp._fused_loss]
+    fused += [grid.mlp._fused_first, grid.mlp._fused_first_backward] if interleaved else [grid.mlp._fused_forward]
+    assert all(f.compiled is not None and not f.failed for f in fused)
+    ref_losses, ref_grads = autograd_losses_and_grads(grid, xs, y)
+    torch.testing.assert_close(fast_losses, ref_losses, rtol=1e-5, atol=1e-6)
+    for fast, ref in zip(fast_grads, ref_grads):
+        torch.testing.assert_close(fast, ref, rtol=1e-4, atol=1e-6)
+
+
+def test_compile_failure_falls_back_to_eager(monkeypatch):
+    from actlab.train import fast_mlp
+
+    def broken(fn, **kwargs):
+        def run(*args):
+            raise RuntimeError("no compiler here")
+        return run
+
+    monkeypatch.setattr(fast_mlp, "COMPILE", True)
+    monkeypatch.setattr(fast_mlp, "COMPILE_MIN_NUMEL", 0)
+    monkeypatch.setattr(fast_mlp, "_compile_warned", False)
+    monkeypatch.setattr(torch, "compile", broken)
+    data = prepare(make_dataset(n=64), "mlp")
+    grid = GridTrainer(data, TrainConfig(depth=1, width=8, batch_size=16, precision="fp32"),
+                       [RunSpec("tanh", 0), RunSpec("relu", 0)])
+    xs, y = [data.x_train[:16]], data.y_train[:16].expand(2, 16)
+    with pytest.warns(RuntimeWarning, match="torch.compile failed"):
+        losses, grads = grid.mlp.loss_and_grads(grid.params, xs, y, data.kind)
+    monkeypatch.setattr(fast_mlp, "COMPILE", False)
+    ref_losses, ref_grads = grid.mlp.loss_and_grads(grid.params, xs, y, data.kind)
+    torch.testing.assert_close(losses, ref_losses, rtol=1e-6, atol=1e-7)
+    for a, b in zip(grads, ref_grads):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
+
+
 def test_zero_column_skip_is_exact(monkeypatch):
     from actlab.train import fast_mlp
 

@@ -15,6 +15,12 @@ layers ``(M, in, out)``, biases ``(M, 1, out)``.  What makes it fast:
 * **Activations per contiguous slice** of runs sharing an activation, backward by
   the spec's analytic derivative: ``spec.vjp(z, g, **p)`` if the spec has one,
   else ``g * spec.derivative(z, **p)`` — the same rule as :mod:`actlab.autograd`.
+* **Compiled elementwise sections** (training steps whose hidden tensors have at least
+  ``COMPILE_MIN_NUMEL`` elements, no dropout): bias + activations, loss + output gradient,
+  activation derivatives + bias gradient (and layer 1's seed-group layout) each run as one
+  ``torch.compile`` (inductor) kernel, compiled once per process for the batch's shape; other
+  shapes, and everything after a compile failure (one warning), run the same functions eagerly.
+  ``ACTLAB_COMPILE=0`` turns it off.
 * **Loss gradients by hand**: softmax − one-hot (cross-entropy), sigmoid − y
   (binary cross-entropy), 2(ŷ − y)/n (mean squared error), each divided by the
   batch as the per-model mean loss is.
@@ -22,19 +28,75 @@ layers ``(M, in, out)``, biases ``(M, 1, out)``.  What makes it fast:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import os
+import time
+import warnings
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["StackedMLP", "loss_and_output_grad", "SKIP_FRACTION", "SKIP_DTYPES"]
+__all__ = ["StackedMLP", "loss_and_output_grad", "SKIP_FRACTION", "SKIP_DTYPES", "COMPILE", "COMPILE_MIN_NUMEL"]
 
 SKIP_FRACTION = 0.9  # gather the nonzero columns only when they are fewer than this share of the input
 # Skip zero columns in these compute dtypes.  Measured on Zen 4 (2 threads): fp32 layer 1 ~30 % faster;
 # with bf16 the gathers and scatters cost what the smaller GEMMs save, so bf16 multiplies all columns.
 SKIP_DTYPES = (torch.float32, torch.float64)
 SELU_ALPHA_PRIME = 1.7580993408473766  # -scale·alpha of SELU, as torch.nn.functional.alpha_dropout
+# Fuse the training step's elementwise sections (bias + activations, activation derivatives + bias
+# gradient, loss) with torch.compile (inductor), for hidden tensors of at least COMPILE_MIN_NUMEL
+# elements: compiled once per process and shape (seconds), eager everywhere else or on any failure.
+COMPILE = os.environ.get("ACTLAB_COMPILE", "1") not in ("0", "false", "no")
+COMPILE_MIN_NUMEL = 1 << 18
+_compile_warned = False
+
+
+def _graphs_compiled() -> int:
+    from torch._dynamo.utils import counters
+
+    return counters["stats"]["unique_graphs"]
+
+
+def _shapes(args) -> tuple:
+    return tuple(a.shape if isinstance(a, Tensor) else _shapes(a) if isinstance(a, (list, tuple)) else a
+                 for a in args)
+
+
+class _Fused:
+    """``fn`` compiled per input shape (dynamic=False) for one shape only; eager otherwise or after a failure."""
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+        self.shape: tuple | None = None
+        self.compiled: Callable | None = None
+        self.failed = False
+        self.compile_seconds = 0.0
+
+    def __call__(self, *args):
+        if not self.failed:
+            shape = _shapes(args)
+            start = time.perf_counter()
+            first = self.compiled is None
+            if first:
+                self.shape = shape
+                self.compiled = torch.compile(self.fn, dynamic=False)
+            if shape == self.shape:
+                graphs = _graphs_compiled()
+                try:
+                    out = self.compiled(*args)
+                except Exception as error:  # noqa: BLE001 — any compiler problem: run eagerly
+                    self.failed = True
+                    global _compile_warned
+                    if not _compile_warned:
+                        _compile_warned = True
+                        warnings.warn(f"torch.compile failed ({type(error).__name__}: {error}); "
+                                      "the MLP fast path runs eagerly", RuntimeWarning, stacklevel=2)
+                    return self.fn(*args)
+                if first or _graphs_compiled() != graphs:  # this call compiled (first call, or a recompile)
+                    self.compile_seconds += time.perf_counter() - start
+                return out
+        return self.fn(*args)
 
 
 def loss_and_output_grad(out: Tensor, target: Tensor, kind: str) -> tuple[Tensor, Tensor]:
@@ -91,6 +153,60 @@ class StackedMLP:
         self.dropout = dropout
         self.generator = generator
         self._params = [(g.spec, dict(zip(g.spec.param_names, g.values))) for g in self.groups]
+        self._fused_forward = _Fused(self._forward_section)
+        self._fused_backward = _Fused(self._backward_section)
+        self._fused_loss = _Fused(self._loss_section)
+        self._fused_first = _Fused(self._first_section)
+        self._fused_first_backward = _Fused(self._first_backward_section)
+        S = len(self.seed_runs)
+        # runs ordered (activation, seed): seed s holds runs s, s + S, ... (the grid's usual order)
+        self._interleaved = self.M % S == 0 and all(
+            where == slice(s, self.M, S) or (where is not None and (where.start, where.step) == (s, S)
+                                             and len(runs) == self.M // S)
+            for s, (runs, where) in enumerate(self.seed_runs))
+
+    @property
+    def compile_seconds(self) -> float:
+        """Seconds spent compiling the fused sections in this process (0 when eager)."""
+        return sum(f.compile_seconds for f in (self._fused_forward, self._fused_backward, self._fused_loss,
+                                                  self._fused_first, self._fused_first_backward))
+
+    # ------------------------------------------------------------ fusable sections (eager definitions)
+    def _forward_section(self, z: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+        """Pre-activation ``z + b`` and the activation's output in the compute dtype."""
+        z = z + b
+        parts = [spec.forward(z[g.start:g.stop], **params) for g, (spec, params) in zip(self.groups, self._params)]
+        h = parts[0] if len(parts) == 1 else torch.cat(parts)
+        return z, self._cast(h)
+
+    def _first_section(self, outs: list[Tensor], b: Tensor) -> tuple[Tensor, Tensor]:
+        """:meth:`_forward_section` of layer 1 from the per-seed GEMM outputs (B, M/S·H), interleaved runs."""
+        batch, H = outs[0].shape[0], b.shape[2]
+        z = torch.stack([o.view(batch, -1, H).transpose(0, 1) for o in outs], 1).reshape(self.M, batch, H)
+        return self._forward_section(z.float(), b)
+
+    def _first_backward_section(self, z: Tensor, dh: Tensor) -> tuple[Tensor, Tensor]:
+        """Layer 1's bias gradient and dL/dz per seed as (S, B, M/S·H) in the compute dtype (interleaved runs)."""
+        d, d_sum, _ = self._backward_section(z, dh)
+        S, (M, batch, H) = len(self.seed_runs), d.shape
+        per_seed = d.view(M // S, S, batch, H).permute(1, 2, 0, 3).reshape(S, batch, -1)
+        return d_sum, self._cast(per_seed)
+
+    def _backward_section(self, z: Tensor, dh: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """dL/dz from dL/dh, its bias gradient (sum over the batch) and dL/dz in the compute dtype."""
+        parts = []
+        for g, (spec, params) in zip(self.groups, self._params):
+            zg, gg = z[g.start:g.stop], dh[g.start:g.stop]
+            parts.append(spec.vjp(zg, gg, **params) if spec.vjp is not None else gg * spec.derivative(zg, **params))
+        d = parts[0] if len(parts) == 1 else torch.cat(parts)
+        return d, d.sum(1, keepdim=True), self._cast(d)
+
+    def _loss_section(self, z: Tensor, b: Tensor, target: Tensor, kind: str) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        losses, grad = loss_and_output_grad(z + b, target, kind)
+        return losses, grad, grad.sum(1, keepdim=True), self._cast(grad)
+
+    def _use_fused(self, numel: int) -> bool:
+        return COMPILE and numel >= COMPILE_MIN_NUMEL
 
     # ------------------------------------------------------------ pieces
     def _cast(self, x: Tensor) -> Tensor:
@@ -140,7 +256,7 @@ class StackedMLP:
         return None if nz.numel() >= SKIP_FRACTION * x.shape[1] else nz
 
     # ------------------------------------------------------------ layer 1
-    def _first_layer(self, w: Tensor, b: Tensor, xs: Sequence[Tensor], groups) -> tuple[Tensor, list]:
+    def _first_layer(self, w: Tensor, b: Tensor | None, xs: Sequence[Tensor], groups) -> tuple[Tensor, list]:
         M, H = self.M, w.shape[2]
         batch = xs[0].shape[0]
         z = torch.empty(M, batch, H, device=w.device)
@@ -162,10 +278,12 @@ class StackedMLP:
             else:
                 z.index_copy_(0, runs, out.float())
             saved.append((x_used, nz))
-        return z.add_(b), saved
+        return (z if b is None else z.add_(b)), saved
 
     def _first_layer_grad(self, dz: Tensor, w_shape: torch.Size, saved: list, groups) -> Tensor:
-        grad = torch.zeros(w_shape, device=dz.device)
+        covered = all(where is not None and nz is None for (_, nz), (_, where) in zip(saved, groups))
+        # every run's rows are written below when each seed group is a slice and no column is skipped
+        grad = (torch.empty if covered else torch.zeros)(w_shape, device=dz.device)
         H = w_shape[2]
         for (x_used, nz), (runs, where) in zip(saved, groups):
             part = dz[where] if where is not None else dz.index_select(0, runs)  # (m, B, H)
@@ -209,6 +327,8 @@ class StackedMLP:
         w1, b1 = params[0], params[1]
         rest = [(params[i], params[i + 1]) for i in range(2, len(params), 2)]
         drop = train and self.dropout > 0
+        if not drop and self._use_fused(self.M * xs[0].shape[0] * w1.shape[2]):
+            return self._fused_loss_and_grads(params, xs, target, kind)
         z, saved_first = self._first_layer(w1, b1, xs, self.seed_runs)
         pre, inputs, masks = [z], [], []
         h = self._activate(z)
@@ -241,4 +361,47 @@ class StackedMLP:
             d = self._activation_backward(pre[k], dh)
         grads[0] = self._first_layer_grad(d, w1.shape, saved_first, self.seed_runs)
         grads[1] = d.sum(1, keepdim=True)
+        return losses, grads
+
+    def _fused_loss_and_grads(self, params: Sequence[Tensor], xs: Sequence[Tensor], target: Tensor,
+                              kind: str) -> tuple[Tensor, list[Tensor]]:
+        """:meth:`loss_and_grads` without dropout, its elementwise sections compiled (:class:`_Fused`)."""
+        w1, b1 = params[0], params[1]
+        rest = [(params[i], params[i + 1]) for i in range(2, len(params), 2)]
+        first = self._interleaved and self._nonzero_columns(xs[0]) is None
+        if first:  # layer 1's GEMM outputs go straight into the compiled section
+            M, (inputs_, H), S = self.M, w1.shape[1:], len(xs)
+            w_c = torch.empty(S, inputs_, M // S, H, dtype=self.dtype, device=w1.device)
+            w_c.copy_(w1.view(M // S, S, inputs_, H).permute(1, 2, 0, 3))  # one pass: transpose and cast
+            x_c = [self._cast(x) for x in xs]
+            outs = [x @ w_c[s].view(inputs_, -1) for s, x in enumerate(x_c)]
+        else:
+            z, saved_first = self._first_layer(w1, None, xs, self.seed_runs)
+        pre, inputs, weights = [], [], []
+        b = b1
+        for k, (w, b_next) in enumerate(rest):
+            z, h_c = self._fused_first(outs, b) if first and k == 0 else self._fused_forward(z, b)
+            pre.append(z)
+            inputs.append(h_c)
+            weights.append(self._cast(w))  # cast once, used again in the backward pass
+            z = torch.bmm(h_c, weights[-1])
+            b = b_next
+        losses, d, d_sum, d_c = self._fused_loss(z, b, target, kind)
+
+        grads: list[Tensor] = [None] * len(params)  # type: ignore[list-item]
+        for k in range(len(rest) - 1, -1, -1):
+            grads[2 + 2 * k] = torch.bmm(inputs[k].transpose(1, 2), d_c).float()
+            grads[3 + 2 * k] = d_sum
+            dh = torch.bmm(d_c, weights[k].transpose(1, 2))
+            if first and k == 0:
+                grads[1], per_seed = self._fused_first_backward(pre[0], dh)
+                grad = torch.empty(w1.shape, device=w1.device)
+                view = grad.view(M // S, S, inputs_, H)
+                for s, x in enumerate(x_c):
+                    view[:, s].copy_((x.t() @ per_seed[s]).view(inputs_, M // S, H).transpose(0, 1))
+                grads[0] = grad
+                return losses, grads
+            d, d_sum, d_c = self._fused_backward(pre[k], dh)
+        grads[0] = self._first_layer_grad(d, w1.shape, saved_first, self.seed_runs)
+        grads[1] = d_sum
         return losses, grads
