@@ -81,3 +81,10 @@ def test_export_into_a_file_path(capsys, tmp_path):
     blocker.write_text("x")
     code, _, err = run(capsys, "export", str(tmp_path / "run"), "--csv", str(blocker))
     assert code == 2 and "a file of that name exists" in err
+
+
+def test_compare_formula_with_free_parameter_points_to_define(capsys, tmp_path):
+    code, _, err = run(capsys, "compare", "--dataset", "moons", "--acts", "relu,where(x > 0, x, a*x)",
+                       "--out", str(tmp_path / "r"), "--quiet")
+    assert code == 2 and "actlab define" in err and "--param a=VALUE" in err
+    assert not (tmp_path / "r").exists()

@@ -21,6 +21,7 @@ before any training.
 from __future__ import annotations
 
 import math
+import re
 import os
 import shlex
 import signal
@@ -305,7 +306,18 @@ def _resolve_activations(items: Sequence[str]) -> list[Activation]:
     result: list[Activation] = []
     seen: dict[str, str] = {}
     for text in items:
-        spec = actlab.get(text)  # unknown names raise UnknownNameError with suggestions
+        try:
+            spec = actlab.get(text)  # unknown names raise UnknownNameError with suggestions
+        except actlab.FormulaError as error:
+            if "unbound name" not in str(error):
+                raise
+            unbound = re.search(r"unbound name '(\w+)'", str(error))
+            param = unbound.group(1) if unbound else "NAME"
+            raise actlab.FormulaError(
+                f"{error.args[0].split(';')[0]} in --acts item {text.strip()!r}; compare has no --param: name the "
+                f"formula with its parameter values first (actlab define my_act \"{text.strip()}\" --param {param}=VALUE "
+                f"--save, then --acts my_act)"
+            ) from None
         label = spec.name if spec.source == "catalog" else text.strip()
         if label in seen:
             raise ActlabError(f"activation {text!r} is listed twice (as {seen[label]!r} too)")
