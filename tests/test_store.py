@@ -176,12 +176,20 @@ def test_export_parquet(tmp_path):
 def test_export_tensorboard(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    written = to_tensorboard(_filled(tmp_path), tmp_path / "tb")
+    source = _filled(tmp_path)
+    written = to_tensorboard(source, tmp_path / "tb")
     run_dirs = sorted(p.name for p in (tmp_path / "tb").iterdir())
     assert len(run_dirs) == 4 and len(written) == 4
     accumulator = EventAccumulator(str(tmp_path / "tb" / run_dirs[0]))
     accumulator.Reload()
     assert set(accumulator.Tags()["scalars"]) == {"train_loss", "val_loss", "val_accuracy"}
+    assert [e.step for e in accumulator.Scalars("val_loss")] == [1, 2, 3]
+    # exporting again replaces the event files instead of doubling every curve
+    assert len(to_tensorboard(source, tmp_path / "tb")) == 4
+    for run_dir in (tmp_path / "tb").iterdir():
+        assert len(list(run_dir.glob("events.out.tfevents.*"))) == 1
+    accumulator = EventAccumulator(str(tmp_path / "tb" / run_dirs[0]))
+    accumulator.Reload()
     assert [e.step for e in accumulator.Scalars("val_loss")] == [1, 2, 3]
 
 

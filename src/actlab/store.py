@@ -573,6 +573,8 @@ def to_tensorboard(run_dir: str | Path, log_dir: str | Path) -> list[Path]:
         while name in used:
             name += "_"
         used.add(name)
+        for stale in (out / name).glob("events.out.tfevents.*"):  # a re-export replaces, never doubles, the curves
+            stale.unlink()
         writer = SummaryWriter(log_dir=str(out / name))
         try:
             for row in epochs[run.run_id]:
