@@ -337,6 +337,74 @@ def test_zero_column_skip_is_exact(monkeypatch):
     assert bool((dense[0][:, ::3] == 0).all())
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("seeds", [(0, 1), (0, 1, 2)])
+def test_gradient_buffer_is_filled_completely(compiled, seeds, monkeypatch):
+    """The trainer's reused layer-1 gradient buffer: garbage from a previous step never survives.
+
+    Zero columns (skipped rows) must come back exactly 0, the rest equal to a fresh computation.
+    """
+    from actlab.train import fast_mlp
+
+    monkeypatch.setattr(fast_mlp, "COMPILE", compiled)
+    monkeypatch.setattr(fast_mlp, "COMPILE_MIN_NUMEL", 0)
+    dataset = make_dataset(n=96, shape=(30,))
+    dataset.x_train[:, ::3] = 0.0
+    data = prepare(dataset, "mlp")
+    config = TrainConfig(depth=2, width=8, batch_size=16, precision="fp32")
+    runs = [RunSpec(a, s) for a in ("tanh", "relu", "gelu") for s in seeds]
+    if len(seeds) == 3:
+        runs.append(RunSpec("elu", 0))  # seed 0 has more runs: not interleaved
+    grid = GridTrainer(data, config, runs)
+    xs = [data.x_train[16 * k:16 * (k + 1)] for k in range(len(seeds))]
+    y = torch.stack([data.y_train[16 * k:16 * (k + 1)] for k in range(len(seeds))])[grid.seed_index]
+    fresh_losses, fresh = grid.mlp.loss_and_grads(grid.params, xs, y, data.kind)
+    out = torch.full_like(grid.params[0], float("nan"))
+    losses, grads = grid.mlp.loss_and_grads(grid.params, xs, y, data.kind, out=out)
+    assert grads[0] is out
+    assert bool((out[:, ::3] == 0).all())
+    torch.testing.assert_close(losses, fresh_losses)
+    for a, b in zip(grads, fresh):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+    with pytest.raises(ValueError, match="float32 of shape"):
+        grid.mlp.loss_and_grads(grid.params, xs, y, data.kind, out=torch.zeros(3))
+
+
+def test_compiled_evaluation_matches_eager(monkeypatch):
+    from actlab.train import fast_mlp
+
+    monkeypatch.setattr(fast_mlp, "COMPILE_MIN_NUMEL", 0)
+    data = prepare(make_dataset(n=120), "mlp")
+    grid = GridTrainer(data, TrainConfig(depth=2, width=8, precision="fp32"),
+                       [RunSpec(a, s) for a in ("sigmoid", "relu", "mish") for s in (0, 1)])
+    monkeypatch.setattr(fast_mlp, "COMPILE", True)
+    loss, acc = grid.evaluate(grid.params, data.x_val, data.y_val)
+    assert grid.mlp._fused_eval.compiled is not None and not grid.mlp._fused_eval.failed
+    monkeypatch.setattr(fast_mlp, "COMPILE", False)
+    ref_loss, ref_acc = grid.evaluate(grid.params, data.x_val, data.y_val)
+    torch.testing.assert_close(loss, ref_loss, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(acc, ref_acc)
+
+
+@pytest.mark.parametrize("stop", [False, True])
+def test_train_epoch_restores_the_garbage_collector(stop):
+    import gc
+
+    data = prepare(make_dataset(n=64), "mlp")
+    grid = GridTrainer(data, TrainConfig(depth=1, width=8, batch_size=16), [RunSpec("relu", 0)])
+    seen = []
+
+    def should_stop():
+        seen.append(gc.isenabled())
+        return stop
+
+    assert gc.isenabled()
+    result = grid.train_epoch(should_stop)
+    assert (result is None) == stop
+    assert seen and not any(seen)  # off during the steps
+    assert gc.isenabled()  # and back on after, also after an early stop
+
+
 @pytest.mark.parametrize("weight_decay", [0.0, 1e-2])
 def test_fused_adam_matches_torch_adam(weight_decay):
     data = prepare(make_dataset(), "mlp")

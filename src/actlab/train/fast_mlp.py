@@ -16,11 +16,15 @@ layers ``(M, in, out)``, biases ``(M, 1, out)``.  What makes it fast:
   the spec's analytic derivative: ``spec.vjp(z, g, **p)`` if the spec has one,
   else ``g * spec.derivative(z, **p)`` — the same rule as :mod:`actlab.autograd`.
 * **Compiled elementwise sections** (training steps whose hidden tensors have at least
-  ``COMPILE_MIN_NUMEL`` elements, no dropout): bias + activations, loss + output gradient,
-  activation derivatives + bias gradient (and layer 1's seed-group layout) each run as one
-  ``torch.compile`` (inductor) kernel, compiled once per process for the batch's shape; other
-  shapes, and everything after a compile failure (one warning), run the same functions eagerly.
-  ``ACTLAB_COMPILE=0`` turns it off.
+  ``COMPILE_MIN_NUMEL`` elements, no dropout): bias + activation *and its slope f'(z)* (one
+  pass; the backward pass then only multiplies), loss + output gradient, slope × gradient + bias
+  gradient (and layer 1's seed-group layout) each run as one ``torch.compile`` (inductor) kernel,
+  compiled once per process for the batch's shape; evaluation runs everything after layer 1's
+  GEMM as one compiled graph.  Other shapes, and everything after a compile failure (one
+  warning), run the same functions eagerly.  ``ACTLAB_COMPILE=0`` turns it off.
+* **No fresh big tensors per step**: layer 1's weight gradient goes into a buffer the trainer
+  passes every step (``out``), its cast weights into one the module keeps — a new 10 MB tensor
+  per step cost ~2000 page faults (~1–2 ms) a step.
 * **Loss gradients by hand**: softmax − one-hot (cross-entropy), sigmoid − y
   (binary cross-entropy), 2(ŷ − y)/n (mean squared error), each divided by the
   batch as the per-model mean loss is.
@@ -99,6 +103,15 @@ class _Fused:
         return self.fn(*args)
 
 
+def _buffer(out: Tensor | None, shape, device, zero: bool = False) -> Tensor:
+    """``out`` (zeroed if asked) when given, else a new float32 tensor of ``shape``."""
+    if out is None:
+        return (torch.zeros if zero else torch.empty)(shape, device=device)
+    if out.shape != torch.Size(shape) or out.dtype != torch.float32:
+        raise ValueError(f"out must be float32 of shape {tuple(shape)}, got {out.dtype} {tuple(out.shape)}")
+    return out.zero_() if zero else out
+
+
 def loss_and_output_grad(out: Tensor, target: Tensor, kind: str) -> tuple[Tensor, Tensor]:
     """Per-model mean loss (M,) and d(sum of losses)/d out, for outputs (M, B, k).
 
@@ -153,11 +166,13 @@ class StackedMLP:
         self.dropout = dropout
         self.generator = generator
         self._params = [(g.spec, dict(zip(g.spec.param_names, g.values))) for g in self.groups]
-        self._fused_forward = _Fused(self._forward_section)
+        self._fused_forward = _Fused(self._train_section)
         self._fused_backward = _Fused(self._backward_section)
         self._fused_loss = _Fused(self._loss_section)
         self._fused_first = _Fused(self._first_section)
         self._fused_first_backward = _Fused(self._first_backward_section)
+        self._fused_eval = _Fused(self._eval_section)
+        self._w_c: Tensor | None = None  # layer 1's weights in the compute dtype, laid out per seed group
         S = len(self.seed_runs)
         # runs ordered (activation, seed): seed s holds runs s, s + S, ... (the grid's usual order)
         self._interleaved = self.M % S == 0 and all(
@@ -169,7 +184,7 @@ class StackedMLP:
     def compile_seconds(self) -> float:
         """Seconds spent compiling the fused sections in this process (0 when eager)."""
         return sum(f.compile_seconds for f in (self._fused_forward, self._fused_backward, self._fused_loss,
-                                                  self._fused_first, self._fused_first_backward))
+                                                  self._fused_first, self._fused_first_backward, self._fused_eval))
 
     # ------------------------------------------------------------ fusable sections (eager definitions)
     def _forward_section(self, z: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
@@ -179,27 +194,44 @@ class StackedMLP:
         h = parts[0] if len(parts) == 1 else torch.cat(parts)
         return z, self._cast(h)
 
+    def _train_section(self, z: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+        """For a training step: the slope f'(z + b) (float32, kept for the backward pass) and the
+        activation's output in the compute dtype, from one pass over z (the two share their exp, tanh...)."""
+        z = z + b
+        outs, slopes = [], []
+        for g, (spec, params) in zip(self.groups, self._params):
+            zg = z[g.start:g.stop]
+            outs.append(spec.forward(zg, **params))
+            slopes.append(spec.derivative(zg, **params) if spec.vjp is None
+                          else spec.vjp(zg, torch.ones_like(zg), **params))
+        h = outs[0] if len(outs) == 1 else torch.cat(outs)
+        slope = slopes[0] if len(slopes) == 1 else torch.cat(slopes)
+        return slope.float(), self._cast(h)
+
     def _first_section(self, outs: list[Tensor], b: Tensor) -> tuple[Tensor, Tensor]:
-        """:meth:`_forward_section` of layer 1 from the per-seed GEMM outputs (B, M/S·H), interleaved runs."""
+        """:meth:`_train_section` of layer 1 from the per-seed GEMM outputs (B, M/S·H), interleaved runs."""
         batch, H = outs[0].shape[0], b.shape[2]
         z = torch.stack([o.view(batch, -1, H).transpose(0, 1) for o in outs], 1).reshape(self.M, batch, H)
-        return self._forward_section(z.float(), b)
+        return self._train_section(z.float(), b)
 
-    def _first_backward_section(self, z: Tensor, dh: Tensor) -> tuple[Tensor, Tensor]:
+    def _first_backward_section(self, slope: Tensor, dh: Tensor) -> tuple[Tensor, Tensor]:
         """Layer 1's bias gradient and dL/dz per seed as (S, B, M/S·H) in the compute dtype (interleaved runs)."""
-        d, d_sum, _ = self._backward_section(z, dh)
+        d, d_sum, _ = self._backward_section(slope, dh)
         S, (M, batch, H) = len(self.seed_runs), d.shape
         per_seed = d.view(M // S, S, batch, H).permute(1, 2, 0, 3).reshape(S, batch, -1)
         return d_sum, self._cast(per_seed)
 
-    def _backward_section(self, z: Tensor, dh: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """dL/dz from dL/dh, its bias gradient (sum over the batch) and dL/dz in the compute dtype."""
-        parts = []
-        for g, (spec, params) in zip(self.groups, self._params):
-            zg, gg = z[g.start:g.stop], dh[g.start:g.stop]
-            parts.append(spec.vjp(zg, gg, **params) if spec.vjp is not None else gg * spec.derivative(zg, **params))
-        d = parts[0] if len(parts) == 1 else torch.cat(parts)
+    def _backward_section(self, slope: Tensor, dh: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """dL/dz = dL/dh · f'(z), its bias gradient (sum over the batch) and dL/dz in the compute dtype."""
+        d = dh.float() * slope
         return d, d.sum(1, keepdim=True), self._cast(d)
+
+    def _eval_section(self, z: Tensor, b1: Tensor, rest: list[Tensor]) -> Tensor:
+        """:meth:`forward` after layer 1's GEMM: its bias and activations, then the other layers."""
+        h = self._forward_section(z, b1)[1]
+        for i in range(0, len(rest) - 2, 2):
+            h = self._forward_section(torch.bmm(h, self._cast(rest[i])).float(), rest[i + 1])[1]
+        return torch.bmm(h, self._cast(rest[-2])).float() + rest[-1]
 
     def _loss_section(self, z: Tensor, b: Tensor, target: Tensor, kind: str) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         losses, grad = loss_and_output_grad(z + b, target, kind)
@@ -250,6 +282,7 @@ class StackedMLP:
         return mult, add
 
     def _nonzero_columns(self, x: Tensor) -> Tensor | None:
+        """The batch's nonzero input columns, or None to multiply all of them."""
         if self.dtype not in SKIP_DTYPES:
             return None
         nz = (x != 0).any(0).nonzero().flatten()
@@ -280,10 +313,11 @@ class StackedMLP:
             saved.append((x_used, nz))
         return (z if b is None else z.add_(b)), saved
 
-    def _first_layer_grad(self, dz: Tensor, w_shape: torch.Size, saved: list, groups) -> Tensor:
+    def _first_layer_grad(self, dz: Tensor, w_shape: torch.Size, saved: list, groups,
+                          out: Tensor | None = None) -> Tensor:
         covered = all(where is not None and nz is None for (_, nz), (_, where) in zip(saved, groups))
         # every run's rows are written below when each seed group is a slice and no column is skipped
-        grad = (torch.empty if covered else torch.zeros)(w_shape, device=dz.device)
+        grad = _buffer(out, w_shape, dz.device, zero=not covered)
         H = w_shape[2]
         for (x_used, nz), (runs, where) in zip(saved, groups):
             part = dz[where] if where is not None else dz.index_select(0, runs)  # (m, B, H)
@@ -305,7 +339,13 @@ class StackedMLP:
 
     # ------------------------------------------------------------ passes
     def forward(self, params: Sequence[Tensor], x: Tensor) -> Tensor:
-        """Outputs (M, B, out) for one batch ``x`` (B, in) shared by all runs (evaluation)."""
+        """Outputs (M, B, out) for one batch ``x`` (B, in) shared by all runs (evaluation).
+
+        Large batches run everything after layer 1's GEMM as one compiled graph (:meth:`_eval_section`).
+        """
+        if self._use_fused(self.M * x.shape[0] * params[0].shape[2]):
+            z, _ = self._first_layer(params[0], None, [x], self.all_runs)
+            return self._fused_eval(z, params[1], list(params[2:]))
         z, _ = self._first_layer(params[0], params[1], [x], self.all_runs)
         h = self._activate(z)
         rest = params[2:]
@@ -319,16 +359,18 @@ class StackedMLP:
         return torch.bmm(self._cast(h), self._cast(w)).add(b)  # bf16 product, float32 result
 
     def loss_and_grads(self, params: Sequence[Tensor], xs: Sequence[Tensor], target: Tensor, kind: str,
-                       train: bool = True) -> tuple[Tensor, list[Tensor]]:
+                       train: bool = True, out: Tensor | None = None) -> tuple[Tensor, list[Tensor]]:
         """Per-model losses (M,) and the gradient of their sum for every parameter (float32).
 
-        ``xs``: one batch (B, in) per seed group, in the order of ``seed_runs``.
+        ``xs``: one batch (B, in) per seed group, in the order of ``seed_runs``.  ``out``: a
+        float32 tensor shaped like ``params[0]`` to write layer 1's weight gradient into (the
+        trainer passes the same one every step: a fresh 10 MB tensor per step costs page faults).
         """
         w1, b1 = params[0], params[1]
         rest = [(params[i], params[i + 1]) for i in range(2, len(params), 2)]
         drop = train and self.dropout > 0
         if not drop and self._use_fused(self.M * xs[0].shape[0] * w1.shape[2]):
-            return self._fused_loss_and_grads(params, xs, target, kind)
+            return self._fused_loss_and_grads(params, xs, target, kind, out)
         z, saved_first = self._first_layer(w1, b1, xs, self.seed_runs)
         pre, inputs, masks = [z], [], []
         h = self._activate(z)
@@ -359,29 +401,64 @@ class StackedMLP:
             if drop:
                 dh.mul_(masks[k])
             d = self._activation_backward(pre[k], dh)
-        grads[0] = self._first_layer_grad(d, w1.shape, saved_first, self.seed_runs)
+        grads[0] = self._first_layer_grad(d, w1.shape, saved_first, self.seed_runs, out)
         grads[1] = d.sum(1, keepdim=True)
         return losses, grads
 
+    def _first_gemms(self, w1: Tensor, xs: Sequence[Tensor]) -> tuple[list[Tensor], list]:
+        """Layer 1 per seed group (interleaved runs): ``X_s @ [W_s,1 … W_s,m]`` (B, m·H) on the batch's nonzero columns.
+
+        The weights are gathered (nonzero rows), transposed and cast in one pass per seed.
+        """
+        M, (inputs_, H), S = self.M, w1.shape[1:], len(xs)
+        per_seed = w1.view(M // S, S, inputs_, H)
+        full = (S, inputs_, M // S, H)
+        outs, saved = [], []
+        for s, x in enumerate(xs):
+            nz = self._nonzero_columns(x)
+            rows = per_seed[:, s].transpose(0, 1)  # (in, m, H) view
+            if nz is None:
+                if self._w_c is None or self._w_c.shape != full or self._w_c.device != w1.device:
+                    self._w_c = torch.empty(full, dtype=self.dtype, device=w1.device)  # kept: no page faults
+                w_c = self._w_c[s]
+                w_c.copy_(rows)  # one pass: transpose and cast
+            else:
+                x = x.index_select(1, nz)
+                w_c = self._cast(rows.index_select(0, nz))
+            x_c = self._cast(x)
+            outs.append(x_c @ w_c.view(len(w_c), -1))
+            saved.append((x_c, nz))
+        return outs, saved
+
+    def _first_grads(self, shape: torch.Size, saved: list, per_seed: Tensor, out: Tensor | None) -> Tensor:
+        """Layer 1's weight gradient (M, in, H) float32 from dL/dz per seed (S, B, m·H); skipped rows exactly 0."""
+        M, inputs_, H = shape
+        S = len(saved)
+        grad = _buffer(out, shape, per_seed.device, zero=any(nz is not None for _, nz in saved))
+        view = grad.view(M // S, S, inputs_, H)
+        for s, (x_c, nz) in enumerate(saved):
+            dw = (x_c.t() @ per_seed[s]).view(-1, M // S, H)  # (columns, m, H)
+            if nz is None:
+                view[:, s].copy_(dw.transpose(0, 1))
+            else:
+                view[:, s].transpose(0, 1).index_copy_(0, nz, dw.float())
+        return grad
+
     def _fused_loss_and_grads(self, params: Sequence[Tensor], xs: Sequence[Tensor], target: Tensor,
-                              kind: str) -> tuple[Tensor, list[Tensor]]:
+                              kind: str, out: Tensor | None = None) -> tuple[Tensor, list[Tensor]]:
         """:meth:`loss_and_grads` without dropout, its elementwise sections compiled (:class:`_Fused`)."""
         w1, b1 = params[0], params[1]
         rest = [(params[i], params[i + 1]) for i in range(2, len(params), 2)]
-        first = self._interleaved and self._nonzero_columns(xs[0]) is None
+        first = self._interleaved
         if first:  # layer 1's GEMM outputs go straight into the compiled section
-            M, (inputs_, H), S = self.M, w1.shape[1:], len(xs)
-            w_c = torch.empty(S, inputs_, M // S, H, dtype=self.dtype, device=w1.device)
-            w_c.copy_(w1.view(M // S, S, inputs_, H).permute(1, 2, 0, 3))  # one pass: transpose and cast
-            x_c = [self._cast(x) for x in xs]
-            outs = [x @ w_c[s].view(inputs_, -1) for s, x in enumerate(x_c)]
+            outs, saved = self._first_gemms(w1, xs)
         else:
             z, saved_first = self._first_layer(w1, None, xs, self.seed_runs)
-        pre, inputs, weights = [], [], []
+        slopes, inputs, weights = [], [], []  # per hidden layer: f'(z), the activation, the weights (compute dtype)
         b = b1
         for k, (w, b_next) in enumerate(rest):
-            z, h_c = self._fused_first(outs, b) if first and k == 0 else self._fused_forward(z, b)
-            pre.append(z)
+            slope, h_c = self._fused_first(outs, b) if first and k == 0 else self._fused_forward(z, b)
+            slopes.append(slope)
             inputs.append(h_c)
             weights.append(self._cast(w))  # cast once, used again in the backward pass
             z = torch.bmm(h_c, weights[-1])
@@ -394,14 +471,10 @@ class StackedMLP:
             grads[3 + 2 * k] = d_sum
             dh = torch.bmm(d_c, weights[k].transpose(1, 2))
             if first and k == 0:
-                grads[1], per_seed = self._fused_first_backward(pre[0], dh)
-                grad = torch.empty(w1.shape, device=w1.device)
-                view = grad.view(M // S, S, inputs_, H)
-                for s, x in enumerate(x_c):
-                    view[:, s].copy_((x.t() @ per_seed[s]).view(inputs_, M // S, H).transpose(0, 1))
-                grads[0] = grad
+                grads[1], per_seed = self._fused_first_backward(slopes[0], dh)
+                grads[0] = self._first_grads(w1.shape, saved, per_seed, out)
                 return losses, grads
-            d, d_sum, d_c = self._fused_backward(pre[k], dh)
-        grads[0] = self._first_layer_grad(d, w1.shape, saved_first, self.seed_runs)
+            d, d_sum, d_c = self._fused_backward(slopes[k], dh)
+        grads[0] = self._first_layer_grad(d, w1.shape, saved_first, self.seed_runs, out)
         grads[1] = d_sum
         return losses, grads

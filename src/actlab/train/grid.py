@@ -25,6 +25,7 @@ epoch and can be stepped.
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import time
 from collections.abc import Callable
@@ -50,6 +51,22 @@ ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam defaults
 ADAM_EPS = 1e-8
 CLIP_NORM_EPS = 1e-6  # as torch.nn.utils.clip_grad_norm_
 SELU_ALPHA_PRIME = 1.7580993408473766  # -scale·alpha of SELU, as torch.nn.functional.alpha_dropout
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Python's cyclic garbage collector off while the steps run (restored after).
+
+    A step frees its tensors by reference count; an automatic full collection over the
+    many objects that torch.compile leaves behind took ~0.25 s in the middle of an epoch.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def grid_supports(spec: ActivationSpec) -> bool:
@@ -123,6 +140,7 @@ class GridTrainer:
         self.dropout_generator = torch.Generator(device=device).manual_seed(int(seeds[0]))
         self.mlp = (StackedMLP(self.groups, self.seed_runs, self.compute_dtype, config.dropout,
                                self.dropout_generator) if self.fast else None)
+        self._grad_first = torch.empty_like(self.params[0]) if self.fast else None  # reused every step
         if self.fast:
             for p in self.params:
                 p.requires_grad_(False)
@@ -236,41 +254,43 @@ class GridTrainer:
         count = 0
         live_at_start = int(self.alive.sum())
         one_seed = len(self.seeds) == 1
-        for part in batches(n, config.batch_size):
-            if should_stop is not None and should_stop():
-                return None
-            index = orders[:, part]  # (S, B)
-            if self.fast:
-                xs = data.x_train[index]  # (S, B, in): one batch per seed group
-                y = data.y_train[index][self.seed_index]
-                with torch.no_grad():
-                    losses, grads = self.mlp.loss_and_grads(self.params, list(xs), y, data.kind)
+        with _gc_paused():
+            for part in batches(n, config.batch_size):
+                if should_stop is not None and should_stop():
+                    return None
+                index = orders[:, part]  # (S, B)
+                if self.fast:
+                    xs = data.x_train[index]  # (S, B, in): one batch per seed group
+                    y = data.y_train[index][self.seed_index]
+                    with torch.no_grad():
+                        losses, grads = self.mlp.loss_and_grads(self.params, list(xs), y, data.kind,
+                                                                out=self._grad_first)
+                    finite = torch.isfinite(losses)
+                    if not bool(finite[self.alive].all()):
+                        self._mark_diverged(self.alive & ~finite, losses, emit, "training loss became")
+                    self._update(grads)
+                    self.step += 1
+                    total += torch.where(self.alive, losses, 0).double() * len(index[0])
+                    count += len(index[0])
+                    continue
+                if one_seed:
+                    x, y = data.x_train[index[0]], data.y_train[index[0]]
+                    out = self.forward(self.params, x, True, True)
+                else:
+                    xs = data.x_train[index]  # gathered once per seed: (S, B, ...)
+                    y = data.y_train[index][self.seed_index]
+                    out = self.forward(self.params, xs[self.seed_index], False, True)
+                losses = per_model_loss(out, y, data.kind)  # (M,)
                 finite = torch.isfinite(losses)
                 if not bool(finite[self.alive].all()):
                     self._mark_diverged(self.alive & ~finite, losses, emit, "training loss became")
-                self._update(grads)
+                for p in self.params:
+                    p.grad = None
+                losses.sum().backward()
+                self._update([p.grad for p in self.params])
                 self.step += 1
-                total += torch.where(self.alive, losses, 0).double() * len(index[0])
+                total += torch.where(self.alive, losses.detach(), 0).double() * len(index[0])
                 count += len(index[0])
-                continue
-            if one_seed:
-                x, y = data.x_train[index[0]], data.y_train[index[0]]
-                out = self.forward(self.params, x, True, True)
-            else:
-                xs = data.x_train[index]  # gathered once per seed: (S, B, ...)
-                y = data.y_train[index][self.seed_index]
-                out = self.forward(self.params, xs[self.seed_index], False, True)
-            losses = per_model_loss(out, y, data.kind)  # (M,)
-            finite = torch.isfinite(losses)
-            if not bool(finite[self.alive].all()):
-                self._mark_diverged(self.alive & ~finite, losses, emit, "training loss became")
-            for p in self.params:
-                p.grad = None
-            losses.sum().backward()
-            self._update([p.grad for p in self.params])
-            self.step += 1
-            total += torch.where(self.alive, losses.detach(), 0).double() * len(index[0])
-            count += len(index[0])
         self.epoch += 1
         val_loss, val_acc = self.evaluate(self.params, data.x_val, data.y_val)
         bad = self.alive & ~torch.isfinite(val_loss.to(self.alive.device))
@@ -379,7 +399,8 @@ class GridTrainer:
         kind = self.data.kind
         loss = torch.zeros(self.M, dtype=torch.float64)
         correct = torch.zeros(self.M, dtype=torch.float64)
-        for part in batches(len(x), EVAL_BATCH):
+        chunks = max(1, math.ceil(len(x) / EVAL_BATCH))
+        for part in batches(len(x), math.ceil(len(x) / chunks)):  # equal sizes: one shape to compile
             out = self.forward(params, x[part], True, False)
             loss += per_model_loss(out, y[part], kind).double().cpu() * len(out[0])
             hits = correct_count(out, y[part], kind)
