@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from actlab.cli import main
+from actlab.errors import ActlabError
 from actlab.sweep import DEFAULTS, resolve_config, split_list
 
 SMALL = ["--dataset", "moons", "--subset", "300", "--width", "8", "--epochs", "2", "--seeds", "2"]
@@ -71,6 +72,7 @@ BAD = [
     (["--optimizer", "adamw"], "optimizer"),
     (["--engine", "ray"], "engine"),
     (["--target", "label"], "target"),
+    (["--momentum", "0.5"], "--momentum is for --optimizer sgd"),
 ]
 
 
@@ -92,6 +94,17 @@ def test_bad_toml_exit_2(tmp_path, capsys, content, message):
     toml.write_text(content)
     assert main(["compare", *SMALL, "--config", str(toml), "--out", str(tmp_path / "o")]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_momentum_with_sgd_is_taken(tmp_path):
+    config = resolve_config({"optimizer": "sgd", "momentum": 0.5})
+    assert (config["optimizer"], config["momentum"]) == ("sgd", 0.5)
+    toml = tmp_path / "run.toml"
+    toml.write_text("momentum = 0.5\n")
+    with pytest.raises(ActlabError, match="momentum is for --optimizer sgd"):
+        resolve_config({}, config_file=toml)
+    # a stored config always holds the default momentum: resuming an Adam sweep is fine
+    assert resolve_config({}, stored=dict(DEFAULTS))["optimizer"] == "adam"
 
 
 def test_missing_toml_and_run_dir_exit_2(tmp_path, capsys):

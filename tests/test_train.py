@@ -288,6 +288,19 @@ def test_compiled_fast_path_gradients_match_autograd(task, classes, interleaved,
         torch.testing.assert_close(fast, ref, rtol=1e-4, atol=1e-6)
 
 
+def test_each_grid_compiles_its_own_code():
+    """torch.compile's recompile limit (8 per code object) must not turn later grids eager."""
+    data = prepare(make_dataset(n=64), "mlp")
+    config = TrainConfig(depth=1, width=8, batch_size=16, precision="fp32")
+    a = GridTrainer(data, config, [RunSpec("tanh", 0)]).mlp
+    b = GridTrainer(data, config, [RunSpec("relu", 0)]).mlp
+    assert a._fused_forward.fn.__code__ is not b._fused_forward.fn.__code__
+    assert a._fused_forward.fn.__self__ is a and b._fused_forward.fn.__self__ is b
+    z, bias = torch.randn(1, 4, 8), torch.zeros(1, 1, 8)
+    torch.testing.assert_close(a._fused_forward.fn(z, bias)[1], torch.tanh(z))
+    torch.testing.assert_close(b._fused_forward.fn(z, bias)[1], torch.relu(z))
+
+
 def test_compile_failure_falls_back_to_eager(monkeypatch):
     from actlab.train import fast_mlp
 

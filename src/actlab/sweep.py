@@ -213,6 +213,10 @@ def resolve_config(
             config["lr_grid"] = None  # an explicit --lr replaces a stored grid (it will then mismatch)
         else:
             raise ActlabError("give either --lr or --lr-grid, not both")
+    given_momentum = any("momentum" in layer for source, layer in layers if source != "the stored config")
+    if given_momentum and config["optimizer"] != "sgd":
+        raise ActlabError(f"--momentum is for --optimizer sgd; {config['optimizer']} does not use it "
+                          "(Adam's momentum is its beta1 = 0.9)")
     return config
 
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 import os
 import time
+import types
 import warnings
 from collections.abc import Callable, Sequence
 
@@ -67,11 +68,26 @@ def _shapes(args) -> tuple:
                  for a in args)
 
 
+def _own_code(fn: Callable) -> Callable:
+    """The bound method ``fn`` with a code object of its own.
+
+    torch.compile keeps compiled code per code object, and recompiles one at most 8 times
+    (``recompile_limit``) before running it eagerly: with a copy per :class:`StackedMLP`, every
+    grid in a process gets its own cache instead of the ninth grid silently losing the speed-up.
+    """
+    func = getattr(fn, "__func__", None)
+    if func is None:
+        return fn
+    clone = types.FunctionType(func.__code__.replace(), func.__globals__, func.__name__, func.__defaults__,
+                               func.__closure__)
+    return types.MethodType(clone, fn.__self__)
+
+
 class _Fused:
     """``fn`` compiled per input shape (dynamic=False) for one shape only; eager otherwise or after a failure."""
 
     def __init__(self, fn: Callable):
-        self.fn = fn
+        self.fn = _own_code(fn)
         self.shape: tuple | None = None
         self.compiled: Callable | None = None
         self.failed = False
