@@ -14,7 +14,7 @@ import pytest
 
 from actlab.cli import main
 from actlab.errors import ActlabError
-from actlab.sweep import DEFAULTS, resolve_config, split_list
+from actlab.sweep import DEFAULTS, reproduce_command, resolve_config, split_list
 
 SMALL = ["--dataset", "moons", "--subset", "300", "--width", "8", "--epochs", "2", "--seeds", "2"]
 CLI = [sys.executable, "-c", "import sys; from actlab.cli import main; sys.exit(main())"]
@@ -73,6 +73,7 @@ BAD = [
     (["--engine", "ray"], "engine"),
     (["--target", "label"], "target"),
     (["--momentum", "0.5"], "--momentum is for --optimizer sgd"),
+    (["--optimizer", "adam", "--momentum", "0.9"], "--momentum is for --optimizer sgd"),
 ]
 
 
@@ -101,10 +102,18 @@ def test_momentum_with_sgd_is_taken(tmp_path):
     assert (config["optimizer"], config["momentum"]) == ("sgd", 0.5)
     toml = tmp_path / "run.toml"
     toml.write_text("momentum = 0.5\n")
-    with pytest.raises(ActlabError, match="momentum is for --optimizer sgd"):
+    with pytest.raises(ActlabError, match=f"momentum in {toml} is for --optimizer sgd"):
         resolve_config({}, config_file=toml)
-    # a stored config always holds the default momentum: resuming an Adam sweep is fine
+    # a TOML written for sgd, switched to adam on the command line: its momentum no longer applies
+    toml.write_text('optimizer = "sgd"\nmomentum = 0.5\n')
+    config = resolve_config({"optimizer": "adam"}, config_file=toml)
+    assert (config["optimizer"], config["momentum"]) == ("adam", DEFAULTS["momentum"])
+    assert "--momentum" not in reproduce_command(config)
+    # resuming: the stored config is not checked; an sgd sweep may get a new momentum
     assert resolve_config({}, stored=dict(DEFAULTS))["optimizer"] == "adam"
+    sgd = dict(DEFAULTS, optimizer="sgd", momentum=0.5)
+    assert resolve_config({"momentum": 0.8}, stored=sgd)["momentum"] == 0.8
+    assert "--momentum 0.5" in reproduce_command(sgd)
 
 
 def test_missing_toml_and_run_dir_exit_2(tmp_path, capsys):

@@ -213,10 +213,16 @@ def resolve_config(
             config["lr_grid"] = None  # an explicit --lr replaces a stored grid (it will then mismatch)
         else:
             raise ActlabError("give either --lr or --lr-grid, not both")
-    given_momentum = any("momentum" in layer for source, layer in layers if source != "the stored config")
-    if given_momentum and config["optimizer"] != "sgd":
-        raise ActlabError(f"--momentum is for --optimizer sgd; {config['optimizer']} does not use it "
-                          "(Adam's momentum is its beta1 = 0.9)")
+    if config["optimizer"] != "sgd":  # momentum is SGD's: reject it where it was given for another optimizer
+        for source, layer in layers:
+            if source == "the stored config" or "momentum" not in layer:
+                continue
+            if layer.get("optimizer", config["optimizer"]) != "sgd":
+                where = f"momentum in {source}" if source else "--momentum"
+                raise ActlabError(f"{where} is for --optimizer sgd; {config['optimizer']} does not use it "
+                                  "(Adam's momentum is its beta1 = 0.9)")
+            # this layer chose sgd, a later one another optimizer: its momentum no longer applies
+            config["momentum"] = (stored or DEFAULTS).get("momentum", DEFAULTS["momentum"])
     return config
 
 
@@ -254,7 +260,7 @@ def reproduce_command(config: Mapping[str, Any], *, resume: bool = False) -> str
         add("--lr-grid", ",".join(f"{rate:g}" for rate in config["lr_grid"]))
     elif config.get("lr") is not None:
         add("--lr", f"{config['lr']:g}")
-    if config["optimizer"] == "sgd" or config.get("momentum") != DEFAULTS["momentum"]:
+    if config["optimizer"] == "sgd":
         add("--momentum", f"{config['momentum']:g}")
     if config.get("weight_decay"):
         add("--weight-decay", f"{config['weight_decay']:g}")

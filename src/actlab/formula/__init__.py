@@ -159,8 +159,8 @@ def _build_spec(text: str, values: dict[str, float], name: str | None) -> Activa
     except (TypeError, ValueError, ZeroDivisionError, RecursionError, NotImplementedError) as error:
         raise FormulaError(f"SymPy could not handle the formula {text!r}: {error}") from None
     if expression.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
-        raise FormulaError(f"the formula {text!r} is not finite anywhere: it divides by zero or takes log(0) "
-                           f"(SymPy reduces it to {expression})")
+        raise FormulaError(f"the formula {text!r} divides by zero or takes log(0): SymPy reduces it to "
+                           f"{expression}, which is not a finite number")
 
     forward_eager = forward_function(tree)
     derivative_eager, derivative_note = _derivative_function(raw, simplified, forward_eager)

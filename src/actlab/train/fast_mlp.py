@@ -80,6 +80,9 @@ def _own_code(fn: Callable) -> Callable:
         return fn
     clone = types.FunctionType(func.__code__.replace(), func.__globals__, func.__name__, func.__defaults__,
                                func.__closure__)
+    clone.__kwdefaults__ = func.__kwdefaults__
+    clone.__qualname__ = func.__qualname__
+    clone.__dict__.update(func.__dict__)
     return types.MethodType(clone, fn.__self__)
 
 
@@ -437,7 +440,7 @@ class StackedMLP:
                 if self._w_c is None or self._w_c.shape != full or self._w_c.device != w1.device:
                     self._w_c = torch.empty(full, dtype=self.dtype, device=w1.device)  # kept: no page faults
                 w_c = self._w_c[s]
-                w_c.copy_(rows)  # one pass: transpose and cast
+                w_c.copy_(rows.detach())  # one pass: transpose and cast (no autograd history in the kept buffer)
             else:
                 x = x.index_select(1, nz)
                 w_c = self._cast(rows.index_select(0, nz))
