@@ -427,23 +427,27 @@ class StackedMLP:
     def _first_gemms(self, w1: Tensor, xs: Sequence[Tensor]) -> tuple[list[Tensor], list]:
         """Layer 1 per seed group (interleaved runs): ``X_s @ [W_s,1 … W_s,m]`` (B, m·H) on the batch's nonzero columns.
 
-        The weights are gathered (nonzero rows), transposed and cast in one pass per seed.
+        The weights are transposed and cast in one pass (gathering the nonzero rows where columns are skipped).
         """
         M, (inputs_, H), S = self.M, w1.shape[1:], len(xs)
         per_seed = w1.view(M // S, S, inputs_, H)
         full = (S, inputs_, M // S, H)
+        columns = [self._nonzero_columns(x) for x in xs]
+        dense = all(nz is None for nz in columns)
+        if dense:  # one pass for all seeds: transpose and cast
+            if self._w_c is None or self._w_c.shape != full or self._w_c.device != w1.device:
+                self._w_c = torch.empty(full, dtype=self.dtype, device=w1.device)  # kept: no page faults
+            self._w_c.copy_(per_seed.detach().permute(1, 2, 0, 3))
         outs, saved = [], []
-        for s, x in enumerate(xs):
-            nz = self._nonzero_columns(x)
-            rows = per_seed[:, s].transpose(0, 1)  # (in, m, H) view
-            if nz is None:
-                if self._w_c is None or self._w_c.shape != full or self._w_c.device != w1.device:
-                    self._w_c = torch.empty(full, dtype=self.dtype, device=w1.device)  # kept: no page faults
+        for s, (x, nz) in enumerate(zip(xs, columns)):
+            if dense:
                 w_c = self._w_c[s]
-                w_c.copy_(rows.detach())  # one pass: transpose and cast (no autograd history in the kept buffer)
+            elif nz is None:  # this seed's batch has no zero column, another one's has
+                w_c = torch.empty(full[1:], dtype=self.dtype, device=w1.device)
+                w_c.copy_(per_seed[:, s].transpose(0, 1))
             else:
                 x = x.index_select(1, nz)
-                w_c = self._cast(rows.index_select(0, nz))
+                w_c = self._cast(per_seed[:, s].transpose(0, 1).index_select(0, nz))  # (cols, m, H)
             x_c = self._cast(x)
             outs.append(x_c @ w_c.view(len(w_c), -1))
             saved.append((x_c, nz))
