@@ -116,6 +116,35 @@ def test_momentum_with_sgd_is_taken(tmp_path):
     assert "--momentum 0.5" in reproduce_command(sgd)
 
 
+def test_subnormals_flushed_while_training_only(tmp_path, monkeypatch):
+    import torch
+
+    from actlab import sweep
+
+    def tiny() -> float:
+        return (torch.tensor([1e-30]) * torch.tensor([1e-10])).item()  # 1e-40: a float32 subnormal
+
+    seen = []
+    real = sweep.run_sweep
+
+    def spy(*args, **kwargs):
+        seen.append(tiny())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sweep, "run_sweep", spy)
+    assert main(["compare", *SMALL, "--quiet", "--out", str(tmp_path / "o")]) == 0
+    assert seen == [0.0]  # flushed during the sweep
+    assert tiny() != 0.0  # and torch's default again after
+
+
+def test_help_states_the_real_defaults(capsys):
+    from actlab.sweep import DEFAULT_EPOCHS
+
+    assert main(["compare", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"Epochs per run. [default: {DEFAULT_EPOCHS}]" in text
+
+
 def test_missing_toml_and_run_dir_exit_2(tmp_path, capsys):
     assert main(["compare", "--config", str(tmp_path / "nope.toml")]) == 2
     assert main(["report", str(tmp_path / "nope")]) == 2

