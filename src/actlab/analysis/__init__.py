@@ -1,0 +1,1 @@
+"""Analysis of activation specs: properties, Gaussian expectations, self-normalisation, plots."""

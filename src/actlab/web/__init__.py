@@ -1,0 +1,1 @@
+"""The local web playground (FastAPI app, sessions, static front-end)."""
