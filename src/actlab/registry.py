@@ -88,9 +88,9 @@ def get(identifier: Any, **params: Any) -> ActivationSpec:
     if not text:
         raise ActlabError("empty activation name")
     if looks_like_formula(text) or _formula_variable_in(text):
-        from actlab import formula  # formulas are specs built on demand
+        from actlab.formula import build  # formulas are specs built on demand
 
-        return formula.from_formula(text, params=params)
+        return build.from_formula(text, params=params)
     raise UnknownNameError("activation", identifier, _ALIASES)
 
 

@@ -68,7 +68,7 @@ def load_saved_formulas(path: Path | None = None) -> list[str]:
     Never raises: a broken file, or a saved formula that no longer parses, gives
     a warning naming the file (and the entry) and is skipped.
     """
-    from actlab.formula import register_formula
+    from actlab.formula.build import register_formula
 
     path = path or config_path()
     try:
