@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import actlab
-from actlab.autograd import apply, function_for
+from actlab.nn import apply, function_for
 
 from references import REFERENCES, derivative as ref_derivative, value as ref_value
 

@@ -7,7 +7,7 @@ from matplotlib.figure import Figure
 
 import actlab
 from actlab.cli import main
-from actlab.plots import color_for, plot_activations, plot_gallery
+from actlab.analysis.plots import color_for, plot_activations, plot_gallery
 
 
 def _lines(ax, prefix):

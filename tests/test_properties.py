@@ -9,8 +9,8 @@ import pytest
 
 import actlab
 from actlab.cli import main
-from actlab.gaussian import expectation, moments
-from actlab.properties import FIELDS, Properties, properties
+from actlab.analysis.gaussian import expectation, moments
+from actlab.analysis import FIELDS, Properties, properties
 
 mpmath.mp.dps = 30
 ALL = actlab.all_specs()

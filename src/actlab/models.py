@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from actlab.errors import ActlabError
-from actlab.registry import get
+from actlab.resolve import get
 from actlab.spec import INIT_SCHEMES, ActivationSpec
 
 if TYPE_CHECKING:  # the config lives in the trainer package (it imports this module)

@@ -293,7 +293,7 @@ def _significance(summaries: list[ActivationSummary], best: ActivationSummary | 
 # ----------------------------------------------------------------- plots
 def _colors(labels: Sequence[str]) -> dict[str, str]:
     try:
-        from actlab.plots import color_for
+        from actlab.analysis.plots import color_for
     except ImportError:
         return {label: _FALLBACK_PALETTE[i % len(_FALLBACK_PALETTE)] for i, label in enumerate(labels)}
     from matplotlib.colors import to_hex
@@ -489,9 +489,9 @@ def _ranking_table(data: ReportData) -> tuple[list[str], list[list[str]]]:
 
 def _property_table(data: ReportData) -> tuple[list[str], list[list[str]], str]:
     try:
-        from actlab.properties import properties
+        from actlab.analysis import properties
     except ImportError:
-        return [], [], "The property analysis (actlab.properties) is not available in this installation."
+        return [], [], "The property analysis (actlab.analysis) is not available in this installation."
     import actlab
 
     header = ["activation"]
@@ -686,7 +686,7 @@ def write_report(run_dir: str | Path) -> dict[str, Path]:
     h.append("<h2>Properties of the compared activations</h2>")
     if prop_rows:
         h.append(_html_table(prop_header, prop_rows, colors=colors, name_column=0))
-        h.append("<p class='note'>Computed from each activation's spec (actlab.properties), in ranking order: "
+        h.append("<p class='note'>Computed from each activation's spec (actlab.analysis), in ranking order: "
                  "compare the risks with the curves above.</p>")
     else:
         h.append(f"<p class='note'>{html.escape(prop_note)}</p>")

@@ -1,7 +1,7 @@
 """The one record every activation is: :class:`ActivationSpec`.
 
 Everything else in actlab reads this record: the torch module
-(:mod:`actlab.autograd`), the property analysis, the plots, the trainer and the
+(:mod:`actlab.nn`), the property analysis, the plots, the trainer and the
 web page.  Forward and derivative live side by side as small pure functions of
 a torch tensor and plain keyword parameters.
 """
@@ -23,6 +23,15 @@ INIT_SCHEMES = ("he", "glorot", "lecun")
 KINDS = ("elementwise", "vector", "grouped")
 
 Tensor = torch.Tensor
+
+# the nn.Module class for specs; set by actlab.nn on import (nn builds on spec, never the reverse)
+_MODULE_FACTORY: Callable[..., torch.nn.Module] | None = None
+
+
+def set_module_factory(factory: Callable[..., torch.nn.Module]) -> None:
+    """Called once by :mod:`actlab.nn`: the class that :meth:`ActivationSpec.module` builds."""
+    global _MODULE_FACTORY
+    _MODULE_FACTORY = factory
 
 
 @dataclass(frozen=True)
@@ -204,6 +213,21 @@ class ActivationSpec:
         """f'(x) (the analytic derivative) with default parameters."""
         return self.derivative(x, **self.resolve(**overrides))
 
+    def input_grad(self, x: Tensor, grad_output: Tensor, **params: Any) -> Tensor:
+        """The one backward rule: the exact ``vjp`` where the spec has one, else grad · f′(x).
+
+        ``params`` are resolved values (tensors allowed); every engine calls this.
+        """
+        if self.vjp is not None:
+            return self.vjp(x, grad_output, **params)
+        return grad_output * self.derivative(x, **params)
+
+    def slope(self, x: Tensor, **params: Any) -> Tensor:
+        """f′(x) for elementwise specs; the Jacobian's column sums (vjp of ones) otherwise."""
+        if self.vjp is not None:
+            return self.vjp(x, torch.ones_like(x), **params)
+        return self.derivative(x, **params)
+
     def kink_points(self, **overrides: Any) -> tuple[float, ...]:
         """Where f is not differentiable, for these parameter values."""
         if callable(self.kinks):
@@ -228,9 +252,9 @@ class ActivationSpec:
         ``num_parameters`` sets how many copies of each learnable parameter there are
         (1: shared; C: one per channel along dim 1, like ``torch.nn.PReLU``).
         """
-        from actlab.autograd import ActivationModule  # autograd builds on spec
-
-        return ActivationModule(self, num_parameters=num_parameters, **params)
+        if _MODULE_FACTORY is None:  # actlab.nn registers itself when imported (it builds on spec)
+            raise RuntimeError("import actlab.nn (or use actlab.get) before calling spec.module()")
+        return _MODULE_FACTORY(self, num_parameters=num_parameters, **params)
 
     # ------------------------------------------------------------ description
     def describe(self) -> dict[str, Any]:

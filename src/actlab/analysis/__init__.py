@@ -1,1 +1,22 @@
-"""Analysis of activation specs: properties, Gaussian expectations, self-normalisation, plots."""
+"""Analysis of activation specs: the computed property table, Gaussian expectations, self-normalisation, plots.
+
+Re-exports only (plots are imported from :mod:`actlab.analysis.plots`, so that
+the table does not pull in matplotlib).
+"""
+from __future__ import annotations
+
+from actlab.analysis.fields import FIELDS, Properties
+from actlab.analysis.gaussian import GaussianMoments, expectation, moments, normal_probability
+from actlab.analysis.table import clear_cache, evaluate, properties
+
+__all__ = [
+    "FIELDS",
+    "GaussianMoments",
+    "Properties",
+    "clear_cache",
+    "evaluate",
+    "expectation",
+    "moments",
+    "normal_probability",
+    "properties",
+]

@@ -122,7 +122,7 @@ SPECS = [
     ActivationSpec(
         name="maxout",
         aliases=("Maxout",),
-        summary="Max over k affine pieces: groups of k consecutive inputs → their maximum (use actlab.layers.Maxout for the layer).",
+        summary="Max over k affine pieces: groups of k consecutive inputs → their maximum (use actlab.nn.Maxout for the layer).",
         family="rectifier",
         kind="grouped",
         forward=maxout,

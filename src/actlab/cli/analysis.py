@@ -104,7 +104,7 @@ def props_command(
     no_cost: Annotated[bool, typer.Option("--no-cost", help="Skip the timing (relative_cost is null).")] = False,
 ) -> None:
     """The computed property table: range, monotonicity, smoothness, saturation, Gaussian moments, cost."""
-    from actlab.properties import FIELDS, properties
+    from actlab.analysis import FIELDS, properties
 
     if sort is not None and sort not in (*FIELDS, "name"):
         close = suggest(sort, (*FIELDS, "name"))
@@ -171,7 +171,7 @@ def plot_command(
     all_: Annotated[bool, typer.Option("--all", help="A gallery of the whole catalog (one small panel each).")] = False,
 ) -> None:
     """Plot f and f' side by side (saturation shaded, kinks marked), or the whole catalog with --all."""
-    from actlab import plots
+    from actlab.analysis import plots
 
     if output.suffix.lower() not in PLOT_SUFFIXES:
         fail(f"--output: unknown image type {output.suffix or '(none)'!r}; use one of {', '.join(PLOT_SUFFIXES)}")

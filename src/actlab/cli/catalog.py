@@ -80,9 +80,9 @@ def show_command(
 
 
 def _properties_or_none(spec: actlab.ActivationSpec) -> dict | None:
-    """The computed property table, once actlab.properties exists."""
+    """The computed property table, (actlab.analysis)."""
     try:
-        from actlab.properties import properties
+        from actlab.analysis import properties
     except ImportError:
         return None
     return properties(spec).to_dict()

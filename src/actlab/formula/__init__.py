@@ -49,7 +49,7 @@ _LAZY = {
     "from_formula": "actlab.formula.build",
     "register_formula": "actlab.formula.build",
     "KINK_SEARCH": "actlab.formula.build",
-    "load_saved_formulas": "actlab.formula.store",
+    "load_saved_formulas": "actlab.formula.build",
     "config_path": "actlab.formula.store",
 }
 

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,8 +37,15 @@ from actlab.formula.parse import (
     Node,
     parse,
 )
-from actlab.formula.store import config_path, load_saved_formulas, save_formula
-from actlab.formula.torchfn import Fused, Untranslatable, forward_function, node_function, sympy_function, vjp_function
+from actlab.formula.store import config_path, read_saved, save_formula
+from actlab.formula.torchfn import (
+    Fused,
+    Untranslatable,
+    forward_function,
+    node_function,
+    sympy_function,
+    vjp_function,
+)
 from actlab.spec import ActivationSpec, Init, Param
 
 __all__ = [
@@ -112,7 +121,7 @@ def register_formula(
     ``params`` are the parameter defaults.  A name taken by a catalog activation
     raises :class:`ActlabError`; a name taken by an earlier formula is replaced.
     Saved formulas live in ``formulas.json`` under :func:`config_path`'s folder and
-    are registered again by :func:`load_saved_formulas` at ``import actlab``.
+    are registered again by :func:`load_saved_formulas` on the first lookup that needs them.
     """
     from actlab import registry
     from actlab.formula.parse import FUNCTIONS as _functions
@@ -361,3 +370,31 @@ def _edge(finite, outside: float, inside: float) -> float:
     edge = (outside + inside) / 2
     snapped = round(edge, 9) + 0.0  # + 0.0 turns -0.0 into 0.0
     return float(snapped if abs(snapped - edge) < 1e-9 else edge)
+
+
+def load_saved_formulas(path: Path | None = None) -> list[str]:
+    """Register every saved formula; returns their names.
+
+    Never raises: a broken file, or a saved formula that no longer parses, gives
+    a warning naming the file (and the entry) and is skipped.
+    """
+    path = path or config_path()
+    try:
+        formulas = read_saved(path)
+    except ActlabError as error:
+        warnings.warn(f"actlab: ignoring saved formulas: {error}", RuntimeWarning, stacklevel=2)
+        return []
+    loaded = []
+    for name, entry in formulas.items():
+        try:
+            if not isinstance(entry, dict) or not isinstance(entry.get("formula"), str):
+                raise ActlabError("expected {\"formula\": TEXT, \"params\": {...}}")
+            params = entry.get("params") or {}
+            if not isinstance(params, dict):
+                raise ActlabError("\"params\" must be an object of NAME: number")
+            register_formula(str(name), entry["formula"], params)
+        except ActlabError as error:
+            warnings.warn(f"actlab: skipping saved formula {name!r} in {path}: {error}", RuntimeWarning, stacklevel=2)
+            continue
+        loaded.append(str(name))
+    return loaded

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import platformdirs
 
 from actlab.errors import ActlabError
 
-__all__ = ["config_path", "save_formula", "read_saved", "load_saved_formulas"]
+__all__ = ["config_path", "save_formula", "read_saved"]
 
 FILE_NAME = "formulas.json"
 
@@ -60,33 +59,3 @@ def save_formula(name: str, formula: str, params: dict[str, float]) -> Path:
     except OSError as error:
         raise ActlabError(f"cannot save formula {name!r} to {path}: {error}") from None
     return path
-
-
-def load_saved_formulas(path: Path | None = None) -> list[str]:
-    """Register every saved formula; returns their names.
-
-    Never raises: a broken file, or a saved formula that no longer parses, gives
-    a warning naming the file (and the entry) and is skipped.
-    """
-    from actlab.formula.build import register_formula
-
-    path = path or config_path()
-    try:
-        formulas = read_saved(path)
-    except ActlabError as error:
-        warnings.warn(f"actlab: ignoring saved formulas: {error}", RuntimeWarning, stacklevel=2)
-        return []
-    loaded = []
-    for name, entry in formulas.items():
-        try:
-            if not isinstance(entry, dict) or not isinstance(entry.get("formula"), str):
-                raise ActlabError("expected {\"formula\": TEXT, \"params\": {...}}")
-            params = entry.get("params") or {}
-            if not isinstance(params, dict):
-                raise ActlabError("\"params\" must be an object of NAME: number")
-            register_formula(str(name), entry["formula"], params)
-        except ActlabError as error:
-            warnings.warn(f"actlab: skipping saved formula {name!r} in {path}: {error}", RuntimeWarning, stacklevel=2)
-            continue
-        loaded.append(str(name))
-    return loaded

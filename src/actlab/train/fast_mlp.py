@@ -14,7 +14,7 @@ layers ``(M, in, out)``, biases ``(M, 1, out)``.  What makes it fast:
   ``torch.autocast`` does; weights, gradients, activations and losses stay float32.
 * **Activations per contiguous slice** of runs sharing an activation, backward by
   the spec's analytic derivative: ``spec.vjp(z, g, **p)`` if the spec has one,
-  else ``g * spec.derivative(z, **p)`` — the same rule as :mod:`actlab.autograd`.
+  else ``g * spec.derivative(z, **p)`` — the one rule, :meth:`ActivationSpec.input_grad`.
 * **Compiled elementwise sections** (training steps whose hidden tensors have at least
   ``COMPILE_MIN_NUMEL`` elements, no dropout): bias + activation *and its slope f'(z)* (one
   pass; the backward pass then only multiplies), loss + output gradient, slope × gradient + bias
@@ -221,8 +221,7 @@ class StackedMLP:
         for g, (spec, params) in zip(self.groups, self._params):
             zg = z[g.start:g.stop]
             outs.append(spec.forward(zg, **params))
-            slopes.append(spec.derivative(zg, **params) if spec.vjp is None
-                          else spec.vjp(zg, torch.ones_like(zg), **params))
+            slopes.append(spec.slope(zg, **params))
         h = outs[0] if len(outs) == 1 else torch.cat(outs)
         slope = slopes[0] if len(slopes) == 1 else torch.cat(slopes)
         return slope.float(), self._cast(h)
@@ -276,7 +275,7 @@ class StackedMLP:
         out = grad if len(self.groups) > 1 else None
         for g, (spec, params) in zip(self.groups, self._params):
             zg, gg = z[g.start:g.stop], grad[g.start:g.stop]
-            local = spec.vjp(zg, gg, **params) if spec.vjp is not None else gg * spec.derivative(zg, **params)
+            local = spec.input_grad(zg, gg, **params)
             if out is None:
                 return local
             out[g.start:g.stop] = local  # in place: this slice of grad is read above, then replaced

@@ -4,7 +4,7 @@ Every weight is stacked along a leading model axis (``M`` runs): linear layers
 as ``(M, in, out)`` with ``torch.baddbmm``, conv layers as grouped convolutions
 (``groups=M``).  Runs are ordered so that runs with the same activation (and
 activation parameters) form one contiguous slice: each activation is applied by
-one call of the spec's autograd Function (:func:`actlab.autograd.function_for`,
+one call of the spec's autograd Function (:func:`actlab.nn.function_for`,
 analytic backward) on its slice.  Runs with the same seed share the mini-batch,
 which is gathered from the training set once per seed.  Adam and SGD(momentum)
 are implemented on the stacked tensors with per-model learning rates and follow
@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from actlab.autograd import function_for
+from actlab.nn import function_for
 from actlab.models import CNN_POOL, initial_weights, resolve_activation, uses_alpha_dropout
 from actlab.spec import ActivationSpec
 from actlab.train.config import RunSpec, TrainConfig

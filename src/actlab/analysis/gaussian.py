@@ -144,7 +144,7 @@ def moments(spec: Any, mean: float = 0.0, std: float = 1.0, *, breakpoints: Iter
     :func:`actlab.get`); ``params`` override its parameters.  Its kinks are added
     to ``breakpoints``.
     """
-    from actlab.registry import get
+    from actlab.resolve import get
 
     spec = get(spec, **params)
     if spec.kind != "elementwise":

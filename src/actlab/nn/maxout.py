@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from actlab.registry import get
+from actlab.catalog import builtin
+from actlab.nn.modules import ActivationModule
 
 __all__ = ["Maxout"]
 
@@ -18,9 +19,10 @@ class Maxout(nn.Module):
 
     def __init__(self, in_features: int, out_features: int, k: int = 2, bias: bool = True):
         super().__init__()
-        self.k = int(get("maxout").param("k").check(k, "maxout"))
+        spec = builtin("maxout")
+        self.k = int(spec.param("k").check(k, "maxout"))
         self.linear = nn.Linear(in_features, out_features * self.k, bias=bias)
-        self.activation = get("maxout", k=self.k).module()
+        self.activation = ActivationModule(spec, k=self.k)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.activation(self.linear(x))

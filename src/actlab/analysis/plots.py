@@ -19,8 +19,8 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from actlab.properties import evaluate, properties
-from actlab.registry import get
+from actlab.analysis.table import evaluate, properties
+from actlab.resolve import get
 from actlab.spec import ActivationSpec
 
 __all__ = ["color_for", "plot_activations", "plot_gallery", "save", "PALETTE", "NAMED_COLORS"]

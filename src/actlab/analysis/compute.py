@@ -1,0 +1,190 @@
+"""Computing one activation's :class:`Properties` from its scalar f and f' on the grid."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from actlab.analysis.cost import _fmt
+from actlab.analysis.fields import (
+    BAND_END,
+    JUMP_TOLERANCE,
+    SECOND_JUMP_TOLERANCE,
+    SELF_NORMALIZING_TOLERANCE,
+    Array,
+    Properties,
+)
+from actlab.analysis.gaussian import expectation
+from actlab.analysis.numerics import (
+    _argmax,
+    _clean,
+    _end_sequences,
+    _extrapolate,
+    _grid,
+    _jumps,
+    _limit,
+    _one,
+    _refine_extremum,
+    _run_reaches_core,
+    _saturation,
+    _snap,
+    _sparsity,
+)
+from actlab.analysis.scalar import _scalar
+from actlab.spec import ActivationSpec
+
+
+def _compute(spec: ActivationSpec, values: dict[str, Any]) -> Properties:
+    scalar, notes = _scalar(spec, values)
+    declared = tuple(sorted(spec.kink_points())) if spec.kind == "elementwise" else ()
+    domain = spec.domain
+    whole_line = math.isinf(domain[0]) and math.isinf(domain[1])
+    if not whole_line:
+        notes.append(f"domain ({_fmt(domain[0])}, {_fmt(domain[1])}): f is undefined outside it; Gaussian moments are undefined")
+    x, half = _grid(declared, domain)
+    try:
+        with np.errstate(all="ignore"):
+            fx = scalar.f(x)
+            dx = scalar.df(x)
+    except (RuntimeError, ValueError, ArithmeticError, TypeError) as error:
+        return Properties(name=spec.name, notes=(*notes, f"could not evaluate f on a grid: {error}"))
+    core = np.abs(x) <= half
+    bad_core = core & (~np.isfinite(fx) | np.isnan(dx))
+    if bad_core.any():
+        where = x[bad_core]
+        notes.append(
+            f"f or f' is not finite at {bad_core.sum()} grid point(s) in [{_fmt(-half)}, {_fmt(half)}], e.g. x = {_fmt(where[0])}"
+        )
+    out: dict[str, Any] = {}
+
+    # ---- range and monotonicity
+    left_seq, right_seq = _end_sequences(domain)
+    sides = np.array([k + s * max(1e-12, 1e-15 * abs(k)) for k in declared for s in (-1.0, 1.0)])
+    sides = sides[(sides > domain[0]) & (sides < domain[1])]
+    with np.errstate(all="ignore"):
+        side_f, side_d = scalar.f(sides), scalar.df(sides)
+        end_values = [scalar.f(left_seq), scalar.f(right_seq)]
+        limits = [_limit(v) for v in end_values]
+        extrapolated = [e for e in (_extrapolate(v) for v in end_values) if e is not None]
+        dlimits = [_limit(scalar.df(left_seq)), _limit(scalar.df(right_seq))]
+    finite = np.isfinite(fx)
+    if finite.any():
+        xf, vf = x[finite], fx[finite]
+        i_max, i_min = int(np.argmax(vf)), int(np.argmin(vf))
+        top = max([_refine_extremum(scalar.f, xf, i_max, 1.0, float(vf[i_max])), *side_f[np.isfinite(side_f)], *extrapolated])
+        bottom = min([-_refine_extremum(scalar.f, xf, i_min, -1.0, -float(vf[i_min])), *side_f[np.isfinite(side_f)], *extrapolated])
+        out["range_max"] = math.inf if math.inf in limits or np.isposinf(fx).any() else _clean(top)
+        out["range_min"] = -math.inf if -math.inf in limits or np.isneginf(fx).any() else _clean(bottom)
+        with np.errstate(all="ignore"):
+            steps = np.diff(vf)
+        tol = 1e-12 * (np.abs(vf[:-1]) / 2 + np.abs(vf[1:]) / 2) + 1e-300
+        dfin = dx[finite][np.isfinite(dx[finite])]
+        up = bool(np.all(steps >= -tol) and np.all(dfin >= -1e-12 * (1 + np.abs(dfin))))
+        down = bool(np.all(steps <= tol) and np.all(dfin <= 1e-12 * (1 + np.abs(dfin))))
+        out["monotonic"] = up or down
+
+    # ---- continuity, kinks, smoothness
+    # the geometric tails (and the approach to a finite domain end) are too coarse to tell oscillation from jumps
+    dense = (np.abs(x) <= BAND_END) & (x > domain[0] + 1e-3) & (x < domain[1] - 1e-3)
+    f_jumps = _jumps(scalar.f, x[dense], fx[dense], JUMP_TOLERANCE)
+    d_jumps = _jumps(scalar.df, x[dense], dx[dense], JUMP_TOLERANCE)
+    nonfinite_f = bool((core & ~np.isfinite(fx)).any())
+    nonfinite_d = bool((core & ~np.isfinite(dx)).any())
+    continuous = not f_jumps and not nonfinite_f
+    differentiable = continuous and not d_jumps and not nonfinite_d
+    breaks = sorted({_snap(p, declared) for p in (*f_jumps, *d_jumps)})
+    out["continuous"] = continuous
+    out["differentiable"] = differentiable
+    out["kinks"] = tuple(breaks)
+    for k in declared:
+        if not any(abs(k - b) <= 1e-7 for b in breaks):
+            notes.append(f"declared kink at x = {_fmt(k)}, but f and f' are continuous there")
+    for b in breaks:
+        if spec.kind == "elementwise" and not any(abs(k - b) <= 1e-7 for k in declared):
+            notes.append(f"f or f' jumps at x = {_fmt(b)}, which the spec does not declare as a kink")
+    if differentiable:
+        try:
+            inner = x[core & dense]
+            d2 = scalar.d2f(inner)
+        except RuntimeError as error:  # a derivative autograd cannot differentiate
+            notes.append(f"second derivative unavailable ({error}); smooth not computed")
+            out["smooth"] = None
+        else:
+            finite2 = np.isfinite(d2)
+            second = _jumps(scalar.d2f, inner[finite2], d2[finite2], SECOND_JUMP_TOLERANCE)
+            out["smooth"] = bool(finite2.all() and not second)
+            if second:
+                notes.append("f'' jumps at x = " + ", ".join(_fmt(_snap(p, declared)) for p in second) + " (C¹ but not C²)")
+    else:
+        out["smooth"] = False
+
+    # ---- values at the origin
+    if domain[0] < 0.0 < domain[1]:
+        f0, d0 = _one(scalar.f, 0.0), _one(scalar.df, 0.0)
+        out["zero_at_origin"] = abs(f0) <= 1e-12
+        out["identity_near_origin"] = abs(f0) <= 1e-12 and abs(d0 - 1.0) <= 1e-9 and not any(abs(b) <= 1e-9 for b in breaks)
+    else:
+        notes.append("0 is outside the domain: zero_at_origin and identity_near_origin are undefined")
+
+    # ---- derivative extremes
+    dfinite = np.isfinite(dx)
+    if dfinite.any():
+        xd, vd = x[dfinite], dx[dfinite]
+        i_max, i_min = int(np.argmax(vd)), int(np.argmin(vd))
+        side = side_d[np.isfinite(side_d)]
+        dmax = math.inf if math.inf in dlimits or np.isposinf(dx).any() else max(_refine_extremum(scalar.df, xd, i_max, 1.0, float(vd[i_max])), *side, -math.inf)
+        dmin = -math.inf if -math.inf in dlimits or np.isneginf(dx).any() else min(-_refine_extremum(scalar.df, xd, i_min, -1.0, -float(vd[i_min])), *side, math.inf)
+        out["derivative_max"], out["derivative_min"] = _clean(dmax), _clean(dmin)
+        bounded = math.isfinite(dmax) and math.isfinite(dmin)
+        out["bounded_derivative"] = bounded
+        out["exploding_risk"] = not bounded
+        dmax, dmin = float(dmax), float(dmin)
+        biggest = max(abs(dmax), abs(dmin))
+        out["vanishing_risk"] = biggest < 1.0 - 1e-9
+        if math.isfinite(dmax):
+            where = _argmax(scalar.df, xd, vd, float(dmax), declared)
+            if where is None and side.size and float(np.max(side)) >= dmax:
+                # the sup is a one-sided limit at a kink (hard_swish's f'(3⁻) = 3/2)
+                where = _snap(float(sides[np.isfinite(side_d)][np.argmax(side)]), declared)
+            # a maximum's location is determined to about sqrt(machine epsilon)
+            out["argmax_derivative"] = None if where is None else _clean(round(where, 6))
+        # saturation
+        if bounded and biggest > 0:
+            out["saturation_low"], out["saturation_high"] = _saturation(scalar.df, xd, vd, biggest, declared)
+        elif biggest == 0:
+            notes.append("f' is 0 everywhere: no gradient flows (saturation undefined)")
+        # dead region: exact zeros of f' on a half-line reaching the core
+        zero = vd == 0.0
+        core_d = np.abs(xd) <= half
+        cutoff = 1e-9 * max(1.0, biggest if math.isfinite(biggest) else 1.0)
+        left_dead = _run_reaches_core(zero, core_d, xd, scalar.df, cutoff, from_left=True)
+        right_dead = _run_reaches_core(zero, core_d, xd, scalar.df, cutoff, from_left=False)
+        out["dead_region"] = left_dead or right_dead
+
+    # ---- sparsity and Gaussian moments
+    if whole_line and not nonfinite_f:
+        out["sparsity"] = _clean(_sparsity(scalar.f, x, fx, half))
+        cuts = [*declared, *breaks]
+
+        def stacked(t: Array) -> Array:
+            with np.errstate(all="ignore"):
+                fv, dv = scalar.f(t), scalar.df(t)
+            return np.stack([fv, fv * fv, dv])
+
+        with np.errstate(all="ignore"):
+            e_f, e_f2, e_d = expectation(stacked, 0.0, 1.0, cuts)
+        if all(math.isfinite(v) for v in (e_f, e_f2, e_d)):
+            variance = e_f2 - e_f * e_f
+            out["gaussian_mean"] = _clean(e_f)
+            out["gaussian_second_moment"] = _clean(e_f2)
+            out["gaussian_variance"] = _clean(variance)
+            out["gaussian_mean_derivative"] = _clean(e_d)
+            out["self_normalizing"] = bool(abs(e_f) <= SELF_NORMALIZING_TOLERANCE and abs(variance - 1) <= SELF_NORMALIZING_TOLERANCE)
+        else:
+            notes.append("E f(Z) or E f(Z)² is not finite for Z ~ N(0, 1)")
+    elif whole_line:
+        notes.append("f is not finite everywhere: sparsity and Gaussian moments are undefined")
+    return Properties(name=spec.name, notes=tuple(notes), **out)
+
+

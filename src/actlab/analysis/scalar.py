@@ -1,0 +1,88 @@
+"""Float64 scalar views of a spec (f and f' on NumPy arrays), including the scalar slice of vector/grouped kinds."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from actlab.analysis.fields import Array
+from actlab.spec import ActivationSpec
+
+
+# ----------------------------------------------------------- scalar functions
+@dataclass
+class _Scalar:
+    """f, f' and f'' of a scalar function as float64 numpy maps."""
+
+    f: Callable[[Array], Array]
+    df: Callable[[Array], Array]
+    d2f: Callable[[Array], Array]
+
+
+def _scalar(spec: ActivationSpec, values: dict[str, Any]) -> tuple[_Scalar, list[str]]:
+    notes: list[str] = []
+    if spec.kind == "elementwise":
+        def lift(x: Array) -> torch.Tensor:
+            return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
+
+        def pick(y: torch.Tensor) -> torch.Tensor:
+            return y
+    else:
+        width = int(values["k"]) if spec.kind == "grouped" else 2
+        dim = values.get("dim", -1)
+        axis = 0 if spec.kind == "vector" and dim in (0, -2) else -1
+        what = f"groups of k = {width}" if spec.kind == "grouped" else "2-element vectors"
+        notes.append(
+            f"{spec.kind} activation (not element-wise): properties of the scalar slice x ↦ f([x, 0, …])[0] on {what}, the other inputs held at 0"
+        )
+
+        def lift(x: Array) -> torch.Tensor:
+            t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
+            return t
+
+        def pick(y: torch.Tensor) -> torch.Tensor:
+            return y
+
+        def stack(t: torch.Tensor) -> torch.Tensor:
+            others = [torch.zeros_like(t)] * (width - 1)
+            return torch.stack([t, *others], dim=axis)
+
+        def first(y: torch.Tensor) -> torch.Tensor:
+            return y.select(axis, 0)
+
+        def f_slice(t: torch.Tensor, **p: Any) -> torch.Tensor:
+            return first(spec.forward(stack(t), **p))
+
+        def df_slice(t: torch.Tensor, **p: Any) -> torch.Tensor:
+            return first(spec.derivative(stack(t), **p))
+
+        return _make(f_slice, df_slice, values, lift), notes
+    return _make(spec.forward, spec.derivative, values, lift), notes
+
+
+def _make(forward: Callable, derivative: Callable, values: dict[str, Any], lift: Callable) -> _Scalar:
+    def f(x: Array) -> Array:
+        with torch.no_grad():
+            return forward(lift(x), **values).to(torch.float64).numpy().reshape(np.shape(x))
+
+    def df(x: Array) -> Array:
+        with torch.no_grad():
+            return derivative(lift(x), **values).to(torch.float64).numpy().reshape(np.shape(x))
+
+    def d2f(x: Array) -> Array:
+        t = lift(x).clone().requires_grad_(True)
+        with torch.enable_grad():
+            y = derivative(t, **values)
+            if not y.requires_grad:
+                return np.zeros(np.shape(x))
+            (grad,) = torch.autograd.grad(y.sum(), t, allow_unused=True)
+        if grad is None:
+            return np.zeros(np.shape(x))
+        return grad.detach().to(torch.float64).numpy().reshape(np.shape(x))
+
+    return _Scalar(f, df, d2f)
+
+
