@@ -9,7 +9,8 @@ import sqlite3
 import pytest
 
 from actlab.errors import ActlabError
-from actlab.store import Store, config_fingerprint, to_csv, to_parquet, to_tensorboard
+from actlab.store import Store, to_csv, to_parquet, to_tensorboard
+from actlab.sweep import config_fingerprint
 
 CONFIG = {"dataset": "moons", "acts": ["relu", "tanh"], "seeds": 2, "epochs": 3}
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Annotated, Optional
 
-import torch
 import typer
 from rich.table import Table
 
@@ -98,6 +97,8 @@ def eval_command(
     """Values f(x) and analytic derivatives f'(x) at the given points (float64)."""
     spec = actlab.get(name, **parse_params(param))
     params = spec.resolve()
+    import torch
+
     xs = torch.tensor(parse_floats(x, "--x"), dtype=torch.float64)
     try:
         y = spec.forward(xs, **params)

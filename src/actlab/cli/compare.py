@@ -5,6 +5,7 @@ Thin: options are parsed here; :mod:`actlab.sweep` resolves and runs the sweep,
 """
 from __future__ import annotations
 
+import inspect
 import math
 import shlex
 import sys
@@ -162,56 +163,52 @@ def run_compare(options: dict[str, Any], *, config_file: Path | None, resume: bo
     return 0
 
 
-@app.command("compare")
-def compare_command(
-    dataset: Annotated[Optional[str], typer.Option(help="Dataset name (actlab.data.names()) or a CSV/npz path. [default: mnist]")] = None,
-    target: Annotated[Optional[str], typer.Option(help="Label column of a CSV file.")] = None,
-    model: Annotated[Optional[str], typer.Option(help="mlp or cnn. [default: mlp]")] = None,
-    depth: Annotated[Optional[int], typer.Option(help="Hidden layers (mlp). [default: 2]")] = None,
-    width: Annotated[Optional[int], typer.Option(help="Units per hidden layer. [default: 128]")] = None,
-    acts: Annotated[Optional[str], typer.Option(help="Comma-separated activation names or formulas in x, e.g. 'relu,gelu,maximum(x, 0)'. [default: sigmoid,tanh,relu,leaky_relu,elu,selu,gelu,silu,mish]")] = None,
-    seeds: Annotated[Optional[int], typer.Option(help="Seeds per activation (and lr). [default: 3]")] = None,
-    epochs: Annotated[Optional[int], typer.Option(help="Epochs per run. [default: 20]")] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="[default: 128]")] = None,
-    lr: Annotated[Optional[float], typer.Option(help="Learning rate. [default: 1e-3]")] = None,
-    lr_grid: Annotated[Optional[str], typer.Option("--lr-grid", help="Comma-separated learning rates; each activation is reported at its best (by validation accuracy).")] = None,
-    optimizer: Annotated[Optional[str], typer.Option(help="adam or sgd. [default: adam]")] = None,
-    momentum: Annotated[Optional[float], typer.Option(help="SGD momentum. [default: 0.9]")] = None,
-    weight_decay: Annotated[Optional[float], typer.Option("--weight-decay", help="[default: 0]")] = None,
-    clip_value: Annotated[Optional[float], typer.Option("--clip-value", help="Clamp each gradient element to [-c, c].")] = None,
-    clip_norm: Annotated[Optional[float], typer.Option("--clip-norm", help="Rescale gradients to global norm ≤ c.")] = None,
-    dropout: Annotated[Optional[float], typer.Option(help="Dropout after each hidden activation. [default: 0]")] = None,
-    init: Annotated[Optional[str], typer.Option(help="he, glorot or lecun. [default: each activation's recommended init]")] = None,
-    subset: Annotated[Optional[int], typer.Option(help="Keep N training examples (toy sets: N points in all).")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="TOML file with the same keys (CLI options override it).")] = None,
-    out: Annotated[Optional[str], typer.Option(help="Output directory. [default: runs/compare-<dataset>-<model>-<hash>]")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the sweep in --out, reusing its stored options.")] = False,
-    engine: Annotated[Optional[str], typer.Option(help="grid (vectorised) or sequential. [default: grid]")] = None,
-    precision: Annotated[Optional[str], typer.Option(help="Matmul precision: fp32, bf16 or auto (bf16 on CPUs with native bf16). [default: auto]")] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress display.")] = False,
-    json: Annotated[bool, typer.Option("--json", help="Print a JSON summary to stdout (no progress display).")] = False,
-) -> None:
+_PYTHON_TYPES = {"int": int, "float": float, "str": str, "acts": str, "floats": str}
+
+
+def _options_signature() -> inspect.Signature:
+    """``actlab compare``'s options, derived from the options table (one row per option)."""
+    from actlab.sweep.options import OPTIONS
+
+    parameters = []
+    for option in OPTIONS:
+        annotation = Annotated[Optional[_PYTHON_TYPES[option.type]], typer.Option(option.flag, help=option.help_text())]
+        parameters.append(inspect.Parameter(option.key, inspect.Parameter.KEYWORD_ONLY, default=None,
+                                            annotation=annotation))
+    extra = {
+        "config": (Optional[Path], typer.Option("--config", help="TOML file with the same keys (CLI options override it).")),
+        "resume": (bool, typer.Option("--resume", help="Continue the sweep in --out, reusing its stored options.")),
+        "quiet": (bool, typer.Option("--quiet", help="No progress display.")),
+        "json": (bool, typer.Option("--json", help="Print a JSON summary to stdout (no progress display).")),
+    }
+    for name, (kind, info) in extra.items():
+        parameters.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY,
+                                            default=None if name == "config" else False,
+                                            annotation=Annotated[kind, info]))
+    return inspect.Signature(parameters)
+
+
+def compare_command(**given: Any) -> None:
     """Train each activation with several seeds on one dataset; store every epoch; write a report.
 
     Re-running the same options into the same --out resumes (finished runs are
     skipped). Ctrl-C stops cleanly (exit 130) and prints the resume command.
     """
-    if lr is not None and lr_grid is not None:
+    config, resume, quiet, json = given.pop("config"), given.pop("resume"), given.pop("quiet"), given.pop("json")
+    if given.get("lr") is not None and given.get("lr_grid") is not None:
         fail("give either --lr or --lr-grid, not both")
-    if clip_value is not None and clip_norm is not None:
+    if given.get("clip_value") is not None and given.get("clip_norm") is not None:
         fail("give either --clip-value or --clip-norm, not both")
-    if resume and out is None and config is None:
+    if resume and given.get("out") is None and config is None:
         fail("--resume needs --out (the directory of the sweep to continue)")
-    options = {
-        "dataset": dataset, "target": target, "model": model, "depth": depth, "width": width,
-        "acts": acts, "seeds": seeds, "epochs": epochs, "batch_size": batch_size, "lr": lr,
-        "lr_grid": lr_grid, "optimizer": optimizer, "momentum": momentum, "weight_decay": weight_decay,
-        "clip_value": clip_value, "clip_norm": clip_norm, "dropout": dropout, "init": init,
-        "subset": subset, "out": out, "engine": engine, "precision": precision,
-    }
-    code = run_compare(options, config_file=config, resume=resume, quiet=quiet, json=json)
+    code = run_compare(given, config_file=config, resume=resume, quiet=quiet, json=json)
     if code:
         raise typer.Exit(code)
+
+
+compare_command.__signature__ = _options_signature()  # type: ignore[attr-defined]
+compare_command.__annotations__ = {p.name: p.annotation for p in compare_command.__signature__.parameters.values()}
+app.command("compare")(compare_command)
 
 
 def _existing_store(run_dir: Path) -> Path:

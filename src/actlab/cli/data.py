@@ -7,9 +7,7 @@ from typing import Annotated, Any, Optional
 import typer
 from rich.table import Table
 
-from actlab import data
 from actlab.cli.app import app, console, fail, print_json
-from actlab.data.preview import preview, summary
 
 data_app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                        help="Datasets: toy 2-D sets, MNIST, MNIST-1D, digits, your CSV/npz files.")
@@ -53,6 +51,8 @@ def _value(raw: str) -> Any:
 @data_app.command("list")
 def list_command(json: JsonOption = False) -> None:
     """Every dataset name, its kind, task and options."""
+    from actlab import data
+
     infos = [data.info(name) for name in data.names()]
     if json:
         print_json([i.as_dict() for i in infos])
@@ -80,6 +80,9 @@ def show_command(
     options = parse_options(option)
     if target is not None:
         options["target"] = target
+    from actlab import data
+    from actlab.data.preview import preview, summary
+
     dataset = data.load(name, **options)
     info = summary(dataset)
     if output is not None and output.suffix.lower() != ".png":

@@ -6,7 +6,6 @@ from typing import Annotated, Optional
 import typer
 
 from actlab.cli.app import app, console, parse_params, print_json
-from actlab.formula import config_path, register_formula
 
 ParamOption = Annotated[
     Optional[list[str]], typer.Option("--param", "-p", help="Parameter default as NAME=VALUE (repeatable).")
@@ -26,6 +25,8 @@ def define_command(
     Without --save the definition lasts for this command only (useful to check a
     formula); with --save every later actlab command knows NAME.
     """
+    from actlab.formula.build import config_path, register_formula
+
     spec = register_formula(name, formula, parse_params(param), save=save)
     kinks = list(spec.kink_points())
     saved = str(config_path()) if save else None

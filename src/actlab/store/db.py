@@ -18,13 +18,11 @@ cell — never duplicates a row. The database runs in WAL mode with
 ``BEGIN IMMEDIATE`` transaction, so several processes (e.g. Ray workers, ROADMAP
 item 5) can write to one store. Each epoch is committed as soon as it finishes.
 
-The schema version lives in ``PRAGMA user_version``; later tables (per-layer
-diagnostics, ROADMAP item 2) are added by a migration in :func:`_migrate`
-without touching these.
+The schema version lives in ``PRAGMA user_version``; later tables are added
+by a new entry in :data:`actlab.store.migrations.MIGRATIONS` without touching these.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import sqlite3
@@ -37,76 +35,12 @@ from pathlib import Path
 from typing import Any
 
 from actlab.errors import ActlabError
-
-__all__ = [
-    "DB_NAME",
-    "SCHEMA_VERSION",
-    "STATUSES",
-    "Store",
-    "RunRow",
-    "EpochRow",
-    "config_fingerprint",
-    "library_versions",
-    "is_store",
-    "to_csv",
-    "to_parquet",
-    "to_tensorboard",
-]
+from actlab.store import migrations
+from actlab.store.migrations import SCHEMA_VERSION
 
 DB_NAME = "results.sqlite"
-SCHEMA_VERSION = 1
 STATUSES = ("pending", "running", "finished", "diverged")
 BUSY_TIMEOUT_MS = 60_000
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS sweep (
-    id          INTEGER PRIMARY KEY CHECK (id = 1),
-    config      TEXT NOT NULL,      -- resolved config, JSON
-    fingerprint TEXT NOT NULL,      -- hash of the result-relevant part of the config
-    versions    TEXT NOT NULL,      -- library versions, JSON
-    created     TEXT NOT NULL,      -- ISO 8601, UTC
-    command     TEXT NOT NULL,      -- the command line as typed
-    reproduce   TEXT NOT NULL DEFAULT '',  -- a command that reruns this exact sweep
-    wall_seconds REAL NOT NULL DEFAULT 0   -- total time spent training, over all sessions
-);
-CREATE TABLE IF NOT EXISTS runs (
-    run_id         TEXT PRIMARY KEY,
-    activation     TEXT NOT NULL,   -- what was given to actlab.get (name or formula)
-    label          TEXT NOT NULL,   -- how the report names it
-    params         TEXT NOT NULL DEFAULT '{}',  -- activation parameters, JSON
-    seed           INTEGER NOT NULL,
-    lr             REAL,
-    spec           TEXT NOT NULL DEFAULT '{}',  -- RunSpec.to_dict(), JSON
-    status         TEXT NOT NULL DEFAULT 'pending'
-                   CHECK (status IN ('pending', 'running', 'finished', 'diverged')),
-    diverged_epoch INTEGER,
-    diverged_step  INTEGER,
-    reason         TEXT,
-    wall_seconds   REAL,
-    started        TEXT,
-    finished       TEXT
-);
-CREATE TABLE IF NOT EXISTS epochs (
-    run_id       TEXT NOT NULL REFERENCES runs(run_id),
-    epoch        INTEGER NOT NULL,
-    step         INTEGER NOT NULL,
-    train_loss   REAL,
-    val_loss     REAL,
-    val_accuracy REAL,
-    seconds      REAL,
-    PRIMARY KEY (run_id, epoch)
-);
-CREATE TABLE IF NOT EXISTS results (
-    run_id            TEXT PRIMARY KEY REFERENCES runs(run_id),
-    best_epoch        INTEGER,
-    test_loss         REAL,
-    test_accuracy     REAL,
-    val_loss          REAL,
-    val_accuracy      REAL,
-    seconds_per_epoch REAL
-);
-"""
-
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -118,12 +52,6 @@ def _finite_or_none(value: Any) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
-
-
-def config_fingerprint(identity: Mapping[str, Any]) -> str:
-    """A short stable hash of a JSON-ready mapping (sorted keys)."""
-    text = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def library_versions() -> dict[str, str]:
@@ -254,10 +182,7 @@ class Store:
             )
         if version < SCHEMA_VERSION:
             with self._write() as conn:
-                for statement in _SCHEMA.split(";\n"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                migrations.apply(conn, version)
 
     def integrity_check(self) -> str:
         return self._conn.execute("PRAGMA integrity_check").fetchone()[0]
@@ -483,108 +408,3 @@ class Store:
         return False
 
 
-# ----------------------------------------------------------------- export
-_RUN_COLUMNS = (
-    "run_id", "activation", "label", "params", "seed", "lr", "status", "diverged_epoch", "diverged_step",
-    "reason", "wall_seconds", "started", "finished", "best_epoch", "test_loss", "test_accuracy",
-    "val_loss", "val_accuracy", "seconds_per_epoch",
-)
-_EPOCH_COLUMNS = ("run_id", "epoch", "step", "train_loss", "val_loss", "val_accuracy", "seconds")
-
-
-def _tables(run_dir: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    with Store(run_dir, create=False) as store:
-        runs = []
-        for row in store.runs():
-            data = row.to_dict()
-            data["params"] = json.dumps(data["params"], sort_keys=True)
-            runs.append({key: data[key] for key in _RUN_COLUMNS})
-        epochs = [row.to_dict() for row in store.epochs()]
-    return runs, epochs
-
-
-def to_csv(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
-    """``runs.csv`` (one row per run, final metrics included) and ``epochs.csv`` (one row per epoch)."""
-    import csv
-
-    runs, epochs = _tables(run_dir)
-    out = Path(out_dir)
-    make_dir(out)
-    written = []
-    for name, columns, rows in (("runs.csv", _RUN_COLUMNS, runs), ("epochs.csv", _EPOCH_COLUMNS, epochs)):
-        path = out / name
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(columns))
-            writer.writeheader()
-            writer.writerows(rows)
-        written.append(path)
-    return written
-
-
-def to_parquet(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
-    """``runs.parquet`` and ``epochs.parquet`` (same columns as the CSV files)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    runs, epochs = _tables(run_dir)
-    out = Path(out_dir)
-    make_dir(out)
-    types = {
-        "seed": pa.int64(), "diverged_epoch": pa.int64(), "diverged_step": pa.int64(), "best_epoch": pa.int64(),
-        "epoch": pa.int64(), "step": pa.int64(),
-    }
-    written = []
-    for name, columns, rows in (("runs.parquet", _RUN_COLUMNS, runs), ("epochs.parquet", _EPOCH_COLUMNS, epochs)):
-        fields = []
-        for column in columns:
-            if column in types:
-                kind = types[column]
-            elif column in ("run_id", "activation", "label", "params", "status", "reason", "started", "finished"):
-                kind = pa.string()
-            else:
-                kind = pa.float64()
-            fields.append(pa.field(column, kind))
-        schema = pa.schema(fields)
-        table = pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
-        path = out / name
-        pq.write_table(table, path)
-        written.append(path)
-    return written
-
-
-def _safe_dirname(run_id: str) -> str:
-    keep = "".join(c if c.isalnum() or c in "-_.=" else "_" for c in run_id)
-    return keep.strip("._") or "run"
-
-
-def to_tensorboard(run_dir: str | Path, log_dir: str | Path) -> list[Path]:
-    """TensorBoard event files: one subdirectory per run, scalars train_loss / val_loss / val_accuracy per epoch."""
-    from torch.utils.tensorboard import SummaryWriter
-
-    with Store(run_dir, create=False) as store:
-        runs = store.runs()
-        epochs = {run.run_id: store.epochs(run.run_id) for run in runs}
-    out = Path(log_dir)
-    make_dir(out)
-    written = []
-    used: set[str] = set()
-    for run in runs:
-        name = _safe_dirname(run.run_id)
-        while name in used:
-            name += "_"
-        used.add(name)
-        for stale in (out / name).glob("events.out.tfevents.*"):  # a re-export replaces, never doubles, the curves
-            stale.unlink()
-        writer = SummaryWriter(log_dir=str(out / name))
-        try:
-            for row in epochs[run.run_id]:
-                for tag in ("train_loss", "val_loss", "val_accuracy"):
-                    value = getattr(row, tag)
-                    if value is not None:
-                        writer.add_scalar(tag, value, global_step=row.epoch)
-            if run.status == "diverged":
-                writer.add_text("status", f"diverged at epoch {run.diverged_epoch}, step {run.diverged_step}: {run.reason}")
-        finally:
-            writer.close()
-        written.extend(sorted((out / name).glob("events.out.tfevents.*")))
-    return written

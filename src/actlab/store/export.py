@@ -1,0 +1,114 @@
+"""Exporting a sweep's runs and epochs: CSV, Parquet, TensorBoard scalars."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from actlab.store.db import Store, make_dir
+
+# ----------------------------------------------------------------- export
+_RUN_COLUMNS = (
+    "run_id", "activation", "label", "params", "seed", "lr", "status", "diverged_epoch", "diverged_step",
+    "reason", "wall_seconds", "started", "finished", "best_epoch", "test_loss", "test_accuracy",
+    "val_loss", "val_accuracy", "seconds_per_epoch",
+)
+_EPOCH_COLUMNS = ("run_id", "epoch", "step", "train_loss", "val_loss", "val_accuracy", "seconds")
+
+
+def _tables(run_dir: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    with Store(run_dir, create=False) as store:
+        runs = []
+        for row in store.runs():
+            data = row.to_dict()
+            data["params"] = json.dumps(data["params"], sort_keys=True)
+            runs.append({key: data[key] for key in _RUN_COLUMNS})
+        epochs = [row.to_dict() for row in store.epochs()]
+    return runs, epochs
+
+
+def to_csv(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
+    """``runs.csv`` (one row per run, final metrics included) and ``epochs.csv`` (one row per epoch)."""
+    import csv
+
+    runs, epochs = _tables(run_dir)
+    out = Path(out_dir)
+    make_dir(out)
+    written = []
+    for name, columns, rows in (("runs.csv", _RUN_COLUMNS, runs), ("epochs.csv", _EPOCH_COLUMNS, epochs)):
+        path = out / name
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(columns))
+            writer.writeheader()
+            writer.writerows(rows)
+        written.append(path)
+    return written
+
+
+def to_parquet(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
+    """``runs.parquet`` and ``epochs.parquet`` (same columns as the CSV files)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    runs, epochs = _tables(run_dir)
+    out = Path(out_dir)
+    make_dir(out)
+    types = {
+        "seed": pa.int64(), "diverged_epoch": pa.int64(), "diverged_step": pa.int64(), "best_epoch": pa.int64(),
+        "epoch": pa.int64(), "step": pa.int64(),
+    }
+    written = []
+    for name, columns, rows in (("runs.parquet", _RUN_COLUMNS, runs), ("epochs.parquet", _EPOCH_COLUMNS, epochs)):
+        fields = []
+        for column in columns:
+            if column in types:
+                kind = types[column]
+            elif column in ("run_id", "activation", "label", "params", "status", "reason", "started", "finished"):
+                kind = pa.string()
+            else:
+                kind = pa.float64()
+            fields.append(pa.field(column, kind))
+        schema = pa.schema(fields)
+        table = pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
+        path = out / name
+        pq.write_table(table, path)
+        written.append(path)
+    return written
+
+
+def _safe_dirname(run_id: str) -> str:
+    keep = "".join(c if c.isalnum() or c in "-_.=" else "_" for c in run_id)
+    return keep.strip("._") or "run"
+
+
+def to_tensorboard(run_dir: str | Path, log_dir: str | Path) -> list[Path]:
+    """TensorBoard event files: one subdirectory per run, scalars train_loss / val_loss / val_accuracy per epoch."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    with Store(run_dir, create=False) as store:
+        runs = store.runs()
+        epochs = {run.run_id: store.epochs(run.run_id) for run in runs}
+    out = Path(log_dir)
+    make_dir(out)
+    written = []
+    used: set[str] = set()
+    for run in runs:
+        name = _safe_dirname(run.run_id)
+        while name in used:
+            name += "_"
+        used.add(name)
+        for stale in (out / name).glob("events.out.tfevents.*"):  # a re-export replaces, never doubles, the curves
+            stale.unlink()
+        writer = SummaryWriter(log_dir=str(out / name))
+        try:
+            for row in epochs[run.run_id]:
+                for tag in ("train_loss", "val_loss", "val_accuracy"):
+                    value = getattr(row, tag)
+                    if value is not None:
+                        writer.add_scalar(tag, value, global_step=row.epoch)
+            if run.status == "diverged":
+                writer.add_text("status", f"diverged at epoch {run.diverged_epoch}, step {run.diverged_step}: {run.reason}")
+        finally:
+            writer.close()
+        written.extend(sorted((out / name).glob("events.out.tfevents.*")))
+    return written

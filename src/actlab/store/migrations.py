@@ -1,0 +1,78 @@
+"""The store's schema as a list of migrations; ``PRAGMA user_version`` records how many have run.
+
+A later table (per-layer diagnostics, checkpoints) is one more entry in
+:data:`MIGRATIONS`; an existing store is upgraded in place on open.
+"""
+from __future__ import annotations
+
+import sqlite3
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "pending", "apply"]
+
+# version 1: the comparison store (sweep, runs, epochs, results)
+_V1 = """
+CREATE TABLE IF NOT EXISTS sweep (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    config      TEXT NOT NULL,      -- resolved config, JSON
+    fingerprint TEXT NOT NULL,      -- hash of the result-relevant part of the config
+    versions    TEXT NOT NULL,      -- library versions, JSON
+    created     TEXT NOT NULL,      -- ISO 8601, UTC
+    command     TEXT NOT NULL,      -- the command line as typed
+    reproduce   TEXT NOT NULL DEFAULT '',  -- a command that reruns this exact sweep
+    wall_seconds REAL NOT NULL DEFAULT 0   -- total time spent training, over all sessions
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id         TEXT PRIMARY KEY,
+    activation     TEXT NOT NULL,   -- what was given to actlab.get (name or formula)
+    label          TEXT NOT NULL,   -- how the report names it
+    params         TEXT NOT NULL DEFAULT '{}',  -- activation parameters, JSON
+    seed           INTEGER NOT NULL,
+    lr             REAL,
+    spec           TEXT NOT NULL DEFAULT '{}',  -- RunSpec.to_dict(), JSON
+    status         TEXT NOT NULL DEFAULT 'pending'
+                   CHECK (status IN ('pending', 'running', 'finished', 'diverged')),
+    diverged_epoch INTEGER,
+    diverged_step  INTEGER,
+    reason         TEXT,
+    wall_seconds   REAL,
+    started        TEXT,
+    finished       TEXT
+);
+CREATE TABLE IF NOT EXISTS epochs (
+    run_id       TEXT NOT NULL REFERENCES runs(run_id),
+    epoch        INTEGER NOT NULL,
+    step         INTEGER NOT NULL,
+    train_loss   REAL,
+    val_loss     REAL,
+    val_accuracy REAL,
+    seconds      REAL,
+    PRIMARY KEY (run_id, epoch)
+);
+CREATE TABLE IF NOT EXISTS results (
+    run_id            TEXT PRIMARY KEY REFERENCES runs(run_id),
+    best_epoch        INTEGER,
+    test_loss         REAL,
+    test_accuracy     REAL,
+    val_loss          REAL,
+    val_accuracy      REAL,
+    seconds_per_epoch REAL
+);
+"""
+
+# each entry: the SQL that takes a store from version i to i + 1 (statements separated by ";\n")
+MIGRATIONS: tuple[str, ...] = (_V1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def pending(version: int) -> tuple[str, ...]:
+    """The migrations a store at ``version`` still needs."""
+    return MIGRATIONS[version:]
+
+
+def apply(conn: sqlite3.Connection, version: int) -> None:
+    """Run the pending migrations inside the caller's write transaction and record the new version."""
+    for script in pending(version):
+        for statement in script.split(";\n"):
+            if statement.strip():
+                conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

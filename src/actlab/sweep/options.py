@@ -1,0 +1,312 @@
+"""The options table: every option of a comparison sweep, in one place.
+
+Each :class:`Option` row says its key, type, default, help text, command-line
+flag, whether it is part of the sweep's fingerprint, and which ``TrainConfig``
+field it feeds.  Everything else is derived from the table: the defaults, the
+TOML loader and type checks, the ``actlab compare`` options and their help, the
+reproduce command stored with every sweep, and the trainer's config.  This
+module imports nothing heavy (the CLI reads it to build ``--help``).
+"""
+from __future__ import annotations
+
+import math
+import os
+import shlex
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from actlab.errors import ActlabError, suggest
+
+__all__ = [
+    "Option",
+    "OPTIONS",
+    "DEFAULTS",
+    "CONFIG_KEYS",
+    "IDENTITY_EXCLUDED",
+    "DEFAULT_EPOCHS",
+    "DEFAULT_ACTIVATIONS",
+    "split_list",
+    "load_toml",
+    "coerce",
+    "resolve_config",
+    "identity_of",
+    "train_options",
+    "reproduce_command",
+    "config_fingerprint",
+    "default_out",
+]
+
+DEFAULT_EPOCHS = 20  # `make demo`: about 75 s for 27 runs on the 2-core CPU (bf16 grid); ReLU > 97.5 %
+DEFAULT_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One sweep option (a TOML key and an ``actlab compare`` flag)."""
+
+    key: str
+    type: str  # "int", "float", "str", "acts" (a list of names/formulas), "floats" (a list of numbers)
+    default: Any
+    help: str
+    identity: bool = True  # part of the fingerprint: changing it changes the results
+    train_field: str | None = None  # the TrainConfig field it sets (None: used by planning only)
+    default_text: str | None = None  # how --help shows the default (None: the default itself, or nothing)
+    # whether the option means anything for this config (momentum only for SGD); the reproduce command
+    # spells out every option that applies and is set
+    applies: Callable[[Mapping[str, Any]], bool] | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.key.replace("_", "-")
+
+    def help_text(self) -> str:
+        shown = self.default_text
+        if shown is None and self.default is not None:
+            shown = ",".join(self.default) if isinstance(self.default, (list, tuple)) else _number(self.default)
+        return f"{self.help} [default: {shown}]" if shown else self.help
+
+    def format(self, value: Any) -> str:
+        """The value as the command line spells it (parsed back to the same value by :func:`coerce`)."""
+        if self.type == "acts":
+            return ",".join(value)
+        if self.type == "floats":
+            return ",".join(repr(float(v)) for v in value)
+        if self.type == "float":
+            return repr(float(value))
+        return str(value)
+
+
+def _sgd(config: Mapping[str, Any]) -> bool:
+    return config.get("optimizer") == "sgd"
+
+
+def _no_grid(config: Mapping[str, Any]) -> bool:
+    return config.get("lr_grid") is None
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("dataset", "str", "mnist", "Dataset name (actlab data list) or a CSV/npz path."),
+    Option("target", "str", None, "Label column of a CSV file."),
+    Option("subset", "int", None, "Keep N training examples (toy sets: N points in all)."),
+    Option("model", "str", "mlp", "mlp or cnn.", train_field="model"),
+    Option("depth", "int", 2, "Hidden layers (mlp).", train_field="depth"),
+    Option("width", "int", 128, "Units per hidden layer.", train_field="width"),
+    Option("acts", "acts", list(DEFAULT_ACTIVATIONS),
+           "Comma-separated activation names or formulas in x, e.g. 'relu,gelu,maximum(x, 0)'."),
+    Option("seeds", "int", 3, "Seeds per activation (and lr)."),
+    Option("epochs", "int", DEFAULT_EPOCHS, "Epochs per run.", train_field="epochs"),
+    Option("batch_size", "int", 128, "Mini-batch size.", train_field="batch_size"),
+    Option("optimizer", "str", "adam", "adam or sgd.", train_field="optimizer"),
+    Option("lr", "float", None, "Learning rate.", train_field="lr", default_text="1e-3", applies=_no_grid),
+    Option("lr_grid", "floats", None,
+           "Comma-separated learning rates; each activation is reported at its best (by validation accuracy)."),
+    Option("momentum", "float", 0.9, "SGD momentum.", train_field="momentum", applies=_sgd),
+    Option("weight_decay", "float", 0.0, "L2 added to the gradient.", train_field="weight_decay"),
+    Option("clip_value", "float", None, "Clamp each gradient element to [-c, c].", train_field="clip_value"),
+    Option("clip_norm", "float", None, "Rescale each run's gradient to global norm ≤ c.", train_field="clip_norm"),
+    Option("dropout", "float", 0.0, "Dropout after each hidden activation (AlphaDropout for SELU).",
+           train_field="dropout"),
+    Option("init", "str", None, "he, glorot or lecun.", train_field="init",
+           default_text="each activation's recommended init"),
+    Option("precision", "str", "auto", "Matmul precision: fp32, bf16 or auto (bf16 on CPUs with native bf16).",
+           train_field="precision"),
+    Option("engine", "str", "grid", "grid (vectorised) or sequential.", identity=False),
+    Option("out", "str", None, "Output directory.", identity=False,
+           default_text="runs/compare-<dataset>-<model>-<hash>"),
+)
+_BY_KEY = {option.key: option for option in OPTIONS}
+
+DEFAULTS: dict[str, Any] = {option.key: option.default for option in OPTIONS}
+CONFIG_KEYS = tuple(DEFAULTS)
+IDENTITY_EXCLUDED = tuple(option.key for option in OPTIONS if not option.identity)
+
+
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+# ---------------------------------------------------------------- parsing
+def split_list(text: str) -> list[str]:
+    """Split a comma-separated list at parenthesis depth 0: formulas keep their commas.
+
+    >>> split_list("relu, maximum(x, 0),gelu")
+    ['relu', 'maximum(x, 0)', 'gelu']
+    """
+    items, depth, current = [], 0, []
+    for char in text:
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth < 0:
+                raise ActlabError(f"unbalanced ')' in activation list {text!r}")
+        if char == "," and depth == 0:
+            items.append("".join(current).strip())
+            current = []
+        else:
+            current.append(char)
+    if depth != 0:
+        raise ActlabError(f"unbalanced '(' in activation list {text!r}")
+    items.append("".join(current).strip())
+    if any(not item for item in items):
+        raise ActlabError(f"empty item in activation list {text!r}")
+    return items
+
+
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Read a run config (flat keys, same names as the CLI options; '-' or '_')."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ActlabError(f"config file {path} not found") from None
+    except IsADirectoryError:
+        raise ActlabError(f"config file {path} is a directory, not a TOML file") from None
+    except UnicodeDecodeError:
+        raise ActlabError(f"config file {path} is not UTF-8 text (is it a TOML file?)") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ActlabError(f"config file {path} is not valid TOML: {error}") from None
+    except OSError as error:
+        raise ActlabError(f"cannot read config file {path}: {error}") from None
+    return {key.replace("-", "_"): value for key, value in raw.items()}
+
+
+def coerce(key: str, value: Any, source: str = "") -> Any:
+    """Check one config value's type; a message names the key and where it came from."""
+    where = f" (in {source})" if source else ""
+    option = _BY_KEY.get(key)
+    if option is None:
+        matches = suggest(key, CONFIG_KEYS)
+        hint = f"; did you mean {' or '.join(matches)}?" if matches else ""
+        raise ActlabError(f"unknown config key {key!r}{where}{hint} (keys: {', '.join(CONFIG_KEYS)})")
+    if value is None:
+        return None
+    if option.type == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ActlabError(f"{key} must be a whole number{where}, got {value!r}")
+        return int(value)
+    if option.type == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ActlabError(f"{key} must be a number{where}, got {value!r}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise ActlabError(f"{key} must be finite{where}, got {value!r}")
+        return value
+    if option.type == "str":
+        if not isinstance(value, (str, os.PathLike)):
+            raise ActlabError(f"{key} must be a string{where}, got {value!r}")
+        return os.fspath(value)
+    if option.type == "acts":
+        if isinstance(value, str):
+            return split_list(value)
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+            return [v.strip() for v in value]
+        raise ActlabError(f"acts must be a list of activation names or formulas{where}, got {value!r}")
+    return _rates(key, value, where)
+
+
+def _rates(key: str, value: Any, where: str) -> list[float]:
+    if isinstance(value, str):
+        value = [item.strip() for item in value.split(",")]
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ActlabError(f"{key} must be a list of learning rates{where}, got {value!r}")
+    rates = []
+    for item in value:
+        try:
+            rate = float(item)
+        except (TypeError, ValueError):
+            raise ActlabError(f"{key}: {item!r} is not a number{where}") from None
+        if not (math.isfinite(rate) and rate > 0):
+            raise ActlabError(f"{key}: learning rates must be positive, got {item!r}{where}")
+        rates.append(rate)
+    if len(set(rates)) != len(rates):
+        raise ActlabError(f"{key} lists a learning rate twice{where}: {value!r}")
+    return rates
+
+
+def resolve_config(
+    options: Mapping[str, Any] | None = None,
+    *,
+    config_file: str | Path | None = None,
+    stored: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Defaults ← stored config ← TOML file ← ``options`` (keys whose value is None are "not given").
+
+    Checks types and key names, not values (planning does that).
+    """
+    config = dict(DEFAULTS)
+    layers: list[tuple[str, Mapping[str, Any]]] = []
+    if stored:
+        layers.append(("the stored config", stored))
+    if config_file is not None:
+        layers.append((str(config_file), load_toml(config_file)))
+    layers.append(("", {k: v for k, v in (options or {}).items() if v is not None}))
+    for source, layer in layers:
+        for key, value in layer.items():
+            config[key] = coerce(key, value, source)
+    if config["lr"] is not None and config["lr_grid"] is not None:
+        stored_grid = stored is not None and stored.get("lr_grid") is not None
+        given_lr = (options or {}).get("lr") is not None
+        if stored_grid and given_lr and (options or {}).get("lr_grid") is None:
+            config["lr_grid"] = None  # an explicit --lr replaces a stored grid (it will then mismatch)
+        else:
+            raise ActlabError("give either --lr or --lr-grid, not both")
+    if config["optimizer"] != "sgd":  # momentum is SGD's: reject it where it was given for another optimizer
+        for source, layer in layers:
+            if source == "the stored config" or "momentum" not in layer:
+                continue
+            if layer.get("optimizer", config["optimizer"]) != "sgd":
+                where = f"momentum in {source}" if source else "--momentum"
+                raise ActlabError(f"{where} is for --optimizer sgd; {config['optimizer']} does not use it "
+                                  "(Adam's momentum is its beta1 = 0.9)")
+            # this layer chose sgd, a later one another optimizer: its momentum no longer applies
+            config["momentum"] = (stored or DEFAULTS).get("momentum", DEFAULTS["momentum"])
+    return config
+
+
+def identity_of(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a config that decides the results (the options marked ``identity``)."""
+    return {k: v for k, v in config.items() if k in _BY_KEY and _BY_KEY[k].identity}
+
+
+def train_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``TrainConfig`` keyword arguments this config sets (None values left to TrainConfig's defaults)."""
+    out: dict[str, Any] = {}
+    for option in OPTIONS:
+        if option.train_field is None:
+            continue
+        value = config.get(option.key)
+        if value is not None:  # None: the trainer's default (lr 1e-3, no clipping, each activation's init)
+            out[option.train_field] = value
+    return out
+
+
+def config_fingerprint(identity: Mapping[str, Any]) -> str:
+    """A short stable hash of a JSON-ready mapping (sorted keys)."""
+    import hashlib
+    import json
+
+    text = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def default_out(config: Mapping[str, Any]) -> Path:
+    name = Path(str(config["dataset"])).stem.lower()
+    return Path("runs") / f"compare-{name}-{config['model']}-{config_fingerprint(identity_of(config))[:8]}"
+
+
+def reproduce_command(config: Mapping[str, Any], *, resume: bool = False) -> str:
+    """A canonical ``actlab compare`` command line that reruns ``config``: every option that is set and applies."""
+    args = ["actlab", "compare"]
+    for option in OPTIONS:
+        value = config.get(option.key)
+        if value is None or (option.applies is not None and not option.applies(config)):
+            continue
+        args.extend([option.flag, option.format(value)])
+    if resume:
+        args.append("--resume")
+    return shlex.join(args)

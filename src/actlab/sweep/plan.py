@@ -1,0 +1,210 @@
+"""Planning a sweep: the resolved config checked and turned into runs (nothing trained, nothing stored).
+
+Every problem with the config — an unknown activation, dataset or key, a bad
+value, a CNN on 2-D data — raises :class:`ActlabError` here, before any training.
+A store in the output directory that holds a different fingerprint is refused.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import actlab
+from actlab.errors import ActlabError
+from actlab.store import Store, is_store
+from actlab.sweep.options import (
+    DEFAULTS,
+    IDENTITY_EXCLUDED,
+    config_fingerprint,
+    default_out,
+    identity_of,
+    resolve_config,
+    train_options,
+)
+
+
+# --------------------------------------------------------------- planning
+@dataclass(frozen=True)
+class Activation:
+    """One compared activation: what the user typed, the name the report uses, its spec."""
+
+    text: str
+    label: str
+    spec: actlab.ActivationSpec
+
+
+@dataclass
+class Plan:
+    """A checked sweep, ready to train: nothing here has touched the store yet."""
+
+    config: dict[str, Any]
+    out: Path
+    dataset: Any  # actlab.data.Dataset
+    train_config: Any  # actlab.train.TrainConfig
+    activations: list[Activation]
+    runs: list[Any]  # actlab.train.RunSpec
+    rows: list[dict[str, Any]]  # what the store registers for each run
+    fingerprint: str
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """run_id → activation label."""
+        return {row["run_id"]: row["label"] for row in self.rows}
+
+
+def _resolve_activations(items: Sequence[str]) -> list[Activation]:
+    if not items:
+        raise ActlabError("no activations to compare (--acts is empty)")
+    result: list[Activation] = []
+    seen: dict[str, str] = {}
+    for text in items:
+        try:
+            spec = actlab.get(text)  # unknown names raise UnknownNameError with suggestions
+        except actlab.FormulaError as error:
+            if "unbound name" not in str(error):
+                raise
+            unbound = re.search(r"unbound name '(\w+)'", str(error))
+            param = unbound.group(1) if unbound else "NAME"
+            raise actlab.FormulaError(
+                f"{error.args[0].split(';')[0]} in --acts item {text.strip()!r}; compare has no --param: name the "
+                f"formula with its parameter values first (actlab define my_act \"{text.strip()}\" --param {param}=VALUE "
+                f"--save, then --acts my_act)"
+            ) from None
+        label = spec.name if spec.source == "catalog" else text.strip()
+        if label in seen:
+            raise ActlabError(f"activation {text!r} is listed twice (as {seen[label]!r} too)")
+        seen[label] = text
+        result.append(Activation(text=text.strip(), label=label, spec=spec))
+    return result
+
+
+def _load_dataset(config: Mapping[str, Any]) -> Any:
+    from actlab import data
+    from actlab.data.files import load_file, looks_like_path
+    from actlab.data.registry import options_of
+
+    name = config["dataset"]
+    if name.lower() in data.names():
+        valid = data.info(name).options()
+    elif looks_like_path(name):
+        if not Path(name).is_file():
+            raise ActlabError(f"dataset file {name} not found")
+        valid = options_of(load_file)
+    else:
+        data.info(name)  # raises UnknownNameError with suggestions
+        valid = {}
+    options: dict[str, Any] = {}
+    if config.get("target") is not None:
+        if "target" not in valid:
+            raise ActlabError(f"--target only applies to CSV/npz files, not dataset {name!r}")
+        options["target"] = config["target"]
+    if config.get("subset") is not None:
+        if "subset" in valid:
+            options["subset"] = config["subset"]
+        elif "n" in valid:
+            options["n"] = config["subset"]
+        else:
+            raise ActlabError(f"--subset does not apply to dataset {name!r}")
+    if config["model"] == "cnn" and "flatten" in valid:
+        options["flatten"] = False
+    return data.load(name, **options)
+
+
+def prepare(config: Mapping[str, Any]) -> Plan:
+    """Check everything and build the run list. Raises ActlabError; trains nothing."""
+    from actlab.train import RunSpec, TrainConfig
+
+    config = dict(config)
+    for key in ("seeds", "epochs", "depth", "width", "batch_size"):
+        if config[key] is not None and config[key] < 1:
+            raise ActlabError(f"{key.replace('_', '-')} must be at least 1, got {config[key]}")
+    if config["subset"] is not None and config["subset"] < 1:
+        raise ActlabError(f"subset must be at least 1, got {config['subset']}")
+    from actlab.train import ENGINES
+
+    if config["engine"] not in ENGINES:
+        raise ActlabError(f"engine must be one of {', '.join(ENGINES)}, got {config['engine']!r}")
+    if config["clip_value"] is not None and config["clip_norm"] is not None:
+        raise ActlabError("give either --clip-value or --clip-norm, not both")
+    activations = _resolve_activations(config["acts"])
+    from actlab import data
+
+    if config["dataset"].lower() in data.names():
+        config["dataset"] = config["dataset"].lower()
+    options = train_options(config)
+    try:
+        train_config = TrainConfig(**options)
+    except TypeError as error:  # a field the engine does not know
+        raise ActlabError(f"bad training option: {error}") from None
+    train_config.validate()
+    from actlab.models import resolve_activation
+
+    for activation in activations:  # what the engine would reject for this model, rejected now
+        resolve_activation(activation.spec.name if activation.spec.source == "catalog" else activation.text,
+                           {}, config["model"])
+    dataset = _load_dataset(config)
+    train_config.validate(dataset)
+
+    rates: list[float | None] = list(config["lr_grid"]) if config["lr_grid"] is not None else [None]
+    runs, rows = [], []
+    for activation in activations:
+        for rate in rates:
+            for seed in range(config["seeds"]):
+                run = RunSpec(activation=activation.text if activation.spec.source != "catalog" else activation.spec.name,
+                              seed=seed, lr=rate)
+                runs.append(run)
+                rows.append({
+                    "run_id": run.run_id,
+                    "activation": run.activation,
+                    "label": activation.label,
+                    "params": dict(run.params),
+                    "seed": seed,
+                    "lr": rate if rate is not None else train_config.lr,
+                    "spec": run.to_dict(),
+                })
+    if len({row["run_id"] for row in rows}) != len(rows):
+        raise ActlabError("two runs of this sweep share a run id; list each activation once")
+    fingerprint = config_fingerprint(identity_of(config))
+    out = Path(config["out"]) if config["out"] is not None else default_out(config)
+    config["out"] = str(out)
+    config["lr_resolved"] = train_config.lr  # what --lr defaulted to
+    config["precision_resolved"] = train_config.resolved_precision()  # what "auto" chose on this machine
+    config["task"] = dataset.task  # for the report (not part of the fingerprint)
+    return Plan(config, out, dataset, train_config, activations, runs, rows, fingerprint)
+
+
+def plan_from_options(
+    options: Mapping[str, Any], *, config_file: str | Path | None = None, resume: bool = False
+) -> Plan:
+    """resolve_config + prepare, reading the stored config of ``out`` when resuming."""
+    stored = None
+    out = options.get("out")
+    if out is not None and not str(out).strip():
+        raise ActlabError("--out: empty directory path")
+    if resume and out is not None and not is_store(out):
+        raise ActlabError(f"{out} holds no sweep to resume; run without --resume to start one there")
+    if resume and out is not None and is_store(out):
+        with Store(out, create=False) as store:
+            sweep = store.sweep()
+        if sweep is not None:
+            stored = {k: v for k, v in sweep["config"].items() if k in DEFAULTS}
+    config = resolve_config(options, config_file=config_file, stored=stored)
+    plan = prepare(config)
+    if is_store(plan.out):
+        with Store(plan.out, create=False) as store:
+            sweep = store.sweep()
+        if sweep is not None and sweep["fingerprint"] != plan.fingerprint:
+            changed = _differences(sweep["config"], plan.config)
+            raise ActlabError(
+                f"{plan.out} already holds a sweep with a different config ({changed}); "
+                "use another --out or the same options (--resume reuses the stored ones)"
+            )
+    return plan
+
+
+def _differences(stored: Mapping[str, Any], config: Mapping[str, Any]) -> str:
+    keys = [k for k in DEFAULTS if k not in IDENTITY_EXCLUDED and stored.get(k) != config.get(k)]
+    return ", ".join(f"{k}: {stored.get(k)!r} there, {config.get(k)!r} now" for k in keys) or "different fingerprint"

@@ -1,0 +1,114 @@
+"""The options table: one row per option; CLI, defaults, TOML and the reproduce command derive from it."""
+from __future__ import annotations
+
+import shlex
+
+import pytest
+import typer
+
+from actlab.cli import app
+from actlab.sweep import OPTIONS, DEFAULTS, config_fingerprint, identity_of, reproduce_command, resolve_config
+from actlab.sweep.options import train_options
+
+# a value different from the default for every option (and consistent with the others it needs)
+NON_DEFAULT = {
+    "dataset": "moons",
+    "target": "label",
+    "subset": 300,
+    "model": "cnn",
+    "depth": 3,
+    "width": 17,
+    "acts": ["relu", "maximum(x, 0.5*x)"],
+    "seeds": 2,
+    "epochs": 7,
+    "batch_size": 32,
+    "optimizer": "sgd",
+    "lr": 0.0123,
+    "lr_grid": [0.1, 0.01],
+    "momentum": 0.5,
+    "weight_decay": 1e-4,
+    "clip_value": 0.5,
+    "clip_norm": 2.0,
+    "dropout": 0.25,
+    "init": "lecun",
+    "precision": "fp32",
+    "engine": "sequential",
+    "out": "runs/x y",
+}
+# options that exclude another one (the CLI refuses both at once)
+EXCLUSIVE = {"lr": "lr_grid", "lr_grid": "lr", "clip_value": "clip_norm", "clip_norm": "clip_value"}
+
+
+def _parse(command: str) -> dict:
+    """What the ``actlab compare`` command line parses to (click's own parser, no training)."""
+    args = shlex.split(command)
+    assert args[:2] == ["actlab", "compare"]
+    group = typer.main.get_command(app)
+    compare = group.commands["compare"]
+    context = compare.make_context("compare", args[2:])
+    params = dict(context.params)
+    for key in ("config", "resume", "quiet", "json"):
+        params.pop(key)
+    return params
+
+
+def test_every_option_has_a_non_default_value_here():
+    assert set(NON_DEFAULT) == {option.key for option in OPTIONS}
+    for option in OPTIONS:
+        assert NON_DEFAULT[option.key] != option.default, option.key
+
+
+@pytest.mark.parametrize("key", [option.key for option in OPTIONS])
+def test_option_round_trips_through_the_reproduce_command(key):
+    given = {key: NON_DEFAULT[key]}
+    if key == "momentum":
+        given["optimizer"] = "sgd"  # momentum only applies to SGD
+    config = resolve_config(given)
+    command = reproduce_command(config)
+    again = resolve_config(_parse(command))
+    assert again == config, command
+    assert config_fingerprint(identity_of(again)) == config_fingerprint(identity_of(config))
+
+
+def test_all_options_together_round_trip():
+    given = {k: v for k, v in NON_DEFAULT.items() if k not in ("lr", "clip_norm")}
+    config = resolve_config(given)
+    assert resolve_config(_parse(reproduce_command(config))) == config
+
+
+def test_precision_is_in_the_reproduce_command():
+    """The bug issue 9 found: the stored reproduce command dropped --precision (a different fingerprint)."""
+    config = resolve_config({"precision": "fp32"})
+    assert "--precision fp32" in reproduce_command(config)
+
+
+def test_help_shows_each_options_default_from_the_table(capsys):
+    from actlab.cli import main
+
+    assert main(["compare", "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for option in OPTIONS:
+        assert option.flag in text
+    assert "[default: 128]" in text and "[default: adam]" in text
+
+
+def test_train_options_map_to_trainconfig_fields():
+    from dataclasses import fields
+
+    from actlab.train import TrainConfig
+
+    names = {f.name for f in fields(TrainConfig)}
+    for option in OPTIONS:
+        if option.train_field is not None:
+            assert option.train_field in names, option.key
+    options = train_options(resolve_config({"depth": 3, "precision": "fp32"}))
+    config = TrainConfig(**options)
+    assert config.depth == 3 and config.precision == "fp32" and config.lr == 1e-3
+
+
+def test_unknown_key_suggests_the_near_miss():
+    from actlab.errors import ActlabError
+
+    with pytest.raises(ActlabError, match="did you mean batch_size"):
+        resolve_config({"batch_sise": 3})
+    assert set(DEFAULTS) == {option.key for option in OPTIONS}
