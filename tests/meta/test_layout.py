@@ -62,7 +62,7 @@ def import_graph() -> dict[str, set[str]]:
                     module = f"{base}.{node.module}" if node.module else base
                 else:
                     module = node.module or ""
-                targets = [f"{module}.{alias.name}" for alias in node.names] + [module]
+                targets = [f"{module}.{alias.name}" for alias in node.names]  # a submodule, else the module
             for target in targets:
                 if not target.startswith("actlab"):
                     continue

@@ -6,7 +6,12 @@ the table does not pull in matplotlib).
 from __future__ import annotations
 
 from actlab.analysis.fields import FIELDS, Properties
-from actlab.analysis.gaussian import GaussianMoments, expectation, moments, normal_probability
+from actlab.analysis.gaussian import (
+    GaussianMoments,
+    expectation,
+    moments,
+    normal_probability,
+)
 from actlab.analysis.table import clear_cache, evaluate, properties
 
 __all__ = [

@@ -8,52 +8,23 @@ name, shared with the report.
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from actlab.analysis.palette import NAMED_COLORS, PALETTE, color_for
 from actlab.analysis.table import evaluate, properties
 from actlab.resolve import get
 from actlab.spec import ActivationSpec
 
 __all__ = ["color_for", "plot_activations", "plot_gallery", "save", "PALETTE", "NAMED_COLORS"]
 
-# the activations most often compared get the ten most distinct colours (tab10) ...
-NAMED_COLORS: dict[str, str] = {
-    "relu": "#1f77b4", "gelu": "#d62728", "silu": "#ff7f0e", "tanh": "#2ca02c", "sigmoid": "#9467bd",
-    "elu": "#8c564b", "leaky_relu": "#17becf", "selu": "#e377c2", "softplus": "#7f7f7f", "mish": "#bcbd22",
-    "identity": "#000000",
-}
-# ... everything else a colour from this palette by catalog position (formulas: by a hash of the name)
-PALETTE: tuple[str, ...] = (
-    "#393b79", "#1b9e77", "#e7298a", "#7570b3", "#e6ab02", "#a6761d", "#00429d", "#66a61e", "#4a1486", "#843c39",
-    "#b15928", "#31a354", "#756bb1", "#8c6d31", "#ad494a", "#637939", "#7b4173", "#e6550d", "#17a589", "#5d6d7e",
-)
 SAMPLES = 1201
-
-
-def _catalog_order() -> dict[str, int]:
-    from actlab.catalog import BUILTIN
-
-    return {spec.name: i for i, spec in enumerate(BUILTIN)}
-
-
-def color_for(name: str) -> str:
-    """A stable colour for an activation: by catalog position, else by a hash of the name (formulas)."""
-    if name in NAMED_COLORS:
-        return NAMED_COLORS[name]
-    order = _catalog_order()
-    index = order.get(name)
-    if index is None:
-        index = zlib.crc32(name.encode("utf-8"))
-    return to_hex(PALETTE[index % len(PALETTE)])
 
 
 def _resolve(specs: Iterable[ActivationSpec | str] | ActivationSpec | str) -> list[ActivationSpec]:

@@ -20,7 +20,7 @@ from actlab.analysis.scalar import _scalar
 from actlab.resolve import get
 from actlab.spec import ActivationSpec
 
-__all__ = ["Properties", "properties", "evaluate", "FIELDS", "clear_cache"]
+__all__ = ["Properties", "properties", "evaluate", "clear_cache"]
 
 _CACHE: dict[tuple, Properties] = {}
 _COST_CACHE: dict[tuple, float | None] = {}

@@ -13,11 +13,12 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from actlab.analysis.palette import CLASS_COLORS
 from actlab.data.base import Dataset
 
 __all__ = ["summary", "preview"]
 
-_CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+
 
 
 def summary(dataset: Dataset) -> dict[str, Any]:
@@ -91,14 +92,14 @@ def _scatter_2d(dataset: Dataset, max_points: int, seed: int) -> Figure:
         gx, gy = np.meshgrid(np.linspace(domain[0], domain[1], 300), np.linspace(domain[2], domain[3], 300))
         values = np.asarray(truth(np.stack([gx.ravel(), gy.ravel()], axis=1))).reshape(gx.shape)
         if truth.kind == "boundary":
-            axes.contourf(gx, gy, values, levels=[-np.inf, 0, np.inf], colors=[_CLASS_COLORS[0], _CLASS_COLORS[1]], alpha=0.12)
+            axes.contourf(gx, gy, values, levels=[-np.inf, 0, np.inf], colors=[CLASS_COLORS[0], CLASS_COLORS[1]], alpha=0.12)
             axes.contour(gx, gy, values, levels=[0], colors="black", linewidths=1.5)
         else:
             axes.contourf(gx, gy, values, levels=np.linspace(-bound, bound, 21), cmap="coolwarm", alpha=0.25, extend="both")
     if dataset.task == "classification":
         for label in range(dataset.num_classes):
             mask = y == label
-            axes.scatter(x[mask, 0], x[mask, 1], s=10, color=_CLASS_COLORS[label % 10], edgecolors="white",
+            axes.scatter(x[mask, 0], x[mask, 1], s=10, color=CLASS_COLORS[label % 10], edgecolors="white",
                          linewidths=0.3, label=f"class {label} ({int(mask.sum())})")
         axes.legend(loc="upper right", fontsize=8, framealpha=0.8)
     else:
@@ -141,7 +142,7 @@ def _traces(dataset: Dataset, seed: int, per_class: int = 3) -> Figure:
         axes = figure.add_subplot(2, (classes + 1) // 2, label + 1)
         members = np.flatnonzero(y == label)
         for index in rng.choice(members, size=min(per_class, len(members)), replace=False) if len(members) else []:
-            axes.plot(np.arange(x.shape[1]), x[index], color=_CLASS_COLORS[label % 10], linewidth=1.2, alpha=0.8)
+            axes.plot(np.arange(x.shape[1]), x[index], color=CLASS_COLORS[label % 10], linewidth=1.2, alpha=0.8)
         axes.set_title(f"class {label}", fontsize=9)
         axes.tick_params(labelsize=7)
     figure.suptitle(_title(dataset) + f" ({per_class} training traces per class)", fontsize=10)
@@ -157,11 +158,11 @@ def _table(dataset: Dataset, max_points: int, seed: int) -> Figure:
     if dataset.task == "classification":
         counts = np.bincount(y, minlength=dataset.num_classes)
         labels = [str(c) for c in dataset.extra.get("classes", range(dataset.num_classes))]
-        left.bar(range(len(counts)), counts, color=[_CLASS_COLORS[i % 10] for i in range(len(counts))])
+        left.bar(range(len(counts)), counts, color=[CLASS_COLORS[i % 10] for i in range(len(counts))])
         left.set_xticks(range(len(counts)), labels, rotation=45 if len(counts) > 8 else 0, fontsize=8)
         left.set_title("class balance (train)", fontsize=9)
     else:
-        left.hist(y.reshape(-1), bins=30, color=_CLASS_COLORS[0])
+        left.hist(y.reshape(-1), bins=30, color=CLASS_COLORS[0])
         left.set_title("target histogram (train)", fontsize=9)
     right = figure.add_subplot(1, 2, 2)
     names = dataset.extra.get("feature_names") or [f"x{i}" for i in range(x.shape[1])]
@@ -175,7 +176,7 @@ def _table(dataset: Dataset, max_points: int, seed: int) -> Figure:
         right.set_ylabel(names[1])
         right.set_title("first two features", fontsize=9)
     else:
-        right.scatter(x[keep, 0], y[keep].reshape(-1), s=10, color=_CLASS_COLORS[0])
+        right.scatter(x[keep, 0], y[keep].reshape(-1), s=10, color=CLASS_COLORS[0])
         right.set_xlabel(names[0])
         right.set_ylabel("label" if dataset.task == "classification" else "target")
     figure.suptitle(_title(dataset), fontsize=10)

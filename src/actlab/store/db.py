@@ -29,7 +29,6 @@ import sqlite3
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from typing import Any
 from actlab.errors import ActlabError
 from actlab.store import migrations
 from actlab.store.migrations import SCHEMA_VERSION
+from actlab.store.rows import EpochRow, RunRow
 
 DB_NAME = "results.sqlite"
 STATUSES = ("pending", "running", "finished", "diverged")
@@ -73,47 +73,6 @@ def library_versions() -> dict[str, str]:
 
 def is_store(run_dir: str | Path) -> bool:
     return (Path(run_dir) / DB_NAME).is_file()
-
-
-@dataclass(frozen=True)
-class RunRow:
-    run_id: str
-    activation: str
-    label: str
-    params: dict[str, Any]
-    seed: int
-    lr: float | None
-    status: str
-    diverged_epoch: int | None
-    diverged_step: int | None
-    reason: str | None
-    wall_seconds: float | None
-    started: str | None
-    finished: str | None
-    # from the results table (None unless finished)
-    best_epoch: int | None = None
-    test_loss: float | None = None
-    test_accuracy: float | None = None
-    val_loss: float | None = None
-    val_accuracy: float | None = None
-    seconds_per_epoch: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
-class EpochRow:
-    run_id: str
-    epoch: int
-    step: int
-    train_loss: float | None
-    val_loss: float | None
-    val_accuracy: float | None
-    seconds: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 def make_dir(path: Path) -> None:

@@ -35,21 +35,24 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from actlab.models import (
+    CNN_POOL,
+    initial_weights,
+    resolve_activation,
+    uses_alpha_dropout,
+)
 from actlab.nn import function_for
-from actlab.models import CNN_POOL, initial_weights, resolve_activation, uses_alpha_dropout
 from actlab.spec import ActivationSpec
 from actlab.train.config import RunSpec, TrainConfig
 from actlab.train.events import EpochEnd, RunDiverged, RunEnd
 from actlab.train.fast_mlp import StackedMLP
 from actlab.train.metrics import batches, correct_count, epoch_order, per_model_loss
+from actlab.train.optimizers import StackedOptimizer
 from actlab.train.prepared import Prepared
 
 __all__ = ["GridTrainer", "train_grid", "EVAL_BATCH", "grid_supports", "fast_path_supports"]
 
 EVAL_BATCH = 2048
-ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam defaults
-ADAM_EPS = 1e-8
-CLIP_NORM_EPS = 1e-6  # as torch.nn.utils.clip_grad_norm_
 SELU_ALPHA_PRIME = 1.7580993408473766  # -scale·alpha of SELU, as torch.nn.functional.alpha_dropout
 
 
@@ -127,8 +130,7 @@ class GridTrainer:
         self.alive = torch.ones(M, dtype=torch.bool, device=device)
         self.params = self._stack_initial_weights(device)
         self.flat = [p.view(M, -1) for p in self.params]
-        self.state = [torch.zeros_like(f) for f in self.flat]  # Adam m / SGD momentum buffer
-        self.state2 = [torch.zeros_like(f) for f in self.flat] if config.optimizer == "adam" else []
+        self.optimizer = StackedOptimizer(self.flat, self.lr, config)
         self.step = 0  # optimiser steps (all live runs step together)
         self.epoch = 0
         self.best_loss = torch.full((M,), math.inf, dtype=torch.float64)
@@ -144,7 +146,6 @@ class GridTrainer:
         if self.fast:
             for p in self.params:
                 p.requires_grad_(False)
-        self._adam_step = torch.zeros((), dtype=torch.float32, device=device)
 
     # ------------------------------------------------------------ weights
     def _stack_initial_weights(self, device: str | torch.device) -> list[Tensor]:
@@ -325,72 +326,8 @@ class GridTrainer:
                 emit(event)
         self.alive &= ~mask.to(self.alive.device)
 
-    @torch.no_grad()
     def _update(self, gradients: list[Tensor]) -> None:
-        config, M = self.config, self.M
-        grads = [g.view(M, -1) for g in gradients]
-        dead = ~self.alive
-        any_dead = bool(dead.any())
-        if any_dead:
-            for g in grads:
-                g[dead] = 0.0
-        if config.clip_value is not None:
-            for g in grads:
-                g.clamp_(-config.clip_value, config.clip_value)
-        if config.clip_norm is not None:
-            norms = torch.stack([torch.linalg.vector_norm(g, 2, dim=1) for g in grads])
-            total = torch.linalg.vector_norm(norms, 2, dim=0)
-            coef = torch.clamp(config.clip_norm / (total + CLIP_NORM_EPS), max=1.0).unsqueeze(1)
-            for g in grads:
-                g.mul_(coef)
-        step = self.step + 1
-        if config.optimizer == "adam" and hasattr(torch, "_fused_adam_"):
-            self._fused_adam(grads, any_dead)
-            return
-        lr = torch.where(self.alive, self.lr, 0.0)
-        if config.optimizer == "adam":
-            beta1, beta2 = ADAM_BETAS
-            step_size = (lr / (1 - beta1 ** step)).float().unsqueeze(1)
-            correction2 = math.sqrt(1 - beta2 ** step)
-            for p, g, m, v in zip(self.flat, grads, self.state, self.state2):
-                if config.weight_decay:
-                    g = g.add(p, alpha=config.weight_decay)
-                m.lerp_(g, 1 - beta1)
-                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-                denom = (v.sqrt() / correction2).add_(ADAM_EPS)
-                p.sub_(torch.div(m, denom).mul_(step_size))
-        else:
-            rate = lr.float().unsqueeze(1)
-            for p, g, buf in zip(self.flat, grads, self.state):
-                if config.weight_decay:
-                    g = g.add(p, alpha=config.weight_decay)
-                if config.momentum:
-                    buf.mul_(config.momentum).add_(g)
-                    g = buf
-                p.sub_(g * rate)
-
-    def _fused_adam(self, grads: list[Tensor], any_dead: bool) -> None:
-        """``torch._fused_adam_`` (as ``torch.optim.Adam(fused=True)``), one call per learning rate.
-
-        Every live run has taken the same number of steps; diverged runs are left out.
-        """
-        beta1, beta2 = ADAM_BETAS
-        self._adam_step.fill_(self.step + 1)
-        rates = self.lr.tolist()
-        alive = self.alive.tolist()
-        by_rate: dict[float, list[int]] = {}
-        for i, (rate, live) in enumerate(zip(rates, alive)):
-            if live:
-                by_rate.setdefault(rate, []).append(i)
-        for rate, members in by_rate.items():
-            if len(members) == self.M:
-                lists = [self.flat, grads, self.state, self.state2]
-            else:
-                lists = [[t[i] for t in tensors for i in members]
-                         for tensors in (self.flat, grads, self.state, self.state2)]
-            torch._fused_adam_(*lists, [], [self._adam_step] * len(lists[0]), amsgrad=False, lr=rate,
-                               beta1=beta1, beta2=beta2, weight_decay=self.config.weight_decay, eps=ADAM_EPS,
-                               maximize=False)
+        self.optimizer.update(gradients, self.alive, self.step)
 
     # ---------------------------------------------------------- evaluation
     @torch.no_grad()

@@ -17,8 +17,8 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from actlab.nn import ActivationModule
 from actlab.models import build_model
+from actlab.nn import ActivationModule
 from actlab.train.config import RunSpec, TrainConfig
 from actlab.train.events import EpochEnd, RunDiverged, RunEnd
 from actlab.train.metrics import batches, correct_count, epoch_order, per_model_loss

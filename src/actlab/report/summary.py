@@ -1,0 +1,225 @@
+"""The report's data model: per-activation summaries read from the store (nothing else).
+
+* Curves: mean over seeds of each finished run's validation loss / accuracy per
+  epoch, with a 95 % confidence band from the t-distribution (n − 1 degrees of
+  freedom; no band with fewer than 2 runs at that epoch).
+* Ranking: test metrics are taken at each run's best validation epoch. Mean ±
+  sample standard deviation and the t-based 95 % confidence interval over seeds.
+* Diverged runs are counted and listed, but excluded from every mean, band and test.
+* Significance: a paired t-test (pairs are runs with the same seed) of each
+  activation against the best one, Holm–Bonferroni corrected across the
+  comparisons, at α = 0.05. With fewer than 2 paired seeds there is no test.
+* Epochs to threshold: the first epoch whose validation accuracy reaches the
+  threshold — 97 % on MNIST, otherwise 90 % of the best activation's mean best
+  validation accuracy (for regression: validation loss at most 1.1 × the best
+  mean best validation loss). Averaged over the runs that reach it.
+* Learning-rate grid: for each activation, the learning rate whose finished runs
+  have the best mean validation accuracy (at their best epoch) is chosen; a rate
+  where fewer seeds finished (the rest diverged) ranks below one where more did.
+"""
+
+import math
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from actlab.errors import ActlabError
+from actlab.report.stats import ALPHA, _finite, _mean, _std, holm, t_interval
+from actlab.store import EpochRow, RunRow, Store
+
+MNIST_THRESHOLD = 0.97
+RELATIVE_THRESHOLD = 0.9
+# ----------------------------------------------------------------- model
+@dataclass
+class ActivationSummary:
+    label: str
+    activation: str  # what actlab.get takes
+    lr: float | None
+    runs: list[RunRow]
+    finished: list[RunRow]
+    diverged: list[RunRow]
+    metric_values: dict[int, float]  # seed → test metric (finished runs)
+    mean: float | None = None
+    std: float | None = None
+    ci: tuple[float, float] | None = None
+    test_loss: float | None = None
+    seconds_per_epoch: float | None = None
+    epochs_to_threshold: float | None = None
+    reached: int = 0
+    p_value: float | None = None
+    p_adjusted: float | None = None
+    significant: bool | None = None
+    test_note: str = ""
+    lr_scores: dict[float, tuple[int, float | None]] = field(default_factory=dict)  # lr → (finished, mean val)
+
+
+@dataclass
+class ReportData:
+    run_dir: Path
+    sweep: dict[str, Any]
+    runs: list[RunRow]
+    epochs: dict[str, list[EpochRow]]
+    classification: bool
+    summaries: list[ActivationSummary]  # ranked, best first
+    best: ActivationSummary | None
+    threshold: float | None
+    threshold_text: str
+    lr_grid: bool
+    status_counts: dict[str, int]
+
+    @property
+    def metric_name(self) -> str:
+        return "test accuracy" if self.classification else "test loss"
+
+
+def _load(run_dir: Path) -> tuple[dict[str, Any], list[RunRow], dict[str, list[EpochRow]], dict[str, int]]:
+    with Store(run_dir, create=False) as store:
+        sweep = store.sweep()
+        if sweep is None:
+            raise ActlabError(f"{run_dir} holds no sweep yet (nothing was started there)")
+        runs = store.runs()
+        epochs: dict[str, list[EpochRow]] = defaultdict(list)
+        for row in store.epochs():
+            epochs[row.run_id].append(row)
+        counts = store.status_counts()
+    return sweep, runs, dict(epochs), counts
+
+
+def summarize(run_dir: str | Path) -> ReportData:
+    """Everything the report shows, computed from the store."""
+    run_dir = Path(run_dir)
+    sweep, runs, epochs, counts = _load(run_dir)
+    config = sweep["config"]
+    task = config.get("task")
+    if task is None:  # older stores: infer from what was recorded
+        task = "classification" if any(r.test_accuracy is not None for r in runs) or any(
+            e.val_accuracy is not None for rows in epochs.values() for e in rows) else "regression"
+    classification = task == "classification"
+    lr_grid = bool(config.get("lr_grid"))
+
+    by_label: dict[str, list[RunRow]] = defaultdict(list)
+    for run in runs:
+        by_label[run.label].append(run)
+
+    summaries = []
+    for label, group in by_label.items():
+        lr_scores: dict[float, tuple[int, float | None]] = {}
+        chosen_lr = group[0].lr
+        if lr_grid:
+            rates = sorted({r.lr for r in group if r.lr is not None})
+            for rate in rates:
+                done = [r for r in group if r.lr == rate and r.status == "finished"]
+                score = _mean([r.val_accuracy for r in done]) if classification else _mean([r.val_loss for r in done])
+                lr_scores[rate] = (len(done), score)
+
+            def key(rate: float) -> tuple[int, float]:
+                n, score = lr_scores[rate]
+                if score is None:
+                    return (n, -math.inf)
+                return (n, score if classification else -score)
+
+            if rates:
+                chosen_lr = max(rates, key=key)
+            group = [r for r in group if r.lr == chosen_lr]
+        finished = [r for r in group if r.status == "finished"]
+        diverged = [r for r in group if r.status == "diverged"]
+        metric = {
+            r.seed: (r.test_accuracy if classification else r.test_loss)
+            for r in finished
+            if (r.test_accuracy if classification else r.test_loss) is not None
+        }
+        metric = {s: v for s, v in metric.items() if math.isfinite(v)}
+        summary = ActivationSummary(
+            label=label, activation=group[0].activation, lr=chosen_lr, runs=group,
+            finished=finished, diverged=diverged, metric_values=metric, lr_scores=lr_scores,
+        )
+        values = list(metric.values())
+        summary.mean, summary.std, summary.ci = _mean(values), _std(values), t_interval(values)
+        if classification and summary.ci is not None:  # an accuracy lives in [0, 1]
+            summary.ci = (max(0.0, summary.ci[0]), min(1.0, summary.ci[1]))
+        summary.test_loss = _mean([r.test_loss for r in finished])
+        spe = _finite([r.seconds_per_epoch for r in finished])
+        if not spe:
+            spe = _finite([e.seconds for r in group for e in epochs.get(r.run_id, [])])
+        summary.seconds_per_epoch = float(np.mean(spe)) if spe else None
+        summaries.append(summary)
+
+    def rank_key(s: ActivationSummary) -> tuple[int, float]:
+        if s.mean is None:
+            return (1, 0.0)
+        return (0, -s.mean if classification else s.mean)
+
+    summaries.sort(key=rank_key)
+    best = summaries[0] if summaries and summaries[0].mean is not None else None
+
+    threshold, threshold_text = _threshold(config, summaries, classification)
+    for s in summaries:
+        hits = []
+        for run in s.finished:
+            for e in epochs.get(run.run_id, []):
+                value = e.val_accuracy if classification else e.val_loss
+                if value is None or threshold is None:
+                    continue
+                if (classification and value >= threshold) or (not classification and value <= threshold):
+                    hits.append(e.epoch)
+                    break
+        s.reached = len(hits)
+        s.epochs_to_threshold = float(np.mean(hits)) if hits else None
+
+    _significance(summaries, best, classification)
+    return ReportData(run_dir, sweep, runs, epochs, classification, summaries, best, threshold,
+                      threshold_text, lr_grid, counts)
+
+
+def _threshold(config: Mapping[str, Any], summaries: list[ActivationSummary], classification: bool) -> tuple[float | None, str]:
+    if classification:
+        if str(config.get("dataset", "")).lower() == "mnist":
+            return MNIST_THRESHOLD, f"{MNIST_THRESHOLD:.0%} validation accuracy (MNIST)"
+        bests = [_mean([r.val_accuracy for r in s.finished]) for s in summaries]
+        bests = [b for b in bests if b is not None]
+        if not bests:
+            return None, "no finished run"
+        value = RELATIVE_THRESHOLD * max(bests)
+        return value, f"{value:.1%} validation accuracy (90 % of the best mean best-epoch validation accuracy)"
+    bests = [_mean([r.val_loss for r in s.finished]) for s in summaries]
+    bests = [b for b in bests if b is not None]
+    if not bests:
+        return None, "no finished run"
+    value = min(bests) / RELATIVE_THRESHOLD if min(bests) > 0 else min(bests)
+    return value, f"validation loss ≤ {value:.4g} (the best mean best-epoch validation loss / 0.9)"
+
+
+def _significance(summaries: list[ActivationSummary], best: ActivationSummary | None, classification: bool) -> None:
+    if best is None:
+        return
+    best.test_note = "best"
+    tested: list[ActivationSummary] = []
+    pvalues: list[float] = []
+    for s in summaries:
+        if s is best:
+            continue
+        seeds = sorted(set(s.metric_values) & set(best.metric_values))
+        if len(seeds) < 2:
+            s.test_note = "not enough seeds for a test"
+            continue
+        a = np.array([best.metric_values[k] for k in seeds])
+        b = np.array([s.metric_values[k] for k in seeds])
+        diff = a - b
+        if np.allclose(diff, diff[0]):
+            p = 1.0 if abs(diff[0]) < 1e-15 else 0.0  # no spread: the t statistic is 0 or unbounded
+        else:
+            p = float(stats.ttest_rel(a, b).pvalue)
+        s.p_value = p
+        tested.append(s)
+        pvalues.append(p)
+    for s, adjusted in zip(tested, holm(pvalues)):
+        s.p_adjusted = adjusted
+        s.significant = adjusted < ALPHA
+        s.test_note = "significantly worse" if s.significant else "not significantly different"
+
+

@@ -1,0 +1,137 @@
+"""The report's tables (ranking, properties, diverged runs, config) as header + rows of text."""
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from actlab.errors import ActlabError
+from actlab.report.summary import ReportData
+
+PROPERTY_COLUMNS = (
+    ("range_min", "min"),
+    ("range_max", "max"),
+    ("monotonic", "monotonic"),
+    ("zero_at_origin", "f(0)=0"),
+    ("derivative_max", "max f'"),
+    ("vanishing_risk", "vanishing risk"),
+    ("exploding_risk", "exploding risk"),
+    ("dead_region", "dead region"),
+    ("sparsity", "sparsity"),
+    ("self_normalizing", "self-normalizing"),
+    ("relative_cost", "relative cost"),
+)
+# ---------------------------------------------------------------- tables
+def _fmt(value: Any, digits: int = 4) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return str(value)
+    if isinstance(value, (float, np.floating)):
+        if math.isnan(value):
+            return "—"
+        if math.isinf(value):
+            return "∞" if value > 0 else "−∞"
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def _pct_or_num(value: float | None, classification: bool) -> str:
+    if value is None:
+        return "—"
+    return f"{100 * value:.2f} %" if classification else f"{value:.4g}"
+
+
+def _ranking_table(data: ReportData) -> tuple[list[str], list[list[str]]]:
+    c = data.classification
+    unit = "test acc." if c else "test loss"
+    header = ["rank", "activation"]
+    if data.lr_grid:
+        header.append("best lr")
+    header += [f"{unit} mean ± std", "95 % CI", "final test loss", "epochs to threshold",
+               "s / epoch", "finished", "diverged", "vs best (Holm-adjusted p)"]
+    rows = []
+    for i, s in enumerate(data.summaries, 1):
+        mean_std = "—" if s.mean is None else (
+            _pct_or_num(s.mean, c) + ("" if s.std is None else " ± " + _pct_or_num(s.std, c))
+        )
+        ci = "—" if s.ci is None else f"[{_pct_or_num(s.ci[0], c)}, {_pct_or_num(s.ci[1], c)}]"
+        if s.epochs_to_threshold is None:
+            reach = f"not reached (0/{len(s.finished)})" if s.finished else "—"
+        else:
+            reach = f"{s.epochs_to_threshold:.1f}"
+            if s.reached < len(s.finished):
+                reach += f" ({s.reached}/{len(s.finished)} runs)"
+        if s.p_adjusted is not None:
+            verdict = f"{s.test_note} (p = {s.p_adjusted:.3g})"
+        else:
+            verdict = s.test_note or "—"
+        row = [str(i), s.label]
+        if data.lr_grid:
+            row.append(_fmt(s.lr))
+        row += [mean_std, ci, _fmt(s.test_loss), reach, _fmt(s.seconds_per_epoch, 3),
+                f"{len(s.finished)}/{len(s.runs)}", str(len(s.diverged)), verdict]
+        rows.append(row)
+    return header, rows
+
+
+def _property_table(data: ReportData) -> tuple[list[str], list[list[str]], str]:
+    try:
+        from actlab.analysis import properties
+    except ImportError:
+        return [], [], "The property analysis (actlab.analysis) is not available in this installation."
+    import actlab
+
+    header = ["activation"]
+    rows: list[list[str]] = []
+    present: list[str] = []
+    tables = {}
+    for s in data.summaries:
+        try:
+            tables[s.label] = properties(actlab.get(s.activation), measure_cost=False).to_dict()
+        except ActlabError as error:
+            tables[s.label] = {"error": str(error)}
+    for key, _ in PROPERTY_COLUMNS:
+        if any(t.get(key) is not None for t in tables.values()):
+            present.append(key)
+    header += [title for key, title in PROPERTY_COLUMNS if key in present]
+    for s in data.summaries:
+        t = tables[s.label]
+        rows.append([s.label] + [_fmt(t.get(key), 3) for key in present])
+    return header, rows, ""
+
+
+def _diverged_rows(data: ReportData) -> list[list[str]]:
+    rows = []
+    for run in data.runs:
+        if run.status == "diverged":
+            rows.append([run.label, _fmt(run.lr), str(run.seed), _fmt(run.diverged_epoch),
+                         _fmt(run.diverged_step), run.reason or ""])
+    return rows
+
+
+def _duration(seconds: float | None) -> str:
+    if not seconds:
+        return "—"
+    minutes, sec = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min {sec:02d} s" if hours else f"{minutes} min {sec:02d} s"
+
+
+def _config_rows(config: Mapping[str, Any]) -> list[list[str]]:
+    skip = {"lr_resolved"}
+    rows = []
+    for key, value in config.items():
+        if key in skip:
+            continue
+        if key == "lr" and value is None:
+            value = f"{config.get('lr_resolved')} (default)" if config.get("lr_resolved") is not None else None
+        if isinstance(value, list):
+            value = ", ".join(_fmt(v) for v in value)
+        rows.append([key, _fmt(value)])
+    return rows
+
+

@@ -1,0 +1,98 @@
+"""Optimisers over stacked weights: Adam (``torch._fused_adam_`` where torch has it) and SGD with momentum,
+with clipping by value or by each run's global norm — numerically the same as ``torch.optim`` per run."""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from actlab.train.config import TrainConfig
+
+__all__ = ["StackedOptimizer", "ADAM_BETAS", "ADAM_EPS", "CLIP_NORM_EPS"]
+
+ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam defaults
+ADAM_EPS = 1e-8
+CLIP_NORM_EPS = 1e-6  # as torch.nn.utils.clip_grad_norm_
+
+
+class StackedOptimizer:
+    """The optimiser state of M runs whose parameters are stacked along dim 0 (``flat``: views (M, -1))."""
+
+    def __init__(self, flat: list[Tensor], lr: Tensor, config: TrainConfig) -> None:
+        self.flat, self.lr, self.config = flat, lr, config
+        self.M = flat[0].shape[0]
+        self.alive = torch.ones(self.M, dtype=torch.bool, device=lr.device)
+        self.state = [torch.zeros_like(f) for f in flat]  # Adam m / SGD momentum buffer
+        self.state2 = [torch.zeros_like(f) for f in flat] if config.optimizer == "adam" else []
+        self._adam_step = torch.zeros((), dtype=torch.float32, device=flat[0].device)
+
+    @torch.no_grad()
+    def update(self, gradients: list[Tensor], alive: Tensor, step_count: int) -> None:
+        """One step for every live run; ``step_count`` steps were taken before (diverged runs get none)."""
+        config, M = self.config, self.M
+        self.alive = alive
+        grads = [g.view(M, -1) for g in gradients]
+        dead = ~self.alive
+        any_dead = bool(dead.any())
+        if any_dead:
+            for g in grads:
+                g[dead] = 0.0
+        if config.clip_value is not None:
+            for g in grads:
+                g.clamp_(-config.clip_value, config.clip_value)
+        if config.clip_norm is not None:
+            norms = torch.stack([torch.linalg.vector_norm(g, 2, dim=1) for g in grads])
+            total = torch.linalg.vector_norm(norms, 2, dim=0)
+            coef = torch.clamp(config.clip_norm / (total + CLIP_NORM_EPS), max=1.0).unsqueeze(1)
+            for g in grads:
+                g.mul_(coef)
+        step = step_count + 1
+        if config.optimizer == "adam" and hasattr(torch, "_fused_adam_"):
+            self._fused_adam(grads, step)
+            return
+        lr = torch.where(self.alive, self.lr, 0.0)
+        if config.optimizer == "adam":
+            beta1, beta2 = ADAM_BETAS
+            step_size = (lr / (1 - beta1 ** step)).float().unsqueeze(1)
+            correction2 = math.sqrt(1 - beta2 ** step)
+            for p, g, m, v in zip(self.flat, grads, self.state, self.state2):
+                if config.weight_decay:
+                    g = g.add(p, alpha=config.weight_decay)
+                m.lerp_(g, 1 - beta1)
+                v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                denom = (v.sqrt() / correction2).add_(ADAM_EPS)
+                p.sub_(torch.div(m, denom).mul_(step_size))
+        else:
+            rate = lr.float().unsqueeze(1)
+            for p, g, buf in zip(self.flat, grads, self.state):
+                if config.weight_decay:
+                    g = g.add(p, alpha=config.weight_decay)
+                if config.momentum:
+                    buf.mul_(config.momentum).add_(g)
+                    g = buf
+                p.sub_(g * rate)
+
+    def _fused_adam(self, grads: list[Tensor], step: int) -> None:
+        """``torch._fused_adam_`` (as ``torch.optim.Adam(fused=True)``), one call per learning rate.
+
+        Every live run has taken the same number of steps; diverged runs are left out.
+        """
+        beta1, beta2 = ADAM_BETAS
+        self._adam_step.fill_(step)
+        rates = self.lr.tolist()
+        alive = self.alive.tolist()
+        by_rate: dict[float, list[int]] = {}
+        for i, (rate, live) in enumerate(zip(rates, alive)):
+            if live:
+                by_rate.setdefault(rate, []).append(i)
+        for rate, members in by_rate.items():
+            if len(members) == self.M:
+                lists = [self.flat, grads, self.state, self.state2]
+            else:
+                lists = [[t[i] for t in tensors for i in members]
+                         for tensors in (self.flat, grads, self.state, self.state2)]
+            torch._fused_adam_(*lists, [], [self._adam_step] * len(lists[0]), amsgrad=False, lr=rate,
+                               beta1=beta1, beta2=beta2, weight_decay=self.config.weight_decay, eps=ADAM_EPS,
+                               maximize=False)
+
