@@ -6,6 +6,7 @@ import json
 import pytest
 import torch
 
+from actlab import compile_policy
 from actlab.data.base import Dataset
 from actlab.errors import ActlabError
 from actlab.train import EpochEnd, RunDiverged, RunEnd, RunSpec, TrainConfig, plan_cells, train_runs
@@ -311,7 +312,7 @@ def test_compile_failure_falls_back_to_eager(monkeypatch):
 
     monkeypatch.setattr(fast_mlp, "COMPILE", True)
     monkeypatch.setattr(fast_mlp, "COMPILE_MIN_NUMEL", 0)
-    monkeypatch.setattr(fast_mlp, "_compile_warned", False)
+    monkeypatch.setattr(compile_policy, "_WARNED", set())
     monkeypatch.setattr(torch, "compile", broken)
     data = prepare(make_dataset(n=64), "mlp")
     grid = GridTrainer(data, TrainConfig(depth=1, width=8, batch_size=16, precision="fp32"),

@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import types
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +19,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from actlab.compile_policy import (
+    FORMULA_MIN_NUMEL,
+    compile_enabled,
+    compile_errors,
+    own_code,
+    warn_once,
+)
 from actlab.formula import symbolic
 from actlab.formula.parse import FormulaError, Node
 
@@ -30,7 +34,7 @@ __all__ = ["forward_function", "sympy_function", "Fused", "compile_enabled", "CO
 log = logging.getLogger(__name__)
 
 # below this many elements the eager composition is used (compiling costs seconds)
-COMPILE_MIN_NUMEL = 1 << 16
+COMPILE_MIN_NUMEL = FORMULA_MIN_NUMEL
 
 Env = dict[str, Any]  # "x" and the parameter values
 Fn = Callable[[Env], Any]
@@ -302,51 +306,10 @@ def vjp_function(derivative: Callable[..., Tensor]) -> Callable[..., Tensor]:
     return vjp
 
 
-# ------------------------------------------------------------- compilation
-def compile_enabled() -> bool:
-    """False when ``ACTLAB_COMPILE`` is 0/false/no/off."""
-    return os.environ.get("ACTLAB_COMPILE", "1").strip().lower() not in ("0", "false", "no", "off")
-
-
-_WARNED = False
-
-
-def _warn_once(error: BaseException) -> None:
-    global _WARNED
-    if not _WARNED:
-        _WARNED = True
-        warnings.warn(
-            f"actlab: torch.compile is unavailable ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
-            "formula activations run eagerly (slower, same values). Set ACTLAB_COMPILE=0 to silence this.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-    log.debug("formula compilation failed", exc_info=error)
-
-
-def _compile_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [OSError, ImportError, NotImplementedError]
-    try:
-        from torch._dynamo.exc import TorchDynamoException
-
-        errors.append(TorchDynamoException)
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        from torch._inductor.exc import InductorError
-
-        errors.append(InductorError)
-    except ImportError:  # pragma: no cover
-        pass
-    return tuple(errors)
-
-
+# ------------------------------------------------------------- compilation (policy: actlab.compile_policy)
 def _fresh_code(fn: Callable[..., Any], label: str) -> Callable[..., Any]:
     """``fn`` with its own code object, so torch.compile's per-code cache holds one formula each."""
-    code = fn.__code__.replace(co_name=label)
-    fresh = types.FunctionType(code, fn.__globals__, label, fn.__defaults__, fn.__closure__)
-    fresh.__kwdefaults__ = fn.__kwdefaults__
-    return fresh
+    return own_code(fn, label)
 
 
 class Fused:
@@ -381,8 +344,8 @@ class Fused:
             return self.eager(x, *args, **params)
         try:
             return self.compiled()(x, *args, **params)
-        except _compile_errors() as error:
+        except compile_errors() as error:
             result = self.eager(x, *args, **params)  # a real bug in the formula raises here
             self._failed = True
-            _warn_once(error)
+            warn_once("formula", error, "formula activations run eagerly (slower, same values)")
             return result

@@ -32,15 +32,14 @@ layers ``(M, in, out)``, biases ``(M, 1, out)``.  What makes it fast:
 from __future__ import annotations
 
 import math
-import os
 import time
-import types
-import warnings
 from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from actlab.compile_policy import GRID_MIN_NUMEL, compile_enabled, own_code, warn_once
 
 __all__ = ["StackedMLP", "loss_and_output_grad", "SKIP_FRACTION", "SKIP_DTYPES", "COMPILE", "COMPILE_MIN_NUMEL"]
 
@@ -52,9 +51,8 @@ SELU_ALPHA_PRIME = 1.7580993408473766  # -scale·alpha of SELU, as torch.nn.func
 # Fuse the training step's elementwise sections (bias + activations, activation derivatives + bias
 # gradient, loss) with torch.compile (inductor), for hidden tensors of at least COMPILE_MIN_NUMEL
 # elements: compiled once per process and shape (seconds), eager everywhere else or on any failure.
-COMPILE = os.environ.get("ACTLAB_COMPILE", "1") not in ("0", "false", "no")
-COMPILE_MIN_NUMEL = 1 << 18
-_compile_warned = False
+COMPILE = compile_enabled()
+COMPILE_MIN_NUMEL = GRID_MIN_NUMEL
 
 
 def _graphs_compiled() -> int:
@@ -68,29 +66,11 @@ def _shapes(args) -> tuple:
                  for a in args)
 
 
-def _own_code(fn: Callable) -> Callable:
-    """The bound method ``fn`` with a code object of its own.
-
-    torch.compile keeps compiled code per code object, and recompiles one at most 8 times
-    (``recompile_limit``) before running it eagerly: with a copy per :class:`StackedMLP`, every
-    grid in a process gets its own cache instead of the ninth grid silently losing the speed-up.
-    """
-    func = getattr(fn, "__func__", None)
-    if func is None:
-        return fn
-    clone = types.FunctionType(func.__code__.replace(), func.__globals__, func.__name__, func.__defaults__,
-                               func.__closure__)
-    clone.__kwdefaults__ = func.__kwdefaults__
-    clone.__qualname__ = func.__qualname__
-    clone.__dict__.update(func.__dict__)
-    return types.MethodType(clone, fn.__self__)
-
-
 class _Fused:
     """``fn`` compiled per input shape (dynamic=False) for one shape only; eager otherwise or after a failure."""
 
     def __init__(self, fn: Callable):
-        self.fn = _own_code(fn)
+        self.fn = own_code(fn)
         self.shape: tuple | None = None
         self.compiled: Callable | None = None
         self.failed = False
@@ -109,12 +89,8 @@ class _Fused:
                 try:
                     out = self.compiled(*args)
                 except Exception as error:  # noqa: BLE001 — any compiler problem: run eagerly
-                    self.failed = True
-                    global _compile_warned
-                    if not _compile_warned:
-                        _compile_warned = True
-                        warnings.warn(f"torch.compile failed ({type(error).__name__}: {error}); "
-                                      "the MLP fast path runs eagerly", RuntimeWarning, stacklevel=2)
+                    self.failed = True  # (a real bug in the step raises again from the eager run below)
+                    warn_once("grid", error, "the MLP fast path runs eagerly")
                     return self.fn(*args)
                 if first or _graphs_compiled() != graphs:  # this call compiled (first call, or a recompile)
                     self.compile_seconds += time.perf_counter() - start
