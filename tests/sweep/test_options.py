@@ -7,7 +7,14 @@ import pytest
 import typer
 
 from actlab.cli import app
-from actlab.sweep import OPTIONS, DEFAULTS, config_fingerprint, identity_of, reproduce_command, resolve_config
+from actlab.sweep import (
+    DEFAULTS,
+    OPTIONS,
+    config_fingerprint,
+    identity_of,
+    reproduce_command,
+    resolve_config,
+)
 from actlab.sweep.options import train_options
 
 # a value different from the default for every option (and consistent with the others it needs)

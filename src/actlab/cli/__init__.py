@@ -6,16 +6,16 @@ and exit code 2, never a traceback.
 """
 from __future__ import annotations
 
-from actlab.cli.app import app, err_console
-from actlab.errors import ActlabError
+from actlab.cli import analysis as _analysis  # noqa: F401  props, plot
 
 # command modules (each registers its commands on import)
 from actlab.cli import catalog as _catalog  # noqa: F401  list, show, eval
-from actlab.cli import demo as _demo  # noqa: F401  demo
-from actlab.cli import analysis as _analysis  # noqa: F401  props, plot
 from actlab.cli import compare as _compare  # noqa: F401  compare, report, export
-from actlab.cli import formula as _formula  # noqa: F401  define
 from actlab.cli import data as _data  # noqa: F401  data list/show
+from actlab.cli import demo as _demo  # noqa: F401  demo
+from actlab.cli import formula as _formula  # noqa: F401  define
+from actlab.cli.app import app, err_console
+from actlab.errors import ActlabError
 
 __all__ = ["app", "main"]
 

@@ -11,11 +11,8 @@ from rich.table import Table
 
 import actlab
 from actlab.cli.app import app, console, fail, parse_floats, parse_params, print_json
+from actlab.cli.options import ActivationsArgument, JsonFlag, ParamOption
 from actlab.errors import suggest
-
-ParamOption = Annotated[
-    Optional[list[str]], typer.Option("--param", "-p", help="Parameter as NAME=VALUE (repeatable; applies to every named activation that has it).")
-]
 
 # columns of the (wide) rich table; --json has every field
 TABLE_COLUMNS = (
@@ -98,7 +95,7 @@ def table_width(table: Table) -> int:
 @app.command("props")
 def props_command(
     names: Annotated[Optional[list[str]], typer.Argument(help="Activation names, aliases or formulas in x (default: the whole catalog).")] = None,
-    json: Annotated[bool, typer.Option("--json", help="Print a JSON list, one object per activation.")] = False,
+    json: JsonFlag = False,
     sort: Annotated[Optional[str], typer.Option("--sort", help="Sort by this property field (ascending).")] = None,
     param: ParamOption = None,
     no_cost: Annotated[bool, typer.Option("--no-cost", help="Skip the timing (relative_cost is null).")] = False,
@@ -164,7 +161,7 @@ PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 @app.command("plot")
 def plot_command(
-    names: Annotated[Optional[list[str]], typer.Argument(help="Activation names, aliases or formulas in x.")] = None,
+    names: ActivationsArgument = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Image file to write (.png, .svg or .pdf).")] = Path("actlab-plot.png"),
     range_: Annotated[str, typer.Option("--range", help="x range as MIN,MAX, e.g. --range=-6,6.")] = "-6,6",
     param: ParamOption = None,

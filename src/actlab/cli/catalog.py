@@ -1,22 +1,18 @@
 """``actlab list``, ``actlab show``, ``actlab eval``: the catalog from the command line."""
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 import actlab
 from actlab.cli.app import app, console, parse_floats, parse_params, print_json
-
-ParamOption = Annotated[
-    Optional[list[str]], typer.Option("--param", "-p", help="Parameter as NAME=VALUE (repeatable).")
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+from actlab.cli.options import ActivationArgument, JsonFlag, ParamOption
 
 
 @app.command("list")
-def list_command(json: JsonOption = False) -> None:
+def list_command(json: JsonFlag = False) -> None:
     """Every activation in the catalog, with a one-line summary."""
     specs = actlab.all_specs()
     if json:
@@ -37,9 +33,9 @@ def list_command(json: JsonOption = False) -> None:
 
 @app.command("show")
 def show_command(
-    name: Annotated[str, typer.Argument(help="Activation name, alias or formula in x.")],
+    name: ActivationArgument,
     param: ParamOption = None,
-    json: JsonOption = False,
+    json: JsonFlag = False,
 ) -> None:
     """Formula, derivative, parameters, recommended init, notes and references of one activation."""
     spec = actlab.get(name, **parse_params(param))
@@ -89,10 +85,10 @@ def _properties_or_none(spec: actlab.ActivationSpec) -> dict | None:
 
 @app.command("eval")
 def eval_command(
-    name: Annotated[str, typer.Argument(help="Activation name, alias or formula in x.")],
+    name: ActivationArgument,
     x: Annotated[str, typer.Option("--x", help="Comma-separated inputs, e.g. --x=-1,0.5,3")],
     param: ParamOption = None,
-    json: JsonOption = False,
+    json: JsonFlag = False,
 ) -> None:
     """Values f(x) and analytic derivatives f'(x) at the given points (float64)."""
     spec = actlab.get(name, **parse_params(param))

@@ -8,12 +8,12 @@ import typer
 from rich.table import Table
 
 from actlab.cli.app import app, console, fail, print_json
+from actlab.cli.options import JsonFlag
 
 data_app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                        help="Datasets: toy 2-D sets, MNIST, MNIST-1D, digits, your CSV/npz files.")
 app.add_typer(data_app, name="data", help="Datasets: list them, show sizes, class balance and a picture.")
 
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 OptionOption = Annotated[
     Optional[list[str]],
     typer.Option("--option", "-O", help="Loader option as KEY=VALUE, e.g. -O n=500 -O noise=0.1 (repeatable)."),
@@ -49,7 +49,7 @@ def _value(raw: str) -> Any:
 
 
 @data_app.command("list")
-def list_command(json: JsonOption = False) -> None:
+def list_command(json: JsonFlag = False) -> None:
     """Every dataset name, its kind, task and options."""
     from actlab import data
 
@@ -73,7 +73,7 @@ def show_command(
     name: Annotated[str, typer.Argument(help="Dataset name, or a path to a .csv / .npz file.")],
     target: Annotated[Optional[str], typer.Option("--target", help="Label column of a CSV (label array of an npz).")] = None,
     option: OptionOption = None,
-    json: JsonOption = False,
+    json: JsonFlag = False,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write a preview picture (PNG) here.")] = None,
 ) -> None:
     """Sizes, shapes, class balance and (with -o) a picture of one dataset."""

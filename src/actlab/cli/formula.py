@@ -1,15 +1,12 @@
 """``actlab define NAME FORMULA``: register a formula activation (and with ``--save``, keep it)."""
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from actlab.cli.app import app, console, parse_params, print_json
-
-ParamOption = Annotated[
-    Optional[list[str]], typer.Option("--param", "-p", help="Parameter default as NAME=VALUE (repeatable).")
-]
+from actlab.cli.options import JsonFlag, ParamOption
 
 
 @app.command("define")
@@ -18,7 +15,7 @@ def define_command(
     formula: Annotated[str, typer.Argument(help="Formula in x, e.g. 'x*sigmoid(a*x)'.")],
     param: ParamOption = None,
     save: Annotated[bool, typer.Option("--save", help="Keep it for later sessions (user config file).")] = False,
-    json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    json: JsonFlag = False,
 ) -> None:
     """Define an activation from a formula in x: prints its derivative and kinks.
 

@@ -6,8 +6,8 @@ import pytest
 from matplotlib.figure import Figure
 
 import actlab
-from actlab.cli import main
 from actlab.analysis.plots import color_for, plot_activations, plot_gallery
+from actlab.cli import main
 
 
 def _lines(ax, prefix):

@@ -19,7 +19,14 @@ from scipy.special import expit
 import actlab
 from actlab import compile_policy, registry
 from actlab.errors import ActlabError
-from actlab.formula import FormulaError, from_formula, load_saved_formulas, parse, register_formula, torchfn
+from actlab.formula import (
+    FormulaError,
+    from_formula,
+    load_saved_formulas,
+    parse,
+    register_formula,
+    torchfn,
+)
 from actlab.formula.store import config_path
 
 

@@ -8,7 +8,14 @@ import torch
 from torch import nn
 
 from actlab.errors import ActlabError
-from actlab.models import build_model, init_std, initial_weights, layer_plan, output_units, resolve_activation
+from actlab.models import (
+    build_model,
+    init_std,
+    initial_weights,
+    layer_plan,
+    output_units,
+    resolve_activation,
+)
 from actlab.train import TrainConfig
 
 

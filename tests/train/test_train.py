@@ -9,7 +9,15 @@ import torch
 from actlab import compile_policy
 from actlab.data.base import Dataset
 from actlab.errors import ActlabError
-from actlab.train import EpochEnd, RunDiverged, RunEnd, RunSpec, TrainConfig, plan_cells, train_runs
+from actlab.train import (
+    EpochEnd,
+    RunDiverged,
+    RunEnd,
+    RunSpec,
+    TrainConfig,
+    plan_cells,
+    train_runs,
+)
 from actlab.train.grid import GridTrainer
 from actlab.train.prepared import prepare
 from actlab.train.sequential import SingleRun

@@ -8,9 +8,9 @@ import mpmath
 import pytest
 
 import actlab
-from actlab.cli import main
-from actlab.analysis.gaussian import expectation, moments
 from actlab.analysis import FIELDS, Properties, properties
+from actlab.analysis.gaussian import expectation, moments
+from actlab.cli import main
 
 mpmath.mp.dps = 30
 ALL = actlab.all_specs()
