@@ -37,6 +37,7 @@ from torch import Tensor
 
 from actlab.autograd import function_for
 from actlab.models import CNN_POOL, initial_weights, resolve_activation, uses_alpha_dropout
+from actlab.nn.alpha_dropout import alpha_prime, drop_terms
 from actlab.spec import ActivationSpec
 from actlab.train.config import RunSpec, TrainConfig
 from actlab.train.events import EpochEnd, RunDiverged, RunEnd
@@ -50,7 +51,6 @@ EVAL_BATCH = 2048
 ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam defaults
 ADAM_EPS = 1e-8
 CLIP_NORM_EPS = 1e-6  # as torch.nn.utils.clip_grad_norm_
-SELU_ALPHA_PRIME = 1.7580993408473766  # -scale·alpha of SELU, as torch.nn.functional.alpha_dropout
 
 
 @contextlib.contextmanager
@@ -176,17 +176,16 @@ class GridTrainer:
             part = z.narrow(dim, g.start * per_model, (g.stop - g.start) * per_model)
             part = function_for(g.spec).apply(part.float(), *g.values)  # float32 under bf16 autocast
             if train and p > 0:
-                part = self._dropout(part, p, g.alpha_dropout)
+                part = self._dropout(part, p, g.alpha_dropout, g.spec)
             parts.append(part)
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim)
 
-    def _dropout(self, x: Tensor, p: float, alpha: bool) -> Tensor:
+    def _dropout(self, x: Tensor, p: float, alpha: bool, spec: ActivationSpec) -> Tensor:
         keep = (torch.rand(x.shape, generator=self.dropout_generator, device=x.device) >= p).to(x.dtype)
         if not alpha:
             return x * keep * (1.0 / (1.0 - p))
-        a = 1.0 / math.sqrt((SELU_ALPHA_PRIME ** 2 * p + 1) * (1 - p))
-        b = (keep - 1) * (SELU_ALPHA_PRIME * a) + SELU_ALPHA_PRIME * a * p
-        return x * (keep * a) + b
+        multiplier, addend = drop_terms(keep, p, alpha_prime(spec))
+        return x * multiplier + addend
 
     def _autocast(self, device: torch.device):
         if self.precision != "bf16":
@@ -238,7 +237,7 @@ class GridTrainer:
 
     def _activate_dropout_only(self, h: Tensor, per_model: int) -> Tensor:
         parts = [self._dropout(h.narrow(1, g.start * per_model, (g.stop - g.start) * per_model),
-                               self.config.dropout, g.alpha_dropout) for g in self.groups]
+                               self.config.dropout, g.alpha_dropout, g.spec) for g in self.groups]
         return parts[0] if len(parts) == 1 else torch.cat(parts, 1)
 
     # ------------------------------------------------------------ training
