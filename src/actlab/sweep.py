@@ -206,6 +206,8 @@ def resolve_config(
     for source, layer in layers:
         for key, value in layer.items():
             config[key] = _coerce(key, value, source)
+    if config["model"] == "snn" and not any("acts" in layer for _, layer in layers):
+        config["acts"] = ["selu"]  # the self-normalising net's activation unless --acts names others
     if config["lr"] is not None and config["lr_grid"] is not None:
         stored_grid = stored is not None and stored.get("lr_grid") is not None
         given_lr = (options or {}).get("lr") is not None

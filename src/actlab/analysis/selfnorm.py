@@ -366,7 +366,9 @@ def solve(activation: Any, free: Sequence[str], omega: float = 0.0, tau: float =
         values = {k: float(v) for k, v in solved_spec.resolve().items()}
         return Solution(solved_spec.name, values, {name: float(v) for name, v in zip(free, x)}, equations,
                         {"mean": mean, "variance": variance}, solved_spec)
-    where = f" (candidates: {'; '.join(dict.fromkeys(tried))})" if tried else ""
+    unique = list(dict.fromkeys(tried))
+    more = f"; and {len(unique) - 2} more" if len(unique) > 2 else ""
+    where = f" (candidates: {'; '.join(unique[:2])}{more})" if unique else ""
     raise ActlabError(
         f"no solution: no values of {', '.join(free)} in their allowed ranges make "
         f"{' and '.join(_EQUATION_TEXT[e] for e in equations)} hold to {tolerance:g} for {spec.name}"

@@ -166,7 +166,7 @@ def run_compare(options: dict[str, Any], *, config_file: Path | None, resume: bo
 def compare_command(
     dataset: Annotated[Optional[str], typer.Option(help="Dataset name (actlab.data.names()) or a CSV/npz path. [default: mnist]")] = None,
     target: Annotated[Optional[str], typer.Option(help="Label column of a CSV file.")] = None,
-    model: Annotated[Optional[str], typer.Option(help="mlp or cnn. [default: mlp]")] = None,
+    model: Annotated[Optional[str], typer.Option(help="mlp, cnn or snn (the mlp with lecun_normal init and AlphaDropout; --acts default selu). [default: mlp]")] = None,
     depth: Annotated[Optional[int], typer.Option(help="Hidden layers (mlp). [default: 2]")] = None,
     width: Annotated[Optional[int], typer.Option(help="Units per hidden layer. [default: 128]")] = None,
     acts: Annotated[Optional[str], typer.Option(help="Comma-separated activation names or formulas in x, e.g. 'relu,gelu,maximum(x, 0)'. [default: sigmoid,tanh,relu,leaky_relu,elu,selu,gelu,silu,mish]")] = None,

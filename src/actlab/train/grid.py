@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from actlab.autograd import function_for
-from actlab.models import CNN_POOL, initial_weights, resolve_activation, uses_alpha_dropout
+from actlab.models import CNN_POOL, MLP_MODELS, initial_weights, resolve_activation, uses_alpha_dropout
 from actlab.nn.alpha_dropout import alpha_prime, drop_terms
 from actlab.spec import ActivationSpec
 from actlab.train.config import RunSpec, TrainConfig
@@ -76,7 +76,7 @@ def grid_supports(spec: ActivationSpec) -> bool:
 
 def fast_path_supports(config: TrainConfig, specs: list[ActivationSpec]) -> bool:
     """The hand-written MLP path covers elementwise activations (not maxout) in the mlp."""
-    return config.model == "mlp" and all(spec.kind == "elementwise" for spec in specs)
+    return config.model in MLP_MODELS and all(spec.kind == "elementwise" for spec in specs)
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class GridTrainer:
             spec = specs[key]
             resolved = spec.resolve()
             self.groups.append(_Group(spec, start, start + len(group), tuple(resolved[n] for n in spec.param_names),
-                                      uses_alpha_dropout(spec)))
+                                      uses_alpha_dropout(spec, config.model)))
             start += len(group)
         divisors = {g.spec.width_divisor for g in self.groups}
         if len(divisors) != 1:
@@ -204,7 +204,7 @@ class GridTrainer:
 
     def _forward(self, params: list[Tensor], x: Tensor, shared: bool, train: bool) -> Tensor:
         M = self.M
-        if self.config.model == "mlp":
+        if self.config.model in MLP_MODELS:
             w, b = params[0], params[1]
             if shared:  # one GEMM for all runs: (B, in) @ (in, M·H)
                 z = x @ w.permute(1, 0, 2).reshape(w.shape[1], -1)
