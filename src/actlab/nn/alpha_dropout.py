@@ -41,9 +41,10 @@ def alpha_prime(activation: Any, **params: Any) -> float:
     """α′ = lim_{x→−∞} f(x): the value AlphaDropout gives a dropped unit.
 
     ``activation`` is a spec, name or formula (:func:`actlab.get`).  The limit is
-    read off f in float64 at x = −10, −20, …, −5120; it is accepted once two
-    successive values agree to 1e-12 (relative).  An activation without a finite
-    limit (leaky_relu, identity, cos) raises :class:`ActlabError`.
+    read off f in float64 at x = −5120, once f(−1280), f(−2560) and f(−5120)
+    agree to 1e-12 (relative).  An activation without a finite limit
+    (leaky_relu, identity, cos), or one that approaches it too slowly (softsign:
+    −1 + 1/(1 + |x|)), raises :class:`ActlabError`.
     """
     from actlab.registry import get
 
@@ -59,13 +60,14 @@ def _alpha_prime(spec: Any) -> float:  # specs hash by identity (frozen, eq=Fals
         raise ActlabError(f"{spec.name} is not defined for x → −∞, so it has no saturation value for AlphaDropout")
     with torch.no_grad():
         values = spec.forward(torch.tensor(_PROBES, dtype=torch.float64), **spec.resolve()).tolist()
-    for previous, value in zip(values, values[1:]):
-        if math.isfinite(value) and math.isfinite(previous) and abs(value - previous) <= 1e-12 * (1.0 + abs(value)):
-            return float(value) + 0.0
+    tail = values[-3:]
+    last = tail[-1]
+    if all(math.isfinite(v) for v in tail) and all(abs(v - last) <= 1e-12 * (1.0 + abs(last)) for v in tail):
+        return float(last) + 0.0
     raise ActlabError(
-        f"{spec.name} has no finite limit for x → −∞ (f(−{-_PROBES[-1]:g}) = {values[-1]:.6g}); "
-        "AlphaDropout drops units to that limit, so it needs an activation that saturates on the left "
-        "(selu, elu, tanh, sigmoid, ...)"
+        f"{spec.name} has no finite limit for x → −∞ that f reaches by x = {_PROBES[-1]:g} "
+        f"(f({_PROBES[-2]:g}) = {values[-2]:.10g}, f({_PROBES[-1]:g}) = {values[-1]:.10g}); AlphaDropout drops "
+        "units to that limit, so it needs an activation that saturates on the left (selu, elu, tanh, sigmoid, ...)"
     )
 
 
