@@ -130,7 +130,7 @@ def _print_fixed_point(data: dict[str, Any], fixed: Any, omega: float, tau: floa
         table.add_column("∂/∂μ", justify="right")
         table.add_column("∂/∂ν", justify="right")
         for label, row in zip(("μ̃", "ν̃"), fixed.jacobian):
-            table.add_row(label, f"{row[0]:.10g}", f"{row[1]:.10g}")
+            table.add_row(label, f"{row[0] + 0.0:.10g}", f"{row[1] + 0.0:.10g}")
         console.print(table)
         console.print(f"largest singular value {fixed.max_singular_value!r}: {fixed.verdict}", highlight=False)
     if "alpha_dropout" in data:
