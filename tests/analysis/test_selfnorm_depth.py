@@ -22,6 +22,7 @@ def result():
     return depth_experiment(["selu", "relu", "tanh"], depth=32, width=128, init="lecun", steps=2, seed=0)
 
 
+@pytest.mark.slow
 def test_selu_keeps_mean_0_and_variance_1(result):
     curve = result.curve("selu")
     assert len(curve.variance) == 32
@@ -29,6 +30,7 @@ def test_selu_keeps_mean_0_and_variance_1(result):
     assert max(abs(m) for m in curve.mean) < SELU_MEAN_TOLERANCE
 
 
+@pytest.mark.slow
 def test_relu_and_tanh_variances_fall(result):
     relu, tanh = result.curve("relu").variance, result.curve("tanh").variance
     assert relu[-1] < 1e-6 * relu[0]  # halved per layer under lecun weights
@@ -36,12 +38,14 @@ def test_relu_and_tanh_variances_fall(result):
     assert all(b < a for a, b in zip(tanh[::4], tanh[4::4]))  # steadily
 
 
+@pytest.mark.slow
 def test_selu_with_he_init_leaves_the_fixed_point(result):
     wrong = result.curve("selu, he init")
     assert wrong.init == "he"
     assert wrong.variance[-1] > 10 and wrong.variance[-1] > wrong.variance[0]
 
 
+@pytest.mark.slow
 def test_trained_curves_recorded(result):
     assert {c.phase for c in result.curves} == {"init", "trained"}
     assert set(result.final_loss) == {"selu", "selu, he init", "relu", "tanh"}
