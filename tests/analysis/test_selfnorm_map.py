@@ -68,8 +68,6 @@ def test_map_agrees_with_quadpack(activation, params, mean, variance, omega, tau
 def test_selu_closed_form():
     """E selu(Z) and E selu(Z)² in closed form (Klambauer et al. eq. 4-5 at μω = 0, ντ = 1)."""
     lam, alpha = SELU_SCALE, SELU_ALPHA
-    phi = math.exp(-0.5) / math.sqrt(2 * math.pi)  # not needed: direct forms below
-    del phi
     cdf = lambda t: 0.5 * math.erfc(-t / math.sqrt(2))  # noqa: E731
     e1 = lam * (1 / math.sqrt(2 * math.pi) + alpha * (math.exp(0.5) * cdf(-1) - 0.5))
     e2 = lam ** 2 * (0.5 + alpha ** 2 * (math.exp(2) * cdf(-2) - 2 * math.exp(0.5) * cdf(-1) + 0.5))
