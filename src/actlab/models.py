@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # the config lives in the trainer package (it imports this mo
 
 __all__ = [
     "MODELS",
+    "MLP_MODELS",
     "LayerPlan",
     "resolve_activation",
     "uses_alpha_dropout",
@@ -45,7 +46,9 @@ __all__ = [
     "build_model",
 ]
 
-MODELS = ("mlp", "cnn")
+MODELS = ("mlp", "cnn", "snn")
+MLP_MODELS = ("mlp", "snn")  # snn: the mlp with lecun_normal init and AlphaDropout (self-normalising net)
+SNN_INIT = "lecun"
 CNN_CHANNELS = (32, 64)  # conv 3×3 → conv 3×3 → max-pool 2
 CNN_KERNEL = 3
 CNN_POOL = 2
@@ -75,12 +78,19 @@ def resolve_activation(activation: str | ActivationSpec, params: Mapping[str, An
         )
     if spec.kind == "grouped" and model != "mlp":
         raise ActlabError(f"{spec.name} as a hidden activation is supported in the mlp model only, not in {model!r}")
+    if model == "snn":
+        from actlab.nn.alpha_dropout import alpha_prime
+
+        try:
+            alpha_prime(spec)
+        except ActlabError as error:
+            raise ActlabError(f"the snn model uses AlphaDropout: {error}") from None
     return spec
 
 
-def uses_alpha_dropout(spec: ActivationSpec) -> bool:
-    """SELU nets keep their self-normalising fixed point only with AlphaDropout."""
-    return spec.name == "selu"
+def uses_alpha_dropout(spec: ActivationSpec, model: str = "mlp") -> bool:
+    """SELU nets keep their self-normalising fixed point only with AlphaDropout; the snn model always uses it."""
+    return model == "snn" or spec.name == "selu"
 
 
 def init_scheme(spec: ActivationSpec, override: str | None = None) -> str:
@@ -132,7 +142,7 @@ def layer_plan(model: str, input_shape: Sequence[int], num_outputs: int, depth: 
     """The weight layers of ``model``, in order (shared by both engines)."""
     k = int(width_divisor)
     plan: list[LayerPlan] = []
-    if model == "mlp":
+    if model in MLP_MODELS:
         fan_in = int(math.prod(input_shape))
         for _ in range(depth):
             plan.append(LayerPlan("linear", fan_in, width * k, (width * k, fan_in), True))
@@ -168,7 +178,7 @@ def initial_weights(spec: ActivationSpec, input_shape: Sequence[int], num_output
     Biases start at zero.
     """
     generator = torch.Generator().manual_seed(int(seed))
-    hidden = init_scheme(spec, config.init)
+    hidden = init_scheme(spec, config.init if config.init is not None or config.model != "snn" else SNN_INIT)
     output = config.init if config.init is not None else OUTPUT_INIT
     weights = []
     for layer in layer_plan(config.model, input_shape, num_outputs, config.depth, config.width, spec.width_divisor):
@@ -193,9 +203,13 @@ def init_weights(model: nn.Sequential, spec: ActivationSpec, input_shape: Sequen
     return model
 
 
-def _dropout(spec: ActivationSpec, p: float) -> list[nn.Module]:
+def _dropout(spec: ActivationSpec, p: float, model: str = "mlp") -> list[nn.Module]:
     if p <= 0:
         return []
+    if model == "snn":  # α′ and (a, b) derived for this activation (SELU: as torch.nn.AlphaDropout)
+        from actlab.nn.alpha_dropout import AlphaDropout
+
+        return [AlphaDropout(p, spec)]
     return [nn.AlphaDropout(p) if uses_alpha_dropout(spec) else nn.Dropout(p)]
 
 
@@ -211,10 +225,11 @@ def build_model(spec_or_name: str | ActivationSpec, input_shape: Sequence[int], 
     spec = resolve_activation(spec_or_name, params, config.model)
     plan = layer_plan(config.model, input_shape, num_outputs, config.depth, config.width, spec.width_divisor)
     modules: list[nn.Module] = []
-    if config.model == "mlp":
+    if config.model in MLP_MODELS:
         modules.append(nn.Flatten())
         for layer in plan[:-1]:
-            modules += [nn.Linear(layer.shape[1], layer.shape[0]), spec.module(), *_dropout(spec, config.dropout)]
+            modules += [nn.Linear(layer.shape[1], layer.shape[0]), spec.module(),
+                        *_dropout(spec, config.dropout, config.model)]
         modules.append(nn.Linear(plan[-1].shape[1], plan[-1].shape[0]))
     else:
         conv1, conv2, dense, out = plan

@@ -7,7 +7,6 @@ catalog, saved formulas) and turning names, aliases and formulas into specs is
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from actlab.errors import ActlabError, UnknownNameError
 from actlab.spec import ActivationSpec

@@ -91,7 +91,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("dataset", "str", "mnist", "Dataset name (actlab data list) or a CSV/npz path."),
     Option("target", "str", None, "Label column of a CSV file."),
     Option("subset", "int", None, "Keep N training examples (toy sets: N points in all)."),
-    Option("model", "str", "mlp", "mlp or cnn.", train_field="model"),
+    Option("model", "str", "mlp", "mlp, cnn or snn (the mlp with lecun_normal init and AlphaDropout; --acts default selu).",
+           train_field="model"),
     Option("depth", "int", 2, "Hidden layers (mlp).", train_field="depth"),
     Option("width", "int", 128, "Units per hidden layer.", train_field="width"),
     Option("acts", "acts", list(DEFAULT_ACTIVATIONS),
@@ -248,6 +249,8 @@ def resolve_config(
     for source, layer in layers:
         for key, value in layer.items():
             config[key] = coerce(key, value, source)
+    if config["model"] == "snn" and not any("acts" in layer for _, layer in layers):
+        config["acts"] = ["selu"]  # the self-normalising net's activation unless --acts names others
     if config["lr"] is not None and config["lr_grid"] is not None:
         stored_grid = stored is not None and stored.get("lr_grid") is not None
         given_lr = (options or {}).get("lr") is not None

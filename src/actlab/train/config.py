@@ -49,7 +49,7 @@ def resolve_precision(precision: str, device: Any = "cpu") -> str:
 class TrainConfig:
     """Architecture, optimiser and schedule; everything but ``lr`` is shared by all runs of a grid."""
 
-    model: str = "mlp"  # "mlp" | "cnn"
+    model: str = "mlp"  # "mlp" | "cnn" | "snn" (the mlp with lecun_normal init and AlphaDropout)
     depth: int = 2  # hidden layers (mlp)
     width: int = 128  # units per hidden layer (mlp)
     epochs: int = 10

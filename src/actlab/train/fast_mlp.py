@@ -31,7 +31,6 @@ layers ``(M, in, out)``, biases ``(M, 1, out)``.  What makes it fast:
 """
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Sequence
 
@@ -40,6 +39,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from actlab.compile_policy import GRID_MIN_NUMEL, compile_enabled, own_code, warn_once
+from actlab.nn.alpha_dropout import alpha_prime, drop_terms
 
 __all__ = ["StackedMLP", "loss_and_output_grad", "SKIP_FRACTION", "SKIP_DTYPES", "COMPILE", "COMPILE_MIN_NUMEL"]
 
@@ -47,7 +47,6 @@ SKIP_FRACTION = 0.9  # gather the nonzero columns only when they are fewer than 
 # Skip zero columns in these compute dtypes.  Measured on Zen 4 (2 threads): fp32 layer 1 ~30 % faster;
 # with bf16 the gathers and scatters cost what the smaller GEMMs save, so bf16 multiplies all columns.
 SKIP_DTYPES = (torch.float32, torch.float64)
-SELU_ALPHA_PRIME = 1.7580993408473766  # -scale·alpha of SELU, as torch.nn.functional.alpha_dropout
 # Fuse the training step's elementwise sections (bias + activations, activation derivatives + bias
 # gradient, loss) with torch.compile (inductor), for hidden tensors of at least COMPILE_MIN_NUMEL
 # elements: compiled once per process and shape (seconds), eager everywhere else or on any failure.
@@ -268,11 +267,9 @@ class StackedMLP:
             if not g.alpha_dropout:
                 mult[g.start:g.stop] = k * (1.0 / (1.0 - p))
                 continue
-            a = 1.0 / math.sqrt((SELU_ALPHA_PRIME ** 2 * p + 1) * (1 - p))
             if add is None:
                 add = torch.zeros(shape, device=device)
-            mult[g.start:g.stop] = k * a
-            add[g.start:g.stop] = (k - 1) * (SELU_ALPHA_PRIME * a) + SELU_ALPHA_PRIME * a * p
+            mult[g.start:g.stop], add[g.start:g.stop] = drop_terms(k, p, alpha_prime(g.spec))
         return mult, add
 
     def _nonzero_columns(self, x: Tensor) -> Tensor | None:

@@ -35,13 +35,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from actlab.models import (
-    CNN_POOL,
-    initial_weights,
-    resolve_activation,
-    uses_alpha_dropout,
-)
+from actlab.models import CNN_POOL, MLP_MODELS, initial_weights, resolve_activation, uses_alpha_dropout
 from actlab.nn import function_for
+from actlab.nn.alpha_dropout import alpha_prime, drop_terms
 from actlab.spec import ActivationSpec
 from actlab.train.config import RunSpec, TrainConfig
 from actlab.train.events import EpochEnd, RunDiverged, RunEnd
@@ -53,7 +49,6 @@ from actlab.train.prepared import Prepared
 __all__ = ["GridTrainer", "train_grid", "EVAL_BATCH", "grid_supports", "fast_path_supports"]
 
 EVAL_BATCH = 2048
-SELU_ALPHA_PRIME = 1.7580993408473766  # -scale·alpha of SELU, as torch.nn.functional.alpha_dropout
 
 
 @contextlib.contextmanager
@@ -79,7 +74,7 @@ def grid_supports(spec: ActivationSpec) -> bool:
 
 def fast_path_supports(config: TrainConfig, specs: list[ActivationSpec]) -> bool:
     """The hand-written MLP path covers elementwise activations (not maxout) in the mlp."""
-    return config.model == "mlp" and all(spec.kind == "elementwise" for spec in specs)
+    return config.model in MLP_MODELS and all(spec.kind == "elementwise" for spec in specs)
 
 
 @dataclass(frozen=True)
@@ -112,7 +107,7 @@ class GridTrainer:
             spec = specs[key]
             resolved = spec.resolve()
             self.groups.append(_Group(spec, start, start + len(group), tuple(resolved[n] for n in spec.param_names),
-                                      uses_alpha_dropout(spec)))
+                                      uses_alpha_dropout(spec, config.model)))
             start += len(group)
         divisors = {g.spec.width_divisor for g in self.groups}
         if len(divisors) != 1:
@@ -177,17 +172,16 @@ class GridTrainer:
             part = z.narrow(dim, g.start * per_model, (g.stop - g.start) * per_model)
             part = function_for(g.spec).apply(part.float(), *g.values)  # float32 under bf16 autocast
             if train and p > 0:
-                part = self._dropout(part, p, g.alpha_dropout)
+                part = self._dropout(part, p, g.alpha_dropout, g.spec)
             parts.append(part)
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim)
 
-    def _dropout(self, x: Tensor, p: float, alpha: bool) -> Tensor:
+    def _dropout(self, x: Tensor, p: float, alpha: bool, spec: ActivationSpec) -> Tensor:
         keep = (torch.rand(x.shape, generator=self.dropout_generator, device=x.device) >= p).to(x.dtype)
         if not alpha:
             return x * keep * (1.0 / (1.0 - p))
-        a = 1.0 / math.sqrt((SELU_ALPHA_PRIME ** 2 * p + 1) * (1 - p))
-        b = (keep - 1) * (SELU_ALPHA_PRIME * a) + SELU_ALPHA_PRIME * a * p
-        return x * (keep * a) + b
+        multiplier, addend = drop_terms(keep, p, alpha_prime(spec))
+        return x * multiplier + addend
 
     def _autocast(self, device: torch.device):
         if self.precision != "bf16":
@@ -206,7 +200,7 @@ class GridTrainer:
 
     def _forward(self, params: list[Tensor], x: Tensor, shared: bool, train: bool) -> Tensor:
         M = self.M
-        if self.config.model == "mlp":
+        if self.config.model in MLP_MODELS:
             w, b = params[0], params[1]
             if shared:  # one GEMM for all runs: (B, in) @ (in, M·H)
                 z = x @ w.permute(1, 0, 2).reshape(w.shape[1], -1)
@@ -239,7 +233,7 @@ class GridTrainer:
 
     def _activate_dropout_only(self, h: Tensor, per_model: int) -> Tensor:
         parts = [self._dropout(h.narrow(1, g.start * per_model, (g.stop - g.start) * per_model),
-                               self.config.dropout, g.alpha_dropout) for g in self.groups]
+                               self.config.dropout, g.alpha_dropout, g.spec) for g in self.groups]
         return parts[0] if len(parts) == 1 else torch.cat(parts, 1)
 
     # ------------------------------------------------------------ training

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from actlab.models import output_units
+from actlab.models import MLP_MODELS, output_units
 from actlab.train.metrics import Task, prepare_targets, task_kind
 
 __all__ = ["Prepared", "prepare"]
@@ -32,7 +32,7 @@ def prepare(dataset, model: str, device: str = "cpu") -> Prepared:
 
     def x_of(x: Tensor) -> Tensor:
         x = torch.as_tensor(x).float()
-        x = x.reshape(len(x), -1) if model == "mlp" else x.reshape(len(x), *shape)
+        x = x.reshape(len(x), -1) if model in MLP_MODELS else x.reshape(len(x), *shape)
         return x.contiguous().to(device)
 
     def y_of(y: Tensor) -> Tensor:
