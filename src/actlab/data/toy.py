@@ -54,6 +54,7 @@ __all__ = [
     "true_target",
     "load_toy",
     "DOMAINS",
+    "EXTRAPOLATION",
 ]
 
 TOY_CLASSIFICATION = ("linear", "circle", "periodic", "xor", "gaussian", "spiral", "moons")
@@ -71,6 +72,17 @@ DOMAINS: dict[str, tuple[float, float, float, float]] = {
     "moons": (-1.5, 2.5, -1.0, 1.5),
     "plane": (-1.0, 1.0, -1.0, 1.0),
     "multi_gaussian": (-1.0, 1.0, -1.0, 1.0),
+}
+
+#: extrapolation regions: (outer window, inner training box), each (x0_min, x0_max, x1_min, x1_max);
+#: extrapolation points are drawn uniformly in the outer window outside the inner box, labelled by the
+#: same rule. periodic: one more period on each side of x0; linear, circle, xor: a ring a quarter of
+#: the training square's side wide around it.
+EXTRAPOLATION: dict[str, tuple[tuple[float, float, float, float], tuple[float, float, float, float]]] = {
+    "periodic": ((-5 * math.pi, 5 * math.pi, -2.5, 2.5), (-3 * math.pi, 3 * math.pi, -2.5, 2.5)),
+    "linear": ((-1.75, 2.75, -1.75, 2.75), (-1.0, 2.0, -1.0, 2.0)),
+    "circle": ((-1.5, 1.5, -1.5, 1.5), (-1.0, 1.0, -1.0, 1.0)),
+    "xor": ((-1.5, 1.5, -1.5, 1.5), (-1.0, 1.0, -1.0, 1.0)),
 }
 
 DESCRIPTIONS = {
@@ -304,6 +316,19 @@ _GENERATORS = {
 }
 
 
+def _gen_extrapolation(rng: np.random.Generator, key: str, n: int) -> np.ndarray:
+    """``n`` points uniform in the extrapolation region of ``key`` (outer window minus the training box)."""
+    (ox0, ox1, oy0, oy1), (ix0, ix1, iy0, iy1) = EXTRAPOLATION[key]
+    kept: list[np.ndarray] = []
+    count = 0
+    while count < n:
+        p = rng.uniform((ox0, oy0), (ox1, oy1), size=(max(2 * n, 16), 2))
+        outside = (p[:, 0] < ix0) | (p[:, 0] > ix1) | (p[:, 1] < iy0) | (p[:, 1] > iy1)
+        kept.append(p[outside])
+        count += int(outside.sum())
+    return np.concatenate(kept)[:n]
+
+
 def load_toy(
     name: str,
     *,
@@ -313,6 +338,7 @@ def load_toy(
     val_fraction: float = 0.2,
     test_fraction: float = 0.2,
     standardize: bool = False,
+    extrapolation: int | None = None,
 ) -> Dataset:
     """Generate toy set ``name``: ``n`` points split 60/20/20 into train/val/test (by default).
 
@@ -320,6 +346,12 @@ def load_toy(
     coordinates after labelling; ``seed`` fixes everything. ``standardize``
     rescales the inputs with the training mean/std (the true functions then
     no longer apply to ``x`` directly: ``extra["standardize"]`` holds the map).
+
+    ``extrapolation``: how many extra points to draw from the same rule *outside*
+    the training domain (see :data:`EXTRAPOLATION`; sets without a region get none);
+    default ``round(n * test_fraction)``, 0 for none. They go into
+    ``extra["extrapolation"] = (x, y)`` (tensors like the test split's) and are drawn
+    from their own generator, so the train/val/test splits do not depend on them.
     """
     key = _toy_key(name)
     n = check_int("n", n, minimum=1)
@@ -328,6 +360,8 @@ def load_toy(
     val_fraction = check_fraction("val_fraction", val_fraction)
     test_fraction = check_fraction("test_fraction", test_fraction)
     standardize = check_bool("standardize", standardize)
+    if extrapolation is not None:
+        extrapolation = check_int("extrapolation", extrapolation, minimum=0)
     if val_fraction + test_fraction >= 1.0:
         raise ParameterError(f"val_fraction + test_fraction must be < 1, got {val_fraction} + {test_fraction}")
     n_val, n_test = round(n * val_fraction), round(n * test_fraction)
@@ -355,7 +389,7 @@ def load_toy(
         "kind": "toy2d",
     }
     extra["boundary" if classification else "target"] = truth
-    return assemble(
+    dataset = assemble(
         key,
         {"train": (x[train_idx], y[train_idx]), "val": (x[val_idx], y[val_idx]), "test": (x[test_idx], y[test_idx])},
         task="classification" if classification else "regression",
@@ -366,3 +400,14 @@ def load_toy(
         standardize=standardize,
         seed=seed,
     )
+    count = round(n * test_fraction) if extrapolation is None else extrapolation
+    if key in EXTRAPOLATION and count > 0:
+        extra_rng = np.random.default_rng([seed, 2])
+        clean = _gen_extrapolation(extra_rng, key, count)
+        far_y = (_FUNCTIONS[key](clean) > 0).astype(np.int64)
+        far_x = clean + (extra_rng.standard_normal(clean.shape) * noise if noise > 0 else 0.0)
+        if "standardize" in dataset.extra:
+            far_x = (far_x - dataset.extra["standardize"]["mean"]) / dataset.extra["standardize"]["std"]
+        dataset.extra["extrapolation"] = (torch.from_numpy(far_x.astype(np.float32)), torch.from_numpy(far_y))
+        dataset.extra["extrapolation_region"] = EXTRAPOLATION[key]
+    return dataset
