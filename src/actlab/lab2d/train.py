@@ -81,7 +81,7 @@ class BoundaryConfig:
     hidden: int = 2  # hidden units
     bias: bool = True  # hidden-layer bias (the output bias is always there)
     epochs: int = 2000  # full-batch Adam steps
-    lr: float = 0.01  # Adam learning rate
+    lr: float = 0.03  # Adam learning rate
     seeds: int = 1  # seeds per activation: first_seed, first_seed + 1, ...
     first_seed: int = 0
     snapshots: int = 0  # keep this many parameter snapshots over training (for animations)
