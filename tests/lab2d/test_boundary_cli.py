@@ -18,6 +18,7 @@ def run(capsys, *argv):
     return code, out, err
 
 
+@pytest.mark.slow
 def test_json_one_object_per_activation(capsys, tmp_path):
     figure = tmp_path / "fig.png"
     code, out, err = run(capsys, "boundary", "--dataset", "circle", "--act", "tanh", "--act", "cos,identity",
@@ -64,9 +65,16 @@ def test_bad_input_exit_2(capsys, tmp_path, argv, message):
     assert message in " ".join(err.split()) and "Traceback" not in err
 
 
+def test_mp4_without_ffmpeg_is_a_clear_error(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr("shutil.which", lambda name: None)
+    code, _, err = run(capsys, "boundary", "--epochs", "5", "-o", str(tmp_path / "f.png"), "--animate", str(tmp_path / "a.mp4"))
+    assert code == 2 and "ffmpeg" in err
+
+
+@pytest.mark.slow
 def test_table_and_animation(capsys, tmp_path):
     gif = tmp_path / "train.gif"
-    code, out, err = run(capsys, "boundary", "--dataset", "xor", "--act", "relu", "--hidden", "3", "--epochs", "30",
+    code, out, err = run(capsys, "boundary", "--dataset", "xor", "--act", "relu", "--hidden", "2", "--epochs", "30",
                          "--points", "80", "-o", str(tmp_path / "x.png"), "--animate", str(gif), "--frames", "3")
     assert code == 0, err
     assert "relu" in out and "3 frames" in out

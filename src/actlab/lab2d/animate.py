@@ -26,8 +26,23 @@ def check_output(path: Path) -> str:
     return "pillow"
 
 
+def _at(dataset, trained: TrainedRow, summary: dict[str, Any], weights: dict[str, Any]) -> dict[str, Any]:
+    """The row's summary with the shown seed's accuracies at this snapshot (for the frame's title)."""
+    k = summary["shown_index"]
+    frame = dict(summary, seeds=[summary["shown_seed"]])
+    far = dataset.extra.get("extrapolation")
+    splits = (("train_accuracy", dataset.x_train, dataset.y_train), ("test_accuracy", dataset.x_test, dataset.y_test),
+              ("extrapolation_accuracy", *(far if far is not None else (None, None))))
+    for key, x, y in splits:
+        if x is None:
+            continue
+        predicted = (trained.logits(x, weights)[k] > 0).long()
+        frame[key], frame[key + "_std"] = float((predicted == y).float().mean()), None
+    return frame
+
+
 def animate(path: Path, dataset, trained: list[TrainedRow], summaries: list[dict[str, Any]], *, fps: int = 6,
-            dpi: int = 60) -> int:
+            dpi: int = 72) -> int:
     """Write one frame per stored snapshot (``BoundaryConfig.snapshots``); returns the frame count."""
     from matplotlib.animation import FFMpegWriter, PillowWriter
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -45,8 +60,8 @@ def animate(path: Path, dataset, trained: list[TrainedRow], summaries: list[dict
             for i in range(frames):
                 epoch = trained[0].snapshots[i][0]
                 weights = [t.snapshots[i][1] for t in trained]
-                draw_all(figure, dataset, trained, summaries, weights=weights,
-                         subtitle=f"epoch {epoch} of {epochs} (row titles: final accuracies)")
+                frame = [_at(dataset, t, s, w) for t, s, w in zip(trained, summaries, weights)]
+                draw_all(figure, dataset, trained, frame, weights=weights, subtitle=f"epoch {epoch} of {epochs}")
                 writer.grab_frame()
     except OSError as error:
         raise ActlabError(f"cannot write {path}: {error}") from None
