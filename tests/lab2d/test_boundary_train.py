@@ -42,7 +42,8 @@ def test_rows_trained_together_equal_rows_trained_alone(circle):
 
 
 def test_feature_space_is_the_forward_pass_and_what_the_figure_plots(circle):
-    result = run_boundary("circle", ["tanh", "prelu:per_unit"], BoundaryConfig(hidden=2, epochs=80, seeds=2), points=200)
+    result = run_boundary("circle", ["tanh", "prelu:per_unit", "maxout:k=3", "prelu,cos", "rrelu"],
+                          BoundaryConfig(hidden=2, epochs=80, seeds=2), points=200)
     for trained, summary in zip(result.trained, result.summaries):
         k = summary["shown_index"]
         net = trained.module(k)
