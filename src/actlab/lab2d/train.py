@@ -21,6 +21,7 @@ biases zero — so the rows of one call start from the same numbers (paired).
 """
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Sequence
@@ -53,6 +54,11 @@ class ActivationRow:
     @property
     def hidden(self) -> int:
         return len(self.items)
+
+    @functools.cached_property
+    def groups(self) -> list[tuple[ActivationItem, list[int]]]:
+        """Units sharing an activation: (item, unit indices), in order of first appearance."""
+        return _unit_groups(self)
 
 
 def parse_row(text: str, hidden: int) -> ActivationRow:
@@ -190,7 +196,7 @@ class _LearnedUnits(nn.Module):
 def _activate(row: ActivationRow, z: Tensor, learnable: list[dict[str, Tensor]], training: bool) -> Tensor:
     if row.pieces > 1:
         return apply_item(row.items[0], z, {}, training)
-    groups = _unit_groups(row)
+    groups = row.groups
     if len(groups) == 1:
         return apply_item(groups[0][0], z, learnable[0], training)
     outputs, order = [], []

@@ -17,6 +17,7 @@ per unit instead of one shared by the units of that activation).
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,11 @@ class ActivationItem:
     @property
     def label(self) -> str:
         return self.text or self.spec.name
+
+    @functools.cached_property
+    def resolved(self) -> dict[str, Any]:
+        """The spec's parameter values (validated once)."""
+        return self.spec.resolve()
 
 
 _OPTION = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.+?)\s*$")
@@ -168,7 +174,7 @@ def apply_item(item: ActivationItem, z: Tensor, learnable: dict[str, Tensor], tr
     from actlab.autograd import function_for  # moves to actlab.nn in the restructure
 
     spec = item.spec
-    params: dict[str, Any] = dict(spec.resolve())
+    params: dict[str, Any] = dict(item.resolved)
     for name, value in learnable.items():
         params[name] = (value.reshape(()) if value.numel() == 1 and value.dim() <= 1 else value).to(z.dtype)
     if training and spec.sample is not None:
