@@ -60,7 +60,7 @@ def test_bad_input_exit_2(capsys, tmp_path, argv, message):
     argv = [a if a != "fig.jpg" else str(tmp_path / "fig.jpg") for a in argv]
     if "-o" not in argv:
         argv += ["-o", str(tmp_path / "f.png")]
-    code, out, err = run(capsys, "boundary", "--epochs", "5", *argv) if "--epochs" not in argv else run(capsys, "boundary", *argv)
+    code, _, err = run(capsys, "boundary", "--epochs", "5", *argv) if "--epochs" not in argv else run(capsys, "boundary", *argv)
     assert code == 2
     assert message in " ".join(err.split()) and "Traceback" not in err
 

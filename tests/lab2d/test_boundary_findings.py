@@ -28,7 +28,6 @@ periodic, 8 hidden units, relu, bias
 from __future__ import annotations
 
 import pytest
-import torch
 
 from actlab.lab2d.run import load_points
 from actlab.lab2d.train import BoundaryConfig, parse_row, train_rows

@@ -93,7 +93,7 @@ def test_snapshots_and_config_errors(circle):
     epochs = [e for e, _ in trained.snapshots]
     assert epochs[0] == 0 and epochs[-1] == 20 and epochs == sorted(epochs)
     torch.testing.assert_close(trained.snapshots[-1][1]["w1"], trained.w1)
-    for bad in (dict(epochs=0), dict(lr=-1.0), dict(seeds=0), dict(hidden=0)):
+    for bad in ({"epochs": 0}, {"lr": -1.0}, {"seeds": 0}, {"hidden": 0}):
         with pytest.raises(ActlabError):
             BoundaryConfig(**bad).validate()
     with pytest.raises(ActlabError, match="spiral|classification"):

@@ -7,7 +7,6 @@ import pytest
 import torch
 from torch import nn
 
-import actlab
 from actlab.errors import ActlabError
 from actlab.nn.per_neuron import PerNeuron, parse_item, split_list
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -29,7 +29,7 @@ def _percent(mean: float | None, std: float | None) -> str:
 
 @app.command("boundary")
 def boundary_command(
-    act: Annotated[Optional[list[str]], typer.Option(
+    act: Annotated[list[str] | None, typer.Option(
         "--act", help="Activation: a name, a formula ('sign(x)*x**2'), a per-neuron list ('cos,identity': one per "
                       "hidden unit), or an item with options ('prelu', 'prelu:per_unit', 'rrelu', 'maxout:k=3', "
                       "'elu:alpha=0.5'). Repeat for one row per activation. [default: tanh]")] = None,
@@ -43,8 +43,8 @@ def boundary_command(
     noise: Annotated[float, typer.Option(help="Gaussian jitter σ of the points.")] = 0.0,
     points: Annotated[int, typer.Option(help="Points in all: 80 % train, 20 % test (+ 20 % extrapolation points).")] = 500,
     data_seed: Annotated[int, typer.Option("--data-seed", help="Seed of the data set.")] = 0,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Figure (PNG). [default: boundary-<dataset>.png]")] = None,
-    animate: Annotated[Optional[Path], typer.Option("--animate", help="Also write both panels over training: .gif (or .mp4 with ffmpeg).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Figure (PNG). [default: boundary-<dataset>.png]")] = None,
+    animate: Annotated[Path | None, typer.Option("--animate", help="Also write both panels over training: .gif (or .mp4 with ffmpeg).")] = None,
     frames: Annotated[int, typer.Option(help="Frames of the animation.")] = 30,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object per activation.")] = False,
 ) -> None:

@@ -45,7 +45,7 @@ def summary(dataset: Dataset) -> dict[str, Any]:
     }
     if "extrapolation" in dataset.extra:  # toy sets: points from the same rule outside the training domain
         far_y = dataset.extra["extrapolation"][1]
-        result["extrapolation"] = {"size": int(len(far_y)),
+        result["extrapolation"] = {"size": len(far_y),
                                    "class_counts": [int(c) for c in torch.bincount(far_y, minlength=dataset.num_classes)],
                                    "region": [list(box) for box in dataset.extra["extrapolation_region"]]}
     if "classes" in dataset.extra:

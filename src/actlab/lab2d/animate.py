@@ -9,7 +9,7 @@ from actlab.errors import ActlabError
 from actlab.lab2d.figures import boundary_figure, draw_all
 from actlab.lab2d.train import TrainedRow
 
-__all__ = ["FORMATS", "check_output", "animate"]
+__all__ = ["FORMATS", "animate", "check_output"]
 
 FORMATS = (".gif", ".mp4")
 

@@ -22,7 +22,7 @@ from matplotlib.patches import Rectangle
 
 from actlab.lab2d.train import TrainedRow
 
-__all__ = ["FeatureSpace", "feature_space", "boundary_figure", "window", "draw_row"]
+__all__ = ["FeatureSpace", "boundary_figure", "draw_row", "feature_space", "window"]
 
 CLASS_COLORS = ("#1f77b4", "#ff7f0e")  # class 0, class 1 (as actlab data show)
 GRID = 200

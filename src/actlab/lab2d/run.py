@@ -15,9 +15,15 @@ from typing import Any
 import torch
 
 from actlab.errors import ActlabError
-from actlab.lab2d.train import BoundaryConfig, TrainedRow, median_seed, parse_row, train_rows
+from actlab.lab2d.train import (
+    BoundaryConfig,
+    TrainedRow,
+    median_seed,
+    parse_row,
+    train_rows,
+)
 
-__all__ = ["BoundaryResult", "run_boundary", "load_points", "summarise"]
+__all__ = ["BoundaryResult", "load_points", "run_boundary", "summarise"]
 
 DEFAULT_POINTS = 500  # 400 train + 100 test (+ 100 extrapolation where the set has a region)
 

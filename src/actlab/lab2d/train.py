@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,9 +32,16 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from actlab.errors import ActlabError
-from actlab.nn.per_neuron import ActivationItem, PerNeuron, apply_item, check_elementwise, parse_item, split_list
+from actlab.nn.per_neuron import (
+    ActivationItem,
+    PerNeuron,
+    apply_item,
+    check_elementwise,
+    parse_item,
+    split_list,
+)
 
-__all__ = ["ActivationRow", "parse_row", "BoundaryConfig", "TrainedRow", "train_rows", "median_seed"]
+__all__ = ["ActivationRow", "BoundaryConfig", "TrainedRow", "median_seed", "parse_row", "train_rows"]
 
 
 @dataclass(frozen=True)
@@ -216,7 +222,10 @@ def _hidden(row: ActivationRow, x: Tensor, w1: Tensor, b1: Tensor | None, learna
 
 
 def _initial(row: ActivationRow, config: BoundaryConfig, seeds: Sequence[int]) -> dict[str, Any]:
-    from actlab.models import init_scheme, init_std  # the same init schemes as every other model
+    from actlab.models import (  # the same init schemes as every other model
+        init_scheme,
+        init_std,
+    )
 
     hidden, pieces = config.hidden, row.pieces
     width = hidden * pieces
@@ -322,7 +331,7 @@ def _train_rows(rows: Sequence[ActivationRow], x: Tensor, y: Tensor, config: Bou
     for index, stack in enumerate(stacks):
         # the loss after the last step
         with torch.no_grad():
-            logits = forward_eval(stack, rows, x, k)
+            logits = _forward_eval(stack, rows, x, k)
             final = F.binary_cross_entropy_with_logits(logits, target.expand_as(logits), reduction="none").mean(dim=(1, 2))
         for slot, i in enumerate(stack["members"]):
             part = slice(slot * k, (slot + 1) * k)
@@ -337,7 +346,7 @@ def _train_rows(rows: Sequence[ActivationRow], x: Tensor, y: Tensor, config: Bou
     return [r for r in results if r is not None]
 
 
-def forward_eval(stack, rows, x: Tensor, k: int) -> Tensor:
+def _forward_eval(stack, rows, x: Tensor, k: int) -> Tensor:
     z = torch.matmul(x, stack["w1"])
     if stack["b1"] is not None:
         z = z + stack["b1"]
@@ -358,9 +367,3 @@ def median_seed(accuracy: Tensor, loss: Tensor) -> int:
     """Index of the median seed by test accuracy (ties broken by lower loss)."""
     order = sorted(range(len(accuracy)), key=lambda i: (float(torch.nan_to_num(accuracy[i], nan=-1.0)), -float(loss[i])))
     return order[(len(order) - 1) // 2]
-
-
-def timed_train(rows: Sequence[ActivationRow], x: Tensor, y: Tensor, config: BoundaryConfig) -> tuple[list[TrainedRow], float]:
-    started = time.perf_counter()
-    trained = train_rows(rows, x, y, config)
-    return trained, time.perf_counter() - started

@@ -30,7 +30,7 @@ from actlab.errors import ActlabError
 from actlab.registry import get
 from actlab.spec import ActivationSpec
 
-__all__ = ["ActivationItem", "parse_item", "split_list", "PerNeuron"]
+__all__ = ["ActivationItem", "PerNeuron", "parse_item", "split_list"]
 
 
 @dataclass(frozen=True)
