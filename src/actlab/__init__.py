@@ -30,6 +30,8 @@ _EXPORTS = {
     "load_saved_formulas": "actlab.formula.build",
     "Maxout": "actlab.nn.maxout",
     "ActivationModule": "actlab.nn.modules",
+    "PerNeuron": "actlab.nn.per_neuron",
+    "AlphaDropout": "actlab.nn.alpha_dropout",
     "all_specs": "actlab.resolve",
     "get": "actlab.resolve",
     "names": "actlab.resolve",

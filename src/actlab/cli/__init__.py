@@ -9,6 +9,7 @@ from __future__ import annotations
 from actlab.cli import analysis as _analysis  # noqa: F401  props, plot
 
 # command modules (each registers its commands on import)
+from actlab.cli import boundary as _boundary  # noqa: F401  boundary
 from actlab.cli import catalog as _catalog  # noqa: F401  list, show, eval
 from actlab.cli import compare as _compare  # noqa: F401  compare, report, export
 from actlab.cli import data as _data  # noqa: F401  data list/show

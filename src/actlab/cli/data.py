@@ -119,6 +119,9 @@ def show_command(
         else:
             detail = "-"
         table.add_row(part, str(entry["size"]), str(tuple(entry["x_shape"])), detail)
+    if "extrapolation" in info:  # outside the training domain (toy sets)
+        far = info["extrapolation"]
+        table.add_row("extrapolation", str(far["size"]), f"({far['size']}, 2)", " ".join(str(c) for c in far["class_counts"]))
     console.print(table)
     if output is not None:
         console.print(f"wrote {output}", highlight=False)

@@ -13,7 +13,7 @@ from actlab.data.base import Dataset
 from actlab.data.cache import CACHE_ENV, cache_dir
 from actlab.data.mnist import MIRROR_ENV
 from actlab.data.registry import DatasetInfo, info, load, names
-from actlab.data.toy import TrueFunction, true_boundary, true_target
+from actlab.data.toy_truth import TrueFunction, true_boundary, true_target
 
 __all__ = [
     "Dataset",

@@ -8,7 +8,13 @@ from __future__ import annotations
 import numpy as np
 
 from actlab.data.base import Dataset
-from actlab.data.splits import assemble, check_bool, check_fraction, check_int, split_indices
+from actlab.data.splits import (
+    assemble,
+    check_bool,
+    check_fraction,
+    check_int,
+    split_indices,
+)
 from actlab.errors import ParameterError
 
 __all__ = ["load_digits"]

@@ -24,7 +24,14 @@ from typing import Any
 import numpy as np
 
 from actlab.data.base import Dataset
-from actlab.data.splits import assemble, check_bool, check_choice, check_fraction, check_int, split_indices
+from actlab.data.splits import (
+    assemble,
+    check_bool,
+    check_choice,
+    check_fraction,
+    check_int,
+    split_indices,
+)
 from actlab.errors import ActlabError, ParameterError, suggest
 
 __all__ = ["FILE_SUFFIXES", "MAX_CLASSES", "looks_like_path", "load_file"]

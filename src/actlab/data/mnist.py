@@ -37,7 +37,13 @@ import numpy as np
 from actlab.data.base import Dataset
 from actlab.data.cache import cache_dir, load_arrays, save_arrays, sha256_file
 from actlab.data.download import download
-from actlab.data.splits import assemble, check_bool, check_choice, check_int, split_indices
+from actlab.data.splits import (
+    assemble,
+    check_bool,
+    check_choice,
+    check_int,
+    split_indices,
+)
 from actlab.errors import ActlabError, ParameterError
 
 __all__ = ["PICKLE_SHA256", "IDX_SHA256", "MIRROR_ENV", "load_mnist", "package_file", "read_pickle", "read_idx", "safe_unpickle"]

@@ -27,7 +27,10 @@ CACHE_FILE = "mnist1d-v1.npz"
 
 def generate() -> dict[str, np.ndarray]:
     """Run the mnist1d generator with its default arguments (no network, global RNG state kept)."""
-    from mnist1d.data import get_dataset_args, make_dataset  # imported lazily: it pulls in pyplot
+    from mnist1d.data import (  # imported lazily: it pulls in pyplot
+        get_dataset_args,
+        make_dataset,
+    )
 
     python_state, numpy_state = random.getstate(), np.random.get_state()
     try:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
 from actlab.analysis.palette import CLASS_COLORS
 from actlab.data.base import Dataset
@@ -43,6 +44,11 @@ def summary(dataset: Dataset) -> dict[str, Any]:
         "num_classes": dataset.num_classes,
         "splits": splits,
     }
+    if "extrapolation" in dataset.extra:  # toy sets: points from the same rule outside the training domain
+        far_y = dataset.extra["extrapolation"][1]
+        result["extrapolation"] = {"size": len(far_y),
+                                   "class_counts": [int(c) for c in torch.bincount(far_y, minlength=dataset.num_classes)],
+                                   "region": [list(box) for box in dataset.extra["extrapolation_region"]]}
     if "classes" in dataset.extra:
         result["classes"] = list(dataset.extra["classes"])
     truth = dataset.extra.get("boundary") or dataset.extra.get("target")
@@ -85,6 +91,10 @@ def _scatter_2d(dataset: Dataset, max_points: int, seed: int) -> Figure:
     if domain is None or standardized:
         pad = 0.1 * (x.max(axis=0) - x.min(axis=0) + 1e-9)
         domain = (x[:, 0].min() - pad[0], x[:, 0].max() + pad[0], x[:, 1].min() - pad[1], x[:, 1].max() + pad[1])
+    far = dataset.extra.get("extrapolation")
+    if far is not None and not standardized:
+        outer = dataset.extra["extrapolation_region"][0]
+        domain = (min(domain[0], outer[0]), max(domain[1], outer[1]), min(domain[2], outer[2]), max(domain[3], outer[3]))
     truth = None if standardized else (dataset.extra.get("boundary") or dataset.extra.get("target"))
     bound = float(np.abs(y).max()) if dataset.task == "regression" and len(y) else 1.0
     bound = bound if bound > 0 else 1.0
@@ -101,6 +111,16 @@ def _scatter_2d(dataset: Dataset, max_points: int, seed: int) -> Figure:
             mask = y == label
             axes.scatter(x[mask, 0], x[mask, 1], s=10, color=CLASS_COLORS[label % 10], edgecolors="white",
                          linewidths=0.3, label=f"class {label} ({int(mask.sum())})")
+        if far is not None:
+            far_x, far_y = far[0].numpy(), far[1].numpy()
+            for label in range(dataset.num_classes):
+                mask = far_y == label
+                axes.scatter(far_x[mask, 0], far_x[mask, 1], s=14, marker="x", color=CLASS_COLORS[label % 10],
+                             linewidths=0.9, label=f"class {label}, extrapolation ({int(mask.sum())})")
+            if not standardized:
+                inner = dataset.extra["extrapolation_region"][1]
+                axes.add_patch(Rectangle((inner[0], inner[2]), inner[1] - inner[0], inner[3] - inner[2], fill=False,
+                                         linestyle="--", linewidth=1.0, edgecolor="0.3", label="training domain"))
         axes.legend(loc="upper right", fontsize=8, framealpha=0.8)
     else:
         points = axes.scatter(x[:, 0], x[:, 1], c=y.reshape(-1), s=10, cmap="coolwarm",

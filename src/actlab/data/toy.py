@@ -34,31 +34,45 @@ multi_gaussian  [-1, 1]²     target: the signed bump of largest magnitude among
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
 from actlab.data.base import Dataset
-from actlab.data.splits import assemble, check_bool, check_float, check_fraction, check_int, split_indices
-from actlab.errors import ParameterError, UnknownNameError
+from actlab.data.splits import (
+    assemble,
+    check_bool,
+    check_float,
+    check_fraction,
+    check_int,
+    split_indices,
+)
+from actlab.data.toy_truth import (
+    _BLOB_CENTER,
+    _BLOB_STD,
+    _FORMULAS,
+    _FUNCTIONS,
+    _MOON_LOWER,
+    _MOON_UPPER,
+    _SPIRAL_TURN,
+    TOY_CLASSIFICATION,
+    TOY_NAMES,
+    TOY_REGRESSION,
+    TrueFunction,
+    _toy_key,
+)
+from actlab.errors import ParameterError
 
 __all__ = [
     "TOY_CLASSIFICATION",
     "TOY_REGRESSION",
     "TOY_NAMES",
-    "TrueFunction",
-    "true_boundary",
-    "true_target",
     "load_toy",
     "DOMAINS",
+    "EXTRAPOLATION",
 ]
 
-TOY_CLASSIFICATION = ("linear", "circle", "periodic", "xor", "gaussian", "spiral", "moons")
-TOY_REGRESSION = ("plane", "multi_gaussian")
-TOY_NAMES = TOY_CLASSIFICATION + TOY_REGRESSION
 
 #: plotting window (x0_min, x0_max, x1_min, x1_max) of each set, with its clean points inside
 DOMAINS: dict[str, tuple[float, float, float, float]] = {
@@ -73,6 +87,17 @@ DOMAINS: dict[str, tuple[float, float, float, float]] = {
     "multi_gaussian": (-1.0, 1.0, -1.0, 1.0),
 }
 
+#: extrapolation regions: (outer window, inner training box), each (x0_min, x0_max, x1_min, x1_max);
+#: extrapolation points are drawn uniformly in the outer window outside the inner box, labelled by the
+#: same rule. periodic: one more period on each side of x0; linear, circle, xor: a ring a quarter of
+#: the training square's side wide around it.
+EXTRAPOLATION: dict[str, tuple[tuple[float, float, float, float], tuple[float, float, float, float]]] = {
+    "periodic": ((-5 * math.pi, 5 * math.pi, -2.5, 2.5), (-3 * math.pi, 3 * math.pi, -2.5, 2.5)),
+    "linear": ((-1.75, 2.75, -1.75, 2.75), (-1.0, 2.0, -1.0, 2.0)),
+    "circle": ((-1.5, 1.5, -1.5, 1.5), (-1.0, 1.0, -1.0, 1.0)),
+    "xor": ((-1.5, 1.5, -1.5, 1.5), (-1.0, 1.0, -1.0, 1.0)),
+}
+
 DESCRIPTIONS = {
     "linear": "two classes split by the line x0 + x1 - 1 = 0",
     "circle": "a disc (class 1) inside a ring (class 0)",
@@ -84,151 +109,6 @@ DESCRIPTIONS = {
     "plane": "regression: target (x0 + x1) / 2",
     "multi_gaussian": "regression: six signed Gaussian-like bumps (TensorFlow Playground)",
 }
-
-_CIRCLE_RADIUS = 0.6
-_SPIRAL_TURN = 3.5 * math.pi  # angle gained per unit radius
-_BLOB_CENTER = 1.0
-_BLOB_STD = 0.3
-_BUMPS = ((-4, 2.5, 1), (0, 2.5, -1), (4, 2.5, 1), (-4, -2.5, -1), (0, -2.5, 1), (4, -2.5, -1))
-
-
-# --- true functions: numpy in, numpy out (float64) -------------------------------------------
-
-def _linear(p: np.ndarray) -> np.ndarray:
-    return p[:, 0] + p[:, 1] - 1.0
-
-
-def _circle(p: np.ndarray) -> np.ndarray:
-    return _CIRCLE_RADIUS - np.hypot(p[:, 0], p[:, 1])
-
-
-def _periodic(p: np.ndarray) -> np.ndarray:
-    return p[:, 1] - np.cos(p[:, 0])
-
-
-def _xor(p: np.ndarray) -> np.ndarray:
-    return p[:, 0] * p[:, 1]
-
-
-def _gaussian(p: np.ndarray) -> np.ndarray:
-    return p[:, 0] + p[:, 1]
-
-
-def _spiral(p: np.ndarray) -> np.ndarray:
-    radius = np.hypot(p[:, 0], p[:, 1])
-    angle = np.arctan2(p[:, 1], p[:, 0])
-    return -np.cos(angle - _SPIRAL_TURN * radius)  # +1 on the class-1 arm, -1 on the class-0 arm
-
-
-def _arc_distance(p: np.ndarray, center: tuple[float, float], upper: bool) -> np.ndarray:
-    """Distance from points to the unit half circle around ``center`` (upper or lower half)."""
-    d = p - np.asarray(center)
-    on_side = d[:, 1] >= 0 if upper else d[:, 1] <= 0
-    to_circle = np.abs(np.hypot(d[:, 0], d[:, 1]) - 1.0)
-    to_ends = np.minimum(np.hypot(d[:, 0] - 1.0, d[:, 1]), np.hypot(d[:, 0] + 1.0, d[:, 1]))
-    return np.where(on_side, to_circle, to_ends)
-
-
-_MOON_UPPER = (0.0, 0.0)
-_MOON_LOWER = (1.0, 0.5)
-
-
-def _moons(p: np.ndarray) -> np.ndarray:
-    return _arc_distance(p, _MOON_UPPER, upper=True) - _arc_distance(p, _MOON_LOWER, upper=False)
-
-
-def _plane(p: np.ndarray) -> np.ndarray:
-    return (p[:, 0] + p[:, 1]) / 2.0
-
-
-def _multi_gaussian(p: np.ndarray) -> np.ndarray:
-    # Playground: six centres in [-6, 6]², value sign * clamp(1 - dist / 2, 0, 1), the largest |value| wins.
-    # We use the same picture scaled by 1/6 to [-1, 1]².
-    best = np.zeros(len(p))
-    for cx, cy, sign in _BUMPS:
-        dist = np.hypot(p[:, 0] - cx / 6.0, p[:, 1] - cy / 6.0)
-        value = sign * np.clip(1.0 - dist / (2.0 / 6.0), 0.0, 1.0)
-        best = np.where(np.abs(value) > np.abs(best), value, best)
-    return best
-
-
-_FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "linear": _linear,
-    "circle": _circle,
-    "periodic": _periodic,
-    "xor": _xor,
-    "gaussian": _gaussian,
-    "spiral": _spiral,
-    "moons": _moons,
-    "plane": _plane,
-    "multi_gaussian": _multi_gaussian,
-}
-
-_FORMULAS = {
-    "linear": "x0 + x1 - 1",
-    "circle": "0.6 - sqrt(x0^2 + x1^2)",
-    "periodic": "x1 - cos(x0)",
-    "xor": "x0 * x1",
-    "gaussian": "x0 + x1",
-    "spiral": "-cos(atan2(x1, x0) - 3.5*pi*r), r = sqrt(x0^2 + x1^2)",
-    "moons": "dist(upper moon) - dist(lower moon)",
-    "plane": "(x0 + x1) / 2",
-    "multi_gaussian": "signed bump of largest magnitude",
-}
-
-
-@dataclass(frozen=True)
-class TrueFunction:
-    """The noiseless truth of a toy set: a picklable description that can be evaluated.
-
-    ``kind == "boundary"``: ``f(points)`` is a signed score, > 0 for class 1,
-    < 0 for class 0; the boundary is ``f == 0``. ``kind == "target"``: ``f(points)``
-    is the noiseless regression target, shape ``(m, 1)``.
-    ``points`` is an ``(m, 2)`` numpy array or torch tensor; the result has the same type.
-    """
-
-    dataset: str
-    kind: str  # "boundary" or "target"
-    formula: str = ""
-
-    def __call__(self, points: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
-        is_tensor = isinstance(points, torch.Tensor)
-        array = points.detach().cpu().double().numpy() if is_tensor else np.asarray(points, dtype=np.float64)
-        if array.ndim != 2 or array.shape[1] != 2:
-            raise ParameterError(f"{self.dataset} {self.kind} expects points of shape (m, 2), got {tuple(array.shape)}")
-        values = _FUNCTIONS[self.dataset](array)
-        if self.kind == "target":
-            values = values.reshape(-1, 1)
-        if is_tensor:
-            return torch.from_numpy(values.astype(np.float32))
-        return values
-
-    def label(self, points: np.ndarray | torch.Tensor) -> np.ndarray | torch.Tensor:
-        """Class labels (0/1, int64) on each side of the boundary (ties go to class 0)."""
-        if self.kind != "boundary":
-            raise ParameterError(f"{self.dataset} is a regression set; it has a target, not class labels")
-        values = self(points)
-        return (values > 0).long() if isinstance(values, torch.Tensor) else (values > 0).astype(np.int64)
-
-
-def true_boundary(name: str) -> TrueFunction | None:
-    """The true boundary of toy set ``name`` (``None`` for the regression sets)."""
-    key = _toy_key(name)
-    return TrueFunction(key, "boundary", _FORMULAS[key]) if key in TOY_CLASSIFICATION else None
-
-
-def true_target(name: str) -> TrueFunction | None:
-    """The noiseless target of a toy regression set (``None`` for classification sets)."""
-    key = _toy_key(name)
-    return TrueFunction(key, "target", _FORMULAS[key]) if key in TOY_REGRESSION else None
-
-
-def _toy_key(name: str) -> str:
-    key = str(name).lower()
-    if key not in _FUNCTIONS:
-        raise UnknownNameError("toy dataset", str(name), TOY_NAMES)
-    return key
-
 
 # --- clean point generators: (rng, n) -> (points, labels or None) ------------------------------
 
@@ -304,6 +184,19 @@ _GENERATORS = {
 }
 
 
+def _gen_extrapolation(rng: np.random.Generator, key: str, n: int) -> np.ndarray:
+    """``n`` points uniform in the extrapolation region of ``key`` (outer window minus the training box)."""
+    (ox0, ox1, oy0, oy1), (ix0, ix1, iy0, iy1) = EXTRAPOLATION[key]
+    kept: list[np.ndarray] = []
+    count = 0
+    while count < n:
+        p = rng.uniform((ox0, oy0), (ox1, oy1), size=(max(2 * n, 16), 2))
+        outside = (p[:, 0] < ix0) | (p[:, 0] > ix1) | (p[:, 1] < iy0) | (p[:, 1] > iy1)
+        kept.append(p[outside])
+        count += int(outside.sum())
+    return np.concatenate(kept)[:n]
+
+
 def load_toy(
     name: str,
     *,
@@ -313,6 +206,7 @@ def load_toy(
     val_fraction: float = 0.2,
     test_fraction: float = 0.2,
     standardize: bool = False,
+    extrapolation: int | None = None,
 ) -> Dataset:
     """Generate toy set ``name``: ``n`` points split 60/20/20 into train/val/test (by default).
 
@@ -320,6 +214,12 @@ def load_toy(
     coordinates after labelling; ``seed`` fixes everything. ``standardize``
     rescales the inputs with the training mean/std (the true functions then
     no longer apply to ``x`` directly: ``extra["standardize"]`` holds the map).
+
+    ``extrapolation``: how many extra points to draw from the same rule *outside*
+    the training domain (see :data:`EXTRAPOLATION`; sets without a region get none);
+    default ``round(n * test_fraction)``, 0 for none. They go into
+    ``extra["extrapolation"] = (x, y)`` (tensors like the test split's) and are drawn
+    from their own generator, so the train/val/test splits do not depend on them.
     """
     key = _toy_key(name)
     n = check_int("n", n, minimum=1)
@@ -328,6 +228,8 @@ def load_toy(
     val_fraction = check_fraction("val_fraction", val_fraction)
     test_fraction = check_fraction("test_fraction", test_fraction)
     standardize = check_bool("standardize", standardize)
+    if extrapolation is not None:
+        extrapolation = check_int("extrapolation", extrapolation, minimum=0)
     if val_fraction + test_fraction >= 1.0:
         raise ParameterError(f"val_fraction + test_fraction must be < 1, got {val_fraction} + {test_fraction}")
     n_val, n_test = round(n * val_fraction), round(n * test_fraction)
@@ -355,7 +257,7 @@ def load_toy(
         "kind": "toy2d",
     }
     extra["boundary" if classification else "target"] = truth
-    return assemble(
+    dataset = assemble(
         key,
         {"train": (x[train_idx], y[train_idx]), "val": (x[val_idx], y[val_idx]), "test": (x[test_idx], y[test_idx])},
         task="classification" if classification else "regression",
@@ -366,3 +268,14 @@ def load_toy(
         standardize=standardize,
         seed=seed,
     )
+    count = round(n * test_fraction) if extrapolation is None else extrapolation
+    if key in EXTRAPOLATION and count > 0:
+        extra_rng = np.random.default_rng([seed, 2])
+        clean = _gen_extrapolation(extra_rng, key, count)
+        far_y = (_FUNCTIONS[key](clean) > 0).astype(np.int64)
+        far_x = clean + (extra_rng.standard_normal(clean.shape) * noise if noise > 0 else 0.0)
+        if "standardize" in dataset.extra:
+            far_x = (far_x - dataset.extra["standardize"]["mean"]) / dataset.extra["standardize"]["std"]
+        dataset.extra["extrapolation"] = (torch.from_numpy(far_x.astype(np.float32)), torch.from_numpy(far_y))
+        dataset.extra["extrapolation_region"] = EXTRAPOLATION[key]
+    return dataset

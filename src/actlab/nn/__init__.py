@@ -1,4 +1,10 @@
-"""torch layers built from activation specs: the autograd Function, modules, per-neuron layers, init."""
+"""torch layers built from activation specs: the autograd Function, modules, Maxout.
+
+Layers that resolve activation *names* (``actlab.nn.per_neuron.PerNeuron``,
+``actlab.nn.alpha_dropout``) sit on :mod:`actlab.resolve` and are imported from
+their modules (or ``actlab.PerNeuron``): this package's ``__init__`` holds only
+what the resolver itself needs, so the two never import each other.
+"""
 from __future__ import annotations
 
 from actlab import spec as _spec
