@@ -26,9 +26,11 @@ demo: $(STAMP)
 	$(BIN)/actlab demo
 
 test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 test-fast: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -n 2 -q -m "not slow"
 
 bench: $(STAMP)

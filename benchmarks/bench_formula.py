@@ -22,7 +22,6 @@ import torch.nn.functional as F
 
 os.environ.setdefault("ACTLAB_COMPILE", "1")
 
-import actlab  # noqa: E402
 from actlab.formula import from_formula  # noqa: E402
 
 CASES = [

@@ -62,7 +62,7 @@ def test_gallery_has_one_panel_per_spec():
     visible = [ax for ax in figure.axes if ax.get_visible()]
     assert len(visible) == len(specs)
     assert [ax.get_title() for ax in visible] == [s.name for s in specs]
-    for ax, spec in zip(visible, specs):
+    for ax, _spec in zip(visible, specs):
         assert len(_lines(ax, "f:")) == 1 and _lines(ax, "df:")[0].get_linestyle() == "--"
 
 

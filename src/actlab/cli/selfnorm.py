@@ -102,8 +102,8 @@ def selfnorm_command(
         mean, variance = (fixed.mean, fixed.variance) if fixed.found else (0.0, 1.0)
         data["alpha_dropout"] = analysis.alpha_dropout_constants(spec, dropout, mean, variance)
     if output is not None:
-        from actlab.analysis.selfnorm_figures import plot_map
         from actlab.analysis.plots import save
+        from actlab.analysis.selfnorm_figures import plot_map
 
         save(plot_map(spec, fixed), output)
     if json_output:

@@ -328,7 +328,7 @@ def _train_rows(rows: Sequence[ActivationRow], x: Tensor, y: Tensor, config: Bou
             snapshot(epoch)
 
     results: list[TrainedRow | None] = [None] * len(rows)
-    for index, stack in enumerate(stacks):
+    for stack in stacks:
         # the loss after the last step
         with torch.no_grad():
             logits = _forward_eval(stack, rows, x, k)

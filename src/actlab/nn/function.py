@@ -25,7 +25,7 @@ def _reduce_to(grad: Tensor, like: Tensor) -> Tensor:
     return grad.sum_to_size(like.shape)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def function_for(spec: ActivationSpec) -> type[torch.autograd.Function]:
     """The autograd Function class for ``spec`` (one per spec, cached)."""
     names = spec.param_names

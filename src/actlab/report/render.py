@@ -158,7 +158,7 @@ def write_report(run_dir: str | Path) -> dict[str, Path]:
     if diverged:
         h += ["<h3 class='bad'>Diverged runs</h3>", _html_table(diverged_header, diverged, colors=colors, name_column=0)]
     h.append("<h2>Curves</h2>")
-    for name, caption, png in figures:
+    for _name, caption, png in figures:
         uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
         h.append(f"<figure><img alt='{html.escape(caption)}' src='{uri}'><figcaption class='note'>"
                  f"{html.escape(caption)}</figcaption></figure>")

@@ -117,7 +117,7 @@ def summarize(run_dir: str | Path) -> ReportData:
                 score = _mean([r.val_accuracy for r in done]) if classification else _mean([r.val_loss for r in done])
                 lr_scores[rate] = (len(done), score)
 
-            def key(rate: float) -> tuple[int, float]:
+            def key(rate: float, lr_scores: dict = lr_scores) -> tuple[int, float]:
                 n, score = lr_scores[rate]
                 if score is None:
                     return (n, -math.inf)
