@@ -16,6 +16,7 @@ from actlab.cli import analysis as _analysis  # noqa: F401  props, plot
 from actlab.cli import compare as _compare  # noqa: F401  compare, report, export
 from actlab.cli import formula as _formula  # noqa: F401  define
 from actlab.cli import data as _data  # noqa: F401  data list/show
+from actlab.cli import diagnose as _diagnose  # noqa: F401  diagnose
 
 __all__ = ["app", "main"]
 
