@@ -20,7 +20,9 @@ Definitions (one line each; l = 1 … depth counts the hidden layers):
   table's ``SATURATION_FRACTION`` and max |f'| = max(|derivative_min|, |derivative_max|) from
   :func:`actlab.properties` (null when max |f'| is unbounded or zero).
 - ``zero_fraction``: share of (example, unit) pairs with f(z) exactly 0.
-- ``dead_fraction``: share of units whose f'(z) is exactly 0 for every example of the batch.
+- ``dead_fraction``: share of units whose f'(z) is exactly 0 for every example of the batch, in the
+  network's precision (float32: a sigmoid unit with z > 17 for every example counts, since σ'(z)
+  underflows to 0 there and no gradient flows; the property table ignores such underflow).
 
 Verdict (:func:`verdict`), thresholds in the constants below; the first that applies wins:
 
