@@ -84,23 +84,26 @@ def speed_figure(summary: dict[str, Any], path: Path) -> Path:
 
 
 def histogram_figure(store: DiagnoseStore, run_id: str, title: str, path: Path) -> Path | None:
-    """Activation histograms per hidden layer at initialisation (left) and at the end (right) of one run."""
+    """Activation histograms per hidden layer (one panel each): at initialisation and at the end, overlaid."""
     init, end = store.histograms(run_id, "init"), store.histograms(run_id, "end")
     if not init:
         return None
     plt = _plt()
-    fig, axes = plt.subplots(len(init), 2, figsize=(9, 1.9 * len(init) + 0.8), squeeze=False)
-    for row, pair in enumerate(zip(init, end)):
-        for col, (edges, counts) in enumerate(pair):
-            ax = axes[row][col]
-            widths = [b - a for a, b in zip(edges[:-1], edges[1:])]
-            ax.bar(edges[:-1], counts, width=widths, align="edge", color="C0" if col == 0 else "C1")
-            ax.set_ylabel(f"layer {row + 1}")
-            if row == 0:
-                ax.set_title("at initialisation" if col == 0 else "at the end")
-    axes[-1][0].set_xlabel("activation f(z)")
-    axes[-1][1].set_xlabel("activation f(z)")
-    fig.suptitle(title)
+    count = len(init)
+    cols = min(count, 4)
+    rows = math.ceil(count / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.6 * rows + 0.6), squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        if index >= count:
+            ax.set_visible(False)
+            continue
+        for (edges, counts), label, color in ((init[index], "init", "C0"), (end[index], "end", "C1")):
+            ax.stairs(counts, edges, fill=True, alpha=0.45, color=color, label=label)
+        ax.set_title(f"hidden layer {index + 1}", fontsize=9)
+        ax.set_xlabel("f(z)", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
