@@ -66,6 +66,18 @@ def test_epochs_zero_measures_at_init_only(capsys, tmp_path):
         assert db.execute("SELECT COUNT(*) FROM points").fetchone()[0] == 2
 
 
+def test_every_k_steps_and_update_ratios(capsys, tmp_path):
+    # moons: 600 training points, batch 32 -> 19 steps per epoch, 38 in two epochs (the last one is measured too)
+    code, _, _ = run(capsys, "diagnose", "--act", "gelu", *SMALL, "--seeds", "1", "--every", "7", "-o", tmp_path / "k")
+    assert code == 0
+    summary = strict_json((tmp_path / "k" / "diagnostics.json").read_text())
+    points = summary["activations"]["gelu"]["runs"][0]["points"]
+    assert [p["step"] for p in points] == [0, 7, 14, 21, 28, 35, 38]
+    assert [p["epoch"] for p in points] == pytest.approx([s / 19 for s in (0, 7, 14, 21, 28, 35, 38)])
+    assert all(layer["update_ratio"] is None for layer in points[0]["layers"])
+    assert all(0 < layer["update_ratio"] < 1 for p in points[1:] for layer in p["layers"])
+
+
 def test_rerun_resumes_and_skips_finished_seeds(capsys, tmp_path):
     out_dir = tmp_path / "r"
     code, first, _ = run(capsys, "diagnose", "--act", "elu", *SMALL, "--seeds", "1", "-o", out_dir, "--json")

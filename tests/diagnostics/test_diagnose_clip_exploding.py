@@ -6,7 +6,14 @@ import torch
 
 import actlab
 from actlab.diagnostics.presets import Setup
-from actlab.diagnostics.run import DiagnoseData, build_mlp, clip_gradients, loss_function, run_exploding, train_run
+from actlab.diagnostics.run import (
+    DiagnoseData,
+    build_mlp,
+    clip_gradients,
+    loss_function,
+    run_exploding,
+    train_run,
+)
 
 
 def one_step(clip_value=None, clip_norm=None, lr=0.1):

@@ -25,7 +25,7 @@ from typing import Any
 
 from actlab.errors import ActlabError
 
-__all__ = ["DB_NAME", "DiagnoseStore", "MEASURE_COLUMNS"]
+__all__ = ["DB_NAME", "MEASURE_COLUMNS", "DiagnoseStore"]
 
 DB_NAME = "diagnostics.sqlite"
 SCHEMA_VERSION = 1
@@ -105,7 +105,7 @@ class DiagnoseStore:
     def __enter__(self) -> DiagnoseStore:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     @contextmanager

@@ -11,8 +11,14 @@ from typing import Any
 
 from actlab.diagnostics.db import DiagnoseStore
 
-__all__ = ["write_figures", "speed_figure", "histogram_figure", "dead_saturated_figure", "speed_by_activation_figure",
-           "exploding_figure"]
+__all__ = [
+    "dead_saturated_figure",
+    "exploding_figure",
+    "histogram_figure",
+    "speed_by_activation_figure",
+    "speed_figure",
+    "write_figures",
+]
 
 DPI = 110
 
@@ -125,6 +131,7 @@ def dead_saturated_figure(summary: dict[str, Any], path: Path) -> Path:
     axes[1].set_ylabel("saturated (example, unit) pairs (%)")
     for ax in axes:
         ax.set_xlabel("epoch")
+        ax.set_ylim(bottom=0, top=max(1.0, ax.get_ylim()[1]))
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=8)

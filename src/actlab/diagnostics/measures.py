@@ -48,17 +48,17 @@ from torch import Tensor, nn
 from actlab.spec import ActivationSpec
 
 __all__ = [
+    "DYING_GROWTH",
+    "EXPLODING_GROWTH",
+    "EXPLODING_RATIO",
     "SATURATION_FRACTION",
     "VANISHING_RATIO",
-    "EXPLODING_RATIO",
-    "EXPLODING_GROWTH",
-    "DYING_GROWTH",
     "LayerMeasures",
     "Snapshot",
-    "max_abs_derivative",
-    "layer_measures",
     "collect",
     "hidden_layers",
+    "layer_measures",
+    "max_abs_derivative",
     "verdict",
 ]
 

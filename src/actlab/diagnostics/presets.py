@@ -24,7 +24,7 @@ from typing import Any
 
 from actlab.errors import ActlabError
 
-__all__ = ["Setup", "PRESETS", "INITS", "LOSSES", "OPTIMIZERS", "preset_defaults", "EXPLODING_WEIGHT"]
+__all__ = ["EXPLODING_WEIGHT", "INITS", "LOSSES", "OPTIMIZERS", "PRESETS", "Setup", "preset_defaults"]
 
 INITS = ("normal", "he", "glorot", "lecun", "nielsen")
 LOSSES = ("softmax", "sigmoid")  # softmax cross-entropy of logits | cross-entropy of sigmoid outputs, one-hot

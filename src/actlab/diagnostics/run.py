@@ -29,8 +29,19 @@ from actlab.diagnostics.measures import Snapshot, collect, max_abs_derivative, v
 from actlab.diagnostics.presets import EXPLODING_WEIGHT, Setup
 from actlab.errors import ActlabError
 
-__all__ = ["DiagnoseData", "load_data", "build_mlp", "loss_function", "clip_gradients", "train_run", "run_setup",
-           "summarise", "run_exploding", "run_id_of", "HISTOGRAM_BINS"]
+__all__ = [
+    "HISTOGRAM_BINS",
+    "DiagnoseData",
+    "build_mlp",
+    "clip_gradients",
+    "load_data",
+    "loss_function",
+    "run_exploding",
+    "run_id_of",
+    "run_setup",
+    "summarise",
+    "train_run",
+]
 
 HISTOGRAM_BINS = 40
 
@@ -61,7 +72,7 @@ def load_data(setup: Setup) -> DiagnoseData:
                         int(dataset.num_classes), dataset.name)
 
 
-def _std(init: str, spec: actlab.ActivationSpec, fan_in: int, fan_out: int, hidden: bool) -> tuple[float, float]:
+def _std(init: str, fan_in: int, fan_out: int) -> tuple[float, float]:
     """(weight std, bias std) of one layer."""
     from actlab.models import init_std
 
@@ -83,7 +94,7 @@ def build_mlp(spec: actlab.ActivationSpec, sizes: list[int], init: str | None, s
     for index, (fan_in, fan_out) in enumerate(pairs):
         hidden = index < len(pairs) - 1
         scheme = init if init is not None else (spec.init.scheme if hidden else "glorot")
-        weight_std, bias_std = _std(scheme, spec, fan_in, fan_out, hidden)
+        weight_std, bias_std = _std(scheme, fan_in, fan_out)
         linear = nn.Linear(fan_in, fan_out)
         with torch.no_grad():
             linear.weight.copy_(torch.randn((fan_out, fan_in), generator=generator) * weight_std)
