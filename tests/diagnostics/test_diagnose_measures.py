@@ -157,6 +157,12 @@ def test_verdict_thresholds():
     assert verdict([_run([1, 1, 1], [1, 1, 1], loss=math.nan)])["verdict"] == "exploding"
     assert verdict([_run([1, 1, 1], [1, 1, 1], dead_final=DYING_GROWTH + 0.01)])["verdict"] == "dying"
     assert verdict([_run([1, 1, 1], [1, 1, 1], dead_final=DYING_GROWTH - 0.01)])["verdict"] == "healthy"
+    # one layer dying is enough, even when the pooled fraction grows by less than the threshold
+    one_layer = _run([1, 1, 1], [1, 1, 1])
+    one_layer["final"][0]["dead_fraction"] = 0.2
+    judged = verdict([one_layer])
+    assert judged["verdict"] == "dying" and judged["numbers"]["dead_growth_per_layer"] == pytest.approx([0.2, 0, 0])
+    assert judged["numbers"]["dead_fraction_final"] == pytest.approx(0.2 / 3)
     judged = verdict([_run([0.01, 0.1, 1], [0.02, 0.1, 1]), _run([0.03, 0.1, 1], [0.02, 0.1, 1])])
     assert judged["numbers"]["speed_ratio_first_last_init"] == pytest.approx(0.02)
     assert judged["reasons"]

@@ -29,8 +29,8 @@ Verdict (:func:`verdict`), thresholds in the constants below; the first that app
 - ``exploding``: a loss or measure is non-finite; or the speed ratio first/last hidden layer exceeds
   ``EXPLODING_RATIO``; or some layer's weight-gradient norm ends ``EXPLODING_GROWTH``× above its
   value at initialisation.
-- ``dying``: the dead fraction over all hidden units grows by at least ``DYING_GROWTH``
-  (absolute) from initialisation to the end.
+- ``dying``: the dead fraction of some hidden layer (mean over seeds) grows by at least
+  ``DYING_GROWTH`` (absolute) from initialisation to the end.
 - ``vanishing``: the speed ratio first/last hidden layer is below ``VANISHING_RATIO`` at
   initialisation or at the end (means over seeds).
 - ``healthy``: none of these.
@@ -66,7 +66,7 @@ SATURATION_FRACTION = 0.01  # the property table's definition (actlab.properties
 VANISHING_RATIO = 0.25  # speed(first hidden) / speed(last hidden) below this: vanishing
 EXPLODING_RATIO = 4.0  # … above this: exploding
 EXPLODING_GROWTH = 100.0  # a weight-gradient norm ending this many times above its init value: exploding
-DYING_GROWTH = 0.10  # dead fraction (all hidden units) growing by this much (absolute): dying
+DYING_GROWTH = 0.10  # dead fraction of a hidden layer growing by this much (absolute): dying
 
 
 @dataclass(frozen=True)
@@ -270,6 +270,13 @@ def verdict(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     dead_init = _mean([_pooled_dead(run["init"]) for run in runs])
     dead_final = _mean([_pooled_dead(run["final"]) for run in runs])
     numbers["dead_fraction_init"], numbers["dead_fraction_final"] = dead_init, dead_final
+    depth = min(len(run["final"]) for run in runs)
+    growth_per_layer = [
+        _mean([run["final"][i]["dead_fraction"] - run["init"][i]["dead_fraction"] for run in runs])
+        for i in range(depth)
+    ]
+    worst = max(range(depth), key=lambda i: growth_per_layer[i]) if depth else 0
+    numbers["dead_growth_per_layer"] = growth_per_layer
 
     label = "healthy"
     if nonfinite:
@@ -280,10 +287,11 @@ def verdict(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         reasons.append(f"a weight-gradient norm grew {max(growth):.3g}× (threshold {EXPLODING_GROWTH:g}×)")
     if reasons:
         label = "exploding"
-    elif dead_final - dead_init >= DYING_GROWTH:
+    elif depth and growth_per_layer[worst] >= DYING_GROWTH:
         label = "dying"
-        reasons.append(f"dead units grew from {100 * dead_init:.1f} % to {100 * dead_final:.1f} % "
-                       f"(threshold +{100 * DYING_GROWTH:g} points)")
+        reasons.append(f"dead units in hidden layer {worst + 1} grew by {100 * growth_per_layer[worst]:.1f} points "
+                       f"(threshold +{100 * DYING_GROWTH:g}); all layers: {100 * dead_init:.1f} % → "
+                       f"{100 * dead_final:.1f} %")
     elif ratio_init < VANISHING_RATIO or ratio_final < VANISHING_RATIO:
         label = "vanishing"
         slowest = min(r for r in (ratio_init, ratio_final) if math.isfinite(r))
