@@ -146,7 +146,7 @@ def speed_by_activation_figure(summary: dict[str, Any], path: Path) -> Path:
     plt = _plt()
     acts = summary["activations"]
     depth = max(len(d["layers"]) for d in acts.values())
-    fig, ax = plt.subplots(figsize=(max(6, 1.6 * depth * len(acts) / 2), 4))
+    fig, ax = plt.subplots(figsize=(min(11.0, max(6.0, 2.0 + 0.45 * depth * len(acts))), 4))
     width = 0.8 / len(acts)
     for i, (name, data) in enumerate(acts.items()):
         xs = [layer["layer"] - 0.4 + width * (i + 0.5) for layer in data["layers"]]
