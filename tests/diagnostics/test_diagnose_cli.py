@@ -164,12 +164,20 @@ def test_exploding_preset_json(capsys, tmp_path):
     (("--dataset", "multi_gaussian"), "regression"),
     (("--param", "alpha"), "NAME=VALUE"),
     (("--clip-norm", "-2"), "clip-norm"),
+    (("--act", "relu", "--param", "alpha=0.2"), "no activation in relu has such a parameter"),
 ])
 def test_bad_input_exits_2(capsys, tmp_path, argv, message):
     code, out, err = run(capsys, "diagnose", *argv, "--epochs" if "--epochs" not in argv else "--seeds",
                          "0" if "--epochs" not in argv else "1", "-o", tmp_path / "bad")
     assert code == 2, (out, err)
     assert message in err
+
+
+def test_compare_acts_keeps_commas_inside_formulas(capsys, tmp_path):
+    code, out, _ = run(capsys, "diagnose", "--compare-acts", "tanh,maximum(x, 0.1 * x)", "--dataset", "moons",
+                       "--depth", "2", "--width", "4", "--epochs", "0", "--seeds", "1", "-o", tmp_path / "g", "--json")
+    assert code == 0
+    assert list(strict_json(out)["verdict"]) == ["tanh", "maximum(x, 0.1 * x)"]
 
 
 def test_out_is_a_file(capsys, tmp_path):

@@ -57,10 +57,19 @@ def json_summary(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def _split(text: str, option: str) -> tuple[str, ...]:
-    items = tuple(item.strip() for item in text.split(","))
-    if not items or any(not item for item in items):
+    """Split at commas outside parentheses, so formulas keep theirs: ``relu,maximum(x, 0)``."""
+    items, depth, current = [], 0, ""
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            items.append(current.strip())
+            current = ""
+        else:
+            current += char
+    items.append(current.strip())
+    if any(not item for item in items):
         fail(f"{option}: empty item in {text!r}")
-    return items
+    return tuple(items)
 
 
 def _percent(value: Any) -> str:
@@ -175,8 +184,12 @@ def diagnose_command(
     setup.validate()
     import actlab
 
+    known: set[str] = set()
     for name in setup.activations:
-        actlab.get(name)  # unknown names: a clear error (with suggestions) before any work
+        known.update(actlab.get(name).param_names)  # unknown names: a clear error (with suggestions) first
+    unused = sorted(set(params) - known)
+    if unused:
+        fail(f"--param {', '.join(unused)}: no activation in {', '.join(setup.activations)} has such a parameter")
     target = out if out is not None else _default_out(setup)
     if target.exists() and not target.is_dir():
         fail(f"-o {target}: a file of that name exists")
