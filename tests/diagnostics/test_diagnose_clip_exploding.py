@@ -84,3 +84,17 @@ def test_exploding_clipping_brings_the_update_back_to_size():
     assert updates["none"]["max_abs"] > 1000
     assert updates["value"]["max_abs"] == pytest.approx(0.1 * 0.5, rel=1e-12)
     assert updates["norm"]["norm"] == pytest.approx(0.1 * 2.0, rel=1e-9)  # ‖g‖ ≈ 7e4: the 1e-6 is invisible
+
+
+def test_a_diverging_run_is_recorded_and_judged_exploding(tmp_path):
+    from actlab.diagnostics.run import run_setup
+
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(60, 5, generator=g) * 10
+    y = torch.randint(0, 3, (60,), generator=g)
+    data = DiagnoseData(x, y, x[:30], y[:30], 3, "synthetic")
+    setup = Setup(activations=("relu",), depth=2, width=8, epochs=3, batch_size=10, lr=1e8, seeds=1, init="normal")
+    summary = run_setup(setup, tmp_path / "d", data=data)
+    result = summary["activations"]["relu"]
+    assert result["runs"][0]["status"] == "diverged" and "became" in result["runs"][0]["reason"]
+    assert result["verdict"] == "exploding" and result["numbers"]["non_finite"]

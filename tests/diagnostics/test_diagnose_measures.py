@@ -155,6 +155,7 @@ def test_verdict_thresholds():
     assert verdict([_run([100, 10, 1], [1, 1, 1])])["verdict"] == "exploding"
     assert verdict([_run([1, 1, 1], [1, 1, 1], grad_growth=1e3)])["verdict"] == "exploding"
     assert verdict([_run([1, 1, 1], [1, 1, 1], loss=math.nan)])["verdict"] == "exploding"
+    assert verdict([{**_run([1, 1, 1], [1, 1, 1]), "diverged": True}])["verdict"] == "exploding"
     assert verdict([_run([1, 1, 1], [1, 1, 1], dead_final=DYING_GROWTH + 0.01)])["verdict"] == "dying"
     assert verdict([_run([1, 1, 1], [1, 1, 1], dead_final=DYING_GROWTH - 0.01)])["verdict"] == "healthy"
     # one layer dying is enough, even when the pooled fraction grows by less than the threshold

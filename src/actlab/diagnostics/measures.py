@@ -26,7 +26,7 @@ Definitions (one line each; l = 1 … depth counts the hidden layers):
 
 Verdict (:func:`verdict`), thresholds in the constants below; the first that applies wins:
 
-- ``exploding``: a loss or measure is non-finite; or the speed ratio first/last hidden layer exceeds
+- ``exploding``: a run diverged (training loss non-finite) or a loss or measure is non-finite; or the speed ratio first/last hidden layer exceeds
   ``EXPLODING_RATIO``; or some layer's weight-gradient norm ends ``EXPLODING_GROWTH``× above its
   value at initialisation.
 - ``dying``: the dead fraction of some hidden layer (mean over seeds) grows by at least
@@ -45,6 +45,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from actlab.errors import ActlabError
 from actlab.spec import ActivationSpec
 
 __all__ = [
@@ -101,7 +102,10 @@ def max_abs_derivative(spec: ActivationSpec) -> float | None:
     """max |f'| over the real line from the property table; None when unbounded or zero."""
     import actlab
 
-    table = actlab.properties(spec, measure_cost=False)
+    try:
+        table = actlab.properties(spec, measure_cost=False)
+    except (ActlabError, ArithmeticError, ValueError):  # a formula the property table cannot analyse
+        return None
     low, high = table.derivative_min, table.derivative_max
     if low is None or high is None:
         return None
@@ -241,7 +245,7 @@ def verdict(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         raise ValueError("no runs to judge")
     numbers: dict[str, Any] = {}
     reasons: list[str] = []
-    nonfinite = any(
+    nonfinite = any(run.get("diverged", False) for run in runs) or any(
         not _finite(run_loss) for run in runs for run_loss in run.get("losses", [])
     ) or any(
         not _finite(layer.get(key)) for run in runs for point in ("init", "final") for layer in run[point]
@@ -280,7 +284,7 @@ def verdict(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
     label = "healthy"
     if nonfinite:
-        reasons.append("a loss or gradient norm became non-finite")
+        reasons.append("a run diverged, or a loss or gradient norm became non-finite")
     if ratio_init > EXPLODING_RATIO or ratio_final > EXPLODING_RATIO:
         reasons.append(f"the first hidden layer learns more than {EXPLODING_RATIO:g}× faster than the last")
     if growth and max(growth) > EXPLODING_GROWTH:

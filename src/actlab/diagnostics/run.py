@@ -182,6 +182,7 @@ def train_run(setup: Setup, activation: str, seed: int, data: DiagnoseData,
         return snapshot
 
     first = last = measure(0, None)
+    last_step = 0
     step, clipped, status, reason = 0, 0, "finished", ""
     generator = torch.Generator().manual_seed(int(seed) + 7919)
     total = setup.epochs * steps_per_epoch
@@ -210,14 +211,14 @@ def train_run(setup: Setup, activation: str, seed: int, data: DiagnoseData,
             optimizer.step()
             if due:
                 ratios = [_ratio(w, b) for w, b in zip(weights, before)]
-                last = measure(step, ratios)
+                last, last_step = measure(step, ratios), step
                 if not math.isfinite(last.loss):
                     status, reason = "diverged", f"evaluation loss became {last.loss} at step {step}"
                     break
         if status == "diverged":
             break
-    if status == "diverged" and last is first and step > 0:
-        last = measure(step, None)
+    if status == "diverged" and step > last_step:
+        last = measure(step, None)  # the state it diverged in (usually non-finite)
     return RunOutcome(status, step, clipped, reason, time.perf_counter() - started, first, last)
 
 
@@ -301,7 +302,7 @@ def summarise(store: DiagnoseStore, setup: Setup) -> dict[str, Any]:
             if not points:
                 continue
             group.append({"run": row, "points": points, "init": points[0]["layers"], "final": points[-1]["layers"],
-                          "losses": [p["loss"] for p in points]})
+                          "losses": [p["loss"] for p in points], "diverged": row["status"] == "diverged"})
         if not group:
             continue
         judged = verdict(group)
