@@ -27,9 +27,6 @@ def _scalar(spec: ActivationSpec, values: dict[str, Any]) -> tuple[_Scalar, list
     if spec.kind == "elementwise":
         def lift(x: Array) -> torch.Tensor:
             return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
-
-        def pick(y: torch.Tensor) -> torch.Tensor:
-            return y
     else:
         width = int(values["k"]) if spec.kind == "grouped" else 2
         dim = values.get("dim", -1)
@@ -40,11 +37,7 @@ def _scalar(spec: ActivationSpec, values: dict[str, Any]) -> tuple[_Scalar, list
         )
 
         def lift(x: Array) -> torch.Tensor:
-            t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
-            return t
-
-        def pick(y: torch.Tensor) -> torch.Tensor:
-            return y
+            return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
 
         def stack(t: torch.Tensor) -> torch.Tensor:
             others = [torch.zeros_like(t)] * (width - 1)

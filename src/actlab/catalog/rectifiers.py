@@ -15,7 +15,6 @@ FAMILY = "rectifier"
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 
-PYTORCH_KINK = "at the kink the derivative takes the value of the left piece (x <= 0), as PyTorch's autograd does"
 
 
 # ----------------------------------------------------------------- identity

@@ -15,8 +15,8 @@ Every write is idempotent (``INSERT OR REPLACE`` / upserts keyed on ``run_id``),
 so replaying an event — after a crash, or from a second process writing the same
 cell — never duplicates a row. The database runs in WAL mode with
 ``synchronous=NORMAL`` and a busy timeout, and each write is its own short
-``BEGIN IMMEDIATE`` transaction, so several processes (e.g. Ray workers, ROADMAP
-item 5) can write to one store. Each epoch is committed as soon as it finishes.
+``BEGIN IMMEDIATE`` transaction, so several processes on one machine can write to
+one store (SQLite's WAL does not work across hosts). Each epoch is committed as soon as it finishes.
 
 The schema version lives in ``PRAGMA user_version``; later tables are added
 by a new entry in :data:`actlab.store.migrations.MIGRATIONS` without touching these.

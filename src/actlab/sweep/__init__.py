@@ -30,7 +30,7 @@ from actlab.sweep.options import (
     split_list,
     train_options,
 )
-from actlab.sweep.plan import Activation, Plan, plan_from_options, prepare
+from actlab.sweep.plan import Activation, Plan, plan_from_options, plan_sweep
 from actlab.sweep.run import Outcome, compare, open_store, run_sweep
 from actlab.sweep.sink import StoreSink
 
@@ -53,7 +53,7 @@ __all__ = [
     "load_toml",
     "open_store",
     "plan_from_options",
-    "prepare",
+    "plan_sweep",
     "reproduce_command",
     "resolve_config",
     "run_sweep",

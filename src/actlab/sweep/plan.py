@@ -113,7 +113,7 @@ def _load_dataset(config: Mapping[str, Any]) -> Any:
     return data.load(name, **options)
 
 
-def prepare(config: Mapping[str, Any]) -> Plan:
+def plan_sweep(config: Mapping[str, Any]) -> Plan:
     """Check everything and build the run list. Raises ActlabError; trains nothing."""
     from actlab.train import RunSpec, TrainConfig
 
@@ -192,7 +192,7 @@ def plan_from_options(
         if sweep is not None:
             stored = {k: v for k, v in sweep["config"].items() if k in DEFAULTS}
     config = resolve_config(options, config_file=config_file, stored=stored)
-    plan = prepare(config)
+    plan = plan_sweep(config)
     if is_store(plan.out):
         with Store(plan.out, create=False) as store:
             sweep = store.sweep()
