@@ -115,6 +115,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("precision", "str", "auto", "Matmul precision: fp32, bf16 or auto (bf16 on CPUs with native bf16).",
            train_field="precision"),
     Option("engine", "str", "grid", "grid (vectorised) or sequential.", identity=False),
+    Option("max_memory", "str", None, "Refuse a sweep whose estimated memory exceeds this size (e.g. 8G, 512M).",
+           identity=False, default_text="the memory the system reports available"),
     Option("out", "str", None, "Output directory.", identity=False,
            default_text="runs/compare-<dataset>-<model>-<hash>"),
 )

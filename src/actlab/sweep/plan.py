@@ -15,6 +15,7 @@ from typing import Any
 import actlab
 from actlab.errors import ActlabError
 from actlab.store import Store, is_store
+from actlab.sweep import budget
 from actlab.sweep.options import (
     DEFAULTS,
     IDENTITY_EXCLUDED,
@@ -113,6 +114,18 @@ def _load_dataset(config: Mapping[str, Any]) -> Any:
     return data.load(name, **options)
 
 
+def _check_budget(config: Mapping[str, Any], dataset: Any, activations: list[Activation], runs: int, out: Path,
+                  max_memory: int | None) -> None:
+    from actlab.models import output_units
+
+    numel = sum(int(t.numel()) for t in (dataset.x_train, dataset.x_val, dataset.x_test))
+    divisor = max(activation.spec.width_divisor for activation in activations)
+    found = budget.estimate(config, input_shape=dataset.input_shape,
+                            num_outputs=output_units(dataset.task, dataset.num_classes, tuple(dataset.y_train.shape)),
+                            dataset_numel=numel, runs=runs, width_divisor=divisor)
+    budget.check(found, out=out, max_memory=max_memory)
+
+
 def plan_sweep(config: Mapping[str, Any]) -> Plan:
     """Check everything and build the run list. Raises ActlabError; trains nothing."""
     from actlab.train import RunSpec, TrainConfig
@@ -145,8 +158,13 @@ def plan_sweep(config: Mapping[str, Any]) -> Plan:
     for activation in activations:  # what the engine would reject for this model, rejected now
         resolve_activation(activation.spec.name if activation.spec.source == "catalog" else activation.text,
                            {}, config["model"])
+    rates_count = len(config["lr_grid"]) if config["lr_grid"] is not None else 1
+    budget.check_run_count(len(activations) * rates_count * config["seeds"])
+    max_memory = budget.parse_size(config.get("max_memory"))
     dataset = _load_dataset(config)
     train_config.validate(dataset)
+    out = Path(config["out"]) if config["out"] is not None else default_out(config)
+    _check_budget(config, dataset, activations, len(activations) * rates_count * config["seeds"], out, max_memory)
 
     rates: list[float | None] = list(config["lr_grid"]) if config["lr_grid"] is not None else [None]
     runs, rows = [], []
@@ -168,7 +186,6 @@ def plan_sweep(config: Mapping[str, Any]) -> Plan:
     if len({row["run_id"] for row in rows}) != len(rows):
         raise ActlabError("two runs of this sweep share a run id; list each activation once")
     fingerprint = config_fingerprint(identity_of(config))
-    out = Path(config["out"]) if config["out"] is not None else default_out(config)
     config["out"] = str(out)
     config["lr_resolved"] = train_config.lr  # what --lr defaulted to
     config["precision_resolved"] = train_config.resolved_precision()  # what "auto" chose on this machine
