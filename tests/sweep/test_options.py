@@ -120,3 +120,17 @@ def test_unknown_key_suggests_the_near_miss():
     with pytest.raises(ActlabError, match="did you mean batch_size"):
         resolve_config({"batch_sise": 3})
     assert set(DEFAULTS) == {option.key for option in OPTIONS}
+
+
+@pytest.mark.parametrize("content", [b"\xfb\xff binary", None])
+def test_a_binary_or_directory_config_file_is_a_clear_error(tmp_path, content):
+    from actlab.errors import ActlabError
+    from actlab.sweep import load_toml
+
+    path = tmp_path / "g.toml"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ActlabError, match="g.toml"):
+        load_toml(path)
