@@ -18,12 +18,13 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from actlab.errors import ActlabError
+from actlab.store.sqlite import connect, transaction
 
 __all__ = ["DB_NAME", "MEASURE_COLUMNS", "DiagnoseStore"]
 
@@ -88,11 +89,9 @@ class DiagnoseStore:
         self.path = Path(out) / DB_NAME
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.connection = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            self.connection = connect(self.path)
         except (OSError, sqlite3.Error) as error:
             raise ActlabError(f"cannot open the diagnose store {self.path}: {error}") from None
-        self.connection.execute("PRAGMA journal_mode=WAL")
-        self.connection.execute("PRAGMA synchronous=NORMAL")
         version = self.connection.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise ActlabError(f"{self.path} was written by a newer actlab (schema {version})")
@@ -108,15 +107,8 @@ class DiagnoseStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.connection
-        except BaseException:
-            self.connection.execute("ROLLBACK")
-            raise
-        self.connection.execute("COMMIT")
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self.connection)
 
     # ------------------------------------------------------------------ setup
     def claim(self, options: dict[str, Any], fingerprint: str) -> None:

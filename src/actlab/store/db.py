@@ -27,8 +27,8 @@ import json
 import math
 import sqlite3
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,10 +37,10 @@ from actlab.errors import ActlabError
 from actlab.store import migrations
 from actlab.store.migrations import SCHEMA_VERSION
 from actlab.store.rows import EpochRow, RunRow
+from actlab.store.sqlite import connect, transaction
 
 DB_NAME = "results.sqlite"
 STATUSES = ("pending", "running", "finished", "diverged")
-BUSY_TIMEOUT_MS = 60_000
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
@@ -101,12 +101,8 @@ class Store:
                 raise ActlabError(f"{self.run_dir} holds no actlab results ({DB_NAME} not found)")
             make_dir(self.run_dir)
         try:
-            self._conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+            self._conn = connect(self.path)
             self._conn.row_factory = sqlite3.Row
-            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
-            self._conn.execute("PRAGMA synchronous = NORMAL")
-            self._conn.execute("PRAGMA foreign_keys = ON")
             self._migrate()
         except sqlite3.DatabaseError as error:
             raise ActlabError(f"{self.path} is not a readable actlab store: {error}") from None
@@ -121,17 +117,8 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One short write transaction; ``BEGIN IMMEDIATE`` takes the write lock up front
-        so two processes never deadlock upgrading read locks."""
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+        return transaction(self._conn)
 
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
