@@ -16,6 +16,7 @@ from actlab.cli import analysis as _analysis  # noqa: F401  props, plot
 from actlab.cli import compare as _compare  # noqa: F401  compare, report, export
 from actlab.cli import formula as _formula  # noqa: F401  define
 from actlab.cli import data as _data  # noqa: F401  data list/show
+from actlab.cli import playground as _playground  # noqa: F401  playground
 
 __all__ = ["app", "main"]
 

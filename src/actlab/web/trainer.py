@@ -441,12 +441,13 @@ class Playground:
             nets.append(item)
         return {"epoch": self.epoch, "nets": nets, "neuron_grid": NEURON_GRID, "output_grid": OUTPUT_GRID}
 
-    def feature_maps(self) -> list[str]:
-        """The input features' heat maps (they never change while training), scaled into [-1, 1]."""
-        out = []
-        for j, name in enumerate(self.settings.features):
-            values = self.f_neuron_grid[:, j]
-            out.append(encode_grid(values / max(1e-6, float(values.abs().max()))))
+    def feature_maps(self) -> dict[str, str]:
+        """Every input feature's heat map (they never change while training), scaled into [-1, 1]."""
+        u = self._scale(self._grid(NEURON_GRID))
+        out = {}
+        for name, function in FEATURES.items():
+            values = function(u)
+            out[name] = encode_grid(values / max(1e-6, float(values.abs().max())))
         return out
 
     def export(self, which: int = 0) -> tuple[dict[str, torch.Tensor], str]:
