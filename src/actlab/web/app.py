@@ -88,8 +88,8 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
             yield
         finally:
             task.cancel()
+            checker.close()  # also stops a worker still starting
             await asyncio.gather(warm, return_exceptions=True)
-            checker.close()
             executor.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="actlab playground", lifespan=lifespan, docs_url=None, redoc_url=None)

@@ -91,6 +91,8 @@ class FormulaChecker:
         self._process = None
         self._connection = None
         self._cache: dict[str, dict[str, Any]] = {}
+        self._closed = False
+        self._starting = None  # a worker being started (close() kills it without waiting for the lock)
 
     def start(self) -> None:
         """Start the worker now (it imports actlab, which takes a moment) instead of at the first check."""
@@ -104,11 +106,17 @@ class FormulaChecker:
         parent, child = context.Pipe()
         process = context.Process(target=_worker, args=(child,), daemon=True, name="actlab-formula-worker")
         process.start()
+        self._starting = process
         child.close()
-        if not parent.poll(self.start_timeout):
-            process.kill()
-            raise FormulaProblem("the formula checker did not start")
+        waited = 0.0
+        while not parent.poll(0.1):
+            waited += 0.1
+            if self._closed or waited > self.start_timeout or not process.is_alive():
+                process.kill()
+                self._starting = None
+                raise FormulaProblem("the formula checker did not start" + (" (server shutting down)" if self._closed else ""))
         parent.recv()
+        self._starting = None
         self._process, self._connection = process, parent
 
     def _kill(self) -> None:
@@ -120,6 +128,10 @@ class FormulaChecker:
         self._process = self._connection = None
 
     def close(self) -> None:
+        self._closed = True
+        starting = self._starting
+        if starting is not None:
+            starting.kill()
         with self._lock:
             self._kill()
 
@@ -136,6 +148,8 @@ class FormulaChecker:
         if cached is not None:
             return cached
         with self._lock:
+            if self._closed:
+                raise FormulaProblem("the server is shutting down")
             self._ensure()
             self._connection.send(text)
             if not self._connection.poll(self.deadline):
