@@ -251,6 +251,25 @@ def test_upload_csv_and_export(client):
         ws.__exit__(None, None, None)
 
 
+@pytest.mark.parametrize("dataset", ["circle", "xor", "gaussian", "spiral", "periodic", "linear", "plane", "multi_gaussian"])
+def test_every_dataset_trains(dataset):
+    from actlab.web.trainer import Playground, Settings, make_data
+
+    data = make_data(dataset, n=200, noise=10, ratio=50, seed=1)
+    assert len(data.x_train) + len(data.x_test) + (0 if data.x_extra is None else len(data.x_extra)) == 200
+    assert data.task == ("regression" if dataset in ("plane", "multi_gaussian") else "classification")
+    if dataset in ("periodic", "linear"):  # the extrapolation region is never trained on
+        low, high = data.extrapolation
+        assert len(data.x_extra) > 0 and bool(((data.x_train[:, 0] > low) & (data.x_train[:, 0] < high)).all())
+    play = Playground(data, Settings(learning_rate=0.1))
+    first = play.runs[0].history[-1][1]
+    for _ in range(20):
+        play.step()
+    assert play.runs[0].history[-1][1] < first
+    frame = play.frame()
+    assert ("extra_loss" in frame["nets"][0]) == (dataset in ("periodic", "linear"))
+
+
 def test_parse_csv_errors_name_the_row():
     with pytest.raises(PlayError, match="row 3"):
         parse_csv("1,2,0\n2,3,1\n1,x,0\n4,4,1\n", max_points=100)

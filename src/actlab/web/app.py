@@ -303,7 +303,7 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
 
                     try:
                         change, data_message, frame = await in_thread(locked(apply))
-                    except actlab.ActlabError as problem:
+                    except (actlab.ActlabError, ValueError) as problem:  # e.g. a data set the loader refuses
                         await error(str(problem))
                         continue
                     if data_message is not None:

@@ -105,10 +105,11 @@ def make_data(name: str, *, n: int = 500, noise: float = 0.0, ratio: float = 50.
 
     domain = DOMAINS[name]
     half = (domain[1] - domain[0]) / 2
-    dataset = actlab.data.load(name, n=n, noise=noise / 100 * 0.4 * half, seed=seed, val_fraction=0.0, test_fraction=0.0)
-    x = dataset.x_train.float()
+    # the loader's own 60/20/20 split is pooled and re-split at ``ratio`` below (empty splits trip it on regression sets)
+    dataset = actlab.data.load(name, n=n, noise=noise / 100 * 0.4 * half, seed=seed)
+    x = torch.cat([dataset.x_train, dataset.x_val, dataset.x_test]).float()
     task = dataset.task
-    y = dataset.y_train.float().view(-1, 1)
+    y = torch.cat([dataset.y_train, dataset.y_val, dataset.y_test]).float().view(-1, 1)
     return _split(name, task, domain, x, y, ratio, seed, EXTRAPOLATION.get(name))
 
 
