@@ -232,7 +232,7 @@ async function selectUnit(i, j) {
   const u = state.layers[i][j];
   $('unit-label').textContent = `layer ${i + 1}, neuron ${j + 1}`;
   $('unit-error').hidden = true;
-  if (u.startsWith('f:')) { $('unit-formula').value = u.slice(2); await showFormula(u.slice(2)); }
+  if (u.startsWith('f:')) { $('unit-act').value = ''; $('unit-formula').value = u.slice(2); await showFormula(u.slice(2)); }
   else { $('unit-act').value = u; $('unit-formula').value = ''; await showActivation(u); }
 }
 
@@ -272,7 +272,8 @@ async function applyUnit(wholeLayer) {
   const text = $('unit-formula').value.trim();
   let value;
   if (text) { if (!await showFormula(text)) return; value = 'f:' + text; }
-  else { value = $('unit-act').value; await showActivation(value); }
+  else if ($('unit-act').value) { value = $('unit-act').value; await showActivation(value); }
+  else { $('unit-error').textContent = 'choose an activation or type a formula'; $('unit-error').hidden = false; return; }
   if (wholeLayer) state.layers[i] = state.layers[i].map(() => value); else state.layers[i][j] = value;
   pushState();
 }
@@ -337,7 +338,7 @@ async function init() {
   for (const rate of RATES) $('lr').add(new Option(String(rate), String(rate)));
   for (const rate of REG_RATES) $('regRate').add(new Option(String(rate), String(rate)));
   actOptions($('activation'), { extra: [['', 'per neuron']] });
-  actOptions($('unit-act'));
+  actOptions($('unit-act'), { extra: [['', '(formula below)']] });
   actOptions($('compare'), { extra: [['', 'none']] });
   for (const name of DATASETS) {
     const b = document.createElement('button'); b.dataset.name = name; b.title = name; b.id = 'dataset-' + name;
@@ -366,7 +367,7 @@ async function init() {
   $('remove-layer').onclick = () => { if (state.layers.length) { state.layers.pop(); selected = null; pushState(); } };
   $('unit-apply').onclick = () => applyUnit(false);
   $('layer-apply').onclick = () => applyUnit(true);
-  $('unit-act').onchange = () => { $('unit-formula').value = ''; showActivation($('unit-act').value); };
+  $('unit-act').onchange = () => { if ($('unit-act').value) { $('unit-formula').value = ''; showActivation($('unit-act').value); } };
   $('csv-file').onchange = () => { const f = $('csv-file').files[0]; if (f) upload(f); };
   $('export-png').onclick = exportPng;
   window.addEventListener('resize', () => frame && links(frame.nets[0]));
