@@ -188,6 +188,33 @@ def test_state_change_rebuilds_and_formula_unit_trains(client):
         ws.__exit__(None, None, None)
 
 
+def test_playing_does_not_block_the_event_loop():
+    with TestClient(create_app()) as client:
+        _check_event_loop_free(client)
+
+
+def _check_event_loop_free(client):
+    ws, _ = open_session(client)
+    try:
+        # a slow epoch: batch size 1 over 6 layers of 8 units
+        ws.send_json({"type": "state", "state": {**DEFAULT_STATE, "layers": [["tanh"] * 8] * 6, "batch": 1}})
+        receive(ws, "state_ok")
+        ws.send_json({"type": "play"})
+        receive(ws, "frame")
+        start = time.perf_counter()
+        receive(ws, "frame")
+        epoch_time = time.perf_counter() - start
+        times = []
+        for _ in range(5):  # the HTTP API answers while the net trains in a worker thread
+            start = time.perf_counter()
+            assert client.get("/api/limits").status_code == 200
+            times.append(time.perf_counter() - start)
+        ws.send_json({"type": "pause"})
+        assert sorted(times)[2] < 0.5 * epoch_time, (times, epoch_time)
+    finally:
+        ws.__exit__(None, None, None)
+
+
 def test_rate_limit():
     with TestClient(create_app(Limits(burst_messages=5, max_messages_per_s=0.5))) as c:
         ws, _ = open_session(c)
