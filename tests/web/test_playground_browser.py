@@ -199,6 +199,10 @@ def test_side_by_side_trains_two_nets(page, server):
     histories = page.evaluate("window.playground.histories")
     assert len(histories[0]) >= 15 and len(histories[1]) >= 15
     assert histories[1][-1][1] < histories[1][0][1]  # the second net learns too
+    with page.expect_download() as download:  # the figure export: both boundaries and the loss chart
+        page.click("#export-png")
+    png = Path(download.value.path()).read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == 2 * 300 + 10
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "playground_side_by_side.png"), full_page=True)
     assert page.problems == []

@@ -62,9 +62,9 @@ def _worker(connection) -> None:  # runs in the child process
 
     torch.set_num_threads(1)
     import actlab  # noqa: F401  warm the imports before the first job
-    import actlab.formula.build  # noqa: F401
+    from actlab.formula import from_formula  # noqa: F401  (pulls in SymPy now, not at the first job)
 
-    from actlab.errors import ActlabError
+    from actlab import ActlabError
 
     connection.send(("ready", None))
     while True:

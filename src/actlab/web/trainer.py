@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 import actlab
-from actlab.errors import ActlabError
+import actlab.data  # the toy 2-D sets
 
 __all__ = [
     "FEATURES", "DATASETS", "CLASSIFICATION", "REGRESSION", "EXTRAPOLATION",
@@ -54,7 +54,7 @@ NEURON_GRID = 20  # heat-map resolution of a hidden unit
 OUTPUT_GRID = 50  # heat-map resolution of the output
 
 
-class PlayError(ActlabError):
+class PlayError(actlab.ActlabError):
     """Bad playground input (a data set, a CSV, an activation); the message names it."""
 
 
@@ -101,9 +101,7 @@ def make_data(name: str, *, n: int = 500, noise: float = 0.0, ratio: float = 50.
     """Toy set ``name`` with ``n`` points; ``noise`` in percent (0–50) of the window's half-width; ``ratio`` % train."""
     if name not in DATASETS:
         raise PlayError(f"unknown data set {name!r}; the sets are {', '.join(DATASETS)}")
-    from actlab.data.toy import DOMAINS
-
-    domain = DOMAINS[name]
+    domain = tuple(actlab.data.load(name, n=10, seed=0).extra["domain"])  # the set's plotting window
     half = (domain[1] - domain[0]) / 2
     # the loader's own 60/20/20 split is pooled and re-split at ``ratio`` below (empty splits trip it on regression sets)
     dataset = actlab.data.load(name, n=n, noise=noise / 100 * 0.4 * half, seed=seed)
