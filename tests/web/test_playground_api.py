@@ -58,6 +58,8 @@ def test_activation_detail_has_samples_and_properties(client):
     assert len(body["x"]) == len(body["f"]) == len(body["df"])
     assert body["properties"]["range_max"] == pytest.approx(1.0)
     assert client.get("/api/activation/no_such_thing").status_code == 404
+    assert client.get("/api/activation/x*2").status_code == 404  # a formula is not a name: it goes through the checker
+    assert client.get("/api/activation/SWISH").json()["name"] == "silu"
     assert client.get("/api/activation/softmax").status_code == 422  # not elementwise
 
 
@@ -155,6 +157,7 @@ def test_malformed_and_oversized_messages_get_errors(client):
     ({"features": []}, "features"),
     ({"layers": [["softmax"]]}, "elementwise"),
     ({"layers": [["relux"]]}, "relux"),
+    ({"layers": [["x*2"]]}, "formula box"),  # a bare formula would skip the deadline-checked worker
     ({"layers": [["f:x+"]]}, "syntax"),
     ({"layers": [["f:" + "x" * 300]]}, "longer than"),
     ({"evil": 1}, "evil"),

@@ -206,3 +206,14 @@ def test_side_by_side_trains_two_nets(page, server):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "playground_side_by_side.png"), full_page=True)
     assert page.problems == []
+
+
+def test_diverging_net_keeps_the_page_working(page, server):
+    import json
+    import urllib.parse
+
+    fragment = urllib.parse.urlencode({"layers": json.dumps([["f:exp(x)*exp(x)"] * 2, ["tanh"] * 2]), "lr": 10})
+    load(page, server + "#" + fragment)
+    train(page, 10)
+    assert page.inner_text("#test-loss") == "–"  # the loss is not finite: shown as a dash (null in the frame)
+    assert page.problems == []

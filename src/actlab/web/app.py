@@ -34,7 +34,7 @@ import actlab
 from actlab.web.formulas import FormulaChecker, FormulaProblem, sample_spec
 from actlab.web.limits import DEFAULT_LIMITS, Limits
 from actlab.web.sessions import Session, SessionManager, StateError, validate_state
-from actlab.web.trainer import PlayError, parse_csv
+from actlab.web.trainer import PlayError, parse_csv, registered
 
 __all__ = ["create_app", "STATIC"]
 
@@ -122,8 +122,8 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
     @app.get("/api/activation/{name}")
     async def activation(name: str) -> dict[str, Any]:
         try:
-            spec = actlab.get(name)
-        except actlab.ActlabError as error:
+            spec = registered(name)  # never builds a formula here (formulas go through the checker)
+        except PlayError as error:
             raise HTTPException(404, str(error)) from None
         if spec.kind != "elementwise":
             raise HTTPException(422, f"{spec.name} is a {spec.kind} activation; a neuron needs an elementwise one")

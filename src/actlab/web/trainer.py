@@ -31,7 +31,7 @@ import actlab.data  # the toy 2-D sets
 __all__ = [
     "FEATURES", "DATASETS", "CLASSIFICATION", "REGRESSION", "EXTRAPOLATION",
     "PlayData", "make_data", "parse_csv", "resolve_unit", "UnitActivations",
-    "build_net", "feature_space", "gradient_flow", "Playground", "Settings", "encode_grid", "snippet", "PlayError",
+    "registered", "build_net", "feature_space", "gradient_flow", "Playground", "Settings", "encode_grid", "snippet", "PlayError",
 ]
 
 #: input features, as in the TensorFlow Playground (on coordinates scaled to [-3, 3])
@@ -162,9 +162,25 @@ def resolve_unit(text: str) -> actlab.ActivationSpec:
         from actlab.formula import from_formula
 
         return from_formula(text[2:])
-    spec = actlab.get(text)
+    spec = registered(text)
     if spec.kind != "elementwise":
         raise PlayError(f"{spec.name} is a {spec.kind} activation; a neuron needs an elementwise one")
+    return spec
+
+
+def registered(name: str) -> actlab.ActivationSpec:
+    """A registered activation by name or alias — never a formula (``actlab.get`` would build one, unchecked)."""
+    known = {}
+    for spec in actlab.all_specs():
+        for key in (spec.name, *spec.aliases):
+            known[key.lower()] = spec
+    spec = known.get(name.strip().lower()) if isinstance(name, str) else None
+    if spec is None:
+        from actlab.errors import suggest
+
+        close = suggest(name, list(known)) if isinstance(name, str) else []
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        raise PlayError(f"unknown activation {name!r}{hint}; type a formula in the formula box instead")
     return spec
 
 

@@ -103,7 +103,8 @@ export function activationPlot(canvas, sample) {
 export function featureSpace(canvas, fs, labels) {
   const ctx = canvas.getContext('2d'), w = canvas.width, h = canvas.height;
   ctx.clearRect(0, 0, w, h);
-  if (!fs) return;
+  if (!fs || fs.points.some(p => p.some(v => v === null))) return; // a diverged net: nothing to draw
+  if (fs.plane && (fs.plane.b === null || fs.plane.w.some(v => v === null))) fs = { ...fs, plane: null };
   const pts = fs.points;
   // 3 units: an oblique projection (h3 goes up-right)
   const proj = fs.dims === 3 ? p => [p[0] + 0.45 * p[2], p[1] + 0.3 * p[2]] : p => p;

@@ -173,7 +173,7 @@ function links(net) {
   net.weights.forEach((w, l) => {
     const src = columns[l], dst = columns[l + 1];
     w.forEach((row, j) => row.forEach((v, k) => {
-      if (!src[k] || !dst[j]) return;
+      if (!src[k] || !dst[j] || v === null) return;
       const [x1, y1] = l === 0 ? right(src[k].parentElement) : right(src[k]);
       const [x2, y2] = l === net.weights.length - 1 ? centre(dst[j]) : left(dst[j]);
       const width = Math.min(6, 0.4 + Math.abs(v) * 1.5).toFixed(2);
@@ -219,7 +219,8 @@ function drawFrame() {
   links(a);
   featureSpace($('feature-space'), a.feature_space, data.train.map(p => p[2]));
   $('fs-hint').hidden = !!a.feature_space;
-  $('flow').tBodies[0].innerHTML = a.flow.map(r => `<tr><td>${r.layer + 1}</td><td>${r.speed.toExponential(1)}<span class="bar" style="width:${Math.min(60, r.speed * 600)}px"></span></td><td>${Math.round(r.dead * 100)} %</td><td>${Math.round(r.saturated * 100)} %</td></tr>`).join('');
+  const exp = v => v === null ? '–' : v.toExponential(1), pct = v => v === null ? '–' : `${Math.round(v * 100)} %`;
+  $('flow').tBodies[0].innerHTML = a.flow.map(r => `<tr><td>${r.layer + 1}</td><td>${exp(r.speed)}<span class="bar" style="width:${Math.min(60, (r.speed ?? 0) * 600)}px"></span></td><td>${pct(r.dead)}</td><td>${pct(r.saturated)}</td></tr>`).join('');
 }
 
 function setPlaying(p) { playing = p; $('play').textContent = p ? '⏸' : '▶'; $('play').classList.toggle('playing', p); }
