@@ -219,7 +219,7 @@ def _check_event_loop_free(client):
 
 
 def test_rate_limit():
-    with TestClient(create_app(Limits(burst_messages=5, max_messages_per_s=0.5))) as c:
+    with TestClient(create_app(Limits(burst_messages=5, max_messages_per_s=0.05))) as c:
         ws, _ = open_session(c)
         try:
             for _ in range(8):

@@ -263,6 +263,7 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
             message = await in_thread(locked(session.data_message))
             await send(message)
             await send({"type": "frame", "playing": False, **await in_thread(locked(session.frame))})
+            session.touch()  # idle time counts from here, not from before the first data set was built
             while True:
                 raw = await socket.receive()
                 if raw["type"] == "websocket.disconnect":
