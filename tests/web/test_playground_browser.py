@@ -146,6 +146,17 @@ def test_neuron_formula_and_inline_error(page, server):
     assert unexpected(page) == []
 
 
+def test_refused_state_rolls_back(page, server):
+    load(page, server + "#layers=" + __import__("urllib.parse").parse.quote('[["tanh","tanh"]]'))
+    page.evaluate("""() => { const s = window.playground.state; s.layers[0][0] = 'not_an_activation';
+        document.querySelector('#add-layer').click(); }""")  # a change the page itself would never send
+    page.wait_for_selector("#status-error:not([hidden])")
+    assert "not_an_activation" in page.inner_text("#status-error")
+    page.wait_for_function("window.playground.state.layers.length === 1 && window.playground.state.layers[0][0] === 'tanh'")
+    assert "not_an_activation" not in page.url
+    assert page.problems == []
+
+
 def test_url_round_trips_state(page, server):
     load(page, server)
     page.click("#dataset-xor")

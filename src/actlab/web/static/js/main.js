@@ -19,6 +19,7 @@ let state = readUrl();
 let socket = null, session = null, data = null, grid = 20, frame = null, playing = false;
 let activations = [];
 let selected = null; // [layer, unit]
+let lastGood = null; // the last state the server accepted (a refused change is rolled back to it)
 let histories = [[], []];
 window.playground = { get state() { return state; }, get frame() { return frame; }, get session() { return session; }, get histories() { return histories; } };
 
@@ -79,12 +80,16 @@ function handle(m) {
   else if (m.type === 'frame') onFrame(m);
   else if (m.type === 'status') setPlaying(m.playing);
   else if (m.type === 'error') onError(m);
-  else if (m.type === 'state_ok') { hideError(); document.body.dataset.synced = '1'; }
+  else if (m.type === 'state_ok') { hideError(); lastGood = structuredClone(state); document.body.dataset.synced = '1'; }
 }
 
 function onError(m) {
   if (m.field === 'layers' && selected) { $('unit-error').textContent = m.message; $('unit-error').hidden = false; }
   else showError(m.message);
+  if (m.field && lastGood) { // the server refused a state change: back to what it runs
+    state = { ...structuredClone(lastGood), discretize: state.discretize, showTest: state.showTest };
+    writeUrl(); syncControls(); buildNetwork();
+  }
 }
 function showError(text) { $('status-error').textContent = text; $('status-error').hidden = false; }
 function hideError() { $('status-error').hidden = true; }
@@ -92,8 +97,10 @@ function hideError() { $('status-error').hidden = true; }
 // ---------------------------------------------------------------- data + net layout
 function onData(m) {
   data = m.data; grid = m.grid;
+  frame = null; // the last frame belongs to the old net; the new net's first frame follows
   const client = { discretize: state.discretize, showTest: state.showTest };
   state = { ...state, ...m.state, ...client };
+  lastGood = structuredClone(state);
   writeUrl();
   histories = [[], []];
   syncControls();
@@ -172,6 +179,7 @@ function links(net) {
   let html = '';
   net.weights.forEach((w, l) => {
     const src = columns[l], dst = columns[l + 1];
+    if (!src || !dst) return; // a frame of another layout (it is being replaced)
     w.forEach((row, j) => row.forEach((v, k) => {
       if (!src[k] || !dst[j] || v === null) return;
       const [x1, y1] = l === 0 ? right(src[k].parentElement) : right(src[k]);
