@@ -124,9 +124,12 @@ export function featureSpace(canvas, fs, labels) {
     }
     ctx.putImageData(img, 0, 0);
   }
+  // 3 units: the ring shows which side of the output's plane a point lies on (its prediction)
+  const side = fs.plane && fs.dims === 3 ? p => fs.plane.w.reduce((t, w, k) => t + w * p[k], fs.plane.b) : null;
   xy.forEach((p, i) => {
     const [r, g, b] = colour(labels[i] > 0 ? 1 : -1);
-    ctx.beginPath(); ctx.arc(X(p[0]), Y(p[1]), 2.5, 0, 2 * Math.PI); ctx.fillStyle = `rgb(${r},${g},${b})`; ctx.fill();
+    ctx.beginPath(); ctx.arc(X(p[0]), Y(p[1]), side ? 3 : 2.5, 0, 2 * Math.PI); ctx.fillStyle = `rgb(${r},${g},${b})`; ctx.fill();
+    if (side) { const [r2, g2, b2] = colour(side(pts[i]) > 0 ? 1 : -1); ctx.strokeStyle = `rgb(${r2},${g2},${b2})`; ctx.lineWidth = 1.5; ctx.stroke(); }
   });
   ctx.fillStyle = '#333'; ctx.font = '11px sans-serif';
   let text = `hidden layer ${fs.layer + 1}: h1 → , h2 ↑` + (fs.dims === 3 ? ', h3 ↗' : '');
