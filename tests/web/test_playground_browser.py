@@ -103,9 +103,9 @@ def epoch(page):
 
 def train(page, epochs):
     page.click("#play")
-    page.wait_for_function(f"window.playground.frame.epoch >= {epochs}", timeout=60_000)
+    page.wait_for_function(f"window.playground.frame?.epoch >= {epochs}", timeout=60_000)
     page.click("#play")
-    page.wait_for_function("!window.playground.frame.playing || document.querySelector('#play').textContent === '▶'")
+    page.wait_for_function("!window.playground.frame?.playing || document.querySelector('#play').textContent === '▶'")
 
 
 def test_page_loads_without_console_errors(page, server):
@@ -142,7 +142,7 @@ def test_neuron_formula_and_inline_error(page, server):
     assert page.is_hidden("#unit-error")
     assert "sigmoid(1.702*x)" in page.inner_text("#act-props")
     page.click("#step")
-    page.wait_for_function("window.playground.frame.epoch === 1")
+    page.wait_for_function("window.playground.frame?.epoch === 1")
     assert unexpected(page) == []
 
 
@@ -201,7 +201,7 @@ def test_csv_upload_and_refusal(page, server, tmp_path):
 def test_side_by_side_trains_two_nets(page, server):
     load(page, server + "#dataset=circle&seed=1")
     page.select_option("#compare", "relu")
-    page.wait_for_function("window.playground.frame.nets.length === 2")
+    page.wait_for_function("window.playground.frame?.nets.length === 2")
     assert page.is_visible("#output2")
     train(page, 15)
     frame = page.evaluate("window.playground.frame")
