@@ -25,7 +25,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/actlab demo
 
-test: $(STAMP)
+# the playground's browser tests drive Debian's Chromium (Playwright cannot download browsers here)
+CHROMIUM := /usr/bin/chromium
+
+$(CHROMIUM):
+	apt-get update && apt-get install -y chromium
+
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 

@@ -1,0 +1,60 @@
+"""``actlab playground``: serve the live training page (FastAPI + uvicorn) on this machine."""
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated
+
+import typer
+
+from actlab.cli.app import app, err_console, fail
+
+LOOPBACK_NAMES = {"localhost"}
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command("playground")
+def playground_command(
+    host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the page in your web browser.")] = False,
+) -> None:
+    """Train small nets live in your browser with any activation (like the TensorFlow Playground).
+
+    Serves a local web page; training runs here, one session per browser tab.
+    Ctrl-C stops the server.
+    """
+    try:
+        import uvicorn
+
+        from actlab.web.app import create_app
+    except ImportError as error:
+        fail(f"the playground needs fastapi and uvicorn ({error}); install them with pip install fastapi uvicorn")
+    if not is_loopback(host):
+        err_console.print(
+            f"[bold yellow]warning:[/] listening on {host}, not loopback: anyone who can reach this machine "
+            "can use the playground (and its CPU). Use --host 127.0.0.1 to keep it local.", highlight=False)
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else shown}:{port}/"
+    err_console.print(f"actlab playground at {url}  (Ctrl-C stops it)", highlight=False)
+    if open_browser:
+        import threading
+        import webbrowser
+
+        threading.Timer(1.0, webbrowser.open, args=(url,)).start()
+    config = uvicorn.Config(create_app(), host=host, port=port, log_level="warning", ws_max_size=1 << 20)
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    except OSError as error:
+        fail(f"cannot listen on {host}:{port}: {error.strerror or error}")
+    except KeyboardInterrupt:
+        pass
+    err_console.print("playground stopped", highlight=False)

@@ -1,0 +1,344 @@
+"""The playground's web app: static page, a small JSON API and one WebSocket per tab.
+
+``create_app()`` builds the FastAPI app.  HTTP:
+
+* ``GET /`` the page; ``/static/*`` its ES modules and CSS (shipped in the package)
+* ``GET /api/activations`` every catalog entry: name, aliases, formula, kind, …
+* ``GET /api/activation/{name}`` f and f′ samples and the property table
+* ``POST /api/formula`` ``{"formula": "..."}`` → 200 samples, or 422 naming the problem
+* ``GET /api/limits``
+* ``POST /api/session/{id}/upload`` ``{"csv": "..."}`` → 200, or 422 naming the problem
+* ``GET /api/session/{id}/model.pt`` / ``model.py`` the trained net's state_dict and a rebuild snippet
+
+WebSocket ``/ws``: the server says ``hello`` (the session id), then the page
+sends ``state`` / ``play`` / ``pause`` / ``step`` / ``reset`` / ``regenerate`` /
+``ping`` messages and receives ``data``, ``frame`` and ``error`` messages.
+Training runs in worker threads, never on the event loop.
+"""
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import math
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+import actlab
+from actlab.web.formulas import FormulaChecker, FormulaProblem, sample_spec
+from actlab.web.limits import DEFAULT_LIMITS, Limits
+from actlab.web.sessions import Session, SessionManager, StateError, validate_state
+from actlab.web.trainer import PlayError, parse_csv, registered
+
+__all__ = ["create_app", "STATIC"]
+
+STATIC = resources.files("actlab.web") / "static"
+
+
+def _clean(value: Any) -> Any:
+    """JSON-ready, strict: non-finite floats → None."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
+    """The playground app. ``workers`` threads train the sessions' nets."""
+    import torch
+
+    torch.set_num_threads(1)  # small nets: threads only fight each other
+    manager = SessionManager(limits)
+    checker = FormulaChecker(deadline=limits.formula_deadline_s, max_length=limits.max_formula_length)
+    executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="actlab-train")
+    sockets: dict[str, WebSocket] = {}
+    property_cache: dict[str, Any] = {}
+
+    async def in_thread(function, *args):
+        return await asyncio.get_running_loop().run_in_executor(executor, function, *args)
+
+    async def reaper() -> None:
+        while True:
+            await asyncio.sleep(min(5.0, limits.idle_timeout_s / 2))
+            for session in manager.expired():
+                session.playing = False
+                manager.remove(session.id)
+                socket = sockets.pop(session.id, None)
+                if socket is not None:
+                    try:
+                        await socket.send_json({"type": "error", "message": "session closed after being idle; reload the page"})
+                        await socket.close(code=4000)
+                    except Exception:  # the socket may already be gone
+                        pass
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        warm = asyncio.get_running_loop().run_in_executor(None, checker.start)
+        task = asyncio.create_task(reaper())
+        try:
+            yield
+        finally:
+            task.cancel()
+            checker.close()  # also stops a worker still starting
+            await asyncio.gather(warm, return_exceptions=True)
+            executor.shutdown(wait=False, cancel_futures=True)
+
+    app = FastAPI(title="actlab playground", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.manager = manager
+    app.state.limits = limits
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(str(STATIC / "index.html"), headers={"Cache-Control": "no-store"})
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(status_code=204)
+
+    @app.get("/api/limits")
+    async def get_limits() -> dict[str, Any]:
+        from dataclasses import asdict
+
+        return asdict(limits)
+
+    @app.get("/api/activations")
+    async def activations() -> list[dict[str, Any]]:
+        return [
+            {"name": s.name, "aliases": list(s.aliases), "formula": s.formula, "derivative_formula": s.derivative_formula,
+             "family": s.family, "kind": s.kind, "summary": s.summary, "trainable": s.trainable}
+            for s in actlab.all_specs() if s.source == "catalog"
+        ]
+
+    @app.get("/api/activation/{name}")
+    async def activation(name: str) -> dict[str, Any]:
+        try:
+            spec = registered(name)  # never builds a formula here (formulas go through the checker)
+        except PlayError as error:
+            raise HTTPException(404, str(error)) from None
+        if spec.kind != "elementwise":
+            raise HTTPException(422, f"{spec.name} is a {spec.kind} activation; a neuron needs an elementwise one")
+        if spec.name not in property_cache:
+            def compute():
+                props = actlab.properties(spec, measure_cost=False).to_dict()
+                return {"name": spec.name, "formula": spec.formula, "derivative_formula": spec.derivative_formula,
+                        "properties": props, **sample_spec(spec)}
+            property_cache[spec.name] = _clean(await in_thread(compute))
+        return property_cache[spec.name]
+
+    async def read_json(request: Request, limit: int) -> Any:
+        size = request.headers.get("content-length")
+        if size is not None and size.isdigit() and int(size) > limit:
+            raise HTTPException(413, f"the request body is larger than {limit} bytes")
+        body = await request.body()
+        if len(body) > limit:
+            raise HTTPException(413, f"the request body is larger than {limit} bytes")
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise HTTPException(422, "the request body is not valid JSON") from None
+
+    @app.post("/api/formula")
+    async def formula(request: Request) -> dict[str, Any]:
+        body = await read_json(request, limits.max_message_bytes)
+        if not isinstance(body, dict) or "formula" not in body:
+            raise HTTPException(422, 'send {"formula": "..."}')
+        try:
+            return _clean(await asyncio.to_thread(checker.check, body["formula"]))
+        except FormulaProblem as error:
+            raise HTTPException(422, str(error)) from None
+
+    def session_or_404(session_id: str) -> Session:
+        session = manager.get(session_id)
+        if session is None:
+            raise HTTPException(404, "no such session (it may have been closed; reload the page)")
+        return session
+
+    @app.post("/api/session/{session_id}/upload")
+    async def upload(session_id: str, request: Request) -> dict[str, Any]:
+        session = session_or_404(session_id)
+        body = await read_json(request, limits.max_upload_bytes + 1024)
+        if not isinstance(body, dict) or not isinstance(body.get("csv"), str):
+            raise HTTPException(422, 'send {"csv": "x1,x2,label rows"}')
+        if len(body["csv"].encode()) > limits.max_upload_bytes:
+            raise HTTPException(413, f"the CSV is larger than {limits.max_upload_bytes} bytes")
+        session.touch()
+
+        def load():
+            data = parse_csv(body["csv"], max_points=limits.max_points, ratio=session.state["ratio"], seed=session.state["seed"])
+            with session.lock:
+                session.playing = False
+                session.set_upload(data)
+                return session.data_message(), session.frame()
+
+        try:
+            message, frame = await in_thread(load)
+        except PlayError as error:
+            raise HTTPException(422, str(error)) from None
+        socket = sockets.get(session_id)
+        if socket is not None:
+            await socket.send_json(_clean(message))
+            await socket.send_json(_clean({"type": "frame", "playing": False, **frame}))
+        return {"points": len(session.data.x_train) + len(session.data.x_test), "task": session.data.task}
+
+    @app.get("/api/session/{session_id}/model.pt")
+    async def model_weights(session_id: str, net: int = 0) -> Response:
+        import torch
+
+        session = session_or_404(session_id)
+        with session.lock:
+            if not 0 <= net < len(session.playground.runs):
+                raise HTTPException(404, f"no net {net} in this session")
+            state_dict, _ = session.playground.export(net)
+        buffer = io.BytesIO()
+        torch.save(state_dict, buffer)
+        return Response(buffer.getvalue(), media_type="application/octet-stream",
+                        headers={"Content-Disposition": 'attachment; filename="model.pt"'})
+
+    @app.get("/api/session/{session_id}/model.py")
+    async def model_code(session_id: str, net: int = 0) -> Response:
+        session = session_or_404(session_id)
+        with session.lock:
+            if not 0 <= net < len(session.playground.runs):
+                raise HTTPException(404, f"no net {net} in this session")
+            _, code = session.playground.export(net)
+        return Response(code, media_type="text/x-python", headers={"Content-Disposition": 'attachment; filename="model.py"'})
+
+    # ------------------------------------------------------------------ WebSocket
+    @app.websocket("/ws")
+    async def websocket(socket: WebSocket) -> None:
+        await socket.accept()
+        session = manager.create()
+        if session is None:
+            await socket.send_json({"type": "error", "message": f"too many open sessions (the limit is {limits.max_sessions}); close a tab"})
+            await socket.close(code=1013)
+            return
+        sockets[session.id] = socket
+        send_lock = asyncio.Lock()
+        player: asyncio.Task | None = None
+
+        async def send(message: dict[str, Any]) -> None:
+            async with send_lock:
+                await socket.send_json(_clean(message))
+
+        async def error(message: str, field: str | None = None) -> None:
+            await send({"type": "error", "message": message, "field": field})
+
+        def locked(function):
+            def run():
+                with session.lock:
+                    return function()
+            return run
+
+        async def play_loop() -> None:
+            period = 1.0 / limits.max_fps
+            loop = asyncio.get_running_loop()
+            while session.playing:
+                start = loop.time()
+
+                def one():
+                    if not session.playing:
+                        return None
+                    session.playground.step()
+                    return session.frame()
+
+                frame = await in_thread(locked(one))
+                if frame is None:
+                    break
+                await send({"type": "frame", "playing": session.playing, **frame})
+                await asyncio.sleep(max(0.0, period - (loop.time() - start)))
+
+        try:
+            await in_thread(locked(lambda: session.reset(regenerate=True)))
+            await send({"type": "hello", "session": session.id, "limits": await get_limits()})
+            message = await in_thread(locked(session.data_message))
+            await send(message)
+            await send({"type": "frame", "playing": False, **await in_thread(locked(session.frame))})
+            session.touch()  # idle time counts from here, not from before the first data set was built
+            while True:
+                raw = await socket.receive()
+                if raw["type"] == "websocket.disconnect":
+                    break
+                text = raw.get("text")
+                if text is None and raw.get("bytes") is not None:
+                    await error("send JSON text messages, not binary")
+                    continue
+                session.touch()
+                if not session.bucket.take():
+                    await error("too many messages; slow down")
+                    continue
+                if len(text.encode()) > limits.max_message_bytes:
+                    await error(f"message too large ({len(text.encode())} bytes; the limit is {limits.max_message_bytes})")
+                    continue
+                try:
+                    message = json.loads(text)
+                except ValueError:
+                    await error("message is not valid JSON")
+                    continue
+                if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+                    await error('a message is an object with a "type"')
+                    continue
+                kind = message["type"]
+                if kind == "ping":
+                    await send({"type": "pong"})
+                elif kind == "state":
+                    try:
+                        state = await asyncio.to_thread(
+                            validate_state, message.get("state"), limits, checker.check, session.upload is not None)
+                    except StateError as problem:
+                        await error(str(problem), problem.field)
+                        continue
+
+                    def apply(state=state):
+                        change = session.apply(state)
+                        return change, (session.data_message() if change != "settings" else None), session.frame()
+
+                    try:
+                        change, data_message, frame = await in_thread(locked(apply))
+                    except (actlab.ActlabError, ValueError) as problem:  # e.g. a data set the loader refuses
+                        await error(str(problem))
+                        continue
+                    if data_message is not None:
+                        await send(data_message)
+                        await send({"type": "frame", "playing": session.playing, **frame})
+                    await send({"type": "state_ok", "change": change})
+                elif kind in ("play", "pause"):
+                    session.playing = kind == "play"
+                    if session.playing and (player is None or player.done()):
+                        player = asyncio.create_task(play_loop())
+                    await send({"type": "status", "playing": session.playing})
+                elif kind in ("step", "reset", "regenerate"):
+                    def act(kind=kind):
+                        if kind == "step":
+                            session.playground.step()
+                            return None, session.frame()
+                        session.reset(regenerate=kind == "regenerate")
+                        return session.data_message(), session.frame()
+
+                    if kind != "step":
+                        session.playing = False
+                    data_message, frame = await in_thread(locked(act))
+                    if data_message is not None:
+                        await send(data_message)
+                    await send({"type": "frame", "playing": session.playing, **frame})
+                else:
+                    await error(f"unknown message type {kind!r}")
+        except WebSocketDisconnect:
+            pass
+        finally:
+            session.playing = False
+            if player is not None:
+                player.cancel()
+            manager.remove(session.id)
+            sockets.pop(session.id, None)
+
+    return app

@@ -1,0 +1,531 @@
+"""The playground's small nets: data, model, one-epoch training steps and the frame they produce.
+
+Everything here is plain library code (no web): :func:`make_data` builds the
+2-D sets, :class:`Playground` holds one or two nets (side by side) trained on
+the same data, and :meth:`Playground.frame` returns what the page draws.
+
+Isolated helpers that library versions will replace later:
+
+* :class:`UnitActivations` — a per-neuron activation layer (to be swapped for
+  ``actlab.nn.PerNeuron``);
+* :func:`feature_space` — the learned feature-space panel (boundary lab);
+* :func:`gradient_flow` — the gradient-flow panel (diagnostics).
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+import actlab
+import actlab.data  # the toy 2-D sets
+
+__all__ = [
+    "FEATURES", "DATASETS", "CLASSIFICATION", "REGRESSION", "EXTRAPOLATION",
+    "PlayData", "make_data", "parse_csv", "resolve_unit", "UnitActivations",
+    "registered", "build_net", "feature_space", "gradient_flow", "Playground", "Settings", "encode_grid", "snippet", "PlayError",
+]
+
+#: input features, as in the TensorFlow Playground (on coordinates scaled to [-3, 3])
+FEATURES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "x1": lambda u: u[:, 0],
+    "x2": lambda u: u[:, 1],
+    "x1sq": lambda u: u[:, 0] ** 2,
+    "x2sq": lambda u: u[:, 1] ** 2,
+    "x1x2": lambda u: u[:, 0] * u[:, 1],
+    "sinx1": lambda u: torch.sin(u[:, 0]),
+    "sinx2": lambda u: torch.sin(u[:, 1]),
+}
+CLASSIFICATION = ("circle", "xor", "gaussian", "spiral", "periodic", "linear")
+REGRESSION = ("plane", "multi_gaussian")
+DATASETS = CLASSIFICATION + REGRESSION
+#: sets with an extrapolation region: points whose x0 lies outside (low, high) are never trained on
+EXTRAPOLATION = {"periodic": (-2 * math.pi, 2 * math.pi), "linear": (-0.5, 1.5)}
+INPUT_SCALE = 3.0  # the net sees coordinates mapped from the set's window to [-3, 3]
+NEURON_GRID = 20  # heat-map resolution of a hidden unit
+OUTPUT_GRID = 50  # heat-map resolution of the output
+
+
+class PlayError(actlab.ActlabError):
+    """Bad playground input (a data set, a CSV, an activation); the message names it."""
+
+
+# ------------------------------------------------------------------------ data
+@dataclass
+class PlayData:
+    name: str
+    task: str  # "classification" (labels 0/1) or "regression"
+    domain: tuple[float, float, float, float]
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    x_extra: torch.Tensor | None = None  # extrapolation points (never trained on)
+    y_extra: torch.Tensor | None = None
+    extrapolation: tuple[float, float] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        def pts(x, y):
+            return [[round(float(a), 4), round(float(b), 4), round(float(c), 4)] for (a, b), c in zip(x.tolist(), y.view(-1).tolist())]
+
+        return {
+            "name": self.name, "task": self.task, "domain": list(self.domain),
+            "train": pts(self.x_train, self.y_train), "test": pts(self.x_test, self.y_test),
+            "extra": pts(self.x_extra, self.y_extra) if self.x_extra is not None else [],
+            "extrapolation": list(self.extrapolation) if self.extrapolation else None,
+        }
+
+
+def _split(name, task, domain, x, y, ratio, seed, extrapolation=None) -> PlayData:
+    generator = torch.Generator().manual_seed(seed + 1)
+    x_extra = y_extra = None
+    if extrapolation is not None:
+        inside = (x[:, 0] > extrapolation[0]) & (x[:, 0] < extrapolation[1])
+        x_extra, y_extra = x[~inside], y[~inside]
+        x, y = x[inside], y[inside]
+    order = torch.randperm(len(x), generator=generator)
+    n_train = min(max(1, round(len(x) * ratio / 100)), len(x) - 1) if len(x) > 1 else 1
+    train, test = order[:n_train], order[n_train:]
+    return PlayData(name, task, domain, x[train], y[train], x[test], y[test], x_extra, y_extra, extrapolation)
+
+
+def make_data(name: str, *, n: int = 500, noise: float = 0.0, ratio: float = 50.0, seed: int = 0) -> PlayData:
+    """Toy set ``name`` with ``n`` points; ``noise`` in percent (0–50) of the window's half-width; ``ratio`` % train."""
+    if name not in DATASETS:
+        raise PlayError(f"unknown data set {name!r}; the sets are {', '.join(DATASETS)}")
+    domain = tuple(actlab.data.load(name, n=10, seed=0).extra["domain"])  # the set's plotting window
+    half = (domain[1] - domain[0]) / 2
+    # the loader's own 60/20/20 split is pooled and re-split at ``ratio`` below (empty splits trip it on regression sets)
+    dataset = actlab.data.load(name, n=n, noise=noise / 100 * 0.4 * half, seed=seed)
+    x = torch.cat([dataset.x_train, dataset.x_val, dataset.x_test]).float()
+    task = dataset.task
+    y = torch.cat([dataset.y_train, dataset.y_val, dataset.y_test]).float().view(-1, 1)
+    return _split(name, task, domain, x, y, ratio, seed, EXTRAPOLATION.get(name))
+
+
+def parse_csv(text: str, *, max_points: int, ratio: float = 50.0, seed: int = 0) -> PlayData:
+    """A data set from CSV text ``x1,x2,label`` (an optional header row).
+
+    Labels that are all 0/1 (or -1/1) make a classification set; any other
+    numbers a regression set.  Every problem raises :class:`PlayError` naming the
+    row.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise PlayError("the CSV is empty")
+    rows = []
+    reader = csv.reader(io.StringIO(text))
+    for number, row in enumerate(reader, start=1):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if len(row) != 3:
+            raise PlayError(f"CSV row {number}: expected 3 columns (x1, x2, label), got {len(row)}")
+        try:
+            values = [float(cell) for cell in row]
+        except ValueError:
+            if number == 1 and not rows:
+                continue  # a header
+            raise PlayError(f"CSV row {number}: {row!r} holds something that is not a number") from None
+        if not all(math.isfinite(v) for v in values):
+            raise PlayError(f"CSV row {number}: values must be finite numbers")
+        rows.append(values)
+        if len(rows) > max_points:
+            raise PlayError(f"the CSV has more than {max_points} points (the limit)")
+    if len(rows) < 4:
+        raise PlayError(f"the CSV has {len(rows)} data rows; at least 4 are needed")
+    data = torch.tensor(rows, dtype=torch.float32)
+    x, labels = data[:, :2], data[:, 2]
+    values = set(labels.tolist())
+    if values <= {0.0, 1.0} or values <= {-1.0, 1.0}:
+        task, y = "classification", (labels > 0).float().view(-1, 1)
+    else:
+        task, y = "regression", labels.view(-1, 1)
+    low, high = x.min(0).values, x.max(0).values
+    pad = (high - low).clamp(min=1e-3) * 0.1
+    domain = (float(low[0] - pad[0]), float(high[0] + pad[0]), float(low[1] - pad[1]), float(high[1] + pad[1]))
+    return _split("upload", task, domain, x, y, ratio, seed)
+
+
+# ------------------------------------------------------------------ activations
+def resolve_unit(text: str) -> actlab.ActivationSpec:
+    """A unit's activation: a catalog name/alias, or ``f:<formula>`` (already checked by the formula worker)."""
+    if not isinstance(text, str) or not text:
+        raise PlayError(f"an activation is a name or 'f:<formula>', got {text!r}")
+    if text.startswith("f:"):
+        from actlab.formula import from_formula
+
+        return from_formula(text[2:])
+    spec = registered(text)
+    if spec.kind != "elementwise":
+        raise PlayError(f"{spec.name} is a {spec.kind} activation; a neuron needs an elementwise one")
+    return spec
+
+
+def registered(name: str) -> actlab.ActivationSpec:
+    """A registered activation by name or alias — never a formula (``actlab.get`` would build one, unchecked)."""
+    known = {}
+    for spec in actlab.all_specs():
+        for key in (spec.name, *spec.aliases):
+            known[key.lower()] = spec
+    spec = known.get(name.strip().lower()) if isinstance(name, str) else None
+    if spec is None:
+        from actlab.errors import suggest
+
+        close = suggest(name, list(known)) if isinstance(name, str) else []
+        hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+        raise PlayError(f"unknown activation {name!r}{hint}; type a formula in the formula box instead")
+    return spec
+
+
+class UnitActivations(nn.Module):
+    """One activation per unit of a layer (a small stand-in for ``actlab.nn.PerNeuron``).
+
+    ``specs[i]`` acts on column ``i`` of a ``(batch, units)`` input.  Units that
+    share an activation share one module call.  ``names`` keeps what each unit was
+    given (catalog name or ``f:formula``).
+    """
+
+    def __init__(self, specs: Sequence[actlab.ActivationSpec], names: Sequence[str]):
+        super().__init__()
+        self.names = list(names)
+        groups: dict[str, list[int]] = {}
+        first: dict[str, actlab.ActivationSpec] = {}
+        for i, (spec, name) in enumerate(zip(specs, names)):
+            groups.setdefault(name, []).append(i)
+            first.setdefault(name, spec)
+        self.keys = list(groups)
+        self.acts = nn.ModuleList([first[k].module() for k in self.keys])
+        self.index = [torch.tensor(groups[k]) for k in self.keys]
+        self.single = len(self.keys) == 1
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if self.single:
+            return self.acts[0](z)
+        out = torch.empty_like(z)
+        for act, index in zip(self.acts, self.index):
+            out[:, index] = act(z[:, index])
+        return out
+
+
+def build_net(num_inputs: int, layers: Sequence[Sequence[str]], seed: int) -> nn.Sequential:
+    """Linear → UnitActivations per hidden layer, then one linear output unit (Xavier-uniform init, seeded)."""
+    torch.manual_seed(seed)
+    modules: list[nn.Module] = []
+    width = num_inputs
+    for units in layers:
+        linear = nn.Linear(width, len(units))
+        modules += [linear, UnitActivations([resolve_unit(u) for u in units], units)]
+        width = len(units)
+    modules.append(nn.Linear(width, 1))
+    for m in modules:
+        if isinstance(m, nn.Linear):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.constant_(m.bias, 0.1 if m is not modules[-1] else 0.0)
+    return nn.Sequential(*modules)
+
+
+# ------------------------------------------------------------------ panels
+def _hidden(net: nn.Sequential, x: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """(pre-activation, activation) of each hidden layer."""
+    out = []
+    h = x
+    for i in range(0, len(net) - 1, 2):
+        z = net[i](h)
+        h = net[i + 1](z)
+        out.append((z, h))
+    return out
+
+
+def feature_space(net: nn.Sequential, x: torch.Tensor, layer: int) -> dict[str, Any] | None:
+    """Points in hidden layer ``layer``'s activation space (2–3 units) and the output's separating line/plane.
+
+    Valid when ``layer`` is the last hidden layer (then output = w·h + b, and the
+    boundary is w·h + b = 0); for an earlier layer only the points are given.
+    """
+    hidden = _hidden(net, x)
+    if not 0 <= layer < len(hidden):
+        return None
+    with torch.no_grad():
+        h = hidden[layer][1]
+    if h.shape[1] not in (2, 3):
+        return None
+    result: dict[str, Any] = {"layer": layer, "dims": h.shape[1], "points": [[round(v, 4) for v in row] for row in h.tolist()]}
+    if layer == len(hidden) - 1:
+        result["plane"] = {"w": net[-1].weight.view(-1).tolist(), "b": float(net[-1].bias)}
+    return result
+
+
+def gradient_flow(net: nn.Sequential, x: torch.Tensor, before: list[torch.Tensor]) -> list[dict[str, float]]:
+    """Per hidden layer: learning speed (‖ΔW‖/‖W‖ over the last epoch), dead and saturated fractions.
+
+    A unit is dead when its activation's derivative is 0 at every training point;
+    a (unit, point) pair is saturated when the derivative there is below 5 % of
+    the layer's largest derivative, counted over live units.
+    """
+    rows = []
+    linears = [m for m in net if isinstance(m, nn.Linear)]
+    z_list = []
+    with torch.no_grad():
+        h = x
+        for i in range(0, len(net) - 1, 2):
+            z = net[i](h)
+            z_list.append(z)
+            h = net[i + 1](z)
+    for index, z in enumerate(z_list):
+        z = z.detach().requires_grad_(True)
+        with torch.enable_grad():
+            y = net[2 * index + 1](z)
+            (derivative,) = torch.autograd.grad(y.sum(), z)
+        magnitude = derivative.abs()
+        dead_units = (magnitude <= 1e-8).all(dim=0)
+        live = magnitude[:, ~dead_units]
+        scale = float(live.max()) if live.numel() else 0.0
+        saturated = float((live < 0.05 * scale).float().mean()) if live.numel() and scale > 0 else 0.0
+        weight = linears[index].weight.detach()
+        change = float((weight - before[index]).norm() / weight.norm().clamp(min=1e-12))
+        rows.append({"layer": index, "speed": change, "dead": float(dead_units.float().mean()), "saturated": saturated,
+                     "mean_derivative": float(magnitude.mean())})
+    return rows
+
+
+def encode_grid(values: torch.Tensor) -> str:
+    """Values in [-1, 1] → base64 of uint8 (0 ↔ -1, 255 ↔ 1), row-major."""
+    q = ((values.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return base64.b64encode(q.numpy().tobytes()).decode("ascii")
+
+
+# ------------------------------------------------------------------ training
+@dataclass
+class Settings:
+    features: tuple[str, ...] = ("x1", "x2")
+    layers: tuple[tuple[str, ...], ...] = (("tanh",) * 4, ("tanh",) * 4)
+    learning_rate: float = 0.03
+    batch_size: int = 10
+    regularization: str = "none"  # none | l1 | l2
+    regularization_rate: float = 0.0
+    loss: str = "cross_entropy"  # cross_entropy | squared (classification); regression is always squared
+    compare: str | None = None  # side by side: every unit of the second net uses this activation
+    seed: int = 0
+
+
+@dataclass
+class Run:
+    net: nn.Sequential
+    optimizer: torch.optim.Optimizer
+    history: list[tuple[int, float, float]] = field(default_factory=list)
+    flow: list[dict[str, float]] = field(default_factory=list)
+
+
+class Playground:
+    """One or two nets (side by side) trained on one data set, an epoch per :meth:`step`."""
+
+    def __init__(self, data: PlayData, settings: Settings):
+        self.data = data
+        self.settings = settings
+        self.epoch = 0
+        self._prepare_inputs()
+        layer_sets = [settings.layers]
+        if settings.compare:
+            layer_sets.append(tuple(tuple(settings.compare for _ in units) for units in settings.layers))
+        self.runs = []
+        for layers in layer_sets:
+            net = build_net(len(settings.features), layers, settings.seed)
+            self.runs.append(Run(net, torch.optim.SGD(net.parameters(), lr=settings.learning_rate)))
+        self.generator = torch.Generator().manual_seed(settings.seed)
+        for run in self.runs:
+            run.history.append((0, *self._losses(run.net)))
+
+    # -------------------------------------------------------------- inputs
+    def _scale(self, x: torch.Tensor) -> torch.Tensor:
+        x0, x1, y0, y1 = self.data.domain
+        center = torch.tensor([(x0 + x1) / 2, (y0 + y1) / 2])
+        half = torch.tensor([(x1 - x0) / 2, (y1 - y0) / 2])
+        return (x - center) / half * INPUT_SCALE
+
+    def features_of(self, x: torch.Tensor) -> torch.Tensor:
+        u = self._scale(x)
+        return torch.stack([FEATURES[name](u) for name in self.settings.features], dim=1)
+
+    def _grid(self, size: int) -> torch.Tensor:
+        x0, x1, y0, y1 = self.data.domain
+        xs = torch.linspace(x0, x1, size)
+        ys = torch.linspace(y1, y0, size)  # row 0 at the top
+        gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+        return torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
+
+    def _prepare_inputs(self) -> None:
+        d = self.data
+        self.f_train = self.features_of(d.x_train)
+        self.f_test = self.features_of(d.x_test) if len(d.x_test) else self.f_train[:0]
+        self.f_extra = self.features_of(d.x_extra) if d.x_extra is not None and len(d.x_extra) else None
+        self.f_neuron_grid = self.features_of(self._grid(NEURON_GRID))
+        self.f_output_grid = self.features_of(self._grid(OUTPUT_GRID))
+
+    # -------------------------------------------------------------- loss
+    @property
+    def classification(self) -> bool:
+        return self.data.task == "classification"
+
+    def output(self, logits: torch.Tensor) -> torch.Tensor:
+        """The net's output on the page's [-1, 1] scale (class 1 ↔ +1)."""
+        if not self.classification:
+            return logits
+        if self.settings.loss == "squared":
+            return torch.tanh(logits)
+        return torch.tanh(logits / 2)  # = 2·sigmoid − 1
+
+    def loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if not self.classification:
+            return 0.5 * ((logits - y) ** 2).mean()
+        if self.settings.loss == "squared":
+            return 0.5 * ((torch.tanh(logits) - (2 * y - 1)) ** 2).mean()
+        return nn.functional.binary_cross_entropy_with_logits(logits, y)
+
+    def _penalty(self, net: nn.Sequential) -> torch.Tensor | float:
+        s = self.settings
+        if s.regularization == "none" or s.regularization_rate == 0:
+            return 0.0
+        weights = [m.weight for m in net if isinstance(m, nn.Linear)]
+        if s.regularization == "l1":
+            return s.regularization_rate * sum(w.abs().sum() for w in weights)
+        return s.regularization_rate * 0.5 * sum((w ** 2).sum() for w in weights)
+
+    @torch.no_grad()
+    def _losses(self, net: nn.Sequential) -> tuple[float, float]:
+        train = float(self.loss(net(self.f_train), self.data.y_train))
+        test = float(self.loss(net(self.f_test), self.data.y_test)) if len(self.f_test) else float("nan")
+        return train, test
+
+    # -------------------------------------------------------------- steps
+    def step(self) -> None:
+        """One epoch: shuffled mini-batches of ``batch_size`` over the training points, for every net."""
+        n = len(self.f_train)
+        order = torch.randperm(n, generator=self.generator)
+        size = self.settings.batch_size
+        batches = [order[i:i + size] for i in range(0, n, size)]
+        for run in self.runs:
+            before = [m.weight.detach().clone() for m in run.net if isinstance(m, nn.Linear)]
+            net, optimizer = run.net, run.optimizer
+            for index in batches:
+                optimizer.zero_grad(set_to_none=True)
+                loss = self.loss(net(self.f_train[index]), self.data.y_train[index]) + self._penalty(net)
+                loss.backward()
+                optimizer.step()
+            run.flow = gradient_flow(net, self.f_train, before)
+        self.epoch += 1
+        for run in self.runs:
+            run.history.append((self.epoch, *self._losses(run.net)))
+
+    def set_learning_rate(self, rate: float) -> None:
+        self.settings.learning_rate = rate
+        for run in self.runs:
+            for group in run.optimizer.param_groups:
+                group["lr"] = rate
+
+    # -------------------------------------------------------------- frames
+    @torch.no_grad()
+    def frame(self, history_from: int = 0) -> dict[str, Any]:
+        """What the page draws after the latest epoch (JSON-ready; NaN → None)."""
+        nets = []
+        for run in self.runs:
+            net = run.net
+            hidden = _hidden(net, self.f_neuron_grid)
+            neurons = [[encode_grid(h[:, j]) for j in range(h.shape[1])] for _, h in hidden]
+            output = self.output(net(self.f_output_grid)).view(-1)
+            if not self.classification:
+                output = output / max(1e-6, float(self.data.y_train.abs().max()))
+            weights = [[[round(v, 4) for v in row] for row in m.weight.tolist()] for m in net if isinstance(m, nn.Linear)]
+            biases = [[round(v, 4) for v in m.bias.tolist()] for m in net if isinstance(m, nn.Linear)]
+            last = run.history[-1]
+            item = {
+                "train_loss": _num(last[1]), "test_loss": _num(last[2]),
+                "history": [[e, _num(a), _num(b)] for e, a, b in run.history[history_from:]],
+                "output": encode_grid(output), "neurons": neurons, "weights": weights, "biases": biases,
+                "flow": run.flow,
+                "feature_space": _first_feature_space(net, self.f_train),
+            }
+            if self.f_extra is not None:
+                item["extra_loss"] = _num(float(self.loss(net(self.f_extra), self.data.y_extra)))
+            nets.append(item)
+        return {"epoch": self.epoch, "nets": nets, "neuron_grid": NEURON_GRID, "output_grid": OUTPUT_GRID}
+
+    def feature_maps(self) -> dict[str, str]:
+        """Every input feature's heat map (they never change while training), scaled into [-1, 1]."""
+        u = self._scale(self._grid(NEURON_GRID))
+        out = {}
+        for name, function in FEATURES.items():
+            values = function(u)
+            out[name] = encode_grid(values / max(1e-6, float(values.abs().max())))
+        return out
+
+    def export(self, which: int = 0) -> tuple[dict[str, torch.Tensor], str]:
+        """The trained net ``which`` as a state_dict and a Python snippet that rebuilds it with actlab."""
+        run = self.runs[which]
+        layers = [m.names for m in run.net if isinstance(m, UnitActivations)]
+        return {k: v.detach().clone() for k, v in run.net.state_dict().items()}, snippet(self.settings.features, layers)
+
+
+def _first_feature_space(net: nn.Sequential, x: torch.Tensor) -> dict[str, Any] | None:
+    hidden_sizes = [m.out_features for m in net[:-1] if isinstance(m, nn.Linear)]
+    for layer in reversed(range(len(hidden_sizes))):  # prefer the last hidden layer (it has the boundary)
+        if hidden_sizes[layer] in (2, 3):
+            return feature_space(net, x, layer)
+    return None
+
+
+def _num(value: float) -> float | None:
+    return round(value, 6) if math.isfinite(value) else None
+
+
+SNIPPET = '''\
+"""Rebuild the net trained in actlab's playground; load the weights from model.pt."""
+import torch
+from torch import nn
+
+import actlab
+
+FEATURES = {features!r}  # computed from coordinates scaled to [-3, 3] over the data window
+LAYERS = {layers!r}  # one activation per unit; "f:..." is a formula
+
+
+def activation(name):
+    if name.startswith("f:"):
+        from actlab.formula import from_formula
+        return from_formula(name[2:])
+    return actlab.get(name)
+
+
+class UnitActivations(nn.Module):
+    def __init__(self, names):
+        super().__init__()
+        self.names = list(names)
+        self.keys = list(dict.fromkeys(self.names))
+        self.acts = nn.ModuleList([activation(k).module() for k in self.keys])
+        self.index = [torch.tensor([i for i, n in enumerate(self.names) if n == k]) for k in self.keys]
+
+    def forward(self, z):
+        out = torch.empty_like(z)
+        for act, index in zip(self.acts, self.index):
+            out[:, index] = act(z[:, index])
+        return out
+
+
+modules, width = [], len(FEATURES)
+for units in LAYERS:
+    modules += [nn.Linear(width, len(units)), UnitActivations(units)]
+    width = len(units)
+modules.append(nn.Linear(width, 1))
+model = nn.Sequential(*modules)
+model.load_state_dict(torch.load("model.pt"))
+print(model)
+'''
+
+
+def snippet(features: Sequence[str], layers: Sequence[Sequence[str]]) -> str:
+    return SNIPPET.format(features=list(features), layers=[list(u) for u in layers])
