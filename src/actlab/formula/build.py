@@ -14,16 +14,16 @@ from __future__ import annotations
 import math
 import re
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 import sympy
 import torch
-from scipy.optimize import brentq
 
 from actlab.errors import ActlabError
-from actlab.formula import symbolic
+from actlab.formula import budget, chainrule, symbolic
+from actlab.formula.chainrule import MAX_DERIVATIVE_NODES
 from actlab.formula.parse import (
     CONSTANTS,
     FUNCTIONS,
@@ -36,7 +36,15 @@ from actlab.formula.parse import (
     parse,
 )
 from actlab.formula.store import config_path, load_saved_formulas, save_formula
-from actlab.formula.torchfn import Fused, Untranslatable, forward_function, node_function, sympy_function, vjp_function
+from actlab.formula.torchfn import (
+    Fused,
+    Untranslatable,
+    forward_function,
+    node_function,
+    plan_function,
+    sympy_plan,
+    vjp_function,
+)
 from actlab.spec import ActivationSpec, Init, Param
 
 __all__ = [
@@ -73,9 +81,17 @@ _CONVENTIONS = {
 
 
 def from_formula(
-    text: str, params: Mapping[str, Any] | None = None, *, name: str | None = None
+    text: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    name: str | None = None,
+    symbolic_seconds: float | None = None,
 ) -> ActivationSpec:
     """An :class:`ActivationSpec` for a formula in ``x``.
+
+    SymPy gets ``symbolic_seconds`` (default :data:`~actlab.formula.budget.SYMBOLIC_SECONDS`)
+    in a worker process; when it does not finish, the derivative is the exact
+    chain rule on the formula tree, unsimplified, and a note says so.
 
     Names other than ``x``, the functions and ``pi``/``e`` are parameters; each
     needs a value in ``params`` (which become the spec's defaults).  Every
@@ -97,7 +113,8 @@ def from_formula(
     if cached is not None:
         _CACHE.move_to_end(key)
         return cached
-    spec = _build_spec(text.strip(), values, name)
+    seconds = budget.SYMBOLIC_SECONDS if symbolic_seconds is None else float(symbolic_seconds)
+    spec = _build_spec(text.strip(), values, name, seconds)
     _CACHE[key] = spec
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -135,7 +152,7 @@ def register_formula(
 
 
 # ------------------------------------------------------------------- build
-def _build_spec(text: str, values: dict[str, float], name: str | None) -> ActivationSpec:
+def _build_spec(text: str, values: dict[str, float], name: str | None, symbolic_seconds: float) -> ActivationSpec:
     tree = parse(text)
     names = tree.params
     for node in tree.walk():
@@ -152,18 +169,8 @@ def _build_spec(text: str, values: dict[str, float], name: str | None) -> Activa
             + (f" (its parameters are {', '.join(names)})" if names else " (it has no parameters)"),
             None, unused[0],
         )
-    symbols = {p: sympy.Symbol(p, real=True) for p in names}
-    try:
-        expression = symbolic.to_sympy(tree, symbols)
-        raw, simplified = symbolic.derivative(expression)
-    except (TypeError, ValueError, ZeroDivisionError, RecursionError, NotImplementedError) as error:
-        raise FormulaError(f"SymPy could not handle the formula {text!r}: {error}") from None
-    if expression.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
-        raise FormulaError(f"the formula {text!r} divides by zero or takes log(0): SymPy reduces it to "
-                           f"{expression}, which is not a finite number")
-
+    derivative_eager, shown, derivative_notes = _symbolic(tree, names, text, symbolic_seconds)
     forward_eager = forward_function(tree)
-    derivative_eager, derivative_note = _derivative_function(raw, simplified, forward_eager)
     label = "formula_" + "".join(c if c.isalnum() else "_" for c in (name or text))[:40]
     forward = Fused(forward_eager, label + "_forward")
     derivative = Fused(derivative_eager, label + "_derivative")
@@ -175,20 +182,17 @@ def _build_spec(text: str, values: dict[str, float], name: str | None) -> Activa
     domain, domain_note = _domain(forward_eager, defaults)
     used = sorted({kind for kind, _ in boundaries}, key=list(_CONVENTIONS).index)
     convention = "; ".join(dict.fromkeys(_CONVENTIONS[k] for k in used))
-    notes = [f"formula activation, parsed from {text!r}; derivative by SymPy"]
-    if derivative_note:
-        notes.append(derivative_note)
+    notes = [f"formula activation, parsed from {text!r}; " + ("derivative by SymPy" if shown["by_sympy"] else
+                                                             "derivative by the chain rule on the formula tree")]
+    notes.extend(derivative_notes)
     if domain_note:
         notes.append(domain_note)
     if boundaries:
         notes.append(f"kinks are searched for numerically on [-{KINK_SEARCH:g}, {KINK_SEARCH:g}]")
-    trainable = not (simplified.is_number and simplified == 0)
-    try:
-        expression_text = symbolic.latex(expression)
-        derivative_latex = symbolic.latex(simplified)
-        derivative_text = symbolic.text(simplified)
-    except (TypeError, ValueError, RecursionError) as error:  # pragma: no cover - printer limits
-        raise FormulaError(f"SymPy could not print the formula {text!r}: {error}") from None
+    trainable = not shown["zero"]
+    expression_text = shown["latex"]
+    derivative_latex = shown["derivative_latex"]
+    derivative_text = shown["derivative_text"]
     return ActivationSpec(
         name=name or text,
         summary=f"formula activation f(x) = {text}",
@@ -215,23 +219,98 @@ def _build_spec(text: str, values: dict[str, float], name: str | None) -> Activa
     )
 
 
-def _derivative_function(raw, simplified, forward_eager):
-    # the raw chain-rule form computes fastest (tanh' = 1 - tanh**2 reuses tanh; simplify may
-    # turn it into 1/cosh**2, a second transcendental); the simplified form is for display
-    for candidate in (raw, simplified):
-        try:
-            return sympy_function(candidate), ""
-        except Untranslatable:
-            continue
-    # not expected for the whitelisted functions; kept so an odd SymPy rewrite never breaks a formula
+def symbolic_stages(tree: Node, names: tuple[str, ...], text: str) -> Iterator[dict[str, Any]]:
+    """The SymPy stage, run in the worker process under a deadline (:mod:`actlab.formula.budget`).
 
-    def by_autograd(x, **params):
-        with torch.enable_grad():
-            leaf = x.detach().requires_grad_(True)
-            (grad,) = torch.autograd.grad(forward_eager(leaf, **params).sum(), leaf)
-        return grad
+    Yields (1) the exact derivative as a torch plan with its plain and LaTeX
+    forms, then (2) the bounded-simplified display form.  Everything yielded is
+    plain data (strings, nested tuples), so it pickles without SymPy objects.
+    """
+    symbols = {p: sympy.Symbol(p, real=True) for p in names}
+    expression = symbolic.to_sympy(tree, symbols)
+    if expression.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+        raise FormulaError(f"the formula {text!r} divides by zero or takes log(0): SymPy reduces it to "
+                           f"{_short(str(expression))}, which is not a finite number")
+    raw = sympy.diff(expression, symbolic.X)
+    size = symbolic.tree_size(raw, MAX_DERIVATIVE_NODES)
+    if size > MAX_DERIVATIVE_NODES:
+        raise FormulaError(f"the derivative of {_short(text)!r} is too large: more than {MAX_DERIVATIVE_NODES} "
+                           "nodes (simplify the formula, or split it into parts)")
+    try:
+        plan = sympy_plan(raw)
+    except Untranslatable:  # not expected for the whitelisted functions
+        plan = None
+    yield {
+        "latex": symbolic.latex(expression),
+        "derivative_text": symbolic.text(raw),
+        "derivative_latex": symbolic.latex(raw),
+        "plan": plan,
+        "zero": bool(raw.is_number and raw == 0),
+        "simplified": False,
+    }
+    simplified = symbolic.simplify(raw)
+    if simplified is not raw:
+        yield {
+            "derivative_text": symbolic.text(simplified),
+            "derivative_latex": symbolic.latex(simplified),
+            "zero": bool(simplified.is_number and simplified == 0),
+        }
+    yield {"simplified": True}
 
-    return by_autograd, "derivative computed by torch.autograd (SymPy's form had no torch translation)"
+
+_WARM = False
+
+
+def _warm_up() -> None:
+    """Run SymPy's lazy imports here, once, so that every forked worker starts with them loaded.
+
+    (The first ``simplify`` in a process imports much of SymPy: 0.3 s that would
+    otherwise count against each fresh worker's deadline.)
+    """
+    global _WARM
+    if not _WARM and budget.worker_enabled():
+        _WARM = True
+        for text in ("x*sigmoid(1.702*x)",):
+            symbolic.simplify(sympy.diff(symbolic.to_sympy(parse(text), {}), symbolic.X))
+        symbolic.latex(symbolic.to_sympy(parse("sqrt(x)/2"), {}))
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _symbolic(tree: Node, names: tuple[str, ...], text: str, seconds: float):
+    """(derivative function, display forms, notes): SymPy within ``seconds``, else the chain rule."""
+    _warm_up()
+    stages, finished = budget.run_stages(symbolic_stages, (tree, names, text), seconds)
+    notes: list[str] = []
+    if stages:
+        shown: dict[str, Any] = {"by_sympy": True}
+        for stage in stages:
+            shown.update(stage)
+        if not shown["simplified"]:
+            notes.append(f"the derivative is shown unsimplified: SymPy's simplify did not finish within {seconds:g} s")
+        if shown["plan"] is not None:
+            return plan_function(shown["plan"]), shown, notes
+    derivative_tree = chainrule.derivative(tree)
+    if chainrule.tree_size(derivative_tree, MAX_DERIVATIVE_NODES) > MAX_DERIVATIVE_NODES:
+        raise budget.BudgetExceeded(
+            f"the formula {_short(text)!r} is too complex: SymPy did not finish within {seconds:g} s and its "
+            f"chain-rule derivative has more than {MAX_DERIVATIVE_NODES} nodes"
+        )
+    if not stages:
+        shown = {
+            "by_sympy": False,
+            "latex": chainrule.latex(tree),
+            "derivative_text": chainrule.text(derivative_tree),
+            "derivative_latex": chainrule.latex(derivative_tree),
+            "zero": derivative_tree.kind == "num" and derivative_tree.value == 0,
+        }
+        notes.append(
+            f"SymPy did not finish within {seconds:g} s: the derivative is the exact chain rule applied to the "
+            "formula tree, not simplified"
+        )
+    return node_function(derivative_tree), shown, notes
 
 
 def _init(forward, params: dict[str, float]) -> Init:
@@ -264,7 +343,14 @@ def _boundaries(tree: Node) -> list[tuple[str, Node]]:
 
 
 class _KinkFinder:
-    """kinks(**params): zeros of each boundary u(x) on the search interval where f or f' jumps."""
+    """kinks(**params): zeros of each boundary u(x) on the search interval where f or f' jumps.
+
+    Bounded: each boundary is evaluated once on the grid; where u vanishes on a
+    whole run of grid points (``maximum(x, x)``, ``where(x == x, ...)``: the
+    condition does not change there) only the run's ends are candidates; sign
+    changes are refined by a bisection of all intervals at once; and the jump
+    test runs on all candidates in one call.
+    """
 
     def __init__(self, boundaries, forward, derivative):
         self.functions = [node_function(u) for _, u in boundaries]
@@ -281,32 +367,65 @@ class _KinkFinder:
     def _find(self, params: dict[str, Any]) -> tuple[float, ...]:
         grid = torch.from_numpy(_GRID)
         candidates: set[float] = set()
+        limit = 4 * _MAX_KINKS
         with torch.no_grad():
             for u in self.functions:
                 values = u(grid, **params).numpy()
-                candidates.update(_GRID[values == 0].tolist())
+                found: list[float] = []
+                for start, stop in _runs(values == 0)[:limit]:
+                    if stop - start == 1:
+                        found.append(float(_GRID[start]))
+                        continue
+                    if start > 0:  # u becomes identically zero here
+                        found.append(float(_GRID[start]))
+                    if stop < len(_GRID):  # ... and stops being zero here
+                        found.append(float(_GRID[stop - 1]))
                 signs = np.sign(values)
-                change = np.nonzero((signs[:-1] * signs[1:] < 0) & np.isfinite(values[:-1]) & np.isfinite(values[1:]))[0]
-                for i in change[: 4 * _MAX_KINKS]:
-                    def g(t, u=u):
-                        return float(u(torch.tensor([t], dtype=torch.float64), **params))
-                    root = brentq(g, _GRID[i], _GRID[i + 1], xtol=1e-14, rtol=4 * np.finfo(float).eps)
-                    candidates.add(float(f"{root:.12g}"))
-        kinks = sorted(k for k in candidates if self._jumps(k, params))
-        return tuple(kinks[:_MAX_KINKS])
+                finite = np.isfinite(values)
+                change = np.nonzero((signs[:-1] * signs[1:] < 0) & finite[:-1] & finite[1:])[0][:limit]
+                if len(change):
+                    found.extend(self._bisect(u, params, change, signs[change]))
+                candidates.update(found[:limit])
+        points = sorted(candidates)
+        return tuple(self._jumping(points, params)[:_MAX_KINKS])
 
-    def _jumps(self, point: float, params: dict[str, Any]) -> bool:
-        h = 1e-6 * max(1.0, abs(point))
-        x = torch.tensor([point - h, point + h], dtype=torch.float64)
+    @staticmethod
+    def _bisect(u, params: dict[str, Any], change: np.ndarray, low_signs: np.ndarray) -> list[float]:
+        low = torch.from_numpy(_GRID[change].copy())
+        high = torch.from_numpy(_GRID[change + 1].copy())
+        low_sign = torch.from_numpy(low_signs.copy())
+        for _ in range(56):  # 0.005 / 2**56 is below float64 resolution on [-50, 50]
+            middle = (low + high) / 2
+            same = torch.sign(u(middle, **params)) == low_sign
+            low = torch.where(same, middle, low)
+            high = torch.where(same, high, middle)
+        return [float(f"{root:.12g}") for root in ((low + high) / 2).tolist()]
+
+    def _jumping(self, points: list[float], params: dict[str, Any]) -> list[float]:
+        """The points where f or f' jumps: the one-sided difference does not shrink with the step.
+
+        A smooth g has |g(p+h) - g(p-h)| ~ 2h|g'(p)|, which shrinks 16-fold when h
+        does; a jump does not shrink.  So ``where(x > 0, 1000*x, 1000*x)`` (steep,
+        continuous) has no kink, and ELU with alpha = 1 (C^1) has none either.
+        """
+        if not points:
+            return []
+        p = torch.tensor(points, dtype=torch.float64)
+        h = 1e-6 * torch.clamp(p.abs(), min=1.0)
+        x = torch.cat([p - h, p + h, p - h / 16, p + h / 16])
         with torch.no_grad():
-            y = self.forward(x, **params).tolist()
-            dy = self.derivative(x, **params).tolist()
-        for left, right in (y, dy):
-            if not (math.isfinite(left) and math.isfinite(right)):
-                return True
-            if abs(left - right) > 1e-4 * (1.0 + abs(left) + abs(right)):
-                return True
-        return False
+            y = self.forward(x, **params)
+            dy = self.derivative(x, **params)
+        n = len(points)
+        jumps = torch.zeros(n, dtype=torch.bool)
+        for g in (y, dy):
+            left, right, near_left, near_right = g[:n], g[n:2 * n], g[2 * n:3 * n], g[3 * n:]
+            finite = torch.isfinite(left) & torch.isfinite(right) & torch.isfinite(near_left) & torch.isfinite(near_right)
+            wide = (right - left).abs()
+            near = (near_right - near_left).abs()
+            scale = 1.0 + near_left.abs() + near_right.abs()
+            jumps |= ~finite | ((near > 1e-9 * scale) & (near > wide / 4))
+        return [point for point, jump in zip(points, jumps.tolist()) if jump]
 
 
 # ------------------------------------------------------------------ domain

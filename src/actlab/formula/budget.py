@@ -1,0 +1,221 @@
+"""A hard time budget for formulas: SymPy runs in a worker process with a deadline.
+
+SymPy has no time limit of its own: automatic evaluation while an expression is
+built, ``diff`` on nested functions, ``simplify`` and high-precision evaluation
+of huge constants can each run for minutes.  So the symbolic stage runs in a
+separate process (forked once, reused) and the caller waits at most until its
+deadline; a worker that is late is killed (SIGKILL, so nothing can hang the
+caller) and a fresh one is forked for the next formula.  The worker also runs
+under an address-space limit (:data:`WORKER_MEMORY_BYTES` above its size at the
+fork), so a memory bomb ends in an error, not in swapping.
+
+The worker sends results in stages (:func:`run_stages`): the caller keeps every
+stage that arrived in time, so a slow ``simplify`` costs only the simplified
+display, never the exact derivative.
+
+:func:`check_formula` is the entry point for code that accepts formulas from
+strangers (the web playground): text → an :class:`~actlab.spec.ActivationSpec`
+or a :class:`~actlab.formula.parse.FormulaError` with a clear message, within a
+given number of seconds.
+
+Where ``fork`` is not available (Windows) or ``ACTLAB_FORMULA_WORKER=0``, the
+stages run in this process: then only the size limits bound them.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from actlab.formula.parse import FormulaError
+
+__all__ = [
+    "FORMULA_SECONDS",
+    "SYMBOLIC_SECONDS",
+    "WORKER_MEMORY_BYTES",
+    "BudgetExceeded",
+    "run_stages",
+    "check_formula",
+    "worker_enabled",
+]
+
+FORMULA_SECONDS = 1.0  # a formula is accepted or refused within this (the whole from_formula)
+SYMBOLIC_SECONDS = 0.45  # of which SymPy (to_sympy, diff, printing, bounded simplify) may take this
+WORKER_MEMORY_BYTES = 1 << 30  # address space the worker may add after the fork
+
+
+class BudgetExceeded(FormulaError):
+    """The formula did not finish within its time (or memory) budget."""
+
+
+def worker_enabled() -> bool:
+    """False where fork is unavailable or ``ACTLAB_FORMULA_WORKER`` is 0/false/no/off."""
+    if os.environ.get("ACTLAB_FORMULA_WORKER", "1").strip().lower() in ("0", "false", "no", "off"):
+        return False
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+# ------------------------------------------------------------------ worker
+def _limit_memory() -> None:
+    try:
+        import resource
+
+        with open("/proc/self/statm") as statm:
+            current = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        limit = current + WORKER_MEMORY_BYTES
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, OSError, ValueError):  # not Linux: no limit beyond the deadline
+        pass
+
+
+def _serve(connection) -> None:  # pragma: no cover - runs in the forked worker
+    _limit_memory()
+    while True:
+        try:
+            request = connection.recv()
+        except (EOFError, OSError):
+            return
+        function, args = request
+        try:
+            for stage in function(*args):
+                connection.send(("stage", stage))
+            connection.send(("done", None))
+        except FormulaError as error:
+            connection.send(("formula_error", str(error)))
+        except MemoryError:
+            connection.send(("memory", "out of memory"))
+        except RecursionError:
+            connection.send(("error", "the expression is nested too deeply for SymPy (recursion limit)"))
+        except Exception as error:  # noqa: BLE001 - reported to the caller with its type, never swallowed
+            connection.send(("error", f"{type(error).__name__}: {error}"))
+
+
+class _Worker:
+    def __init__(self) -> None:
+        context = multiprocessing.get_context("fork")
+        self.connection, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child,), daemon=True, name="actlab-formula-worker")
+        self.process.start()
+        child.close()
+        self.pid = os.getpid()
+
+    def kill(self) -> None:
+        try:
+            self.process.kill()
+            self.process.join(1.0)
+        finally:
+            self.connection.close()
+
+
+_LOCK = threading.Lock()
+_WORKER: _Worker | None = None
+
+
+def _worker() -> _Worker:
+    global _WORKER
+    if _WORKER is not None and (_WORKER.pid != os.getpid() or not _WORKER.process.is_alive()):
+        _WORKER = None  # inherited by a fork of ours, or died
+    if _WORKER is None:
+        _WORKER = _Worker()
+    return _WORKER
+
+
+def _discard() -> None:
+    global _WORKER
+    if _WORKER is not None:
+        _WORKER.kill()
+        _WORKER = None
+
+
+def run_stages(
+    function: Callable[..., Iterator[Any]], args: tuple, seconds: float
+) -> tuple[list[Any], bool]:
+    """Run the generator ``function(*args)`` for at most ``seconds``: (stages received, finished).
+
+    ``function`` and ``args`` must pickle (a module-level function; plain data).
+    A :class:`FormulaError` raised by the generator is raised here again (any
+    stages sent before it are dropped); another exception becomes a
+    FormulaError naming it; a late or dead worker is killed and the stages that
+    arrived in time are returned with ``finished=False``.
+    """
+    if not worker_enabled():
+        return _run_here(function, args)
+    stages: list[Any] = []
+    with _LOCK:
+        deadline = time.monotonic() + seconds
+        worker = _worker()
+        try:
+            worker.connection.send((function, args))
+        except (OSError, ValueError):  # a worker that died just now: one more try
+            _discard()
+            worker = _worker()
+            worker.connection.send((function, args))
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                ready = remaining > 0 and worker.connection.poll(remaining)
+                message = worker.connection.recv() if ready else None
+            except (EOFError, OSError):
+                _discard()
+                raise BudgetExceeded(
+                    "the symbolic worker stopped (it ran out of its "
+                    f"{WORKER_MEMORY_BYTES >> 20} MiB memory budget or was killed)"
+                ) from None
+            if message is None:
+                _discard()  # late: kill it; the next formula gets a fresh worker
+                return stages, False
+            kind, payload = message
+            if kind == "stage":
+                stages.append(payload)
+            elif kind == "done":
+                return stages, True
+            elif kind == "formula_error":
+                raise FormulaError(payload)
+            elif kind == "memory":
+                _discard()
+                raise BudgetExceeded(
+                    f"the formula needs more than the {WORKER_MEMORY_BYTES >> 20} MiB memory budget of the symbolic stage"
+                )
+            else:
+                raise FormulaError(f"SymPy could not handle the formula: {payload}")
+
+
+def _run_here(function: Callable[..., Iterator[Any]], args: tuple) -> tuple[list[Any], bool]:
+    try:
+        return list(function(*args)), True
+    except FormulaError:
+        raise
+    except RecursionError:
+        raise FormulaError("the expression is nested too deeply for SymPy (recursion limit)") from None
+    except (TypeError, ValueError, ZeroDivisionError, NotImplementedError, OverflowError, AttributeError) as error:
+        raise FormulaError(f"SymPy could not handle the formula: {type(error).__name__}: {error}") from None
+
+
+# ------------------------------------------------------------ entry point
+def check_formula(
+    text: str, params: Mapping[str, Any] | None = None, *, seconds: float = FORMULA_SECONDS
+):
+    """Text → an ActivationSpec (with its kinks found), or FormulaError, within about ``seconds``.
+
+    For callers that take formulas from strangers (a web page): the symbolic
+    stage gets a hard deadline of ``min(SYMBOLIC_SECONDS, seconds / 2)``; the
+    numerical parts (domain scan, kink search) are bounded by the formula's
+    size.  A formula that still took longer than ``seconds`` in total is
+    refused with :class:`BudgetExceeded` (this can only happen on a heavily
+    loaded machine).
+    """
+    from actlab.formula.build import from_formula
+
+    start = time.monotonic()
+    spec = from_formula(text, params, symbolic_seconds=min(SYMBOLIC_SECONDS, seconds / 2))
+    spec.kink_points()
+    elapsed = time.monotonic() - start
+    if elapsed > seconds:
+        raise BudgetExceeded(f"the formula took {elapsed:.2f} s, more than its budget of {seconds:g} s")
+    return spec
