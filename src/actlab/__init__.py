@@ -40,4 +40,4 @@ __version__ = "0.1.0"
 for _spec in _BUILTIN:
     register(_spec)
 del _spec
-load_saved_formulas()  # the user's saved formulas (a broken file warns, never crashes the import)
+# the user's saved formulas are registered lazily, on the first lookup (actlab.registry.lookup)

@@ -12,7 +12,9 @@ from typing import Any
 from actlab.errors import ActlabError, UnknownNameError
 from actlab.spec import ActivationSpec
 
-__all__ = ["register", "unregister", "get", "names", "all_specs", "lookup", "looks_like_formula"]
+__all__ = [
+    "register", "unregister", "get", "names", "all_specs", "lookup", "looks_like_formula", "load_saved_once",
+]
 
 _SPECS: dict[str, ActivationSpec] = {}
 _ALIASES: dict[str, str] = {}  # lower-case alias or name -> canonical name
@@ -48,9 +50,26 @@ def unregister(name: str) -> None:
         _ALIASES.pop(key, None)
 
 
+_SAVED = {"loaded": False}  # the user's saved formulas are registered on the first lookup that misses
+
+
+def load_saved_once() -> None:
+    """Register the user's saved formulas (once per process; an unusable file only warns)."""
+    if _SAVED["loaded"]:
+        return
+    _SAVED["loaded"] = True
+    from actlab.formula.store import load_saved_formulas
+
+    load_saved_formulas()
+
+
 def lookup(name: str) -> ActivationSpec | None:
-    """The registered spec for a name or alias, or None."""
-    canonical = _ALIASES.get(name.strip().lower())
+    """The registered spec for a name or alias, or None (saved formulas load on the first miss)."""
+    key = name.strip().lower()
+    canonical = _ALIASES.get(key)
+    if canonical is None and not _SAVED["loaded"]:
+        load_saved_once()
+        canonical = _ALIASES.get(key)
     return _SPECS[canonical] if canonical else None
 
 
@@ -100,7 +119,8 @@ def _formula_variable_in(text: str) -> bool:
 
 
 def names() -> list[str]:
-    """Canonical names of every registered activation, sorted."""
+    """Canonical names of every registered activation (saved formulas included), sorted."""
+    load_saved_once()
     return sorted(_SPECS)
 
 

@@ -24,6 +24,7 @@ __all__ = ["derivative", "tree_size", "text", "latex", "MAX_DERIVATIVE_NODES"]
 
 MAX_DERIVATIVE_NODES = 20_000  # nodes of a derivative tree (counted with repetition: the cost per evaluation)
 
+_CONDITIONS = ("<", "<=", ">", ">=", "==", "!=")
 ZERO = Node("num", text="0", value=0.0)
 ONE = Node("num", text="1", value=1.0)
 TWO = Node("num", text="2", value=2.0)
@@ -107,7 +108,7 @@ def _d(node: Node, memo: dict[int, Node], has_x: dict[int, bool]) -> Node:
     key = id(node)
     if key in memo:
         return memo[key]
-    if not _has_x(node, has_x):
+    if not _has_x(node, has_x) or node.kind in _CONDITIONS:  # a condition has no derivative; where() uses its branches'
         result = ZERO
     elif node.kind == "x":
         result = ONE

@@ -31,8 +31,16 @@ def config_path() -> Path:
 def read_saved(path: Path | None = None) -> dict[str, dict[str, Any]]:
     """The saved formulas (name -> {"formula", "params"}); raises ActlabError for a broken file."""
     path = path or config_path()
-    if not path.exists():
-        return {}
+    try:
+        if not path.exists():
+            return {}
+        if path.is_dir():
+            raise ActlabError(f"cannot read saved formulas: {path} is a directory, not a file")
+    except OSError as error:  # a name too long, a folder we may not enter (HOME of another user)
+        raise ActlabError(
+            f"cannot check the saved-formulas file {_short(path)}: {error.strerror or error}; "
+            "set ACTLAB_CONFIG_DIR to a folder you can read and write"
+        ) from None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -41,6 +49,11 @@ def read_saved(path: Path | None = None) -> dict[str, dict[str, Any]]:
     if not isinstance(formulas, dict):
         raise ActlabError(f"cannot read saved formulas from {path}: expected {{\"formulas\": {{...}}}}")
     return formulas
+
+
+def _short(path: Path) -> str:
+    text = str(path)
+    return text if len(text) <= 120 else text[:57] + "..." + text[-60:]
 
 
 def save_formula(name: str, formula: str, params: dict[str, float]) -> Path:
@@ -65,17 +78,21 @@ def save_formula(name: str, formula: str, params: dict[str, float]) -> Path:
 def load_saved_formulas(path: Path | None = None) -> list[str]:
     """Register every saved formula; returns their names.
 
-    Never raises: a broken file, or a saved formula that no longer parses, gives
-    a warning naming the file (and the entry) and is skipped.
+    Never raises: a broken file, an unusable location (a name too long, a
+    folder we may not read), or a saved formula that no longer parses, gives a
+    warning naming the file (and the entry) and is skipped.  The registry calls
+    this lazily, on the first lookup of a name it does not know
+    (:func:`actlab.registry.lookup`), so ``import actlab`` touches no file.
     """
-    from actlab.formula.build import register_formula
-
-    path = path or config_path()
     try:
+        path = path or config_path()
         formulas = read_saved(path)
     except ActlabError as error:
         warnings.warn(f"actlab: ignoring saved formulas: {error}", RuntimeWarning, stacklevel=2)
         return []
+    if not formulas:
+        return []
+    from actlab.formula.build import register_formula  # SymPy and torch only when there is something to load
     loaded = []
     for name, entry in formulas.items():
         try:
