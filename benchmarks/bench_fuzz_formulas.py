@@ -56,7 +56,7 @@ def main(count: int) -> None:
     print(f"time per formula: median {np.median(t) * 1e3:.1f} ms, p90 {np.percentile(t, 90) * 1e3:.1f} ms, "
           f"p99 {np.percentile(t, 99) * 1e3:.1f} ms, max {t.max() * 1e3:.1f} ms; over 1 s: {(t > 1).sum()}")
     for elapsed, text in slowest:
-        print(f"  {elapsed * 1e3:7.1f} ms  {text[:100]}")
+        print(f"  {elapsed * 1e3:7.1f} ms  {text}")
 
 
 if __name__ == "__main__":

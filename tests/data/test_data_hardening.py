@@ -117,3 +117,45 @@ def test_saved_formulas_in_an_unusable_location_warn_on_first_lookup(monkeypatch
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         registry.lookup("another_missing_name")  # loaded once per process: no second warning
+
+
+# ------------------------------------------------------------------ through the CLI: exit 2, no traceback
+def _cli(capsys, *argv):
+    from actlab.cli import main
+
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_hostile_data_inputs_exit_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("ACTLAB_CACHE_DIR", str(tmp_path / "cache"))
+    zero = tmp_path / "zero.npz"
+    np.savez(zero, X=np.zeros((10, 0)), y=np.arange(10) % 2)
+    big = tmp_path / "big.csv"
+    big.write_text("a,label\n1,0\n-1e300,1\n2,0\n3,1\n")
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    cases = [
+        (("data", "show", "circle", "-O", "n=10000000000"), "the limit is 20000000 points"),
+        (("data", "show", str(zero)), "no feature columns"),
+        (("data", "show", str(big)), "beyond float32"),
+        (("data", "show", str(folder)), "is a directory"),
+    ]
+    for argv, message in cases:
+        code, out, err = _cli(capsys, *argv)
+        assert code == 2, (argv, out, err)
+        assert message in err and "Traceback" not in err + out, (argv, err)
+
+
+def test_cli_formula_beyond_64_bits_and_the_slow_formula(capsys):
+    import json
+
+    code, out, err = _cli(capsys, "eval", "1e19*x**2", "--x", "1,2", "--json")
+    assert code == 0, err
+    assert json.loads(out)["dy"] == [2e19, 4e19]
+    code, out, err = _cli(capsys, "eval", "sqrt(sinh(tan(erf(sqrt(sinh(sqrt(sqrt(sinh(tan(erf(cosh(exp(sinh(sqrt(x)))))))))))))))",
+                          "--x", "1,2", "--json")
+    assert code == 0, err
+    assert len(json.loads(out)["dy"]) == 2
+

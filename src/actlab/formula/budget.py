@@ -35,6 +35,7 @@ from actlab.formula.parse import FormulaError
 __all__ = [
     "FORMULA_SECONDS",
     "SYMBOLIC_SECONDS",
+    "SIMPLIFY_SECONDS",
     "WORKER_MEMORY_BYTES",
     "BudgetExceeded",
     "run_stages",
@@ -44,7 +45,12 @@ __all__ = [
 
 FORMULA_SECONDS = 1.0  # a formula is accepted or refused within this (the whole from_formula)
 SYMBOLIC_SECONDS = 0.45  # of which SymPy (to_sympy, diff, printing, bounded simplify) may take this
+SIMPLIFY_SECONDS = 0.25  # ... and simplify (display only) at most this after the exact derivative arrived
 WORKER_MEMORY_BYTES = 1 << 30  # address space the worker may add after the fork
+
+
+# what SymPy raises on formulas it cannot handle (a FormulaError for the user); anything else is a bug
+_SYMPY_ERRORS = (TypeError, ValueError, ZeroDivisionError, NotImplementedError, OverflowError)
 
 
 class BudgetExceeded(FormulaError):
@@ -54,6 +60,8 @@ class BudgetExceeded(FormulaError):
 def worker_enabled() -> bool:
     """False where fork is unavailable or ``ACTLAB_FORMULA_WORKER`` is 0/false/no/off."""
     if os.environ.get("ACTLAB_FORMULA_WORKER", "1").strip().lower() in ("0", "false", "no", "off"):
+        return False
+    if multiprocessing.current_process().daemon:  # a daemonic process (a DataLoader worker) may not fork children
         return False
     return "fork" in multiprocessing.get_all_start_methods()
 
@@ -92,8 +100,10 @@ def _serve(connection) -> None:  # pragma: no cover - runs in the forked worker
             connection.send(("memory", "out of memory"))
         except RecursionError:
             connection.send(("error", "the expression is nested too deeply for SymPy (recursion limit)"))
-        except Exception as error:  # noqa: BLE001 - reported to the caller with its type, never swallowed
+        except _SYMPY_ERRORS as error:
             connection.send(("error", f"{type(error).__name__}: {error}"))
+        except Exception as error:  # noqa: BLE001 - a bug: raised again in the caller as one, never swallowed
+            connection.send(("bug", f"{type(error).__name__}: {error}"))
 
 
 class _Worker:
@@ -134,9 +144,12 @@ def _discard() -> None:
 
 
 def run_stages(
-    function: Callable[..., Iterator[Any]], args: tuple, seconds: float
+    function: Callable[..., Iterator[Any]], args: tuple, seconds: float, grace: float | None = None
 ) -> tuple[list[Any], bool]:
     """Run the generator ``function(*args)`` for at most ``seconds``: (stages received, finished).
+
+    With ``grace``, the stages after the first get at most ``grace`` seconds
+    more (within ``seconds``): for optional refinements such as ``simplify``.
 
     ``function`` and ``args`` must pickle (a module-level function; plain data).
     A :class:`FormulaError` raised by the generator is raised here again (any
@@ -173,10 +186,14 @@ def run_stages(
             kind, payload = message
             if kind == "stage":
                 stages.append(payload)
+                if grace is not None and len(stages) == 1:
+                    deadline = min(deadline, time.monotonic() + grace)
             elif kind == "done":
                 return stages, True
             elif kind == "formula_error":
                 raise FormulaError(payload)
+            elif kind == "bug":
+                raise RuntimeError(f"internal error in the symbolic worker: {payload}")
             elif kind == "memory":
                 _discard()
                 raise BudgetExceeded(
@@ -193,7 +210,7 @@ def _run_here(function: Callable[..., Iterator[Any]], args: tuple) -> tuple[list
         raise
     except RecursionError:
         raise FormulaError("the expression is nested too deeply for SymPy (recursion limit)") from None
-    except (TypeError, ValueError, ZeroDivisionError, NotImplementedError, OverflowError, AttributeError) as error:
+    except _SYMPY_ERRORS as error:
         raise FormulaError(f"SymPy could not handle the formula: {type(error).__name__}: {error}") from None
 
 
