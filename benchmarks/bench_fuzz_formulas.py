@@ -14,12 +14,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "formula"))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+import fuzz_strategies
+import numpy as np
+import torch
+from hypothesis import HealthCheck, given, settings
 
-import fuzz_strategies  # noqa: E402
-from actlab.formula import FormulaError, from_formula  # noqa: E402
+from actlab.formula import FormulaError, from_formula
 
 
 def main(count: int) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 import math
 import time
 
+import fuzz_strategies
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 
-import fuzz_strategies
 from actlab.formula import FormulaError, budget, chainrule, from_formula, parse
 from actlab.formula.torchfn import forward_function, node_function
 
@@ -103,6 +103,11 @@ def test_integers_beyond_64_bits():
     spec = from_formula("1e19*x**2")
     x = torch.tensor([1.0, 2.0], dtype=torch.float64)
     assert spec.derivative(x).tolist() == [2e19, 4e19]
+    # the training path (module forward + backward through the vjp) too: compare crashed mid-training
+    layer = spec.module()
+    inputs = torch.tensor([1.0, 2.0], requires_grad=True)
+    layer(inputs).sum().backward()
+    assert inputs.grad.tolist() == pytest.approx([2e19, 4e19], rel=1e-6)
     huge = from_formula("123456789012345678901234567890*x**3")
     assert math.isclose(huge.derivative(x).tolist()[1], 3 * 1.2345678901234568e29 * 4)
 
@@ -124,7 +129,7 @@ def test_no_false_kinks(text, kinks):
 
 
 def test_derivative_size_is_bounded():
-    text = "*".join(["sin(x+%d)" % i for i in range(20)])
+    text = "*".join([f"sin(x+{i})" for i in range(20)])
     spec = from_formula(text)
     assert chainrule.tree_size(chainrule.derivative(parse(text)), chainrule.MAX_DERIVATIVE_NODES) > 1000
     x = torch.tensor([0.1], dtype=torch.float64, requires_grad=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from actlab.errors import ParameterError
 
-__all__ = ["MAX_POINTS", "BYTES_PER_POINT", "check_points", "human_bytes"]
+__all__ = ["BYTES_PER_POINT", "MAX_POINTS", "check_points", "human_bytes"]
 
 MAX_POINTS = 20_000_000  # generated points per toy set
 # float64 generation (2 coordinates + noise + temporaries) plus float32 inputs and int64 labels, measured

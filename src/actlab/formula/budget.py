@@ -34,12 +34,12 @@ from actlab.formula.parse import FormulaError
 
 __all__ = [
     "FORMULA_SECONDS",
-    "SYMBOLIC_SECONDS",
     "SIMPLIFY_SECONDS",
+    "SYMBOLIC_SECONDS",
     "WORKER_MEMORY_BYTES",
     "BudgetExceeded",
-    "run_stages",
     "check_formula",
+    "run_stages",
     "worker_enabled",
 ]
 
@@ -73,7 +73,7 @@ def _limit_memory() -> None:
 
         with open("/proc/self/statm") as statm:
             current = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
         limit = current + WORKER_MEMORY_BYTES
         if hard != resource.RLIM_INFINITY:
             limit = min(limit, hard)
@@ -153,9 +153,11 @@ def run_stages(
 
     ``function`` and ``args`` must pickle (a module-level function; plain data).
     A :class:`FormulaError` raised by the generator is raised here again (any
-    stages sent before it are dropped); another exception becomes a
-    FormulaError naming it; a late or dead worker is killed and the stages that
-    arrived in time are returned with ``finished=False``.
+    stages sent before it are dropped); what SymPy raises on odd input
+    (TypeError, ValueError, ...) becomes a FormulaError naming it; anything else
+    is a bug and raises RuntimeError.  A late worker is killed and the stages
+    that arrived in time are returned with ``finished=False``; a dead one (out
+    of memory) raises :class:`BudgetExceeded`.
     """
     if not worker_enabled():
         return _run_here(function, args)
@@ -169,38 +171,42 @@ def run_stages(
             _discard()
             worker = _worker()
             worker.connection.send((function, args))
-        while True:
-            remaining = deadline - time.monotonic()
-            try:
-                ready = remaining > 0 and worker.connection.poll(remaining)
-                message = worker.connection.recv() if ready else None
-            except (EOFError, OSError):
-                _discard()
-                raise BudgetExceeded(
-                    "the symbolic worker stopped (it ran out of its "
-                    f"{WORKER_MEMORY_BYTES >> 20} MiB memory budget or was killed)"
-                ) from None
-            if message is None:
-                _discard()  # late: kill it; the next formula gets a fresh worker
-                return stages, False
-            kind, payload = message
-            if kind == "stage":
-                stages.append(payload)
-                if grace is not None and len(stages) == 1:
-                    deadline = min(deadline, time.monotonic() + grace)
-            elif kind == "done":
-                return stages, True
-            elif kind == "formula_error":
-                raise FormulaError(payload)
-            elif kind == "bug":
-                raise RuntimeError(f"internal error in the symbolic worker: {payload}")
-            elif kind == "memory":
-                _discard()
-                raise BudgetExceeded(
-                    f"the formula needs more than the {WORKER_MEMORY_BYTES >> 20} MiB memory budget of the symbolic stage"
-                )
-            else:
+        idle = False  # True once the worker has answered this request completely
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                try:
+                    ready = remaining > 0 and worker.connection.poll(remaining)
+                    message = worker.connection.recv() if ready else None
+                except (EOFError, OSError):
+                    raise BudgetExceeded(
+                        "the symbolic worker stopped (it ran out of its "
+                        f"{WORKER_MEMORY_BYTES >> 20} MiB memory budget or was killed)"
+                    ) from None
+                if message is None:
+                    return stages, False  # late: killed below; the next formula gets a fresh worker
+                kind, payload = message
+                if kind == "stage":
+                    stages.append(payload)
+                    if grace is not None and len(stages) == 1:
+                        deadline = min(deadline, time.monotonic() + grace)
+                    continue
+                idle = kind != "memory"
+                if kind == "done":
+                    return stages, True
+                if kind == "formula_error":
+                    raise FormulaError(payload)
+                if kind == "bug":
+                    raise RuntimeError(f"internal error in the symbolic worker: {payload}")
+                if kind == "memory":
+                    raise BudgetExceeded(
+                        f"the formula needs more than the {WORKER_MEMORY_BYTES >> 20} MiB memory budget of the "
+                        "symbolic stage"
+                    )
                 raise FormulaError(f"SymPy could not handle the formula: {payload}")
+        finally:
+            if not idle:  # late, dead, out of memory, or we were interrupted (Ctrl-C): never reuse it
+                _discard()
 
 
 def _run_here(function: Callable[..., Iterator[Any]], args: tuple) -> tuple[list[Any], bool]:

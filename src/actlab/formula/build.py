@@ -284,7 +284,7 @@ def _short(text: str, limit: int = 80) -> str:
 def _symbolic(tree: Node, names: tuple[str, ...], text: str, seconds: float):
     """(derivative function, display forms, notes): SymPy within ``seconds``, else the chain rule."""
     _warm_up()
-    stages, finished = budget.run_stages(
+    stages, _finished = budget.run_stages(
         symbolic_stages, (tree, names, text), seconds, grace=min(budget.SIMPLIFY_SECONDS, seconds)
     )
     notes: list[str] = []

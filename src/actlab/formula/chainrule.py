@@ -20,7 +20,7 @@ import math
 
 from actlab.formula.parse import FormulaError, Node
 
-__all__ = ["derivative", "tree_size", "text", "latex", "MAX_DERIVATIVE_NODES"]
+__all__ = ["MAX_DERIVATIVE_NODES", "derivative", "latex", "text", "tree_size"]
 
 MAX_DERIVATIVE_NODES = 20_000  # nodes of a derivative tree (counted with repetition: the cost per evaluation)
 
