@@ -159,3 +159,11 @@ def test_cli_formula_beyond_64_bits_and_the_slow_formula(capsys):
     assert code == 0, err
     assert len(json.loads(out)["dy"]) == 2
 
+
+
+def test_cached_arrays_in_a_read_only_cache_warn_and_continue(tmp_path, monkeypatch):
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path))
+    (tmp_path / "thing.npz").mkdir()  # a directory where the cache file belongs: cannot be replaced
+    with pytest.warns(RuntimeWarning, match="cannot write the cache file .*thing.npz.*remove that directory"):
+        arrays = cache.cached_arrays("thing.npz", lambda: {"a": np.arange(3)})
+    assert arrays["a"].tolist() == [0, 1, 2]
