@@ -8,6 +8,12 @@ The text is parsed into a whitelisted tree (:mod:`actlab.formula.parse`; never
 ``eval``-ed), differentiated symbolically (:mod:`actlab.formula.symbolic`) and
 turned into torch functions by walking the trees (:mod:`actlab.formula.torchfn`),
 compiled with ``torch.compile`` into one fused kernel for large inputs.
+
+Bounded: SymPy runs in a worker process with a deadline
+(:mod:`actlab.formula.budget`, 0.45 s); when it is late the derivative is the
+exact chain rule on the formula tree (:mod:`actlab.formula.chainrule`),
+unsimplified, and the spec's notes say so.  The numerical scans (domain, kinks)
+cost a fixed number of grid evaluations per boundary.
 """
 from __future__ import annotations
 
