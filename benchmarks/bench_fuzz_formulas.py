@@ -14,18 +14,22 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "formula"))
 
+import warnings
+
 import fuzz_strategies
 import numpy as np
 import torch
 from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import HypothesisWarning
 
 from actlab.formula import FormulaError, from_formula
 
 
 def main(count: int) -> None:
+    warnings.filterwarnings("ignore", category=HypothesisWarning)  # large strategy reprs, not our concern
     times: list[float] = []
     slowest: list[tuple[float, str]] = []
-    outcomes = {"accepted": 0, "refused": 0, "chain rule": 0}
+    outcomes = {"accepted": 0, "refused": 0, "chain rule": 0, "crashed": 0}
     x = torch.tensor([-1.0, 0.5, 2.0], dtype=torch.float64)
     from_formula("x*tanh(x)")  # one-time set-up (worker fork, SymPy's lazy imports) is not per formula
 
@@ -43,8 +47,14 @@ def main(count: int) -> None:
             outcomes["chain rule"] += any("chain rule" in note for note in spec.notes)
         except FormulaError:
             outcomes["refused"] += 1
+        except Exception as error:  # noqa: BLE001 - a crash is what this benchmark looks for: count and show it
+            outcomes["crashed"] += 1
+            print(f"CRASH {type(error).__name__}: {error} on {text!r}", flush=True)
         elapsed = time.perf_counter() - start
         times.append(elapsed)
+        if len(times) % 1000 == 0:
+            t = np.array(times)
+            print(f"  ... {len(t)}: p99 {np.percentile(t, 99) * 1e3:.1f} ms, max {t.max() * 1e3:.1f} ms", flush=True)
         slowest.append((elapsed, text))
         slowest.sort(reverse=True)
         del slowest[5:]
@@ -52,7 +62,7 @@ def main(count: int) -> None:
     run()
     t = np.array(times)
     print(f"{len(t)} formulas: {outcomes['accepted']} accepted ({outcomes['chain rule']} by the chain-rule fallback), "
-          f"{outcomes['refused']} refused")
+          f"{outcomes['refused']} refused, {outcomes['crashed']} crashed")
     print(f"time per formula: median {np.median(t) * 1e3:.1f} ms, p90 {np.percentile(t, 90) * 1e3:.1f} ms, "
           f"p99 {np.percentile(t, 99) * 1e3:.1f} ms, max {t.max() * 1e3:.1f} ms; over 1 s: {(t > 1).sum()}")
     for elapsed, text in slowest:

@@ -144,3 +144,13 @@ def test_derivative_size_is_bounded():
 def test_fuzz_formulas_each_within_the_limit(text):
     elapsed = _answered(text)
     assert elapsed < LIMIT, (text, elapsed)
+
+
+def test_a_sympy_bug_falls_back_to_the_chain_rule():
+    # SymPy raises AttributeError: 'NaN' object has no attribute '_mpf_' on this one (found by the fuzz benchmark)
+    spec = from_formula("relu(tanh(sigmoid(log(relu(x)))))")
+    assert any(note.startswith("SymPy failed on the formula: AttributeError") for note in spec.notes)
+    x = torch.tensor([0.2, 1.0, 3.0], dtype=torch.float64, requires_grad=True)
+    (grad,) = torch.autograd.grad(spec.forward(x).sum(), x)
+    assert torch.allclose(spec.derivative(x.detach()), grad, rtol=1e-9)
+    assert spec.kink_points() == (0.0,)

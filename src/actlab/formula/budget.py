@@ -38,6 +38,7 @@ __all__ = [
     "SYMBOLIC_SECONDS",
     "WORKER_MEMORY_BYTES",
     "BudgetExceeded",
+    "SymbolicFailure",
     "check_formula",
     "run_stages",
     "worker_enabled",
@@ -49,12 +50,12 @@ SIMPLIFY_SECONDS = 0.25  # ... and simplify (display only) at most this after th
 WORKER_MEMORY_BYTES = 1 << 30  # address space the worker may add after the fork
 
 
-# what SymPy raises on formulas it cannot handle (a FormulaError for the user); anything else is a bug
-_SYMPY_ERRORS = (TypeError, ValueError, ZeroDivisionError, NotImplementedError, OverflowError)
-
-
 class BudgetExceeded(FormulaError):
     """The formula did not finish within its time (or memory) budget."""
+
+
+class SymbolicFailure(FormulaError):
+    """SymPy itself failed on the formula (its own exception, named in the message); callers may fall back."""
 
 
 def worker_enabled() -> bool:
@@ -99,11 +100,9 @@ def _serve(connection) -> None:  # pragma: no cover - runs in the forked worker
         except MemoryError:
             connection.send(("memory", "out of memory"))
         except RecursionError:
-            connection.send(("error", "the expression is nested too deeply for SymPy (recursion limit)"))
-        except _SYMPY_ERRORS as error:
+            connection.send(("error", "nested too deeply (recursion limit)"))
+        except Exception as error:  # noqa: BLE001 - SymPy's own failure, named to the caller (never swallowed)
             connection.send(("error", f"{type(error).__name__}: {error}"))
-        except Exception as error:  # noqa: BLE001 - a bug: raised again in the caller as one, never swallowed
-            connection.send(("bug", f"{type(error).__name__}: {error}"))
 
 
 class _Worker:
@@ -153,9 +152,10 @@ def run_stages(
 
     ``function`` and ``args`` must pickle (a module-level function; plain data).
     A :class:`FormulaError` raised by the generator is raised here again (any
-    stages sent before it are dropped); what SymPy raises on odd input
-    (TypeError, ValueError, ...) becomes a FormulaError naming it; anything else
-    is a bug and raises RuntimeError.  A late worker is killed and the stages
+    stages sent before it are dropped); any other exception (SymPy has its own
+    bugs on odd input: ``AttributeError: 'NaN' object has no attribute '_mpf_'``
+    for ``relu(tanh(sigmoid(log(relu(x)))))``) raises :class:`SymbolicFailure`
+    naming it, so the caller can fall back.  A late worker is killed and the stages
     that arrived in time are returned with ``finished=False``; a dead one (out
     of memory) raises :class:`BudgetExceeded`.
     """
@@ -196,14 +196,12 @@ def run_stages(
                     return stages, True
                 if kind == "formula_error":
                     raise FormulaError(payload)
-                if kind == "bug":
-                    raise RuntimeError(f"internal error in the symbolic worker: {payload}")
                 if kind == "memory":
                     raise BudgetExceeded(
                         f"the formula needs more than the {WORKER_MEMORY_BYTES >> 20} MiB memory budget of the "
                         "symbolic stage"
                     )
-                raise FormulaError(f"SymPy could not handle the formula: {payload}")
+                raise SymbolicFailure(f"SymPy failed on the formula: {payload}")
         finally:
             if not idle:  # late, dead, out of memory, or we were interrupted (Ctrl-C): never reuse it
                 _discard()
@@ -215,9 +213,9 @@ def _run_here(function: Callable[..., Iterator[Any]], args: tuple) -> tuple[list
     except FormulaError:
         raise
     except RecursionError:
-        raise FormulaError("the expression is nested too deeply for SymPy (recursion limit)") from None
-    except _SYMPY_ERRORS as error:
-        raise FormulaError(f"SymPy could not handle the formula: {type(error).__name__}: {error}") from None
+        raise SymbolicFailure("SymPy failed on the formula: nested too deeply (recursion limit)") from None
+    except Exception as error:  # noqa: BLE001 - SymPy's own failure, named to the caller (never swallowed)
+        raise SymbolicFailure(f"SymPy failed on the formula: {type(error).__name__}: {error}") from None
 
 
 # ------------------------------------------------------------ entry point
