@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -98,5 +99,12 @@ def cached_arrays(filename: str, build: Callable[[], Mapping[str, np.ndarray]]) 
     arrays = load_arrays(path)
     if arrays is None:
         arrays = {name: np.asarray(value) for name, value in build().items()}
-        save_arrays(path, arrays)
+        try:
+            save_arrays(path, arrays)
+        except OSError as error:  # a read-only cache, a full disk, a directory where the file belongs
+            warnings.warn(
+                f"actlab: cannot write the cache file {path} ({error.strerror or error}); continuing without it "
+                f"(set {CACHE_ENV} to a writable folder{', and remove that directory' if path.is_dir() else ''})",
+                RuntimeWarning, stacklevel=2,
+            )
     return arrays

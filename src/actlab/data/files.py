@@ -38,6 +38,7 @@ __all__ = ["FILE_SUFFIXES", "MAX_CLASSES", "looks_like_path", "load_file"]
 
 FILE_SUFFIXES = (".csv", ".npz")
 MAX_CLASSES = 20
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # features are float32: larger values would become inf
 _TARGET_GUESSES = ("label", "target")  # used when target= is not given and exactly one is present
 
 
@@ -72,8 +73,10 @@ def load_file(
         raise ParameterError(f"option target must be a column name, got {target!r}")
     if not path.exists():
         raise ActlabError(f"no such file: {str(path)!r}")
+    if path.is_dir():
+        raise ActlabError(f"{str(path)!r} is a directory, not a data file; give a .csv or .npz file")
     if not path.is_file():
-        raise ActlabError(f"{str(path)!r} is not a file")
+        raise ActlabError(f"{str(path)!r} is not a regular file")
     suffix = path.suffix.lower()
     if suffix == ".csv":
         x, labels, feature_names, target = _read_csv(path, target)
@@ -184,6 +187,11 @@ def _number(path: Path, line: int, column: str, cell: str) -> float:
         raise ActlabError(f"{path}, line {line}, column {column!r}: {text!r} is not a number") from None
     if not math.isfinite(value):
         raise ActlabError(f"{path}, line {line}, column {column!r}: {text!r} is not finite (NaN/inf are not allowed)")
+    if abs(value) > FLOAT32_MAX:
+        raise ActlabError(
+            f"{path}, line {line}, column {column!r}: {text!r} is beyond float32's range (|value| <= {FLOAT32_MAX:.4g}); "
+            "rescale the column"
+        )
     return value
 
 
@@ -216,8 +224,8 @@ def _read_npz(path: Path, target: str | None) -> tuple[np.ndarray, list[Any], li
                 matches = suggest(target, keys)
                 hint = f"; did you mean {' or '.join(repr(m) for m in matches)}?" if matches else ""
                 raise ActlabError(f"{path}: no label array {target!r}; arrays: {', '.join(keys)}{hint}")
-            x = archive[feature_key]
-            y = archive[target]
+            x = _array(path, archive, feature_key)
+            y = _array(path, archive, target)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         if isinstance(error, ActlabError):
             raise
@@ -228,6 +236,10 @@ def _read_npz(path: Path, target: str | None) -> tuple[np.ndarray, list[Any], li
         x = x.reshape(-1, 1)
     if len(x) == 0:
         raise ActlabError(f"{path} is empty (X has no rows)")
+    if x.ndim < 2 or int(np.prod(x.shape[1:])) == 0:
+        raise ActlabError(f"{path}: X has no feature columns (shape {tuple(x.shape)}); it needs at least one")
+    if x.size and np.abs(x.astype(np.float64)).max(initial=0.0) > FLOAT32_MAX:
+        raise ActlabError(f"{path}: X has values beyond float32's range (|value| <= {FLOAT32_MAX:.4g}); rescale it")
     y = np.squeeze(y, axis=1) if y.ndim == 2 and y.shape[1] == 1 else y
     if y.ndim != 1 or len(y) != len(x):
         raise ActlabError(f"{path}: {target} must hold one label per row of X ({len(x)}), got shape {y.shape}")
@@ -246,6 +258,18 @@ def _read_npz(path: Path, target: str | None) -> tuple[np.ndarray, list[Any], li
         raise ActlabError(f"{path}: {target} must be numbers or strings, got dtype {y.dtype}")
     names = [f"x{i}" for i in range(int(np.prod(x.shape[1:])))]
     return x.astype(np.float32), labels, names, target
+
+
+def _array(path: Path, archive: Any, key: str) -> np.ndarray:
+    try:
+        return archive[key]
+    except ValueError as error:
+        if "allow_pickle" in str(error):  # numpy's own hint would tell the user to enable pickles: never
+            raise ActlabError(
+                f"{path}: array {key!r} holds Python objects (a pickle), which actlab does not load; "
+                "save plain numeric arrays (e.g. np.savez(path, X=X.astype(float), y=y))"
+            ) from None
+        raise
 
 
 # --- labels and task ------------------------------------------------------------------------------

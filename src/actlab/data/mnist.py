@@ -28,6 +28,7 @@ import importlib.util
 import io
 import os
 import pickle
+import warnings
 import zlib
 from pathlib import Path
 from typing import Any
@@ -192,8 +193,8 @@ def raw_arrays(source: str = "auto", mirror: str | None = None, mirror_checksums
     """The classic split as uint8 pixels (n, 784) and int64 labels, from the cache or a source."""
     path = cache_dir() / CACHE_FILE
     arrays = load_arrays(path)
-    if arrays is not None and set(arrays) == {f"{a}_{p}" for a in "xy" for p in _PARTS}:
-        return arrays
+    if arrays is not None and _valid(arrays):
+        return arrays  # else: missing, unreadable, corrupted or the wrong shapes: rebuilt below
     mirror = mirror or os.environ.get(MIRROR_ENV, "").strip() or None
     pickle_path = package_file() if source in ("auto", "package") else None
     if pickle_path is not None:
@@ -206,8 +207,28 @@ def raw_arrays(source: str = "auto", mirror: str | None = None, mirror_checksums
         raise ActlabError(f"MNIST: no mirror given; pass mirror=URL or set {MIRROR_ENV}")
     else:
         raise ActlabError(f"MNIST is not available offline: {_INSTALL_HINT}")
-    save_arrays(path, arrays)
+    try:
+        save_arrays(path, arrays)
+    except OSError as error:  # a read-only cache, or a directory where the file belongs: work uncached
+        warnings.warn(
+            f"actlab: cannot write the MNIST cache {path} ({error.strerror or error}); continuing without it "
+            f"(set ACTLAB_CACHE_DIR to a writable folder{', and remove that directory' if path.is_dir() else ''})",
+            RuntimeWarning, stacklevel=2,
+        )
     return arrays
+
+
+def _valid(arrays: dict[str, np.ndarray]) -> bool:
+    """The cached arrays have the keys, dtypes and shapes of MNIST (a valid digest is not enough)."""
+    if set(arrays) != {f"{a}_{p}" for a in "xy" for p in _PARTS}:
+        return False
+    for part in _PARTS:
+        x, y = arrays[f"x_{part}"], arrays[f"y_{part}"]
+        if x.dtype != np.uint8 or x.ndim != 2 or x.shape[1] != 784 or len(x) == 0:
+            return False
+        if y.ndim != 1 or len(y) != len(x) or y.dtype.kind not in "iu" or y.min() < 0 or y.max() > 9:
+            return False
+    return True
 
 
 def load_mnist(

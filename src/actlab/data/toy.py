@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from actlab.data.base import Dataset
+from actlab.data.limits import check_points
 from actlab.data.splits import (
     assemble,
     check_bool,
@@ -223,6 +224,7 @@ def load_toy(
     """
     key = _toy_key(name)
     n = check_int("n", n, minimum=1)
+    check_points(n)
     noise = check_float("noise", noise, minimum=0.0)
     seed = check_int("seed", seed, minimum=0)
     val_fraction = check_fraction("val_fraction", val_fraction)

@@ -43,6 +43,7 @@ __all__ = [
     "MAX_NODES",
     "MAX_EXPONENT",
     "KINK_SEARCH",
+    "check_formula",
 ]
 
 _LAZY = {
@@ -51,6 +52,7 @@ _LAZY = {
     "KINK_SEARCH": "actlab.formula.build",
     "load_saved_formulas": "actlab.formula.build",
     "config_path": "actlab.formula.store",
+    "check_formula": "actlab.formula.build",
 }
 
 

@@ -8,24 +8,31 @@ The text is parsed into a whitelisted tree (:mod:`actlab.formula.parse`; never
 ``eval``-ed), differentiated symbolically (:mod:`actlab.formula.symbolic`) and
 turned into torch functions by walking the trees (:mod:`actlab.formula.torchfn`),
 compiled with ``torch.compile`` into one fused kernel for large inputs.
+
+Bounded: SymPy runs in a worker process with a deadline
+(:mod:`actlab.formula.budget`, 0.45 s); when it is late the derivative is the
+exact chain rule on the formula tree (:mod:`actlab.formula.chainrule`),
+unsimplified, and the spec's notes say so.  The numerical scans (domain, kinks)
+cost a fixed number of grid evaluations per boundary.
 """
 from __future__ import annotations
 
 import math
 import re
+import time
 import warnings
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import sympy
 import torch
-from scipy.optimize import brentq
 
+import actlab.nn  # noqa: F401  a formula spec comes with its module class ready (spec.module())
 from actlab.errors import ActlabError
-from actlab.formula import symbolic
+from actlab.formula import budget, chainrule, symbolic
+from actlab.formula.chainrule import MAX_DERIVATIVE_NODES
 from actlab.formula.parse import (
     CONSTANTS,
     FUNCTIONS,
@@ -37,15 +44,10 @@ from actlab.formula.parse import (
     Node,
     parse,
 )
+from actlab.formula.scan import KINK_SEARCH, _boundaries, _domain, _KinkFinder
 from actlab.formula.store import config_path, read_saved, save_formula
-from actlab.formula.torchfn import (
-    Fused,
-    Untranslatable,
-    forward_function,
-    node_function,
-    sympy_function,
-    vjp_function,
-)
+from actlab.formula.sympyfn import Untranslatable, plan_function, sympy_plan
+from actlab.formula.torchfn import Fused, forward_function, node_function, vjp_function
 from actlab.spec import ActivationSpec, Init, Param
 
 __all__ = [
@@ -62,11 +64,9 @@ __all__ = [
     "MAX_NODES",
     "MAX_EXPONENT",
     "KINK_SEARCH",
+    "check_formula",
 ]
 
-KINK_SEARCH = 50.0  # kinks (and the domain) are searched for numerically on [-50, 50]
-_GRID = np.linspace(-KINK_SEARCH, KINK_SEARCH, 20001)  # step 0.005; contains 0 and the integers
-_MAX_KINKS = 64
 _CACHE: OrderedDict[tuple, ActivationSpec] = OrderedDict()
 _CACHE_SIZE = 256
 
@@ -82,9 +82,17 @@ _CONVENTIONS = {
 
 
 def from_formula(
-    text: str, params: Mapping[str, Any] | None = None, *, name: str | None = None
+    text: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    name: str | None = None,
+    symbolic_seconds: float | None = None,
 ) -> ActivationSpec:
     """An :class:`ActivationSpec` for a formula in ``x``.
+
+    SymPy gets ``symbolic_seconds`` (default :data:`~actlab.formula.budget.SYMBOLIC_SECONDS`)
+    in a worker process; when it does not finish, the derivative is the exact
+    chain rule on the formula tree, unsimplified, and a note says so.
 
     Names other than ``x``, the functions and ``pi``/``e`` are parameters; each
     needs a value in ``params`` (which become the spec's defaults).  Every
@@ -106,7 +114,8 @@ def from_formula(
     if cached is not None:
         _CACHE.move_to_end(key)
         return cached
-    spec = _build_spec(text.strip(), values, name)
+    seconds = budget.SYMBOLIC_SECONDS if symbolic_seconds is None else float(symbolic_seconds)
+    spec = _build_spec(text.strip(), values, name, seconds)
     _CACHE[key] = spec
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -144,7 +153,7 @@ def register_formula(
 
 
 # ------------------------------------------------------------------- build
-def _build_spec(text: str, values: dict[str, float], name: str | None) -> ActivationSpec:
+def _build_spec(text: str, values: dict[str, float], name: str | None, symbolic_seconds: float) -> ActivationSpec:
     tree = parse(text)
     names = tree.params
     for node in tree.walk():
@@ -161,18 +170,8 @@ def _build_spec(text: str, values: dict[str, float], name: str | None) -> Activa
             + (f" (its parameters are {', '.join(names)})" if names else " (it has no parameters)"),
             None, unused[0],
         )
-    symbols = {p: sympy.Symbol(p, real=True) for p in names}
-    try:
-        expression = symbolic.to_sympy(tree, symbols)
-        raw, simplified = symbolic.derivative(expression)
-    except (TypeError, ValueError, ZeroDivisionError, RecursionError, NotImplementedError) as error:
-        raise FormulaError(f"SymPy could not handle the formula {text!r}: {error}") from None
-    if expression.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
-        raise FormulaError(f"the formula {text!r} divides by zero or takes log(0): SymPy reduces it to "
-                           f"{expression}, which is not a finite number")
-
+    derivative_eager, shown, derivative_notes = _symbolic(tree, names, text, symbolic_seconds)
     forward_eager = forward_function(tree)
-    derivative_eager, derivative_note = _derivative_function(raw, simplified, forward_eager)
     label = "formula_" + "".join(c if c.isalnum() else "_" for c in (name or text))[:40]
     forward = Fused(forward_eager, label + "_forward")
     derivative = Fused(derivative_eager, label + "_derivative")
@@ -184,20 +183,17 @@ def _build_spec(text: str, values: dict[str, float], name: str | None) -> Activa
     domain, domain_note = _domain(forward_eager, defaults)
     used = sorted({kind for kind, _ in boundaries}, key=list(_CONVENTIONS).index)
     convention = "; ".join(dict.fromkeys(_CONVENTIONS[k] for k in used))
-    notes = [f"formula activation, parsed from {text!r}; derivative by SymPy"]
-    if derivative_note:
-        notes.append(derivative_note)
+    notes = [f"formula activation, parsed from {text!r}; " + ("derivative by SymPy" if shown["by_sympy"] else
+                                                             "derivative by the chain rule on the formula tree")]
+    notes.extend(derivative_notes)
     if domain_note:
         notes.append(domain_note)
     if boundaries:
         notes.append(f"kinks are searched for numerically on [-{KINK_SEARCH:g}, {KINK_SEARCH:g}]")
-    trainable = not (simplified.is_number and simplified == 0)
-    try:
-        expression_text = symbolic.latex(expression)
-        derivative_latex = symbolic.latex(simplified)
-        derivative_text = symbolic.text(simplified)
-    except (TypeError, ValueError, RecursionError) as error:  # pragma: no cover - printer limits
-        raise FormulaError(f"SymPy could not print the formula {text!r}: {error}") from None
+    trainable = not shown["zero"]
+    expression_text = shown["latex"]
+    derivative_latex = shown["derivative_latex"]
+    derivative_text = shown["derivative_text"]
     return ActivationSpec(
         name=name or text,
         summary=f"formula activation f(x) = {text}",
@@ -224,23 +220,103 @@ def _build_spec(text: str, values: dict[str, float], name: str | None) -> Activa
     )
 
 
-def _derivative_function(raw, simplified, forward_eager):
-    # the raw chain-rule form computes fastest (tanh' = 1 - tanh**2 reuses tanh; simplify may
-    # turn it into 1/cosh**2, a second transcendental); the simplified form is for display
-    for candidate in (raw, simplified):
-        try:
-            return sympy_function(candidate), ""
-        except Untranslatable:
-            continue
-    # not expected for the whitelisted functions; kept so an odd SymPy rewrite never breaks a formula
+def symbolic_stages(tree: Node, names: tuple[str, ...], text: str) -> Iterator[dict[str, Any]]:
+    """The SymPy stage, run in the worker process under a deadline (:mod:`actlab.formula.budget`).
 
-    def by_autograd(x, **params):
-        with torch.enable_grad():
-            leaf = x.detach().requires_grad_(True)
-            (grad,) = torch.autograd.grad(forward_eager(leaf, **params).sum(), leaf)
-        return grad
+    Yields (1) the exact derivative as a torch plan with its plain and LaTeX
+    forms, then (2) the bounded-simplified display form.  Everything yielded is
+    plain data (strings, nested tuples), so it pickles without SymPy objects.
+    """
+    symbols = {p: sympy.Symbol(p, real=True) for p in names}
+    expression = symbolic.to_sympy(tree, symbols)
+    if expression.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+        raise FormulaError(f"the formula {text!r} divides by zero or takes log(0): SymPy reduces it to "
+                           f"{_short(str(expression))}, which is not a finite number")
+    raw = sympy.diff(expression, symbolic.X)
+    size = symbolic.tree_size(raw, MAX_DERIVATIVE_NODES)
+    if size > MAX_DERIVATIVE_NODES:
+        raise FormulaError(f"the derivative of {_short(text)!r} is too large: more than {MAX_DERIVATIVE_NODES} "
+                           "nodes (simplify the formula, or split it into parts)")
+    try:
+        plan = sympy_plan(raw)
+    except Untranslatable:  # not expected for the whitelisted functions
+        plan = None
+    yield {
+        "latex": symbolic.latex(expression),
+        "derivative_text": symbolic.text(raw),
+        "derivative_latex": symbolic.latex(raw),
+        "plan": plan,
+        "zero": bool(raw.is_number and raw == 0),
+        "simplified": False,
+    }
+    simplified = symbolic.simplify(raw)
+    if simplified is not raw:
+        yield {
+            "derivative_text": symbolic.text(simplified),
+            "derivative_latex": symbolic.latex(simplified),
+            "zero": bool(simplified.is_number and simplified == 0),
+        }
+    yield {"simplified": True}
 
-    return by_autograd, "derivative computed by torch.autograd (SymPy's form had no torch translation)"
+
+_WARM = False
+
+
+def _warm_up() -> None:
+    """Run SymPy's lazy imports here, once, so that every forked worker starts with them loaded.
+
+    (The first ``simplify`` in a process imports much of SymPy: 0.3 s that would
+    otherwise count against each fresh worker's deadline.)
+    """
+    global _WARM
+    if not _WARM and budget.worker_enabled():
+        _WARM = True
+        for text in ("x*sigmoid(1.702*x)",):
+            symbolic.simplify(sympy.diff(symbolic.to_sympy(parse(text), {}), symbolic.X))
+        symbolic.latex(symbolic.to_sympy(parse("sqrt(x)/2"), {}))
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _symbolic(tree: Node, names: tuple[str, ...], text: str, seconds: float):
+    """(derivative function, display forms, notes): SymPy within ``seconds``, else the chain rule."""
+    _warm_up()
+    failure = ""
+    try:
+        stages, _finished = budget.run_stages(
+            symbolic_stages, (tree, names, text), seconds, grace=min(budget.SIMPLIFY_SECONDS, seconds)
+        )
+    except budget.SymbolicFailure as error:  # a SymPy bug on this input: the chain rule still gives f'
+        stages, failure = [], str(error)
+    notes: list[str] = []
+    if stages:
+        shown: dict[str, Any] = {"by_sympy": True}
+        for stage in stages:
+            shown.update(stage)
+        if not shown["simplified"]:
+            notes.append("the derivative is shown unsimplified: SymPy's simplify did not finish within "
+                         f"{min(budget.SIMPLIFY_SECONDS, seconds):g} s")
+        if shown["plan"] is not None:
+            return plan_function(shown["plan"]), shown, notes
+    derivative_tree = chainrule.derivative(tree)
+    if chainrule.tree_size(derivative_tree, MAX_DERIVATIVE_NODES) > MAX_DERIVATIVE_NODES:
+        raise budget.BudgetExceeded(
+            f"the formula {_short(text)!r} is too complex: SymPy did not finish within {seconds:g} s and its "
+            f"chain-rule derivative has more than {MAX_DERIVATIVE_NODES} nodes"
+        )
+    if not stages:
+        shown = {
+            "by_sympy": False,
+            "latex": chainrule.latex(tree),
+            "derivative_text": chainrule.text(derivative_tree),
+            "derivative_latex": chainrule.latex(derivative_tree),
+            "zero": derivative_tree.kind == "num" and derivative_tree.value == 0,
+        }
+        reason = _short(failure, 160) if failure else f"SymPy did not finish within {seconds:g} s"
+        notes.append(f"{reason}: the derivative is the exact chain rule applied to the formula tree, not simplified")
+    return node_function(derivative_tree), shown, notes
 
 
 def _init(forward, params: dict[str, float]) -> Init:
@@ -251,137 +327,16 @@ def _init(forward, params: dict[str, float]) -> Init:
     return Init("glorot", "not rectifier-like: Glorot initialisation (heuristic for formulas)")
 
 
-# ------------------------------------------------------------------- kinks
-def _boundaries(tree: Node) -> list[tuple[str, Node]]:
-    """(function, u) for each place where f can fail to be differentiable: u(x) = 0."""
-    found: list[tuple[str, Node]] = []
-    for node in tree.walk():
-        if node.kind != "call":
-            continue
-        name, args = node.text, node.args
-        if name in ("abs", "sign", "relu"):
-            found.append((name, args[0]))
-        elif name in ("maximum", "minimum"):
-            found.append((name, Node("-", (args[0], args[1]))))
-        elif name == "clip":
-            found.append((name, Node("-", (args[0], args[1]))))
-            found.append((name, Node("-", (args[0], args[2]))))
-        elif name == "where":
-            condition = args[0]
-            found.append((name, Node("-", condition.args)))
-    return found
-
-
-class _KinkFinder:
-    """kinks(**params): zeros of each boundary u(x) on the search interval where f or f' jumps."""
-
-    def __init__(self, boundaries, forward, derivative):
-        self.functions = [node_function(u) for _, u in boundaries]
-        self.forward = forward
-        self.derivative = derivative
-        self._memo: dict[tuple, tuple[float, ...]] = {}
-
-    def __call__(self, **params: Any) -> tuple[float, ...]:
-        key = tuple(sorted((k, float(v)) for k, v in params.items()))
-        if key not in self._memo:
-            self._memo[key] = self._find(params)
-        return self._memo[key]
-
-    def _find(self, params: dict[str, Any]) -> tuple[float, ...]:
-        grid = torch.from_numpy(_GRID)
-        candidates: set[float] = set()
-        with torch.no_grad():
-            for u in self.functions:
-                values = u(grid, **params).numpy()
-                candidates.update(_GRID[values == 0].tolist())
-                signs = np.sign(values)
-                change = np.nonzero((signs[:-1] * signs[1:] < 0) & np.isfinite(values[:-1]) & np.isfinite(values[1:]))[0]
-                for i in change[: 4 * _MAX_KINKS]:
-                    def g(t, u=u):
-                        return float(u(torch.tensor([t], dtype=torch.float64), **params))
-                    root = brentq(g, _GRID[i], _GRID[i + 1], xtol=1e-14, rtol=4 * np.finfo(float).eps)
-                    candidates.add(float(f"{root:.12g}"))
-        kinks = sorted(k for k in candidates if self._jumps(k, params))
-        return tuple(kinks[:_MAX_KINKS])
-
-    def _jumps(self, point: float, params: dict[str, Any]) -> bool:
-        h = 1e-6 * max(1.0, abs(point))
-        x = torch.tensor([point - h, point + h], dtype=torch.float64)
-        with torch.no_grad():
-            y = self.forward(x, **params).tolist()
-            dy = self.derivative(x, **params).tolist()
-        for left, right in (y, dy):
-            if not (math.isfinite(left) and math.isfinite(right)):
-                return True
-            if abs(left - right) > 1e-4 * (1.0 + abs(left) + abs(right)):
-                return True
-        return False
-
-
-# ------------------------------------------------------------------ domain
-def _domain(forward, params: dict[str, float]) -> tuple[tuple[float, float], str]:
-    """The open interval where f is real and finite (numerical scan), and a note if it is not R.
-
-    NaN marks points outside the domain; ±inf only counts where it does not run
-    to the end of the scanned interval (that is overflow, e.g. exp(x**2)).
-    """
-    grid = torch.from_numpy(_GRID)
-    with torch.no_grad():
-        y = forward(grid, **params).numpy()
-    bad = np.isnan(y)
-    infinite = np.isinf(y)
-    if infinite.any():
-        runs = _runs(infinite)
-        for start, stop in runs:
-            if start > 0 and stop < len(y):  # isolated inf (a pole or log(0)); tails are overflow
-                bad[start:stop] = True
-    if not bad.any():
-        return (-math.inf, math.inf), ""
-    good_runs = _runs(~bad)
-    if not good_runs:
-        return (0.0, 0.0), f"domain: empty; f is not finite anywhere on [-{KINK_SEARCH:g}, {KINK_SEARCH:g}]"
-    zero = len(_GRID) // 2
-    containing = [r for r in good_runs if r[0] <= zero < r[1]]
-    start, stop = containing[0] if containing else max(good_runs, key=lambda r: (r[1] - r[0], r[0]))
-
-    def finite(t: float) -> bool:
-        with torch.no_grad():
-            value = float(forward(torch.tensor([t], dtype=torch.float64), **params))
-        return math.isfinite(value)
-
-    low = -math.inf if start == 0 else _edge(finite, float(_GRID[start - 1]), float(_GRID[start]))
-    high = math.inf if stop == len(_GRID) else _edge(finite, float(_GRID[stop]), float(_GRID[stop - 1]))
-    return (low, high), f"domain: f is real and finite on ({low:g}, {high:g}) (numerical scan)"
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    padded = np.concatenate([[False], mask, [False]]).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
-
-
-def _edge(finite, outside: float, inside: float) -> float:
-    for _ in range(60):
-        middle = (outside + inside) / 2
-        if finite(middle):
-            inside = middle
-        else:
-            outside = middle
-    edge = (outside + inside) / 2
-    snapped = round(edge, 9) + 0.0  # + 0.0 turns -0.0 into 0.0
-    return float(snapped if abs(snapped - edge) < 1e-9 else edge)
-
-
 def load_saved_formulas(path: Path | None = None) -> list[str]:
     """Register every saved formula; returns their names.
 
     Never raises: a broken file, or a saved formula that no longer parses, gives
     a warning naming the file (and the entry) and is skipped.
     """
-    path = path or config_path()
     try:
+        path = path or config_path()
         formulas = read_saved(path)
-    except ActlabError as error:
+    except ActlabError as error:  # a broken file or an unusable location (too long a name, no permission)
         warnings.warn(f"actlab: ignoring saved formulas: {error}", RuntimeWarning, stacklevel=2)
         return []
     loaded = []
@@ -398,3 +353,25 @@ def load_saved_formulas(path: Path | None = None) -> list[str]:
             continue
         loaded.append(str(name))
     return loaded
+
+
+# ------------------------------------------------------------ entry point
+def check_formula(
+    text: str, params: Mapping[str, Any] | None = None, *, seconds: float = budget.FORMULA_SECONDS
+):
+    """Text → an ActivationSpec (with its kinks found), or FormulaError, within about ``seconds``.
+
+    For callers that take formulas from strangers (a web page): the symbolic
+    stage gets a hard deadline of ``min(budget.SYMBOLIC_SECONDS, seconds / 2)``; the
+    numerical parts (domain scan, kink search) are bounded by the formula's
+    size.  A formula that still took longer than ``seconds`` in total is
+    refused with :class:`~actlab.formula.budget.BudgetExceeded` (this can only happen on a heavily
+    loaded machine).
+    """
+    start = time.monotonic()
+    spec = from_formula(text, params, symbolic_seconds=min(budget.SYMBOLIC_SECONDS, seconds / 2))
+    spec.kink_points()
+    elapsed = time.monotonic() - start
+    if elapsed > seconds:
+        raise budget.BudgetExceeded(f"the formula took {elapsed:.2f} s, more than its budget of {seconds:g} s")
+    return spec

@@ -30,8 +30,16 @@ def config_path() -> Path:
 def read_saved(path: Path | None = None) -> dict[str, dict[str, Any]]:
     """The saved formulas (name -> {"formula", "params"}); raises ActlabError for a broken file."""
     path = path or config_path()
-    if not path.exists():
-        return {}
+    try:
+        if not path.exists():
+            return {}
+        if path.is_dir():
+            raise ActlabError(f"cannot read saved formulas: {path} is a directory, not a file")
+    except OSError as error:  # a name too long, a folder we may not enter (HOME of another user)
+        raise ActlabError(
+            f"cannot check the saved-formulas file {_short(path)}: {error.strerror or error}; "
+            "set ACTLAB_CONFIG_DIR to a folder you can read and write"
+        ) from None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -40,6 +48,11 @@ def read_saved(path: Path | None = None) -> dict[str, dict[str, Any]]:
     if not isinstance(formulas, dict):
         raise ActlabError(f"cannot read saved formulas from {path}: expected {{\"formulas\": {{...}}}}")
     return formulas
+
+
+def _short(path: Path) -> str:
+    text = str(path)
+    return text if len(text) <= 120 else text[:57] + "..." + text[-60:]
 
 
 def save_formula(name: str, formula: str, params: dict[str, float]) -> Path:

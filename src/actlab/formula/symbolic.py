@@ -15,7 +15,7 @@ from sympy.printing.str import StrPrinter
 
 from actlab.formula.parse import FormulaError, Node
 
-__all__ = ["X", "to_sympy", "derivative", "latex", "text", "FUNCTIONS"]
+__all__ = ["X", "to_sympy", "derivative", "tree_size", "latex", "text", "FUNCTIONS"]
 
 X = sympy.Symbol("x", real=True)
 SIMPLIFY_MAX_OPS = 40  # sympy.simplify only below this size (it can take very long on big trees)
@@ -245,6 +245,19 @@ def simplify(expr: sympy.Expr) -> sympy.Expr:
     if sympy.count_ops(simpler) <= sympy.count_ops(expr):
         return simpler
     return expr
+
+
+def tree_size(expr: sympy.Basic, limit: int) -> int:
+    """Nodes of ``expr`` counted as a tree (shared sub-expressions once per use), stopping at ``limit + 1``."""
+    count = 0
+    stack = [expr]
+    while stack:
+        current = stack.pop()
+        count += 1
+        if count > limit:
+            return count
+        stack.extend(current.args)
+    return count
 
 
 def derivative(expr: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:

@@ -14,7 +14,6 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import sympy
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -26,10 +25,12 @@ from actlab.compile_policy import (
     own_code,
     warn_once,
 )
-from actlab.formula import symbolic
 from actlab.formula.parse import FormulaError, Node
 
-__all__ = ["forward_function", "sympy_function", "Fused", "compile_enabled", "COMPILE_MIN_NUMEL"]
+__all__ = [
+    "forward_function", "node_function", "vjp_function", "Fused",
+    "compile_enabled", "COMPILE_MIN_NUMEL",
+]
 
 log = logging.getLogger(__name__)
 
@@ -172,129 +173,6 @@ def _finish(fn: Fn) -> Callable[..., Tensor]:
         return result
 
     return run
-
-
-# ------------------------------------------------------------ SymPy tree
-class Untranslatable(Exception):
-    """A SymPy node with no torch counterpart (the caller falls back)."""
-
-
-_SYMPY_UNARY: dict[Any, Callable[[Tensor], Tensor]] = {
-    sympy.exp: torch.exp, sympy.log: torch.log, sympy.sin: torch.sin, sympy.cos: torch.cos,
-    sympy.tan: torch.tan, sympy.tanh: torch.tanh, sympy.sinh: torch.sinh, sympy.cosh: torch.cosh,
-    sympy.atan: torch.atan, sympy.erf: torch.erf, sympy.erfc: torch.erfc, sympy.Abs: torch.abs,
-    sympy.sign: torch.sign, symbolic.sigmoid: torch.sigmoid, symbolic.softplus: F.softplus,
-    symbolic.log1p: torch.log1p, symbolic.expm1: torch.expm1, symbolic.abs_: torch.abs,
-    symbolic.sign_: torch.sign,
-    sympy.sec: lambda t: torch.reciprocal(torch.cos(t)), sympy.csc: lambda t: torch.reciprocal(torch.sin(t)),
-    sympy.cot: lambda t: torch.reciprocal(torch.tan(t)), sympy.sech: lambda t: torch.reciprocal(torch.cosh(t)),
-    sympy.csch: lambda t: torch.reciprocal(torch.sinh(t)), sympy.coth: lambda t: torch.reciprocal(torch.tanh(t)),
-}
-_SYMPY_RELATION = {
-    sympy.StrictLessThan: "<", sympy.LessThan: "<=", sympy.StrictGreaterThan: ">",
-    sympy.GreaterThan: ">=", sympy.Eq: "==", sympy.Ne: "!=",
-}
-
-
-def _build_sympy(expr: sympy.Basic) -> Fn:
-    if expr.is_Symbol:
-        name = expr.name
-        return lambda env: env[name]
-    if expr is sympy.true or expr is sympy.false:
-        flag = bool(expr)
-        return lambda env: flag
-    if expr.is_number:  # any constant: 2, 1/2, pi, sqrt(2), and I*pi or zoo (not real: NaN)
-        if expr.is_Integer:
-            integer = int(expr)
-            return lambda env: integer
-        try:
-            value = float(expr)
-        except (TypeError, ValueError):
-            value = math.nan
-        return lambda env: value
-    func = expr.func
-    if func is sympy.Piecewise:
-        pieces = [(_build_sympy(value), _build_sympy(condition)) for value, condition in expr.args]
-
-        def piecewise(env, pieces=pieces):
-            result: Any = math.nan
-            for value, condition in reversed(pieces):
-                result = _where(condition(env), value(env), result, env)
-            return result
-        return piecewise
-    args = [_build_sympy(arg) for arg in expr.args]
-    if func is sympy.Add:
-        def add(env, args=args):
-            total = args[0](env)
-            for a in args[1:]:
-                total = total + a(env)
-            return total
-        return add
-    if func is sympy.Mul:
-        def mul(env, args=args):
-            total = args[0](env)
-            for a in args[1:]:
-                total = total * a(env)
-            return total
-        return mul
-    if func is sympy.Pow:
-        base, exponent = args
-        return lambda env: _power(base(env), exponent(env))
-    if func in _SYMPY_UNARY:
-        op = _SYMPY_UNARY[func]
-        (a,) = args
-        return lambda env: op(_tensor(a(env), env))
-    if func in _SYMPY_RELATION:
-        compare = _COMPARE[_SYMPY_RELATION[func]]
-        a, b = args
-        return lambda env: compare(a(env), b(env))
-    if func is sympy.ITE:
-        condition, a, b = args
-        return lambda env: _boolean_where(condition(env), a(env), b(env))
-    if func is sympy.Xor:
-        return lambda env: _fold(args, env, lambda p, q: p ^ q)
-    if func is sympy.And:
-        return lambda env: _fold(args, env, lambda p, q: p & q)
-    if func is sympy.Or:
-        return lambda env: _fold(args, env, lambda p, q: p | q)
-    if func is sympy.Not:
-        (a,) = args
-        return lambda env: ~a(env) if isinstance(a(env), Tensor) else not a(env)
-    if func is sympy.DiracDelta:  # zero almost everywhere; the point itself is a reported kink
-        return lambda env: 0
-    if func is sympy.Heaviside:
-        a = args[0]
-        return lambda env: _where(_tensor(a(env), env) > 0, 1.0, 0.0, env)
-    if func is sympy.Max or func is sympy.Min:
-        op = torch.maximum if func is sympy.Max else torch.minimum
-
-        def extreme(env, args=args, op=op):
-            total = _tensor(args[0](env), env)
-            for a in args[1:]:
-                total = op(total, _tensor(a(env), env))
-            return total
-        return extreme
-    raise Untranslatable(str(func))
-
-
-def _boolean_where(condition: Any, a: Any, b: Any) -> Any:
-    if not isinstance(condition, Tensor):
-        return a if condition else b
-    a = a if isinstance(a, Tensor) else torch.full_like(condition, bool(a))
-    b = b if isinstance(b, Tensor) else torch.full_like(condition, bool(b))
-    return torch.where(condition, a, b)
-
-
-def _fold(args: list[Fn], env: Env, op: Callable[[Any, Any], Any]) -> Any:
-    total = args[0](env)
-    for a in args[1:]:
-        total = op(total, a(env))
-    return total
-
-
-def sympy_function(expr: sympy.Expr) -> Callable[..., Tensor]:
-    """A SymPy expression in x and the parameters as a torch function (raises Untranslatable)."""
-    return _finish(_build_sympy(expr))
 
 
 def vjp_function(derivative: Callable[..., Tensor]) -> Callable[..., Tensor]:

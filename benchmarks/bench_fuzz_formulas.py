@@ -1,0 +1,73 @@
+"""Fuzz benchmark: ≥ 10 000 hypothesis-generated formulas → time per formula (max, p99, median), printed.
+
+Each formula is built (``from_formula``), its kinks found and f, f' evaluated at
+three points, as ``actlab eval`` / ``define`` do; a refusal (FormulaError) counts
+as answered.  The generator is ``tests/formula/fuzz_strategies.py``.
+
+    PYTHONPATH=src python benchmarks/bench_fuzz_formulas.py [N]
+"""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "formula"))
+
+import warnings
+
+import fuzz_strategies
+import numpy as np
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import HypothesisWarning
+
+from actlab.formula import FormulaError, from_formula
+
+
+def main(count: int) -> None:
+    warnings.filterwarnings("ignore", category=HypothesisWarning)  # large strategy reprs, not our concern
+    times: list[float] = []
+    slowest: list[tuple[float, str]] = []
+    outcomes = {"accepted": 0, "refused": 0, "chain rule": 0, "crashed": 0}
+    x = torch.tensor([-1.0, 0.5, 2.0], dtype=torch.float64)
+    from_formula("x*tanh(x)")  # one-time set-up (worker fork, SymPy's lazy imports) is not per formula
+
+    @settings(max_examples=count, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(fuzz_strategies.formulas())
+    def run(text: str) -> None:
+        start = time.perf_counter()
+        try:
+            spec = from_formula(text)
+            spec.kink_points()
+            spec.forward(x)
+            spec.derivative(x)
+            outcomes["accepted"] += 1
+            outcomes["chain rule"] += any("chain rule" in note for note in spec.notes)
+        except FormulaError:
+            outcomes["refused"] += 1
+        except Exception as error:  # noqa: BLE001 - a crash is what this benchmark looks for: count and show it
+            outcomes["crashed"] += 1
+            print(f"CRASH {type(error).__name__}: {error} on {text!r}", flush=True)
+        elapsed = time.perf_counter() - start
+        times.append(elapsed)
+        if len(times) % 1000 == 0:
+            t = np.array(times)
+            print(f"  ... {len(t)}: p99 {np.percentile(t, 99) * 1e3:.1f} ms, max {t.max() * 1e3:.1f} ms", flush=True)
+        slowest.append((elapsed, text))
+        slowest.sort(reverse=True)
+        del slowest[5:]
+
+    run()
+    t = np.array(times)
+    print(f"{len(t)} formulas: {outcomes['accepted']} accepted ({outcomes['chain rule']} by the chain-rule fallback), "
+          f"{outcomes['refused']} refused, {outcomes['crashed']} crashed")
+    print(f"time per formula: median {np.median(t) * 1e3:.1f} ms, p90 {np.percentile(t, 90) * 1e3:.1f} ms, "
+          f"p99 {np.percentile(t, 99) * 1e3:.1f} ms, max {t.max() * 1e3:.1f} ms; over 1 s: {(t > 1).sum()}")
+    for elapsed, text in slowest:
+        print(f"  {elapsed * 1e3:7.1f} ms  {text}")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)
