@@ -4,16 +4,11 @@ Everything here is plain library code (no web): :func:`make_data` builds the
 2-D sets, :class:`Playground` holds one or two nets (side by side) trained on
 the same data, and :meth:`Playground.frame` returns what the page draws.
 
-Isolated helpers that library versions will replace later:
-
-* :class:`UnitActivations` — a per-neuron activation layer (to be swapped for
-  ``actlab.nn.PerNeuron``);
-* :func:`feature_space` — the learned feature-space panel (boundary lab);
-* :func:`gradient_flow` — the gradient-flow panel (diagnostics).
+Per-neuron layers are :class:`actlab.nn.per_neuron.PerNeuron`; the feature-space and
+gradient-flow panels are in :mod:`actlab.web.panels`.
 """
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import math
@@ -26,11 +21,14 @@ from torch import nn
 
 import actlab
 import actlab.data  # the toy 2-D sets
+from actlab.nn.per_neuron import PerNeuron
+from actlab.web.export import snippet
+from actlab.web.panels import _hidden, encode_grid, feature_space, gradient_flow
 
 __all__ = [
     "FEATURES", "DATASETS", "CLASSIFICATION", "REGRESSION", "EXTRAPOLATION",
-    "PlayData", "make_data", "parse_csv", "resolve_unit", "UnitActivations",
-    "registered", "build_net", "feature_space", "gradient_flow", "Playground", "Settings", "encode_grid", "snippet", "PlayError",
+    "PlayData", "make_data", "parse_csv", "resolve_unit",
+    "registered", "build_net", "feature_space", "gradient_flow", "Playground", "Settings", "encode_grid", "PlayError",
 ]
 
 #: input features, as in the TensorFlow Playground (on coordinates scaled to [-3, 3])
@@ -183,44 +181,17 @@ def registered(name: str) -> actlab.ActivationSpec:
     return spec
 
 
-class UnitActivations(nn.Module):
-    """One activation per unit of a layer (a small stand-in for ``actlab.nn.PerNeuron``).
-
-    ``specs[i]`` acts on column ``i`` of a ``(batch, units)`` input.  Units that
-    share an activation share one module call.  ``names`` keeps what each unit was
-    given (catalog name or ``f:formula``).
-    """
-
-    def __init__(self, specs: Sequence[actlab.ActivationSpec], names: Sequence[str]):
-        super().__init__()
-        self.names = list(names)
-        groups: dict[str, list[int]] = {}
-        first: dict[str, actlab.ActivationSpec] = {}
-        for i, (spec, name) in enumerate(zip(specs, names)):
-            groups.setdefault(name, []).append(i)
-            first.setdefault(name, spec)
-        self.keys = list(groups)
-        self.acts = nn.ModuleList([first[k].module() for k in self.keys])
-        self.index = [torch.tensor(groups[k]) for k in self.keys]
-        self.single = len(self.keys) == 1
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if self.single:
-            return self.acts[0](z)
-        out = torch.empty_like(z)
-        for act, index in zip(self.acts, self.index):
-            out[:, index] = act(z[:, index])
-        return out
-
-
 def build_net(num_inputs: int, layers: Sequence[Sequence[str]], seed: int) -> nn.Sequential:
-    """Linear → UnitActivations per hidden layer, then one linear output unit (Xavier-uniform init, seeded)."""
+    """Linear → :class:`~actlab.nn.per_neuron.PerNeuron` per hidden layer, then one linear output unit
+    (Xavier-uniform init, seeded).  Each PerNeuron keeps what its units were given in ``.names``."""
     torch.manual_seed(seed)
     modules: list[nn.Module] = []
     width = num_inputs
     for units in layers:
         linear = nn.Linear(width, len(units))
-        modules += [linear, UnitActivations([resolve_unit(u) for u in units], units)]
+        layer = PerNeuron([resolve_unit(u) for u in units])
+        layer.names = list(units)
+        modules += [linear, layer]
         width = len(units)
     modules.append(nn.Linear(width, 1))
     for m in modules:
@@ -228,76 +199,6 @@ def build_net(num_inputs: int, layers: Sequence[Sequence[str]], seed: int) -> nn
             nn.init.xavier_uniform_(m.weight)
             nn.init.constant_(m.bias, 0.1 if m is not modules[-1] else 0.0)
     return nn.Sequential(*modules)
-
-
-# ------------------------------------------------------------------ panels
-def _hidden(net: nn.Sequential, x: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    """(pre-activation, activation) of each hidden layer."""
-    out = []
-    h = x
-    for i in range(0, len(net) - 1, 2):
-        z = net[i](h)
-        h = net[i + 1](z)
-        out.append((z, h))
-    return out
-
-
-def feature_space(net: nn.Sequential, x: torch.Tensor, layer: int) -> dict[str, Any] | None:
-    """Points in hidden layer ``layer``'s activation space (2–3 units) and the output's separating line/plane.
-
-    Valid when ``layer`` is the last hidden layer (then output = w·h + b, and the
-    boundary is w·h + b = 0); for an earlier layer only the points are given.
-    """
-    hidden = _hidden(net, x)
-    if not 0 <= layer < len(hidden):
-        return None
-    with torch.no_grad():
-        h = hidden[layer][1]
-    if h.shape[1] not in (2, 3):
-        return None
-    result: dict[str, Any] = {"layer": layer, "dims": h.shape[1], "points": [[round(v, 4) for v in row] for row in h.tolist()]}
-    if layer == len(hidden) - 1:
-        result["plane"] = {"w": net[-1].weight.view(-1).tolist(), "b": float(net[-1].bias)}
-    return result
-
-
-def gradient_flow(net: nn.Sequential, x: torch.Tensor, before: list[torch.Tensor]) -> list[dict[str, float]]:
-    """Per hidden layer: learning speed (‖ΔW‖/‖W‖ over the last epoch), dead and saturated fractions.
-
-    A unit is dead when its activation's derivative is 0 at every training point;
-    a (unit, point) pair is saturated when the derivative there is below 5 % of
-    the layer's largest derivative, counted over live units.
-    """
-    rows = []
-    linears = [m for m in net if isinstance(m, nn.Linear)]
-    z_list = []
-    with torch.no_grad():
-        h = x
-        for i in range(0, len(net) - 1, 2):
-            z = net[i](h)
-            z_list.append(z)
-            h = net[i + 1](z)
-    for index, z in enumerate(z_list):
-        z = z.detach().requires_grad_(True)
-        with torch.enable_grad():
-            y = net[2 * index + 1](z)
-            (derivative,) = torch.autograd.grad(y.sum(), z)
-        magnitude = derivative.abs()
-        dead_units = (magnitude <= 1e-8).all(dim=0)
-        live = magnitude[:, ~dead_units]
-        scale = float(live.max()) if live.numel() else 0.0
-        saturated = float((live < 0.05 * scale).float().mean()) if live.numel() and scale > 0 else 0.0
-        weight = linears[index].weight.detach()
-        change = float((weight - before[index]).norm() / weight.norm().clamp(min=1e-12))
-        rows.append({"layer": index, "speed": change, "dead": float(dead_units.float().mean()), "saturated": saturated,
-                     "mean_derivative": float(magnitude.mean())})
-    return rows
-
-
-def encode_grid(values: torch.Tensor) -> str:
-    """Values in [-1, 1] → base64 of uint8 (0 ↔ -1, 255 ↔ 1), row-major."""
-    q = ((values.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-    return base64.b64encode(q.numpy().tobytes()).decode("ascii")
 
 
 # ------------------------------------------------------------------ training
@@ -467,7 +368,7 @@ class Playground:
     def export(self, which: int = 0) -> tuple[dict[str, torch.Tensor], str]:
         """The trained net ``which`` as a state_dict and a Python snippet that rebuilds it with actlab."""
         run = self.runs[which]
-        layers = [m.names for m in run.net if isinstance(m, UnitActivations)]
+        layers = [m.names for m in run.net if isinstance(m, PerNeuron)]
         return {k: v.detach().clone() for k, v in run.net.state_dict().items()}, snippet(self.settings.features, layers)
 
 
@@ -481,51 +382,3 @@ def _first_feature_space(net: nn.Sequential, x: torch.Tensor) -> dict[str, Any] 
 
 def _num(value: float) -> float | None:
     return round(value, 6) if math.isfinite(value) else None
-
-
-SNIPPET = '''\
-"""Rebuild the net trained in actlab's playground; load the weights from model.pt."""
-import torch
-from torch import nn
-
-import actlab
-
-FEATURES = {features!r}  # computed from coordinates scaled to [-3, 3] over the data window
-LAYERS = {layers!r}  # one activation per unit; "f:..." is a formula
-
-
-def activation(name):
-    if name.startswith("f:"):
-        from actlab.formula import from_formula
-        return from_formula(name[2:])
-    return actlab.get(name)
-
-
-class UnitActivations(nn.Module):
-    def __init__(self, names):
-        super().__init__()
-        self.names = list(names)
-        self.keys = list(dict.fromkeys(self.names))
-        self.acts = nn.ModuleList([activation(k).module() for k in self.keys])
-        self.index = [torch.tensor([i for i, n in enumerate(self.names) if n == k]) for k in self.keys]
-
-    def forward(self, z):
-        out = torch.empty_like(z)
-        for act, index in zip(self.acts, self.index):
-            out[:, index] = act(z[:, index])
-        return out
-
-
-modules, width = [], len(FEATURES)
-for units in LAYERS:
-    modules += [nn.Linear(width, len(units)), UnitActivations(units)]
-    width = len(units)
-modules.append(nn.Linear(width, 1))
-model = nn.Sequential(*modules)
-model.load_state_dict(torch.load("model.pt"))
-print(model)
-'''
-
-
-def snippet(features: Sequence[str], layers: Sequence[Sequence[str]]) -> str:
-    return SNIPPET.format(features=list(features), layers=[list(u) for u in layers])
