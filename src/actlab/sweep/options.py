@@ -115,6 +115,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("precision", "str", "auto", "Matmul precision: fp32, bf16 or auto (bf16 on CPUs with native bf16).",
            train_field="precision"),
     Option("engine", "str", "grid", "grid (vectorised) or sequential.", identity=False),
+    Option("margin", "float", None, "Practical-equivalence margin of the report: points of accuracy "
+           "(regression: percent of the best mean test loss).", identity=False,
+           default_text="0.2 points; 5 % of the best loss"),
     Option("out", "str", None, "Output directory.", identity=False,
            default_text="runs/compare-<dataset>-<model>-<hash>"),
 )
