@@ -1,10 +1,11 @@
 """The report's decision: which activation to use, and why — from the summaries (nothing else).
 
 * **The group**: the best activation (highest mean test accuracy; lowest mean test
-  loss for regression) and every activation *not significantly worse* than it
+  loss for regression), every activation *not significantly worse* than it
   (paired t-test across seeds, Holm–Bonferroni corrected, α = 0.05; an activation
-  with too few paired seeds for a test cannot be told apart, so it stays in).
-  Activations with no finished run are out.
+  with too few paired seeds for a test cannot be told apart, so it stays in), and
+  every activation significantly worse but *equivalent in practice* (TOST within
+  the margin). Activations with no finished run are out.
 * **The tie-break** (documented in :data:`TIE_BREAK`) picks one activation in the
   group: fewest diverged runs, then the lowest *measured* cost (times within
   :data:`COST_TOLERANCE` of each other count as equal), then the simplest (fewest
@@ -176,13 +177,15 @@ def decide(data: ReportData, *, margin: float | None = None, cost: Mapping[str, 
         cost = measure_costs(data)
     margin_value, margin_text = _margin(data, margin)
     best = data.best
+    effects = _effects(data, margin_value)
     finished = [s for s in data.summaries if s.mean is not None]
     unfinished = [s for s in data.summaries if s.mean is None]
-    group = [s for s in finished if s is best or not s.significant]
-    worse = [s for s in finished if s is not best and s.significant]
+    # in the group: not significantly worse, or significantly worse by less than the margin (equivalent in practice)
+    group = [s for s in finished if s is best or not s.significant or effects[s.label].equivalent]
+    worse = [s for s in finished if s not in group]
     recommended, decided_by = _pick(group, cost, data.classification)
     decision = Decision(best, group, worse, unfinished, recommended, decided_by, margin_value, margin_text,
-                        _effects(data, margin_value), dict(cost))
+                        effects, dict(cost))
     decision.max_seeds = max((len(s.metric_values) for s in data.summaries), default=0)
     if 0 < decision.max_seeds < 3:
         decision.warnings.append(
@@ -214,20 +217,32 @@ def _headline(data: ReportData, d: Decision) -> str:
                 f"Highest {data.metric_name}: {d.best.label} ({_pct(d.best.mean, c)}) — not a decision; "
                 "rerun with --seeds 3 or more.")
     if len(d.group) == 1:
-        closest = min((d.effects[s.label].difference or math.inf for s in d.worse), default=None)
-        gap = "" if closest is None or math.isinf(closest) else (
-            f" by at least {100 * closest:.2f} points" if c else f" by at least {closest:.3g}")
-        return (f"Use {rec.label}: it is significantly better than every other activation{gap} "
-                f"({test}); mean {data.metric_name} {_pct(rec.mean, c)}.")
-    names = ", ".join(s.label for s in d.group)
-    same = [s.label for s in d.group if d.effects[s.label].equivalent]
+        runner = min(d.worse, key=lambda s: d.effects[s.label].difference or math.inf, default=None)
+        closest = None if runner is None else d.effects[runner.label].difference
+        gap = "" if closest is None else (
+            f" (the closest, {runner.label}, is {100 * closest:.2f} points behind on average)" if c
+            else f" (the closest, {runner.label}, has a loss {closest:.3g} higher on average)")
+        return (f"Use {rec.label}: it is significantly better than every other activation, by more than "
+                f"±{d.margin_text} ({test}; TOST){gap}; mean {data.metric_name} {_pct(rec.mean, c)}.")
+    alike = [s for s in d.group if s is d.best or not s.significant]
+    close = [s for s in d.group if s not in alike]  # significant, but inside the margin
+    names = ", ".join(s.label for s in alike)
+    same = [s.label for s in alike if d.effects[s.label].equivalent]
     why = f" by the tie-break ({d.decided_by})" if d.decided_by else ""
-    if not d.worse:
+    if not d.worse and not close:
         head = (f"Nothing separates the {len(d.group)} activations: none is significantly worse than the best "
                 f"({test}).")
     else:
-        head = (f"{len(d.group)} of {len(d.group) + len(d.worse)} activations are statistically "
-                f"indistinguishable from the best ({test}): {names}.")
+        total = len(d.group) + len(d.worse)
+        if len(alike) == 1:
+            head = f"{d.best.label} has the best mean and every other activation differs significantly ({test})."
+        else:
+            head = (f"{len(alike)} of {total} activations are statistically indistinguishable from the best "
+                    f"({test}): {names}.")
+        if close:
+            head += (" " + ", ".join(s.label for s in close) + (" is" if len(close) == 1 else " are")
+                     + f" significantly worse but by less than ±{d.margin_text} (equivalent in practice, TOST), "
+                     "so in the group too.")
     tail = f" Recommended: {rec.label}{why}"
     if rec is not d.best:
         tail += f"; {d.best.label} has the highest mean ({_pct(d.best.mean, c)} vs {_pct(rec.mean, c)})"

@@ -113,7 +113,8 @@ def seeds_needed(differences: Sequence[float], alpha: float = ALPHA, power: floa
         df = n - 1
         critical = stats.t.ppf(1 - alpha / 2, df)
         nc = effect * math.sqrt(n)
-        achieved = 1 - stats.nct.cdf(critical, df, nc) + stats.nct.cdf(-critical, df, nc)
+        lower = float(stats.nct.cdf(-critical, df, nc))  # scipy answers nan far in the tail: that is 0
+        achieved = 1 - float(stats.nct.cdf(critical, df, nc)) + (0.0 if math.isnan(lower) else lower)
         if achieved >= power:
             return n
     return limit + 1

@@ -96,16 +96,14 @@ def _effect_table(data: ReportData, decision: Decision) -> tuple[list[str], list
     unit = "points" if c else "loss"
     header = ["activation", f"worse than {decision.best.label if decision.best else 'best'} by ({unit})",
               "95 % paired CI", "Holm p", f"equivalent (±{decision.margin_text})", "seeds for 80 % power"]
+    def num(v: float) -> str:
+        return f"{100 * v:+.2f}" if c else f"{v:+.3g}"
+
     rows = []
     for s in data.summaries:
         e = decision.effects.get(s.label)
         if s is decision.best or e is None or e.difference is None:
             continue
-        scale = 100 if c else 1
-
-        def num(v: float) -> str:
-            return f"{scale * v:+.2f}" if c else f"{v:+.3g}"
-
         ci = "—" if e.ci is None else f"[{num(e.ci[0])}, {num(e.ci[1])}]"
         p = "—" if s.p_adjusted is None else f"{s.p_adjusted:.3g}"
         same = "—" if e.equivalent is None else ("yes" if e.equivalent else "not shown")
