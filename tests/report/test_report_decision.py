@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -133,6 +134,7 @@ def test_report_cli_margin_and_same_data_in_both_outputs(tmp_path, store, capsys
     d = _decide(run, margin=1.5)
     assert d.headline.split(":")[0] in md and "Best:" not in html
     assert "activation time per epoch (measured)" in html  # the cost table, measured, not the even split
+    assert not re.search(r"\{[A-Za-z_]+\}", html + md)  # no unformatted placeholder
 
 
 def test_margin_is_a_compare_option():

@@ -40,6 +40,7 @@ NON_DEFAULT = {
     "init": "lecun",
     "precision": "fp32",
     "engine": "sequential",
+    "margin": 0.5,
     "out": "runs/x y",
 }
 # options that exclude another one (the CLI refuses both at once)

@@ -102,7 +102,7 @@ def _figure_ranking(data: ReportData, colors: Mapping[str, str]) -> Any:
     from matplotlib.figure import Figure
 
     summaries = data.summaries
-    fig = Figure(figsize=(8, 0.45 * len(summaries) + 1.4), layout="constrained")
+    fig = Figure(figsize=(7.5, 0.36 * len(summaries) + 1.3), layout="constrained")
     ax = fig.subplots()
     n = len(summaries)
     for i, s in enumerate(summaries):

@@ -50,7 +50,9 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *, colors: Mapp
             cells.append(cell)
         label = row[name_column] if name_column is not None else None
         out_rows.append({"cells": cells, "cls": (row_classes or {}).get(label, "")})
-    return {"header": list(header), "rows": out_rows, "title": title, "cls": cls, "title_cls": title_cls}
+    header_cls = ["text" if h in ("verdict", "reason", "value") else "" for h in header]
+    return {"header": list(header), "header_cls": header_cls, "rows": out_rows, "title": title, "cls": cls,
+            "title_cls": title_cls}
 
 
 def _section(id: str, title: str, **parts: Any) -> dict[str, Any]:
@@ -90,9 +92,10 @@ def build_view(data: ReportData, decision: Decision, figures: Sequence[tuple[str
     selection = ("Test metrics are taken at each run's best validation epoch"
                  + (" of the learning rate with the best mean validation accuracy (chosen per activation; "
                     "a rate where some seeds diverged ranks below one where all finished)." if data.lr_grid else "."))
-    method = (f"The group: the best mean and every activation not significantly worse (paired t-test across seeds, "
+    method = (f"The group: the best mean, every activation not significantly worse (paired t-test across seeds, "
               f"runs paired by seed, Holm–Bonferroni corrected over {max(len(data.summaries) - 1, 0)} comparisons, "
-              f"α = {ALPHA}). Tie-break inside the group: {TIE_BREAK}. Diverged runs are counted but excluded "
+              f"α = {ALPHA}) and every activation equivalent in practice (within ±{decision.margin_text}, TOST). "
+              f"Tie-break inside the group: {TIE_BREAK}. Diverged runs are counted but excluded "
               "from means, intervals and tests. Intervals: t intervals on the logit scale for accuracies and "
               "the log scale for losses, mapped back (never outside the metric's range).")
     if decision.max_seeds < 2:
@@ -108,11 +111,14 @@ def build_view(data: ReportData, decision: Decision, figures: Sequence[tuple[str
     rank_header, rank_rows = _ranking_table(data, decision)
     sections.append(_section("decision", "Decision", tables=[_table(rank_header, rank_rows, colors=colors, name_column=1,
                                                                       row_classes=classes)],
-                             figures=by_section.get("ranking", []), after=[selection, method, threshold]))
+                             after=[selection, method, threshold]))
     effect_header, effect_rows = _effect_table(data, decision)
     if effect_rows:
         sections.append(_section("effects", "Effect sizes against the best",
-                                 tables=[_table(effect_header, effect_rows, colors=colors)], after=[effects]))
+                                 tables=[_table(effect_header, effect_rows, colors=colors)], after=[effects],
+                                 figures=by_section.get("ranking", [])))
+    else:
+        sections[-1]["figures"] += by_section.get("ranking", [])
     curves = _section("curves", "Training and validation loss", figures=by_section.get("curves", []),
                       bullets=list(decision.overfitting.values()))
     sections.append(curves)
@@ -123,7 +129,7 @@ def build_view(data: ReportData, decision: Decision, figures: Sequence[tuple[str
         sections.append(_section("boundaries", "What each net learned (2-D)", figures=by_section["thumbnails"]))
     cost_header, cost_rows = _cost_table(data, decision)
     sections.append(_section("cost", "Cost", tables=[_table(cost_header, cost_rows, colors=colors)], after=[
-        "Activation time per epoch: the activation module (forward + backward) timed on a batch × width tensor "
+        "Activation time per epoch: the activation module (forward + backward) timed on one thread on a batch × width tensor "
         "in this process, × hidden layers × steps per epoch — the time the activation itself adds, measured side "
         "by side when the report was written (noisy on a loaded machine; within 10 % counts as equal in the "
         "tie-break). Wall s / epoch: the grid engine trains all runs together and splits an epoch's time evenly, "

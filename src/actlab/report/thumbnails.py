@@ -46,9 +46,9 @@ def figure_thumbnails(data: ReportData, colors: dict[str, str]) -> Any:
     grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
     points = torch.from_numpy(grid.astype(np.float32))
     truth = dataset.extra.get("boundary")
-    columns = min(5, len(labels))
-    rows = -(-len(labels) // columns)
-    fig = Figure(figsize=(10, 2.1 * rows + 0.2), layout="constrained")
+    rows = -(-len(labels) // 5)
+    columns = -(-len(labels) // rows)  # balanced rows of at most 5
+    fig = Figure(figsize=(2 * columns, 2.1 * rows + 0.2), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False)).ravel()
     x, y = dataset.x_train.numpy(), dataset.y_train.numpy()
     for ax, label, trained, summary in zip(axes, labels, result.trained, result.summaries):
