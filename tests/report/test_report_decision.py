@@ -157,3 +157,11 @@ def test_summary_json_is_strict(tmp_path, store, capsys):
     out = capsys.readouterr().out
     summary = json.loads(out[out.index("{"):], parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
     assert [r["activation"] for r in summary["ranking"]] == ["relu", "bad"]
+
+
+def test_nothing_testable_is_no_decision(tmp_path, store):
+    # the best mean has one finished seed (the other diverged): no paired test against it is possible
+    run = store(tmp_path / "r", {"gelu": [0.96, None], "relu": [0.95, 0.951], "tanh": [0.94, 0.941]})
+    d = _decide(run)
+    assert d.headline.startswith("No activation could be tested against the best mean (gelu")
+    assert "the data do not decide" in d.headline and d.recommended.label == "relu"

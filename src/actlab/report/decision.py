@@ -216,6 +216,12 @@ def _headline(data: ReportData, d: Decision) -> str:
         return (f"Not enough seeds to tell the activations apart (one finished seed each; no test possible). "
                 f"Highest {data.metric_name}: {d.best.label} ({_pct(d.best.mean, c)}) — not a decision; "
                 "rerun with --seeds 3 or more.")
+    tested = [s for s in d.group + d.worse if s is not d.best and s.p_adjusted is not None]
+    if not tested and len(d.group) > 1:
+        return (f"No activation could be tested against the best mean ({d.best.label}, "
+                f"{len(d.best.metric_values)} finished seed(s); a paired test needs 2 seeds in common): the data do "
+                f"not decide. Provisional pick by the tie-break ({d.decided_by or 'the only one'}): {rec.label}. "
+                "Rerun with more seeds.")
     if len(d.group) == 1:
         runner = min(d.worse, key=lambda s: d.effects[s.label].difference or math.inf, default=None)
         closest = None if runner is None else d.effects[runner.label].difference

@@ -83,8 +83,9 @@ def _figure_curves(data: ReportData, colors: Mapping[str, str]) -> Any:
         lo, hi = min(values), max(values)
         axes[0].set_yscale("log")
         axes[0].set_ylim(lo / 1.4, hi * 1.4)
-    for ax in axes[(rows - 1) * columns:]:
+    for ax in axes[max(len(shown) - columns, 0): len(shown)]:  # the lowest panel of every column
         ax.set_xlabel("epoch")
+        ax.tick_params(labelbottom=True)
     for r in range(rows):
         axes[r * columns].set_ylabel("loss")
     handles, labels = [], []
@@ -135,7 +136,8 @@ def _figure_lr(data: ReportData, colors: Mapping[str, str]) -> Any:
     from matplotlib.figure import Figure
 
     shown = [s for s in data.summaries if any(score is not None for _, score in s.lr_scores.values())]
-    rows, columns = _grid(len(shown), 4)
+    rows = -(-max(len(shown), 1) // 4)
+    columns = -(-max(len(shown), 1) // rows)  # balanced rows of at most 4
     fig = Figure(figsize=(10, 2.2 * rows + 0.4), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)).ravel()
     for ax, s in zip(axes, shown):
@@ -153,8 +155,13 @@ def _figure_lr(data: ReportData, colors: Mapping[str, str]) -> Any:
         ax.grid(alpha=0.3)
     for ax in axes[len(shown):]:
         ax.set_visible(False)
-    for ax in axes[(rows - 1) * columns:]:
+    rates = sorted({rate for s in shown for rate in s.lr_scores})
+    for ax in axes[max(len(shown) - columns, 0): len(shown)]:
         ax.set_xlabel("learning rate")
+        ax.tick_params(labelbottom=True)
+    if rates:
+        axes[0].set_xticks(rates, [f"{r:g}" for r in rates])
+        axes[0].minorticks_off()
     for r in range(rows):
         axes[r * columns].set_ylabel("val. " + ("accuracy" if data.classification else "loss"), fontsize=9)
     return fig

@@ -66,6 +66,8 @@ def _pick(data: ReportData, d: Decision) -> str:
         return "No recommendation yet."
     if d.max_seeds < 2:
         return f"No decision: {d.best.label if d.best else '—'} has the highest mean, from one seed."
+    if all(s.p_adjusted is None for s in d.group if s is not d.best) and len(d.group) > 1:
+        return f"No decision yet: {d.recommended.label} is a provisional pick (nothing could be tested)."
     if len(d.group) == 1:
         return f"Use {d.recommended.label}."
     return f"Use {d.recommended.label} — one of {len(d.group)} statistically indistinguishable activations."
