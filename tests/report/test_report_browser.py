@@ -55,12 +55,12 @@ _MEASURE = """() => {
 
 
 def test_report_fits_1000_and_1400_px(tmp_path, store):
+    sync_playwright = _sync_playwright()
+    chromium = _chromium()
     accuracies = {a: noisy(0.95 - 0.004 * i, seeds=5, seed=i) for i, a in enumerate(ACTS)}
     accuracies["sigmoid"][1] = None  # a diverged run: the diverged table too
     run = store(tmp_path / "wide", accuracies, lrs=(1e-3, 3e-3, 1e-2), overfit=("tanh",), epochs=8)
     html = write_report(run, cost={a: 0.01 * (i + 1) for i, a in enumerate(ACTS)}, thumbnails=False)["html"]
-    sync_playwright = _sync_playwright()
-    chromium = _chromium()
     requests: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
