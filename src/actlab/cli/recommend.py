@@ -31,12 +31,18 @@ def _evidence_text(item: dict[str, Any]) -> str:
         return f"property {values} — {item['reference']}"
     if item["kind"] == "cost":
         return f"measured cost {item['relative_cost']}× ReLU"
+    accuracy = item["metric"] == "test accuracy"
+
+    def number(value: float, sign: str = "") -> str:
+        return f"{100 * value:{sign}.2f}" if accuracy else f"{value:{sign}.4g}"
+
     text = f"measured on {item['dataset']} (depth {item['depth']}): {item['metric']} mean " + (
-        "—" if item["mean"] is None else f"{item['mean']:.4g}") + f" over {item['seeds']} seed(s)"
+        "—" if item["mean"] is None else number(item["mean"]) + (" %" if accuracy else "")) + (
+        f" over {item['seeds']} seed(s), {item['diverged']} diverged")
     if item.get("difference") is not None:
-        text += f", difference to the best {item['difference']:+.4g}"
+        text += f", behind the best by {number(item['difference'], '+')}" + (" points" if accuracy else "")
         if item.get("ci95"):
-            text += f" [{item['ci95'][0]:+.4g}, {item['ci95'][1]:+.4g}]"
+            text += f" (95 % CI [{number(item['ci95'][0], '+')}, {number(item['ci95'][1], '+')}])"
     return text
 
 
