@@ -41,6 +41,7 @@ NON_DEFAULT = {
     "precision": "fp32",
     "engine": "sequential",
     "max_memory": "8G",
+    "margin": 0.5,
     "out": "runs/x y",
 }
 # options that exclude another one (the CLI refuses both at once)

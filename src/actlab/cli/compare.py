@@ -232,11 +232,13 @@ def _existing_store(run_dir: Path) -> Path:
 def report_command(
     run_dir: Annotated[Path, typer.Argument(help="A sweep directory (holds results.sqlite).")],
     json: Annotated[bool, typer.Option("--json", help="Print the ranking as JSON too.")] = False,
+    margin: Annotated[Optional[float], typer.Option("--margin", help="Practical-equivalence margin: points of accuracy "
+                      "(regression: % of the best loss). [default: the sweep's --margin, else 0.2 points; 5 %]")] = None,
 ) -> None:
     """Regenerate RUN_DIR/report.html and report.md (figures in RUN_DIR/figures) from the store."""
     from actlab.report import write_report
 
-    paths = write_report(_existing_store(run_dir))
+    paths = write_report(_existing_store(run_dir), margin=margin)
     if json:
         print_json(summary_json(run_dir))
     else:

@@ -38,47 +38,64 @@ def _curve(rows_per_run: list[list[EpochRow]], attribute: str) -> tuple[np.ndarr
     return np.array(xs), np.array(mean), np.array(low), np.array(high)
 
 
+def _grid(n: int, columns: int = 3) -> tuple[int, int]:
+    columns = min(columns, max(n, 1))
+    return -(-max(n, 1) // columns), columns
+
+
 def _figure_curves(data: ReportData, colors: Mapping[str, str]) -> Any:
+    """Small multiples: one panel per activation (training loss dashed, validation loss solid with its band,
+    a star at the best-validation epoch), the best activation's validation loss in grey behind each."""
     from matplotlib.figure import Figure
 
-    panels = [("val_loss", "validation loss"), ("val_accuracy", "validation accuracy")]
-    if not data.classification:
-        panels = [("train_loss", "training loss"), ("val_loss", "validation loss")]
-    fig = Figure(figsize=(12, 4.6), layout="constrained")
-    axes = fig.subplots(1, 2)
-    for ax, (attribute, title) in zip(axes, panels):
-        means: list[float] = []
-        for s in data.summaries:
-            rows = [data.epochs.get(r.run_id, []) for r in s.finished]
-            xs, mean, low, high = _curve(rows, attribute)
-            if len(xs) == 0:
-                continue
-            means.extend(mean.tolist())
-            color = colors[s.label]
-            ax.plot(xs, mean, color=color, lw=1.8, label=s.label, marker="o" if len(xs) < 12 else None, ms=3)
-            band = ~np.isnan(low)
-            if band.any():
-                ax.fill_between(xs[band], low[band], high[band], color=color, alpha=0.12, lw=0)
-        # limits from the means: a wide band (few seeds) is clipped by the axes instead of flattening the curves
-        if means:
-            lo, hi = min(means), max(means)
-            if "loss" in attribute and lo > 0:
-                ax.set_yscale("log")
-                ax.set_ylim(lo / 1.6, hi * 1.6)
-            else:
-                pad = max(0.08 * (hi - lo), 0.01 if attribute == "val_accuracy" else 1e-6 + 0.05 * abs(hi))
-                low_limit, high_limit = lo - pad, hi + pad
-                if attribute == "val_accuracy":
-                    low_limit, high_limit = max(0.0, low_limit), min(1.0, high_limit)
-                ax.set_ylim(low_limit, high_limit)
-        ax.set_title(f"{title} (mean, 95 % CI over seeds)")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(title)
+    shown = [s for s in data.summaries if any(data.epochs.get(r.run_id) for r in s.finished)]
+    rows, columns = _grid(len(shown))
+    fig = Figure(figsize=(10, 2.5 * rows + 0.5), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)).ravel()
+    curves = {}
+    for s in shown:
+        runs = [data.epochs.get(r.run_id, []) for r in s.finished]
+        curves[s.label] = (_curve(runs, "train_loss"), _curve(runs, "val_loss"))
+    reference = data.best.label if data.best is not None and data.best.label in curves else None
+    values = [v for (t, v) in curves.values() for arr in (t[1], v[1]) for v in arr.tolist() if v > 0]
+    for ax, s in zip(axes, shown):
+        (txs, train, _, _), (xs, val, low, high) = curves[s.label]
+        if reference is not None and reference != s.label:
+            rx, rval = curves[reference][1][0], curves[reference][1][1]
+            ax.plot(rx, rval, color="#9a9a9a", lw=1.4, label=f"{reference} (best), validation")
+        color = colors[s.label]
+        ax.plot(txs, train, color=color, lw=1.3, ls="--", label="training loss")
+        ax.plot(xs, val, color=color, lw=1.9, label="validation loss")
+        band = ~np.isnan(low)
+        if band.any():
+            ax.fill_between(xs[band], np.maximum(low[band], 1e-12), high[band], color=color, alpha=0.15, lw=0)
+        if len(xs):
+            i = int(np.argmin(val))
+            ax.plot([xs[i]], [val[i]], marker="*", ms=11, color=color, mec="black", mew=0.6, ls="none",
+                    label="best validation epoch")
+        ax.set_title(s.label + (f"  ({len(s.diverged)} diverged)" if s.diverged else ""), fontsize=10,
+                     color="#b00020" if s.diverged else "black")
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
-    handles, labels = axes[0].get_legend_handles_labels()
+    for ax in axes[len(shown):]:
+        ax.set_visible(False)
+    if values:
+        lo, hi = min(values), max(values)
+        axes[0].set_yscale("log")
+        axes[0].set_ylim(lo / 1.4, hi * 1.4)
+    for ax in axes[max(len(shown) - columns, 0): len(shown)]:  # the lowest panel of every column
+        ax.set_xlabel("epoch")
+        ax.tick_params(labelbottom=True)
+    for r in range(rows):
+        axes[r * columns].set_ylabel("loss")
+    handles, labels = [], []
+    for ax in axes[: len(shown)]:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            if label not in labels:
+                handles.append(h)
+                labels.append(label)
     if handles:
-        fig.legend(handles, labels, loc="outside right center", frameon=False)
+        fig.legend(handles, labels, loc="outside lower center", ncols=len(handles), frameon=False, fontsize=9)
     return fig
 
 
@@ -86,7 +103,7 @@ def _figure_ranking(data: ReportData, colors: Mapping[str, str]) -> Any:
     from matplotlib.figure import Figure
 
     summaries = data.summaries
-    fig = Figure(figsize=(8, 0.45 * len(summaries) + 1.4), layout="constrained")
+    fig = Figure(figsize=(7.5, 0.36 * len(summaries) + 1.3), layout="constrained")
     ax = fig.subplots()
     n = len(summaries)
     for i, s in enumerate(summaries):
@@ -114,25 +131,39 @@ def _figure_ranking(data: ReportData, colors: Mapping[str, str]) -> Any:
 
 
 def _figure_lr(data: ReportData, colors: Mapping[str, str]) -> Any:
+    """Per activation: the mean best validation score against the learning rate; the chosen rate circled,
+    red where it sits at an edge of the grid."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(8, 4.2), layout="constrained")
-    ax = fig.subplots()
-    for s in data.summaries:
+    shown = [s for s in data.summaries if any(score is not None for _, score in s.lr_scores.values())]
+    rows = -(-max(len(shown), 1) // 4)
+    columns = -(-max(len(shown), 1) // rows)  # balanced rows of at most 4
+    fig = Figure(figsize=(10, 2.2 * rows + 0.4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, columns, sharex=True, sharey=True, squeeze=False)).ravel()
+    for ax, s in zip(axes, shown):
         points = [(rate, score) for rate, (_, score) in sorted(s.lr_scores.items()) if score is not None]
-        if not points:
-            continue
         xs, ys = zip(*points)
-        ax.plot(xs, ys, marker="o", color=colors[s.label], label=s.label)
+        ax.plot(xs, ys, marker="o", ms=4, color=colors[s.label])
+        rates = sorted(s.lr_scores)
+        edge = len(rates) >= 2 and s.lr in (rates[0], rates[-1])
         if s.lr in s.lr_scores and s.lr_scores[s.lr][1] is not None:
-            ax.scatter([s.lr], [s.lr_scores[s.lr][1]], s=110, facecolor="none", edgecolor=colors[s.label], lw=1.5)
-    ax.set_xscale("log")
-    ax.set_xlabel("learning rate")
-    ax.set_ylabel("mean best validation " + ("accuracy" if data.classification else "loss"))
-    ax.set_title("learning-rate grid (circled: the chosen rate; diverged runs left out)")
-    ax.grid(alpha=0.3)
-    if ax.has_data():
-        fig.legend(*ax.get_legend_handles_labels(), loc="outside right center", frameon=False)
+            ax.scatter([s.lr], [s.lr_scores[s.lr][1]], s=120, facecolor="none",
+                       edgecolor="#b00020" if edge else "black", lw=1.6, zorder=3)
+        ax.set_title(s.label + ("  (best at grid edge)" if edge else ""), fontsize=10,
+                     color="#b00020" if edge else "black")
+        ax.set_xscale("log")
+        ax.grid(alpha=0.3)
+    for ax in axes[len(shown):]:
+        ax.set_visible(False)
+    rates = sorted({rate for s in shown for rate in s.lr_scores})
+    for ax in axes[max(len(shown) - columns, 0): len(shown)]:
+        ax.set_xlabel("learning rate")
+        ax.tick_params(labelbottom=True)
+    if rates:
+        axes[0].set_xticks(rates, [f"{r:g}" for r in rates])
+        axes[0].minorticks_off()
+    for r in range(rows):
+        axes[r * columns].set_ylabel("val. " + ("accuracy" if data.classification else "loss"), fontsize=9)
     return fig
 
 

@@ -1,180 +1,251 @@
-"""Rendering: one list of sections → ``report.html`` (self-contained) and ``report.md``."""
+"""Rendering: one view (title, decision, warnings, sections of tables / figures / notes) →
+``report.html`` (a Jinja2 template shipped as package data, self-contained) and ``report.md``."""
 
 import base64
-import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-from actlab.report.figures import (
-    _colors,
-    _figure_curves,
-    _figure_lr,
-    _figure_ranking,
-    _png,
-)
+from actlab.report.decision import TIE_BREAK, Decision, decide
+from actlab.report.figures import _colors, _figure_curves, _figure_lr, _figure_ranking, _png
 from actlab.report.stats import ALPHA
 from actlab.report.summary import ReportData, summarize
 from actlab.report.tables import (
     _config_rows,
+    _cost_table,
     _diverged_rows,
     _duration,
+    _effect_table,
     _pct_or_num,
     _property_table,
     _ranking_table,
 )
 
-# ---------------------------------------------------------------- output
-_CSS = """
-body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1180px;margin:24px auto;padding:0 18px;color:#1d1d1f;line-height:1.45}
-h1{font-size:1.7em;margin-bottom:.2em}h2{margin-top:1.8em;border-bottom:1px solid #ddd;padding-bottom:.2em}
-table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
-th,td{border:1px solid #d0d0d0;padding:4px 9px;text-align:right;vertical-align:top}
-th{background:#f3f3f5}td:first-child,th:first-child{text-align:left}
-td.name{text-align:left;white-space:nowrap}.swatch{display:inline-block;width:.8em;height:.8em;border-radius:2px;margin-right:.4em;vertical-align:-.05em}
-tr.best td{background:#eef8ee}.bad{color:#b00020}.note{color:#555;font-size:.92em}
-img{max-width:100%;height:auto;border:1px solid #eee}
-code,pre{background:#f5f5f7;border-radius:4px}pre{padding:10px;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
-.lead{color:#444}table.config td{text-align:left}
-"""
+_INTERVAL_HEADERS = ("95 % CI", "95 % paired CI")
 
 
-def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, colors: Mapping[str, str] | None = None,
-                name_column: int | None = None, best_label: str | None = None) -> str:
-    out = ["<table><thead><tr>"] + [f"<th>{html.escape(h)}</th>" for h in header] + ["</tr></thead><tbody>"]
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], *, colors: Mapping[str, str] | None = None,
+           name_column: int | None = 0, row_classes: Mapping[str, str] | None = None, title: str = "",
+           cls: str = "", title_cls: str = "") -> dict[str, Any]:
+    """A table for both outputs: cells carry their text plus an HTML class (and a colour swatch for names)."""
+    out_rows = []
     for row in rows:
-        label = row[name_column] if name_column is not None else None
-        cls = ' class="best"' if best_label is not None and label == best_label else ""
-        out.append(f"<tr{cls}>")
-        for i, cell in enumerate(row):
-            text = html.escape(cell)
-            if i == name_column and colors is not None and cell in colors:
-                text = f'<span class="swatch" style="background:{colors[cell]}"></span>{text}'
-                out.append(f'<td class="name">{text}</td>')
-            elif "diverged" == header[i] and cell not in ("0", "—"):
-                out.append(f'<td class="bad">{text}</td>')
+        cells = []
+        for i, text in enumerate(row):
+            cell: dict[str, Any] = {"text": text, "cls": "", "color": None}
+            if i == name_column:
+                cell["cls"] = "name"
+                cell["color"] = (colors or {}).get(text)
+            elif header[i] in _INTERVAL_HEADERS:
+                cell["cls"] = "interval"
+            elif header[i] == "verdict":
+                cell["cls"] = "bad text" if text in ("significantly worse", "no finished run") else (
+                    "good text" if text.startswith("recommended") else "text")
+            elif header[i] == "diverged" and text not in ("0", "—"):
+                cell["cls"] = "bad"
+            elif header[i] in ("reason", "value"):
+                cell["cls"] = "text"
             else:
-                out.append(f"<td>{text}</td>")
-        out.append("</tr>")
-    out.append("</tbody></table>")
-    return "".join(out)
+                cell["cls"] = "num"
+            cells.append(cell)
+        label = row[name_column] if name_column is not None else None
+        out_rows.append({"cells": cells, "cls": (row_classes or {}).get(label, "")})
+    header_cls = ["text" if h in ("verdict", "reason", "value") else "" for h in header]
+    return {"header": list(header), "header_cls": header_cls, "rows": out_rows, "title": title, "cls": cls,
+            "title_cls": title_cls}
 
 
-def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
-
-    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
+def _section(id: str, title: str, **parts: Any) -> dict[str, Any]:
+    section = {"id": id, "title": title, "before": [], "tables": [], "figures": [], "bullets": [], "after": [], "pre": []}
+    section.update(parts)
+    return section
 
 
-def _texts(data: ReportData) -> dict[str, str]:
-    """The prose the report states, shared by HTML and Markdown."""
+def _pick(data: ReportData, d: Decision) -> str:
+    if d.recommended is None:
+        return "No recommendation yet."
+    if d.max_seeds < 2:
+        return f"No decision: {d.best.label if d.best else '—'} has the highest mean, from one seed."
+    if all(s.p_adjusted is None for s in d.group if s is not d.best) and len(d.group) > 1:
+        return f"No decision yet: {d.recommended.label} is a provisional pick (nothing could be tested)."
+    if len(d.group) == 1:
+        return f"Use {d.recommended.label}."
+    return f"Use {d.recommended.label} — one of {len(d.group)} statistically indistinguishable activations."
+
+
+def build_view(data: ReportData, decision: Decision, figures: Sequence[tuple[str, str, bytes, str]],
+               colors: Mapping[str, str]) -> dict[str, Any]:
+    """Everything the report says, as plain data: the HTML template and the Markdown writer both read it."""
     counts = data.status_counts
     total = sum(counts.values())
     config = data.sweep["config"]
-    selection = (
-        "Test metrics are taken at the best validation epoch of each run"
-        + (" of the learning rate with the best mean validation accuracy (chosen per activation; "
-           "a rate where some seeds diverged ranks below one where all finished)." if data.lr_grid else ".")
-    )
-    if data.best is None:
-        headline = "No run has finished yet."
-    else:
-        headline = (f"Best: {data.best.label} with mean {data.metric_name} "
-                    f"{_pct_or_num(data.best.mean, data.classification)} over {len(data.best.metric_values)} seed(s).")
+    c = data.classification
     status = (f"{counts['finished']} of {total} runs finished, {counts['diverged']} diverged"
               + (f", {counts['pending'] + counts['running']} not finished (resume the sweep to complete them)"
                  if counts["pending"] + counts["running"] else "") + ".")
-    test = (f"Significance: paired t-test across seeds (runs paired by seed) of each activation against the best, "
-            f"Holm–Bonferroni corrected over the {max(len(data.summaries) - 1, 0)} comparisons, α = {ALPHA}. "
-            "Diverged runs are counted but excluded from means, bands and tests.")
-    if data.best is not None and len(data.best.metric_values) < 2:
-        test = "Significance: not enough seeds for a test (fewer than 2 finished seeds). " \
-               "Diverged runs are counted but excluded from means and bands."
-    threshold = (f"Epochs to threshold: first epoch reaching {data.threshold_text}; mean over the runs that reach it. "
-                 "s / epoch: wall time per epoch (the grid engine trains runs together and splits an epoch's "
-                 "time evenly among them).")
-    title = f"actlab compare — {config.get('dataset')} / {config.get('model')} depth {config.get('depth')} × width {config.get('width')}"
-    return {"title": title, "headline": headline, "status": status, "selection": selection,
-            "test": test, "threshold": threshold}
+    classes = {s.label: "group" for s in decision.group}
+    if decision.recommended is not None:
+        classes[decision.recommended.label] = "recommended"
+    by_section: dict[str, list[dict[str, str]]] = {}
+    for name, caption, png, where in figures:
+        uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+        by_section.setdefault(where, []).append({"name": name, "caption": caption, "uri": uri})
+
+    selection = ("Test metrics are taken at each run's best validation epoch"
+                 + (" of the learning rate with the best mean validation accuracy (chosen per activation; "
+                    "a rate where some seeds diverged ranks below one where all finished)." if data.lr_grid else "."))
+    method = (f"The group: the best mean, every activation not significantly worse (paired t-test across seeds, "
+              f"runs paired by seed, Holm–Bonferroni corrected over {max(len(data.summaries) - 1, 0)} comparisons, "
+              f"α = {ALPHA}) and every activation equivalent in practice (within ±{decision.margin_text}, TOST). "
+              f"Tie-break inside the group: {TIE_BREAK}. Diverged runs are counted but excluded "
+              "from means, intervals and tests. Intervals: t intervals on the logit scale for accuracies and "
+              "the log scale for losses, mapped back (never outside the metric's range).")
+    if decision.max_seeds < 2:
+        method = "There are not enough seeds for a test (fewer than 2 finished seeds). " + method
+    effects = (f"Differences are paired by seed, best − activation for accuracy (points), activation − best for loss: "
+               f"positive means worse. Equivalent in practice: TOST at α = {ALPHA} with margin ±{decision.margin_text} "
+               f"(--margin), done as the 90 % paired interval lying inside the margin; “not shown” means the data "
+               "cannot rule out a difference larger than the margin. Seeds for 80 % power: paired seeds a "
+               "difference of the observed size and spread would need to reach significance.")
+    threshold = f"Epochs to threshold: first epoch reaching {data.threshold_text}; mean over the runs that reach it."
+
+    sections = []
+    rank_header, rank_rows = _ranking_table(data, decision)
+    sections.append(_section("decision", "Decision", tables=[_table(rank_header, rank_rows, colors=colors, name_column=1,
+                                                                      row_classes=classes)],
+                             after=[selection, method, threshold]))
+    effect_header, effect_rows = _effect_table(data, decision)
+    if effect_rows:
+        sections.append(_section("effects", "Effect sizes against the best",
+                                 tables=[_table(effect_header, effect_rows, colors=colors)], after=[effects],
+                                 figures=by_section.get("ranking", [])))
+    else:
+        sections[-1]["figures"] += by_section.get("ranking", [])
+    curves = _section("curves", "Training and validation loss", figures=by_section.get("curves", []),
+                      bullets=list(decision.overfitting.values()))
+    sections.append(curves)
+    if data.lr_grid:
+        sections.append(_section("lr-grid", "Learning-rate grid", figures=by_section.get("lr", []),
+                                 bullets=list(decision.lr_edges.values())))
+    if by_section.get("thumbnails"):
+        sections.append(_section("boundaries", "What each net learned (2-D)", figures=by_section["thumbnails"]))
+    cost_header, cost_rows = _cost_table(data, decision)
+    sections.append(_section("cost", "Cost", tables=[_table(cost_header, cost_rows, colors=colors)], after=[
+        "Activation time per epoch: the activation module (forward + backward) timed on one thread on a batch × width tensor "
+        "in this process, × hidden layers × steps per epoch — the time the activation itself adds, measured side "
+        "by side when the report was written (noisy on a loaded machine; within 10 % counts as equal in the "
+        "tie-break). Wall s / epoch: the grid engine trains all runs together and splits an epoch's time evenly, "
+        "so that column does not tell activations apart."]))
+    prop_header, prop_rows, prop_note = _property_table(data)
+    props = _section("properties", "Properties of the compared activations")
+    if prop_rows:
+        props["tables"].append(_table(prop_header, prop_rows, colors=colors))
+        props["after"].append("Computed from each activation's spec (actlab.analysis), in ranking order; "
+                              "`actlab recommend` turns them into advice.")
+    else:
+        props["after"].append(prop_note)
+    sections.append(props)
+    diverged = _diverged_rows(data)
+    if diverged:
+        sections.append(_section("diverged", "Diverged runs", tables=[_table(
+            ["activation", "lr", "seed", "epoch", "step", "reason"], diverged, colors=colors)]))
+    sweep = data.sweep
+    versions = ", ".join(f"{k} {v}" for k, v in sweep["versions"].items())
+    sections.append(_section(
+        "reproduce", "Reproduce",
+        pre=[{"label": "Command as typed:", "text": sweep["command"]},
+             {"label": "Equivalent command with every option spelled out:",
+              "text": sweep.get("reproduce") or sweep["command"]}],
+        before=[f"Library versions: {versions}. Created {sweep['created']}. "
+                f"Total training wall time: {_duration(sweep.get('wall_seconds'))}."]))
+    sections.append(_section("config", "Resolved config",
+                             tables=[_table(["key", "value"], _config_rows(config), cls="config")]))
+    title = (f"actlab compare — {config.get('dataset')} / {config.get('model')} depth {config.get('depth')} "
+             f"× width {config.get('width')}")
+    best = decision.best
+    return {"title": title, "pick": _pick(data, decision), "headline": decision.headline, "status": status,
+            "warnings": list(decision.warnings), "sections": sections,
+            "best": None if best is None else {"label": best.label, "mean": _pct_or_num(best.mean, c)}}
 
 
-def write_report(run_dir: str | Path) -> dict[str, Path]:
-    """Write ``report.html`` (self-contained) and ``report.md`` (+ ``figures/*.png``). Returns the paths."""
+def render_html(view: Mapping[str, Any]) -> str:
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    env = Environment(loader=PackageLoader("actlab.report", "templates"), autoescape=select_autoescape(["html"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    return env.get_template("report.html").render(**view)
+
+
+def _md_table(table: Mapping[str, Any]) -> str:
+    def cell(text: str) -> str:
+        return str(text).replace("|", "\\|").replace("\n", " ")
+
+    header = table["header"]
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(c["text"]) for c in row["cells"]) + " |" for row in table["rows"]]
+    return "\n".join(lines)
+
+
+def render_markdown(view: Mapping[str, Any]) -> str:
+    md = [f"# {view['title']}", "", f"**{view['pick']}** {view['headline']}", "", view["status"], ""]
+    md += [f"> ⚠ {w}\n" for w in view["warnings"]]
+    for section in view["sections"]:
+        md += [f"## {section['title']}", ""]
+        md += [p + "\n" for p in section["before"]]
+        for table in section["tables"]:
+            if table["title"]:
+                md += [f"### {table['title']}", ""]
+            md += [_md_table(table), ""]
+        for f in section["figures"]:
+            md += [f"![{f['caption']}](figures/{f['name']})", "", f"*{f['caption']}*", ""]
+        md += [f"- {item}" for item in section["bullets"]] + ([""] if section["bullets"] else [])
+        md += [p + "\n" for p in section["after"]]
+        for pre in section["pre"]:
+            md += [pre["label"], "", "```", pre["text"], "```", ""]
+    return "\n".join(md)
+
+
+def write_report(run_dir: str | Path, *, margin: float | None = None, thumbnails: bool = True,
+                 cost: Mapping[str, float | None] | None = None) -> dict[str, Path]:
+    """Write ``report.html`` (self-contained) and ``report.md`` (+ ``figures/*.png``). Returns the paths.
+
+    ``margin``: the practical-equivalence margin (points of accuracy; % of the best loss for regression);
+    None: the sweep's ``margin`` option, else the default. ``cost``: seconds per epoch per label (measured
+    when None). ``thumbnails``: 2-D decision-boundary thumbnails on toy classification sets.
+    """
     run_dir = Path(run_dir)
     data = summarize(run_dir)
+    if margin is None:
+        margin = data.sweep["config"].get("margin")
+    decision = decide(data, margin=margin, cost=cost)
     colors = _colors([s.label for s in data.summaries])
     figures_dir = run_dir / "figures"
     figures_dir.mkdir(exist_ok=True)
-    figures: list[tuple[str, str, bytes]] = []  # (file name, caption, png)
+    figures: list[tuple[str, str, bytes, str]] = []  # (file name, caption, png, section)
     if any(data.epochs.get(r.run_id) for s in data.summaries for r in s.finished):
-        caption = ("Validation loss and accuracy per epoch" if data.classification else "Training and validation loss per epoch")
-        figures.append(("curves.png", caption + ": mean over seeds with a 95 % t confidence band (finished runs only).",
-                        _png(_figure_curves(data, colors))))
+        ref = f" Grey: {decision.best.label} (best mean), validation loss." if decision.best else ""
+        figures.append(("curves.png", "Per activation: training loss (dashed) and validation loss (solid, 95 % band "
+                        "over seeds), mean over finished runs; star: the epoch of lowest mean validation loss." + ref,
+                        _png(_figure_curves(data, colors)), "curves"))
     if any(s.metric_values for s in data.summaries):
         figures.append(("ranking.png", f"{data.metric_name.capitalize()} per seed, mean and 95 % CI, ranked.",
-                        _png(_figure_ranking(data, colors))))
+                        _png(_figure_ranking(data, colors)), "ranking"))
     if data.lr_grid:
-        figures.append(("lr_grid.png", "Mean best validation score per learning rate.", _png(_figure_lr(data, colors))))
-    for name, _, png in figures:
+        figures.append(("lr_grid.png", "Mean best validation score per learning rate, per activation; circled: the "
+                        "chosen rate (red: at an edge of the grid).", _png(_figure_lr(data, colors)), "lr"))
+    if thumbnails:
+        from actlab.report.thumbnails import EPOCHS, HIDDEN, figure_thumbnails, is_toy_classification
+
+        if is_toy_classification(data):
+            fig = figure_thumbnails(data, colors)
+            if fig is not None:
+                figures.append(("boundaries.png", f"Decision boundary per activation, from the boundary lab's net "
+                                f"(1 hidden layer of {HIDDEN} units, {EPOCHS} full-batch Adam steps, seed 0 — not "
+                                "the compared runs, whose weights are not stored): shading P(class 1), black the "
+                                "learned boundary, dashed green the true one.", _png(fig), "thumbnails"))
+    for name, _, png, _ in figures:
         (figures_dir / name).write_bytes(png)
-
-    texts = _texts(data)
-    ranking_header, ranking_rows = _ranking_table(data)
-    prop_header, prop_rows, prop_note = _property_table(data)
-    diverged = _diverged_rows(data)
-    diverged_header = ["activation", "lr", "seed", "epoch", "step", "reason"]
-    sweep = data.sweep
-    versions = ", ".join(f"{k} {v}" for k, v in sweep["versions"].items())
-    config_rows = _config_rows(sweep["config"])
-
-    # ------------------------------------------------------------ markdown
-    md = [f"# {texts['title']}", "", texts["headline"], "", texts["status"], "", "## Ranking", "",
-          _md_table(ranking_header, ranking_rows), "", texts["selection"], "", texts["test"], "", texts["threshold"], ""]
-    if diverged:
-        md += ["### Diverged runs", "", _md_table(diverged_header, diverged), ""]
-    md += ["## Curves", ""]
-    for name, caption, _ in figures:
-        md += [f"![{caption}](figures/{name})", "", f"*{caption}*", ""]
-    md += ["## Properties of the compared activations", ""]
-    md += [_md_table(prop_header, prop_rows) if prop_rows else prop_note, ""]
-    md += ["## Reproduce", "", "Command as typed:", "", "```", sweep["command"], "```", "",
-           "Equivalent command with every option spelled out:", "", "```", sweep.get("reproduce") or sweep["command"], "```", "",
-           f"Library versions: {versions}. Created {sweep['created']}. Total training wall time: {_duration(sweep.get('wall_seconds'))}.",
-           "", "### Resolved config", "", _md_table(["key", "value"], config_rows), ""]
-    (run_dir / "report.md").write_text("\n".join(md), encoding="utf-8")
-
-    # ---------------------------------------------------------------- html
-    best_label = data.best.label if data.best else None
-    h = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-         f"<title>{html.escape(texts['title'])}</title><style>{_CSS}</style></head><body>",
-         f"<h1>{html.escape(texts['title'])}</h1>",
-         f"<p class='lead'><b>{html.escape(texts['headline'])}</b> {html.escape(texts['status'])}</p>",
-         "<h2>Ranking</h2>",
-         _html_table(ranking_header, ranking_rows, colors=colors, name_column=1, best_label=best_label),
-         f"<p class='note'>{html.escape(texts['selection'])}<br>{html.escape(texts['test'])}<br>"
-         f"{html.escape(texts['threshold'])}</p>"]
-    if diverged:
-        h += ["<h3 class='bad'>Diverged runs</h3>", _html_table(diverged_header, diverged, colors=colors, name_column=0)]
-    h.append("<h2>Curves</h2>")
-    for _name, caption, png in figures:
-        uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-        h.append(f"<figure><img alt='{html.escape(caption)}' src='{uri}'><figcaption class='note'>"
-                 f"{html.escape(caption)}</figcaption></figure>")
-    h.append("<h2>Properties of the compared activations</h2>")
-    if prop_rows:
-        h.append(_html_table(prop_header, prop_rows, colors=colors, name_column=0))
-        h.append("<p class='note'>Computed from each activation's spec (actlab.analysis), in ranking order: "
-                 "compare the risks with the curves above.</p>")
-    else:
-        h.append(f"<p class='note'>{html.escape(prop_note)}</p>")
-    h += ["<h2>Reproduce</h2>", "<p>Command as typed:</p>", f"<pre>{html.escape(sweep['command'])}</pre>",
-          "<p>Equivalent command with every option spelled out:</p>",
-          f"<pre>{html.escape(sweep.get('reproduce') or sweep['command'])}</pre>",
-          f"<p>Library versions: {html.escape(versions)}. Created {html.escape(sweep['created'])}. "
-          f"Total training wall time: {_duration(sweep.get('wall_seconds'))}.</p>",
-          "<h3>Resolved config</h3>", _html_table(["key", "value"], config_rows).replace("<table>", "<table class='config'>"),
-          "</body></html>"]
-    (run_dir / "report.html").write_text("\n".join(h), encoding="utf-8")
+    view = build_view(data, decision, figures, colors)
+    (run_dir / "report.md").write_text(render_markdown(view), encoding="utf-8")
+    (run_dir / "report.html").write_text(render_html(view), encoding="utf-8")
     return {"html": run_dir / "report.html", "markdown": run_dir / "report.md", "figures": figures_dir}

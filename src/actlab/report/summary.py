@@ -4,7 +4,9 @@
   epoch, with a 95 % confidence band from the t-distribution (n − 1 degrees of
   freedom; no band with fewer than 2 runs at that epoch).
 * Ranking: test metrics are taken at each run's best validation epoch. Mean ±
-  sample standard deviation and the t-based 95 % confidence interval over seeds.
+  sample standard deviation and a 95 % confidence interval over seeds computed on
+  the metric's unbounded scale (t interval of the logits for accuracies, of the
+  logs for losses, mapped back), so it never leaves [0, 1] or goes negative.
 * Diverged runs are counted and listed, but excluded from every mean, band and test.
 * Significance: a paired t-test (pairs are runs with the same seed) of each
   activation against the best one, Holm–Bonferroni corrected across the
@@ -29,7 +31,7 @@ import numpy as np
 from scipy import stats
 
 from actlab.errors import ActlabError
-from actlab.report.stats import ALPHA, _finite, _mean, _std, holm, t_interval
+from actlab.report.stats import ALPHA, _finite, _mean, _std, bounded_interval, holm
 from actlab.store import EpochRow, RunRow, Store
 
 MNIST_THRESHOLD = 0.97
@@ -139,9 +141,9 @@ def summarize(run_dir: str | Path) -> ReportData:
             finished=finished, diverged=diverged, metric_values=metric, lr_scores=lr_scores,
         )
         values = list(metric.values())
-        summary.mean, summary.std, summary.ci = _mean(values), _std(values), t_interval(values)
-        if classification and summary.ci is not None:  # an accuracy lives in [0, 1]
-            summary.ci = (max(0.0, summary.ci[0]), min(1.0, summary.ci[1]))
+        # the interval on the metric's own scale (logit for accuracies, log for losses): never outside its range
+        summary.mean, summary.std = _mean(values), _std(values)
+        summary.ci = bounded_interval(values, "accuracy" if classification else "loss")
         summary.test_loss = _mean([r.test_loss for r in finished])
         spe = _finite([r.seconds_per_epoch for r in finished])
         if not spe:

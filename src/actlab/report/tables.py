@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from actlab.errors import ActlabError
+from actlab.report.decision import Decision
 from actlab.report.summary import ReportData
 
 PROPERTY_COLUMNS = (
@@ -45,36 +46,87 @@ def _pct_or_num(value: float | None, classification: bool) -> str:
     return f"{100 * value:.2f} %" if classification else f"{value:.4g}"
 
 
-def _ranking_table(data: ReportData) -> tuple[list[str], list[list[str]]]:
+def _interval(ci: tuple[float, float] | None, classification: bool) -> str:
+    return "—" if ci is None else f"[{_pct_or_num(ci[0], classification)}, {_pct_or_num(ci[1], classification)}]"
+
+
+def _verdict(s: Any, decision: Decision) -> str:
+    if s.mean is None:
+        return "no finished run"
+    if s is decision.recommended:
+        return "recommended" + (" (best mean)" if s is decision.best else "")
+    if s is decision.best:
+        return "best mean"
+    if s in decision.worse:
+        return "significantly worse"
+    if s.p_adjusted is None:
+        return s.test_note or "not enough seeds for a test"
+    return "indistinguishable from the best"
+
+
+def _ranking_table(data: ReportData, decision: Decision) -> tuple[list[str], list[list[str]]]:
     c = data.classification
     unit = "test acc." if c else "test loss"
     header = ["rank", "activation"]
     if data.lr_grid:
         header.append("best lr")
-    header += [f"{unit} mean ± std", "95 % CI", "final test loss", "epochs to threshold",
-               "s / epoch", "finished", "diverged", "vs best (Holm-adjusted p)"]
+    header += [f"{unit} mean ± std", "95 % CI", "epochs to threshold", "finished", "diverged", "verdict"]
     rows = []
     for i, s in enumerate(data.summaries, 1):
         mean_std = "—" if s.mean is None else (
             _pct_or_num(s.mean, c) + ("" if s.std is None else " ± " + _pct_or_num(s.std, c))
         )
-        ci = "—" if s.ci is None else f"[{_pct_or_num(s.ci[0], c)}, {_pct_or_num(s.ci[1], c)}]"
         if s.epochs_to_threshold is None:
             reach = f"not reached (0/{len(s.finished)})" if s.finished else "—"
         else:
             reach = f"{s.epochs_to_threshold:.1f}"
             if s.reached < len(s.finished):
                 reach += f" ({s.reached}/{len(s.finished)} runs)"
-        if s.p_adjusted is not None:
-            verdict = f"{s.test_note} (p = {s.p_adjusted:.3g})"
-        else:
-            verdict = s.test_note or "—"
         row = [str(i), s.label]
         if data.lr_grid:
             row.append(_fmt(s.lr))
-        row += [mean_std, ci, _fmt(s.test_loss), reach, _fmt(s.seconds_per_epoch, 3),
-                f"{len(s.finished)}/{len(s.runs)}", str(len(s.diverged)), verdict]
+        row += [mean_std, _interval(s.ci, c), reach, f"{len(s.finished)}/{len(s.runs)}", str(len(s.diverged)),
+                _verdict(s, decision)]
         rows.append(row)
+    return header, rows
+
+
+def _effect_table(data: ReportData, decision: Decision) -> tuple[list[str], list[list[str]]]:
+    c = data.classification
+    unit = "points" if c else "loss"
+    header = ["activation", f"worse than {decision.best.label if decision.best else 'best'} by ({unit})",
+              "95 % paired CI", "Holm p", f"equivalent (±{decision.margin_text})", "seeds for 80 % power"]
+    def num(v: float) -> str:
+        return f"{100 * v:+.2f}" if c else f"{v:+.3g}"
+
+    rows = []
+    for s in data.summaries:
+        e = decision.effects.get(s.label)
+        if s is decision.best or e is None or e.difference is None:
+            continue
+        ci = "—" if e.ci is None else f"[{num(e.ci[0])}, {num(e.ci[1])}]"
+        p = "—" if s.p_adjusted is None else f"{s.p_adjusted:.3g}"
+        same = "—" if e.equivalent is None else ("yes" if e.equivalent else "not shown")
+        if e.seeds_needed is None:
+            power = "—"
+        elif e.seeds_needed > 1000:
+            power = "> 1000"
+        else:
+            power = str(e.seeds_needed)
+        rows.append([s.label, num(e.difference), ci, p, same, power])
+    return header, rows
+
+
+def _cost_table(data: ReportData, decision: Decision) -> tuple[list[str], list[list[str]]]:
+    costs = {k: v for k, v in decision.cost.items() if v is not None}
+    cheapest = min(costs.values()) if costs else None
+    header = ["activation", "activation time per epoch (measured)", "× the cheapest", "wall s / epoch (grid share)"]
+    rows = []
+    for s in data.summaries:
+        value = decision.cost.get(s.label)
+        rows.append([s.label, "—" if value is None else f"{1000 * value:.1f} ms",
+                     "—" if value is None or not cheapest else f"{value / cheapest:.2f}",
+                     _fmt(s.seconds_per_epoch, 3)])
     return header, rows
 
 

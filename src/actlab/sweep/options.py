@@ -117,6 +117,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("engine", "str", "grid", "grid (vectorised) or sequential.", identity=False),
     Option("max_memory", "str", None, "Refuse a sweep whose estimated memory exceeds this size (e.g. 8G, 512M).",
            identity=False, default_text="the memory the system reports available"),
+    Option("margin", "float", None, "Practical-equivalence margin of the report: points of accuracy "
+           "(regression: percent of the best mean test loss).", identity=False,
+           default_text="0.2 points; 5 % of the best loss"),
     Option("out", "str", None, "Output directory.", identity=False,
            default_text="runs/compare-<dataset>-<model>-<hash>"),
 )
