@@ -276,7 +276,7 @@ def test_upload_csv_and_export(client):
         state_dict = torch.load(io.BytesIO(weights.content))
         assert state_dict["0.weight"].shape == (4, 2)
         code = client.get(f"/api/session/{sid}/model.py").text
-        assert "actlab.get" in code and "load_state_dict" in code
+        assert "PerNeuron" in code and "load_state_dict" in code
     finally:
         ws.__exit__(None, None, None)
 
