@@ -39,6 +39,7 @@ NON_DEFAULT = {
     "dropout": 0.25,
     "init": "lecun",
     "precision": "fp32",
+    "diagnostics": True,
     "engine": "sequential",
     "out": "runs/x y",
 }

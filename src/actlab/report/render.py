@@ -12,6 +12,7 @@ from actlab.report.figures import (
     _figure_ranking,
     _png,
 )
+from actlab.report.gradient_flow import gradient_flow_section
 from actlab.report.stats import ALPHA
 from actlab.report.summary import ReportData, summarize
 from actlab.report.tables import (
@@ -119,6 +120,9 @@ def write_report(run_dir: str | Path) -> dict[str, Path]:
         figures.append(("lr_grid.png", "Mean best validation score per learning rate.", _png(_figure_lr(data, colors))))
     for name, _, png in figures:
         (figures_dir / name).write_bytes(png)
+    flow = gradient_flow_section(run_dir, [s.label for s in data.summaries])  # None without diagnostics/clipping
+    if flow is not None:
+        flow.write_figures(figures_dir)
 
     texts = _texts(data)
     ranking_header, ranking_rows = _ranking_table(data)
@@ -139,6 +143,7 @@ def write_report(run_dir: str | Path) -> dict[str, Path]:
         md += [f"![{caption}](figures/{name})", "", f"*{caption}*", ""]
     md += ["## Properties of the compared activations", ""]
     md += [_md_table(prop_header, prop_rows) if prop_rows else prop_note, ""]
+    md += flow.markdown_text() if flow is not None else []
     md += ["## Reproduce", "", "Command as typed:", "", "```", sweep["command"], "```", "",
            "Equivalent command with every option spelled out:", "", "```", sweep.get("reproduce") or sweep["command"], "```", "",
            f"Library versions: {versions}. Created {sweep['created']}. Total training wall time: {_duration(sweep.get('wall_seconds'))}.",
@@ -169,6 +174,7 @@ def write_report(run_dir: str | Path) -> dict[str, Path]:
                  "compare the risks with the curves above.</p>")
     else:
         h.append(f"<p class='note'>{html.escape(prop_note)}</p>")
+    h += flow.html_text() if flow is not None else []
     h += ["<h2>Reproduce</h2>", "<p>Command as typed:</p>", f"<pre>{html.escape(sweep['command'])}</pre>",
           "<p>Equivalent command with every option spelled out:</p>",
           f"<pre>{html.escape(sweep.get('reproduce') or sweep['command'])}</pre>",
