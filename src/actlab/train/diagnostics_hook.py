@@ -49,6 +49,7 @@ EVAL_EXAMPLES = 1000  # the fixed evaluation batch: the first 1 000 training exa
 HISTOGRAM_BINS = 30
 
 Emit = Callable[[object], None]
+_MAX_DERIVATIVE: dict[int, tuple[ActivationSpec, float | None]] = {}
 
 
 def clip_gradients(parameters: Iterable[nn.Parameter], config: TrainConfig) -> bool:
@@ -90,13 +91,14 @@ class Probe:
         self.enabled = bool(getattr(config, "diagnostics", False))
         self.x = data.x_train[:EVAL_EXAMPLES]
         self.y = data.y_train[:EVAL_EXAMPLES]
-        self._max_derivative: dict[int, float | None] = {}
 
-    def max_derivative(self, spec: ActivationSpec) -> float | None:
+    @staticmethod
+    def max_derivative(spec: ActivationSpec) -> float | None:
+        """max |f'| from the property table, computed once per spec object (it keeps the spec alive)."""
         key = id(spec)
-        if key not in self._max_derivative:
-            self._max_derivative[key] = max_abs_derivative(spec)
-        return self._max_derivative[key]
+        if key not in _MAX_DERIVATIVE or _MAX_DERIVATIVE[key][0] is not spec:
+            _MAX_DERIVATIVE[key] = (spec, max_abs_derivative(spec))
+        return _MAX_DERIVATIVE[key][1]
 
     def measure(self, run_id: str, epoch: int, step: int, model: nn.Module, spec: ActivationSpec) -> LayerDiagnostics:
         kind = self.data.kind
