@@ -67,13 +67,15 @@ def clip_gradients(parameters: Iterable[nn.Parameter], config: TrainConfig) -> b
 
 def histogram(values: Tensor, bins: int = HISTOGRAM_BINS) -> dict[str, Any]:
     """A compact histogram of the finite ``values``: equal-width bins from min to max (TensorBoard's raw form)."""
-    finite = values[torch.isfinite(values)].double().flatten()
+    values = values.detach().float().flatten()
+    finite = values if bool(torch.isfinite(values).all()) else values[torch.isfinite(values)]
     if finite.numel() == 0:
         return {"min": 0.0, "max": 0.0, "num": 0, "sum": 0.0, "sum_squares": 0.0, "counts": []}
-    low, high = float(finite.min()), float(finite.max())
+    low, high = (float(v) for v in torch.aminmax(finite))
     counts = torch.histc(finite, bins=bins, min=low, max=high) if high > low else torch.tensor([finite.numel()])
-    return {"min": low, "max": high, "num": int(finite.numel()), "sum": float(finite.sum()),
-            "sum_squares": float((finite * finite).sum()), "counts": [int(c) for c in counts]}
+    as_double = finite.double()
+    return {"min": low, "max": high, "num": int(finite.numel()), "sum": float(as_double.sum()),
+            "sum_squares": float(torch.dot(as_double, as_double)), "counts": [int(c) for c in counts]}
 
 
 def _clean(value: Any) -> Any:
