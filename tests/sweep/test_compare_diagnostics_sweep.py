@@ -72,6 +72,17 @@ def test_tensorboard_export_has_layer_scalars_and_histograms(sweep_dir, tmp_path
     assert [e.step for e in events.Scalars("layer1/speed")] == [0, 1, 2]
 
 
+def test_csv_export_has_the_layer_rows(sweep_dir, tmp_path):
+    import csv
+
+    from actlab.store import to_csv
+
+    written = to_csv(sweep_dir, tmp_path / "csv")
+    assert [p.name for p in written] == ["runs.csv", "epochs.csv", "layers.csv"]
+    rows = list(csv.DictReader((tmp_path / "csv" / "layers.csv").open()))
+    assert len(rows) == 4 * 3 * 3 and rows[0]["epoch"] == "0" and float(rows[0]["speed"]) >= 0
+
+
 def test_diagnostics_is_a_flag_outside_the_fingerprint():
     plain, flagged = resolve_config({}), resolve_config({"diagnostics": True})
     assert plain["diagnostics"] is False and flagged["diagnostics"] is True

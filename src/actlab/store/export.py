@@ -28,15 +28,24 @@ def _tables(run_dir: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, A
     return runs, epochs
 
 
+_LAYER_CSV_COLUMNS = ("run_id", "epoch", "layer", "step", "loss", "speed", "weight_grad_norm", "mean", "std",
+                      "saturated_fraction", "zero_fraction", "dead_fraction", "units")
+
+
 def to_csv(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
-    """``runs.csv`` (one row per run, final metrics included) and ``epochs.csv`` (one row per epoch)."""
+    """``runs.csv`` (one row per run, final metrics included) and ``epochs.csv`` (one row per epoch);
+    with diagnostics also ``layers.csv`` (one row per run, epoch and hidden layer; no histograms)."""
     import csv
 
     runs, epochs = _tables(run_dir)
+    with Store(run_dir, create=False) as store:
+        layers = [{k: row.to_dict()[k] for k in _LAYER_CSV_COLUMNS} for row in store.layer_stats()]
     out = Path(out_dir)
     make_dir(out)
     written = []
-    for name, columns, rows in (("runs.csv", _RUN_COLUMNS, runs), ("epochs.csv", _EPOCH_COLUMNS, epochs)):
+    tables = [("runs.csv", _RUN_COLUMNS, runs), ("epochs.csv", _EPOCH_COLUMNS, epochs)]
+    tables += [("layers.csv", _LAYER_CSV_COLUMNS, layers)] if layers else []
+    for name, columns, rows in tables:
         path = out / name
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(columns))
