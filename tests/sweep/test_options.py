@@ -39,6 +39,7 @@ NON_DEFAULT = {
     "dropout": 0.25,
     "init": "lecun",
     "precision": "fp32",
+    "diagnostics": True,
     "engine": "sequential",
     "max_memory": "8G",
     "margin": 0.5,

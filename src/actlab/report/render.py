@@ -8,6 +8,7 @@ from typing import Any
 
 from actlab.report.decision import TIE_BREAK, Decision, decide
 from actlab.report.figures import _colors, _figure_curves, _figure_lr, _figure_ranking, _png
+from actlab.report.gradient_flow import gradient_flow_section
 from actlab.report.stats import ALPHA
 from actlab.report.summary import ReportData, summarize
 from actlab.report.tables import (
@@ -190,6 +191,9 @@ def render_markdown(view: Mapping[str, Any]) -> str:
     md = [f"# {view['title']}", "", f"**{view['pick']}** {view['headline']}", "", view["status"], ""]
     md += [f"> ⚠ {w}\n" for w in view["warnings"]]
     for section in view["sections"]:
+        if "raw_markdown" in section:  # a section that renders itself (gradient flow)
+            md += section["raw_markdown"]
+            continue
         md += [f"## {section['title']}", ""]
         md += [p + "\n" for p in section["before"]]
         for table in section["tables"]:
@@ -246,6 +250,12 @@ def write_report(run_dir: str | Path, *, margin: float | None = None, thumbnails
     for name, _, png, _ in figures:
         (figures_dir / name).write_bytes(png)
     view = build_view(data, decision, figures, colors)
+    flow = gradient_flow_section(run_dir, [s.label for s in data.summaries])  # None without diagnostics/clipping
+    if flow is not None:
+        flow.write_figures(figures_dir)
+        at = next((i for i, sec in enumerate(view["sections"]) if sec["id"] == "properties"), len(view["sections"]))
+        view["sections"].insert(at, _section("gradient-flow", "", raw_html="\n".join(flow.html_text()),
+                                             raw_markdown=flow.markdown_text()))
     (run_dir / "report.md").write_text(render_markdown(view), encoding="utf-8")
     (run_dir / "report.html").write_text(render_html(view), encoding="utf-8")
     return {"html": run_dir / "report.html", "markdown": run_dir / "report.md", "figures": figures_dir}

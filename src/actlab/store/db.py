@@ -35,6 +35,7 @@ from typing import Any
 
 from actlab.errors import ActlabError
 from actlab.store import migrations
+from actlab.store.layer_stats import LayerStatsTables
 from actlab.store.migrations import SCHEMA_VERSION
 from actlab.store.rows import EpochRow, RunRow
 from actlab.store.sqlite import connect, transaction
@@ -87,7 +88,7 @@ def make_dir(path: Path) -> None:
         raise ActlabError(f"cannot create directory {path}: {error.strerror or error}") from None
 
 
-class Store:
+class Store(LayerStatsTables):  # + the gradient-flow tables (store/layer_stats.py)
     """A sweep's SQLite store. Open with ``Store(run_dir)``; use as a context manager.
 
     ``create=False`` refuses a directory that holds no store (``ActlabError``).
@@ -214,6 +215,7 @@ class Store:
             for run_id in todo:
                 conn.execute("DELETE FROM epochs WHERE run_id = ?", (run_id,))
                 conn.execute("DELETE FROM results WHERE run_id = ?", (run_id,))
+                self._forget_layer_stats(conn, run_id)
                 conn.execute(
                     "UPDATE runs SET status = 'pending', started = NULL, finished = NULL, wall_seconds = NULL,"
                     " diverged_epoch = NULL, diverged_step = NULL, reason = NULL WHERE run_id = ?",

@@ -1,4 +1,5 @@
-"""Exporting a sweep's runs and epochs: CSV, Parquet, TensorBoard scalars."""
+"""Exporting a sweep's runs and epochs: CSV, Parquet, TensorBoard scalars (and, with diagnostics,
+per-layer scalars and activation histograms)."""
 from __future__ import annotations
 
 import json
@@ -27,15 +28,24 @@ def _tables(run_dir: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, A
     return runs, epochs
 
 
+_LAYER_CSV_COLUMNS = ("run_id", "epoch", "layer", "step", "loss", "speed", "weight_grad_norm", "mean", "std",
+                      "saturated_fraction", "zero_fraction", "dead_fraction", "units")
+
+
 def to_csv(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
-    """``runs.csv`` (one row per run, final metrics included) and ``epochs.csv`` (one row per epoch)."""
+    """``runs.csv`` (one row per run, final metrics included) and ``epochs.csv`` (one row per epoch);
+    with diagnostics also ``layers.csv`` (one row per run, epoch and hidden layer; no histograms)."""
     import csv
 
     runs, epochs = _tables(run_dir)
+    with Store(run_dir, create=False) as store:
+        layers = [{k: row.to_dict()[k] for k in _LAYER_CSV_COLUMNS} for row in store.layer_stats()]
     out = Path(out_dir)
     make_dir(out)
     written = []
-    for name, columns, rows in (("runs.csv", _RUN_COLUMNS, runs), ("epochs.csv", _EPOCH_COLUMNS, epochs)):
+    tables = [("runs.csv", _RUN_COLUMNS, runs), ("epochs.csv", _EPOCH_COLUMNS, epochs)]
+    tables += [("layers.csv", _LAYER_CSV_COLUMNS, layers)] if layers else []
+    for name, columns, rows in tables:
         path = out / name
         with path.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(columns))
@@ -81,13 +91,37 @@ def _safe_dirname(run_id: str) -> str:
     return keep.strip("._") or "run"
 
 
+_LAYER_TAGS = ("speed", "weight_grad_norm", "dead_fraction", "saturated_fraction", "zero_fraction", "mean", "std")
+
+
+def _write_layer_stats(writer: Any, rows: list[Any]) -> None:
+    """``layer{l}/speed`` etc. per epoch (0 = init) and ``activations/layer{l}`` histograms."""
+    for row in rows:
+        for tag in _LAYER_TAGS:
+            value = getattr(row, tag)
+            if value is not None:
+                writer.add_scalar(f"layer{row.layer}/{tag}", value, global_step=row.epoch)
+        hist = row.histogram
+        if hist and hist.get("num"):
+            counts = hist["counts"]
+            low, high = hist["min"], hist["max"]
+            width = (high - low) / len(counts)
+            limits = [low + width * (k + 1) for k in range(len(counts))] if high > low else [high]
+            writer.add_histogram_raw(f"activations/layer{row.layer}", min=low, max=high, num=hist["num"],
+                                     sum=hist["sum"], sum_squares=hist["sum_squares"], bucket_limits=limits,
+                                     bucket_counts=counts, global_step=row.epoch)
+
+
 def to_tensorboard(run_dir: str | Path, log_dir: str | Path) -> list[Path]:
-    """TensorBoard event files: one subdirectory per run, scalars train_loss / val_loss / val_accuracy per epoch."""
+    """TensorBoard event files: one subdirectory per run, scalars train_loss / val_loss / val_accuracy per epoch;
+    with diagnostics ``layer{l}/speed`` … per epoch and ``activations/layer{l}`` histograms; ``clipped_fraction``."""
     from torch.utils.tensorboard import SummaryWriter
 
     with Store(run_dir, create=False) as store:
         runs = store.runs()
         epochs = {run.run_id: store.epochs(run.run_id) for run in runs}
+        layer_stats = {run.run_id: store.layer_stats(run.run_id) for run in runs}
+        clipping = store.clipping()
     out = Path(log_dir)
     make_dir(out)
     written = []
@@ -106,6 +140,10 @@ def to_tensorboard(run_dir: str | Path, log_dir: str | Path) -> list[Path]:
                     value = getattr(row, tag)
                     if value is not None:
                         writer.add_scalar(tag, value, global_step=row.epoch)
+            _write_layer_stats(writer, layer_stats[run.run_id])
+            if run.run_id in clipping:
+                steps, clipped = clipping[run.run_id]
+                writer.add_scalar("clipped_fraction", clipped / steps if steps else 0.0, global_step=steps)
             if run.status == "diverged":
                 writer.add_text("status", f"diverged at epoch {run.diverged_epoch}, step {run.diverged_step}: {run.reason}")
         finally:

@@ -59,8 +59,35 @@ CREATE TABLE IF NOT EXISTS results (
 );
 """
 
+# version 2: per-layer gradient flow (``actlab compare --diagnostics``) and clipped-step counts
+_V2 = """
+CREATE TABLE IF NOT EXISTS layer_stats (
+    run_id             TEXT NOT NULL REFERENCES runs(run_id),
+    epoch              INTEGER NOT NULL,   -- 0: at initialisation
+    layer              INTEGER NOT NULL,   -- hidden layer, 1-based
+    step               INTEGER NOT NULL,   -- optimiser steps taken before the measurement
+    loss               REAL,               -- mean loss on the evaluation batch
+    speed              REAL,               -- ‖mean ∂C/∂b_l‖₂ on the evaluation batch
+    weight_grad_norm   REAL,               -- ‖mean ∂C/∂W_l‖_F
+    mean               REAL,               -- of the activations
+    std                REAL,
+    saturated_fraction REAL,               -- NULL when max |f'| is unbounded
+    zero_fraction      REAL,
+    dead_fraction      REAL,
+    units              INTEGER,
+    histogram          TEXT,               -- JSON: min, max, num, sum, sum_squares, counts (equal-width bins)
+    PRIMARY KEY (run_id, epoch, layer)
+);
+CREATE TABLE IF NOT EXISTS clipping (
+    run_id        TEXT PRIMARY KEY REFERENCES runs(run_id),
+    epoch         INTEGER NOT NULL,        -- the epoch the counts run up to
+    steps         INTEGER NOT NULL,
+    clipped_steps INTEGER NOT NULL         -- steps whose gradient clipping changed
+);
+"""
+
 # each entry: the SQL that takes a store from version i to i + 1 (statements separated by ";\n")
-MIGRATIONS: tuple[str, ...] = (_V1,)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -48,7 +48,7 @@ class Option:
     """One sweep option (a TOML key and an ``actlab compare`` flag)."""
 
     key: str
-    type: str  # "int", "float", "str", "acts" (a list of names/formulas), "floats" (a list of numbers)
+    type: str  # "int", "float", "str", "bool" (a flag), "acts" (a list of names/formulas), "floats" (a list of numbers)
     default: Any
     help: str
     identity: bool = True  # part of the fingerprint: changing it changes the results
@@ -76,6 +76,8 @@ class Option:
             return ",".join(repr(float(v)) for v in value)
         if self.type == "float":
             return repr(float(value))
+        if self.type == "bool":
+            return "true" if value else "false"
         return str(value)
 
 
@@ -114,6 +116,12 @@ OPTIONS: tuple[Option, ...] = (
            default_text="each activation's recommended init"),
     Option("precision", "str", "auto", "Matmul precision: fp32, bf16 or auto (bf16 on CPUs with native bf16).",
            train_field="precision"),
+    # measuring changes no weight and no random stream: not part of the fingerprint, so a sweep can be
+    # resumed with --diagnostics (the runs trained before it have no diagnostics)
+    Option("diagnostics", "bool", False,
+           "Record per-layer gradient flow (speed, weight-gradient norm, dead/saturated units, activation "
+           "histograms) at init and after each epoch on the first 1000 training examples.",
+           identity=False, train_field="diagnostics"),
     Option("engine", "str", "grid", "grid (vectorised) or sequential.", identity=False),
     Option("max_memory", "str", None, "Refuse a sweep whose estimated memory exceeds this size (e.g. 8G, 512M).",
            identity=False, default_text="the memory the system reports available"),
@@ -201,6 +209,10 @@ def coerce(key: str, value: Any, source: str = "") -> Any:
         value = float(value)
         if not math.isfinite(value):
             raise ActlabError(f"{key} must be finite{where}, got {value!r}")
+        return value
+    if option.type == "bool":
+        if not isinstance(value, bool):
+            raise ActlabError(f"{key} must be true or false{where}, got {value!r}")
         return value
     if option.type == "str":
         if not isinstance(value, (str, os.PathLike)):
@@ -313,6 +325,10 @@ def reproduce_command(config: Mapping[str, Any], *, resume: bool = False) -> str
     for option in OPTIONS:
         value = config.get(option.key)
         if value is None or (option.applies is not None and not option.applies(config)):
+            continue
+        if option.type == "bool":  # a flag: spelled out only when on
+            if value:
+                args.append(option.flag)
             continue
         args.extend([option.flag, option.format(value)])
     if resume:

@@ -9,7 +9,8 @@ __all__ = ["StoreSink"]
 
 
 class StoreSink:
-    """Writes engine events into the store: an epoch row per ``EpochEnd``, a run's end or divergence.
+    """Writes engine events into the store: an epoch row per ``EpochEnd``, a run's end or divergence,
+    per-layer rows per ``LayerDiagnostics`` and the clipped-step count per ``ClipCount``.
 
     Idempotent (the store's writes are), so the engine's final results may be replayed.
     """
@@ -19,6 +20,7 @@ class StoreSink:
 
     def __call__(self, event: Any) -> None:
         from actlab.train import EpochEnd, RunDiverged, RunEnd
+        from actlab.train.events import ClipCount, LayerDiagnostics
 
         store = self.store
         if isinstance(event, EpochEnd):
@@ -26,6 +28,11 @@ class StoreSink:
                 event.run_id, event.epoch, event.step, event.train_loss,
                 event.val_loss, event.val_accuracy, event.seconds,
             )
+        elif isinstance(event, LayerDiagnostics):
+            store.record_layer_stats(event.run_id, event.epoch, event.step, event.loss, event.layers,
+                                     event.histograms)
+        elif isinstance(event, ClipCount):
+            store.record_clipping(event.run_id, event.epoch, event.steps, event.clipped_steps)
         elif isinstance(event, RunDiverged):
             store.record_diverged(event.run_id, event.epoch, event.step, event.reason)
         elif isinstance(event, RunEnd):

@@ -65,6 +65,9 @@ class TrainConfig:
     # matmul precision: "fp32"; "bf16" (bfloat16 matmul operands, float32 weights, optimiser state,
     # activations and losses, like torch.autocast); "auto" → bf16 on a CPU with native bf16, else fp32
     precision: str = "auto"
+    # record per-layer gradient flow at init and after each epoch (actlab.train.diagnostics_hook);
+    # measuring changes no weight, so the results are the same with or without it
+    diagnostics: bool = False
 
     def validate(self, dataset: Any = None) -> None:
         """Raise :class:`ActlabError` naming the first bad field (and the dataset mismatch, if any)."""

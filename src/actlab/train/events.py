@@ -5,7 +5,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["EpochEnd", "RunDiverged", "RunEnd"]
+__all__ = ["ClipCount", "EpochEnd", "LayerDiagnostics", "RunDiverged", "RunEnd"]
 
 
 class _Event:
@@ -47,3 +47,33 @@ class RunEnd(_Event):
     val_loss: float  # at best_epoch
     val_accuracy: float | None  # at best_epoch
     seconds_per_epoch: float
+
+
+@dataclass(frozen=True)
+class LayerDiagnostics(_Event):
+    """Gradient flow per hidden layer of one run (``--diagnostics``), on the fixed evaluation batch.
+
+    Measured after ``epoch`` (1-based; 0: at initialisation, before any step) by
+    :mod:`actlab.train.diagnostics_hook`.  ``layers``: one dict per hidden layer
+    (:meth:`actlab.diagnostics.measures.LayerMeasures.to_dict`: speed, weight_grad_norm,
+    mean, std, saturated/zero/dead fractions, units); ``histograms``: one compact
+    histogram of the layer's activations per hidden layer (min, max, num, sum,
+    sum_squares and the counts of equal-width bins from min to max).
+    """
+
+    run_id: str
+    epoch: int
+    step: int
+    loss: float  # mean loss on the evaluation batch
+    layers: tuple[dict[str, Any], ...]
+    histograms: tuple[dict[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class ClipCount(_Event):
+    """With gradient clipping on: of the run's ``steps`` optimiser steps so far, ``clipped_steps`` were changed by it."""
+
+    run_id: str
+    epoch: int
+    steps: int
+    clipped_steps: int

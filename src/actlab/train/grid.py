@@ -40,6 +40,7 @@ from actlab.nn import function_for
 from actlab.nn.alpha_dropout import alpha_prime, drop_terms
 from actlab.spec import ActivationSpec
 from actlab.train.config import RunSpec, TrainConfig
+from actlab.train.diagnostics_hook import GridProbe
 from actlab.train.events import EpochEnd, RunDiverged, RunEnd
 from actlab.train.fast_mlp import StackedMLP
 from actlab.train.metrics import batches, correct_count, epoch_order, per_model_loss
@@ -356,6 +357,8 @@ def train_grid(data: Prepared, config: TrainConfig, runs: list[RunSpec],
                results: dict[str, RunEnd | RunDiverged]) -> bool:
     """Train one grid; fills ``results``; False when ``should_stop`` interrupted."""
     trainer = GridTrainer(data, config, runs)
+    probe = GridProbe(trainer)  # --diagnostics and clipping counts
+    probe.start(emit)
     for _ in range(config.epochs):
         if not bool(trainer.alive.any()):
             break
@@ -366,6 +369,7 @@ def train_grid(data: Prepared, config: TrainConfig, runs: list[RunSpec],
             return False
         for event in events:
             emit(event)
+        probe.epoch_end(emit)
     for i, end in trainer.finish().items():
         emit(end)
         results[trainer.runs[i].run_id] = end

@@ -26,6 +26,7 @@ class StackedOptimizer:
         self.state = [torch.zeros_like(f) for f in flat]  # Adam m / SGD momentum buffer
         self.state2 = [torch.zeros_like(f) for f in flat] if config.optimizer == "adam" else []
         self._adam_step = torch.zeros((), dtype=torch.float32, device=flat[0].device)
+        self.clipped_steps = torch.zeros(self.M, dtype=torch.int64, device=lr.device)  # steps clipping changed
 
     @torch.no_grad()
     def update(self, gradients: list[Tensor], alive: Tensor, step_count: int) -> None:
@@ -39,12 +40,17 @@ class StackedOptimizer:
             for g in grads:
                 g[dead] = 0.0
         if config.clip_value is not None:
+            changed = torch.zeros(M, dtype=torch.bool, device=grads[0].device)
             for g in grads:
+                changed |= (g.abs() > config.clip_value).any(dim=1)
                 g.clamp_(-config.clip_value, config.clip_value)
+            self.clipped_steps += (changed & self.alive.to(changed.device)).to(self.clipped_steps.device)
         if config.clip_norm is not None:
             norms = torch.stack([torch.linalg.vector_norm(g, 2, dim=1) for g in grads])
             total = torch.linalg.vector_norm(norms, 2, dim=0)
-            coef = torch.clamp(config.clip_norm / (total + CLIP_NORM_EPS), max=1.0).unsqueeze(1)
+            scale = config.clip_norm / (total + CLIP_NORM_EPS)
+            self.clipped_steps += ((scale < 1.0) & self.alive.to(scale.device)).to(self.clipped_steps.device)
+            coef = torch.clamp(scale, max=1.0).unsqueeze(1)
             for g in grads:
                 g.mul_(coef)
         step = step_count + 1

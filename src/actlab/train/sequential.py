@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from actlab.models import build_model
 from actlab.nn import ActivationModule
 from actlab.train.config import RunSpec, TrainConfig
+from actlab.train.diagnostics_hook import SingleProbe, clip_gradients
 from actlab.train.events import EpochEnd, RunDiverged, RunEnd
 from actlab.train.metrics import batches, correct_count, epoch_order, per_model_loss
 from actlab.train.prepared import Prepared
@@ -90,6 +91,7 @@ class SingleRun:
         self.best_state: dict[str, Tensor] | None = None
         self.seconds: list[float] = []
         self.diverged: RunDiverged | None = None
+        self.clipped_steps = 0  # steps whose gradient clipping changed
         # dropout masks come from torch's global generator: seed it per run, restore it after
         self._rng = torch.Generator().manual_seed(int(run.seed))
 
@@ -115,10 +117,7 @@ class SingleRun:
                     return self.diverged
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
-                if config.clip_value is not None:
-                    nn.utils.clip_grad_value_(self.model.parameters(), config.clip_value)
-                if config.clip_norm is not None:
-                    nn.utils.clip_grad_norm_(self.model.parameters(), config.clip_norm)
+                self.clipped_steps += clip_gradients(self.model.parameters(), config)
                 self.optimizer.step()
                 self.step += 1
                 total += float(loss.detach()) * len(index)
@@ -153,6 +152,8 @@ def train_sequential(data: Prepared, config: TrainConfig, runs: list[RunSpec],
     """Train ``runs`` one after another; fills ``results``; False when ``should_stop`` interrupted."""
     for run in runs:
         single = SingleRun(data, config, run)
+        probe = SingleProbe(single)  # --diagnostics and clipping counts
+        probe.start(emit)
         for _ in range(config.epochs):
             event = single.train_epoch(should_stop)
             if event is None:
@@ -161,6 +162,7 @@ def train_sequential(data: Prepared, config: TrainConfig, runs: list[RunSpec],
             if isinstance(event, RunDiverged):
                 results[run.run_id] = event
                 break
+            probe.epoch_end(emit)
         else:
             end = single.finish()
             emit(end)
