@@ -156,7 +156,9 @@ def run_compare(options: dict[str, Any], *, config_file: Path | None, resume: bo
                 err_console.print()
     if outcome.interrupted:
         err_console.print(
-            f"Interrupted: {outcome.finished} of {outcome.total} runs finished; resume with: {outcome.resume_command}",
+            f"Interrupted: {outcome.finished} of {outcome.total} runs finished, {outcome.epochs_stored} of "
+            f"{outcome.epochs_planned} epochs stored and checkpointed (unfinished runs continue from their last "
+            f"epoch); resume with: {outcome.resume_command}",
             highlight=False, soft_wrap=True,
         )
         return 130
@@ -199,7 +201,10 @@ def compare_command(**given: Any) -> None:
     """Train each activation with several seeds on one dataset; store every epoch; write a report.
 
     Re-running the same options into the same --out resumes (finished runs are
-    skipped). Ctrl-C stops cleanly (exit 130) and prints the resume command.
+    skipped, unfinished ones continue from their last epoch's checkpoint; a larger
+    --epochs extends them). Ctrl-C or SIGTERM stops within a training step (exit 130)
+    and prints the resume command; a second one stops at once. A second compare on
+    a directory in use is refused (exit 2).
     """
     config, resume, quiet, json = given.pop("config"), given.pop("resume"), given.pop("quiet"), given.pop("json")
     if given.get("lr") is not None and given.get("lr_grid") is not None:

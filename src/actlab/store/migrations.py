@@ -59,8 +59,20 @@ CREATE TABLE IF NOT EXISTS results (
 );
 """
 
+# version 2: each extension of a sweep's epoch budget (``--resume --epochs N``)
+_V2 = """
+CREATE TABLE IF NOT EXISTS extensions (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    created     TEXT NOT NULL,     -- ISO 8601, UTC
+    from_epochs INTEGER NOT NULL,  -- the budget before
+    to_epochs   INTEGER NOT NULL,  -- the budget after
+    runs        INTEGER NOT NULL,  -- finished runs reopened to train further
+    command     TEXT NOT NULL DEFAULT ''
+);
+"""
+
 # each entry: the SQL that takes a store from version i to i + 1 (statements separated by ";\n")
-MIGRATIONS: tuple[str, ...] = (_V1,)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

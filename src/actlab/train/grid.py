@@ -353,10 +353,22 @@ class GridTrainer:
 
 def train_grid(data: Prepared, config: TrainConfig, runs: list[RunSpec],
                emit: Callable[[object], None], should_stop: Callable[[], bool] | None,
-               results: dict[str, RunEnd | RunDiverged]) -> bool:
-    """Train one grid; fills ``results``; False when ``should_stop`` interrupted."""
+               results: dict[str, RunEnd | RunDiverged], checkpoint=None) -> bool:
+    """Train one grid; fills ``results``; False when ``should_stop`` interrupted.
+
+    ``checkpoint`` (:class:`actlab.train.checkpoint.Checkpoint`): the grid starts from its
+    last state, if any, and saves its state after each epoch's events were emitted.
+    """
     trainer = GridTrainer(data, config, runs)
-    for _ in range(config.epochs):
+    if checkpoint is not None:
+        from actlab.train.checkpoint import grid_state, load_grid_state
+
+        state = checkpoint.load()
+        if state is not None:
+            load_grid_state(trainer, state)
+            for i, event in trainer.diverged.items():
+                results[trainer.runs[i].run_id] = event
+    while trainer.epoch < config.epochs:
         if not bool(trainer.alive.any()):
             break
         events = trainer.train_epoch(should_stop, emit)
@@ -366,6 +378,8 @@ def train_grid(data: Prepared, config: TrainConfig, runs: list[RunSpec],
             return False
         for event in events:
             emit(event)
+        if checkpoint is not None:
+            checkpoint.save(grid_state(trainer))
     for i, end in trainer.finish().items():
         emit(end)
         results[trainer.runs[i].run_id] = end

@@ -149,11 +149,22 @@ class SingleRun:
 
 def train_sequential(data: Prepared, config: TrainConfig, runs: list[RunSpec],
                      emit: Callable[[object], None], should_stop: Callable[[], bool] | None,
-                     results: dict[str, RunEnd | RunDiverged]) -> bool:
-    """Train ``runs`` one after another; fills ``results``; False when ``should_stop`` interrupted."""
+                     results: dict[str, RunEnd | RunDiverged], checkpoint=None) -> bool:
+    """Train ``runs`` one after another; fills ``results``; False when ``should_stop`` interrupted.
+
+    ``checkpoint`` (one run only): start from its last state and save the state after each epoch.
+    """
+    if checkpoint is not None and len(runs) != 1:
+        raise ValueError("a sequential checkpoint holds one run")
     for run in runs:
         single = SingleRun(data, config, run)
-        for _ in range(config.epochs):
+        if checkpoint is not None:
+            from actlab.train.checkpoint import load_single_state, single_state
+
+            state = checkpoint.load()
+            if state is not None:
+                load_single_state(single, state)
+        while single.epoch < config.epochs:
             event = single.train_epoch(should_stop)
             if event is None:
                 return False
@@ -161,6 +172,8 @@ def train_sequential(data: Prepared, config: TrainConfig, runs: list[RunSpec],
             if isinstance(event, RunDiverged):
                 results[run.run_id] = event
                 break
+            if checkpoint is not None:
+                checkpoint.save(single_state(single))
         else:
             end = single.finish()
             emit(end)
