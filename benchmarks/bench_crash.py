@@ -82,7 +82,7 @@ def crash_trials(kills: int, root: Path, *, seed: int = 0, engine: str = "grid",
     started = time.monotonic()
     subprocess.run(_command(reference, sweep, engine, False), env=_env(), check=True, capture_output=True)
     reference_seconds = time.monotonic() - started
-    delivered = survived = finished_early = 0
+    delivered = survived = finished_early = last_count = 0
     for trial in range(kills):
         resume = (crashed / "results.sqlite").is_file()
         before = _epoch_count(crashed) if resume else 0

@@ -172,7 +172,7 @@ def run_compare(options: dict[str, Any], *, config_file: Path | None, resume: bo
     return 0
 
 
-_PYTHON_TYPES = {"int": int, "float": float, "str": str, "acts": str, "floats": str}
+_PYTHON_TYPES = {"int": int, "float": float, "str": str, "acts": str, "floats": str, "dropouts": str}
 
 
 def _options_signature() -> inspect.Signature:

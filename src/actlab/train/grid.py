@@ -167,7 +167,7 @@ class GridTrainer:
     def _activate(self, z: Tensor, dim: int, per_model: int, train: bool) -> Tensor:
         """Apply each group's activation (then dropout, in training) to its slice along ``dim``."""
         parts = []
-        p = self.config.dropout
+        p = self.config.dense_dropout()
         for g in self.groups:
             part = z.narrow(dim, g.start * per_model, (g.stop - g.start) * per_model)
             part = function_for(g.spec).apply(part.float(), *g.values)  # float32 under bf16 autocast

@@ -32,6 +32,11 @@ EVAL_BATCH = 4096
 def make_optimizer(model: nn.Module, config: TrainConfig, lr: float) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=config.weight_decay)
+    if config.optimizer == "rmsprop":
+        from actlab.train.optimizers import RMSPROP_ALPHA, RMSPROP_EPS
+
+        return torch.optim.RMSprop(model.parameters(), lr=lr, alpha=RMSPROP_ALPHA, eps=RMSPROP_EPS,
+                                   weight_decay=config.weight_decay)
     return torch.optim.SGD(model.parameters(), lr=lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
 
