@@ -101,8 +101,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("acts", "acts", list(DEFAULT_ACTIVATIONS),
            "Comma-separated activation names or formulas in x, e.g. 'relu,gelu,maximum(x, 0)'."),
     Option("seeds", "int", 3, "Seeds per activation (and lr)."),
-    Option("epochs", "int", DEFAULT_EPOCHS, "Epochs per run (a larger value with --resume extends finished runs).",
-           train_field="epochs", identity=False),
+    Option("epochs", "int", DEFAULT_EPOCHS, "Epochs per run.", train_field="epochs",
+           identity=False),  # a larger budget extends a sweep in place (--resume --epochs N)
     Option("batch_size", "int", 128, "Mini-batch size.", train_field="batch_size"),
     Option("optimizer", "str", "adam", "adam, sgd (with --momentum) or rmsprop.", train_field="optimizer"),
     Option("lr", "float", None, "Learning rate.", train_field="lr", default_text="1e-3", applies=_no_grid),

@@ -286,8 +286,8 @@ class GridTrainer:
                 self.step += 1
                 total += torch.where(self.alive, losses.detach(), 0).double() * len(index[0])
                 count += len(index[0])
-        if should_stop is not None and should_stop():  # before the (long, for a cnn) validation pass
-            return None
+            if should_stop is not None and should_stop():  # before the (long, for a cnn) validation pass
+                return None
         self.epoch += 1
         val_loss, val_acc = self.evaluate(self.params, data.x_val, data.y_val)
         bad = self.alive & ~torch.isfinite(val_loss.to(self.alive.device))
