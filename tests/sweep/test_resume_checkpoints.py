@@ -84,3 +84,17 @@ def test_checkpoint_is_one_file_per_cell_written_atomically(tmp_path):
     assert len(files) == 1 and files[0].startswith("grid-") and files[0].endswith(".pt")  # one grid cell
     run_ids = [f"{a}/seed={s}" for a in BASE["acts"] for s in range(2)]
     assert CheckpointDir(tmp_path).epochs("grid", run_ids) == 2
+
+
+def test_checkpoint_save_is_atomic_and_leftovers_are_cleared(tmp_path):
+    import torch
+
+    checkpoint = CheckpointDir(tmp_path).for_cell("grid", ["a", "b"])
+    assert checkpoint.load() is None
+    checkpoint.save({"epoch": 3, "weights": torch.arange(4.0)})
+    leftover = checkpoint.path.with_name(f".{checkpoint.path.name}.999.tmp")
+    leftover.write_bytes(b"half a checkpoint")  # what a kill during a save leaves
+    state = checkpoint.load()
+    assert state["epoch"] == 3 and torch.equal(state["weights"], torch.arange(4.0))
+    assert not leftover.exists()
+    assert CheckpointDir(tmp_path).for_cell("grid", ["a"]).load() is None  # another cell: not this file

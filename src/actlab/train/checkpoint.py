@@ -42,6 +42,9 @@ class Checkpoint:
         self.path, self.run_ids = path, list(run_ids)
 
     def load(self) -> dict[str, Any] | None:
+        # temporary files of a save that a kill interrupted (the caller holds the directory's lock)
+        for leftover in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            leftover.unlink(missing_ok=True)
         if not self.path.is_file():
             return None
         state = torch.load(self.path, map_location="cpu", weights_only=True)
