@@ -38,6 +38,7 @@ __all__ = [
     "resolve_activation",
     "uses_alpha_dropout",
     "init_scheme",
+    "parse_init",
     "init_std",
     "output_units",
     "layer_plan",
@@ -93,9 +94,37 @@ def uses_alpha_dropout(spec: ActivationSpec, model: str = "mlp") -> bool:
     return model == "snn" or spec.name == "selu"
 
 
+def parse_init(text: str | None) -> tuple[str | None, dict[str, str]]:
+    """``--init``: "auto" / None (each activation's recommendation), "glorot" (all), or "glorot,selu=lecun"
+    (a default and per-activation schemes; NAME=auto keeps that activation's recommendation).
+
+    Returns (default or None, {activation name: scheme or "auto"}).
+    """
+    if text is None:
+        return None, {}
+    default: str | None = None
+    per: dict[str, str] = {}
+    for item in (part.strip() for part in str(text).split(",")):
+        name, _, scheme = item.rpartition("=")
+        if scheme not in (*INIT_SCHEMES, "auto"):
+            raise ActlabError(f"unknown init scheme {scheme!r} in --init {text!r}; choose one of "
+                              f"{', '.join(INIT_SCHEMES)} or auto (per activation: glorot,selu=lecun)")
+        if name:
+            per[get(name.strip()).name] = scheme
+        elif default is not None:
+            raise ActlabError(f"--init {text!r} names two default schemes")
+        else:
+            default = None if scheme == "auto" else scheme
+    return default, per
+
+
 def init_scheme(spec: ActivationSpec, override: str | None = None) -> str:
-    """The init scheme for layers feeding ``spec``: ``override`` or the spec's recommendation."""
-    scheme = override if override is not None else spec.init.scheme
+    """The init scheme for layers feeding ``spec``: ``override`` (see :func:`parse_init`) or the spec's
+    recommendation."""
+    default, per = parse_init(override)
+    scheme = per.get(spec.name, default)
+    if scheme is None or scheme == "auto":
+        scheme = spec.init.scheme
     if scheme not in INIT_SCHEMES:
         raise ActlabError(f"unknown init scheme {scheme!r}; choose one of {', '.join(INIT_SCHEMES)}")
     return scheme
@@ -179,7 +208,7 @@ def initial_weights(spec: ActivationSpec, input_shape: Sequence[int], num_output
     """
     generator = torch.Generator().manual_seed(int(seed))
     hidden = init_scheme(spec, config.init if config.init is not None or config.model != "snn" else SNN_INIT)
-    output = config.init if config.init is not None else OUTPUT_INIT
+    output = parse_init(config.init)[0] or OUTPUT_INIT
     weights = []
     for layer in layer_plan(config.model, input_shape, num_outputs, config.depth, config.width, spec.width_divisor):
         scheme = hidden if layer.activation else output
@@ -237,7 +266,7 @@ def build_model(spec_or_name: str | ActivationSpec, input_shape: Sequence[int], 
             nn.Conv2d(conv1.shape[1], conv1.shape[0], CNN_KERNEL), spec.module(),
             nn.Conv2d(conv2.shape[1], conv2.shape[0], CNN_KERNEL), spec.module(),
             nn.MaxPool2d(CNN_POOL), *_dropout(spec, config.dropout), nn.Flatten(),
-            nn.Linear(dense.shape[1], dense.shape[0]), spec.module(), *_dropout(spec, config.dropout),
+            nn.Linear(dense.shape[1], dense.shape[0]), spec.module(), *_dropout(spec, config.dense_dropout()),
             nn.Linear(out.shape[1], out.shape[0]),
         ]
     model = nn.Sequential(*modules)

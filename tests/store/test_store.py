@@ -91,20 +91,30 @@ def test_end_and_divergence(store):
     assert _count(store, "results") == 1
 
 
-def test_reset_unfinished_restarts_partial_runs_only(store):
+def test_unfinished_lists_partial_runs_and_deletes_nothing(store):
     store.record_epoch("relu/seed=0", 1, 10, 1, 1, 0.5, 0.1)
     store.record_end("relu/seed=0", best_epoch=1, test_loss=1, test_accuracy=0.5, val_loss=1, val_accuracy=0.5,
                      seconds_per_epoch=0.1)
     store.record_diverged("relu/seed=1", 1, 3, "nan")
     store.record_epoch("tanh/seed=0", 1, 10, 1, 1, 0.5, 0.1)
     store.record_epoch("tanh/seed=0", 2, 20, 1, 1, 0.5, 0.1)
-    todo = store.reset_unfinished()
-    assert sorted(todo) == ["tanh/seed=0", "tanh/seed=1"]
-    assert store.epochs("tanh/seed=0") == []
-    assert len(store.epochs("relu/seed=0")) == 1
+    assert sorted(store.unfinished()) == ["tanh/seed=0", "tanh/seed=1"]
+    assert len(store.epochs("tanh/seed=0")) == 2  # kept: the run continues from its checkpoint
+    store.reopen(["relu/seed=0", "relu/seed=1"])  # extension: finished → running, diverged stays
     statuses = {r.run_id: r.status for r in store.runs()}
-    assert statuses == {"relu/seed=0": "finished", "relu/seed=1": "diverged", "tanh/seed=0": "pending",
+    assert statuses == {"relu/seed=0": "running", "relu/seed=1": "diverged", "tanh/seed=0": "running",
                         "tanh/seed=1": "pending"}
+    assert _count(store, "results") == 1
+
+
+def test_extensions_table_and_last_epochs(store):
+    from actlab.store.extend import extensions, last_epochs, record_extension
+
+    store.record_epoch("relu/seed=0", 1, 10, 1, 1, 0.5, 0.1)
+    store.record_epoch("relu/seed=0", 2, 20, 1, 1, 0.5, 0.1)
+    record_extension(store, 2, 5, 1, "actlab compare --resume --epochs 5")
+    assert last_epochs(store) == {"relu/seed=0": 2}
+    assert [(x["from_epochs"], x["to_epochs"]) for x in extensions(store)] == [(2, 5)]
 
 
 def test_open_without_create_refuses_empty_dir(tmp_path):

@@ -41,7 +41,7 @@ def _typed_command() -> str:
 class _Display:
     """Progress on stderr: overall bar with ETA, current epoch, live best validation score per activation."""
 
-    def __init__(self, plan: Any, skipped: set[str]) -> None:
+    def __init__(self, plan: Any, completed: int) -> None:
         self.labels = plan.labels
         self.epochs = plan.config["epochs"]
         self.classification = plan.dataset.task == "classification"
@@ -56,7 +56,7 @@ class _Display:
             console=err_console,
         )
         total = len(self.labels) * self.epochs
-        self.task = self.progress.add_task("compare", total=total, completed=len(skipped) * self.epochs)
+        self.task = self.progress.add_task("compare", total=total, completed=completed)
         self.best: dict[str, float] = {}
         self.diverged: dict[str, int] = {}
         self.current_epoch = 0
@@ -132,10 +132,18 @@ def run_compare(options: dict[str, Any], *, config_file: Path | None, resume: bo
 
     plan = sweep.plan_from_options(options, config_file=config_file, resume=resume)
     done: set[str] = set()
+    completed = 0  # epochs already stored (a resumed run continues after its last one)
     if (plan.out / "results.sqlite").is_file():
+        from actlab.store.extend import last_epochs
+
+        epochs = plan.config["epochs"]
         with Store(plan.out, create=False) as store:
-            done = {r.run_id for r in store.runs() if r.status in ("finished", "diverged")}
-    display = None if quiet or json else _Display(plan, done & set(plan.labels))
+            runs, stored = store.runs(), last_epochs(store)
+        done = {r.run_id for r in runs if r.status == "diverged" or (r.status == "finished"
+                                                                      and stored.get(r.run_id, 0) >= epochs)}
+        completed = sum(epochs if r.status == "diverged" else min(stored.get(r.run_id, 0), epochs)
+                        for r in runs if r.run_id in plan.labels)
+    display = None if quiet or json else _Display(plan, completed)
     if display is not None:
         err_console.print(f"actlab compare: {len(plan.runs)} runs ({len(done & set(plan.labels))} already done) "
                           f"on {plan.dataset.name} → {plan.out}", highlight=False)
@@ -156,7 +164,9 @@ def run_compare(options: dict[str, Any], *, config_file: Path | None, resume: bo
                 err_console.print()
     if outcome.interrupted:
         err_console.print(
-            f"Interrupted: {outcome.finished} of {outcome.total} runs finished; resume with: {outcome.resume_command}",
+            f"Interrupted: {outcome.finished} of {outcome.total} runs finished, {outcome.epochs_stored} of "
+            f"{outcome.epochs_planned} epochs stored and checkpointed (unfinished runs continue from their last "
+            f"epoch); resume with: {outcome.resume_command}",
             highlight=False, soft_wrap=True,
         )
         return 130
@@ -165,12 +175,14 @@ def run_compare(options: dict[str, Any], *, config_file: Path | None, resume: bo
         print_json(summary_json(plan.out))
     elif not quiet:
         diverged = f", {len(outcome.diverged)} diverged" if outcome.diverged else ""
+        if outcome.extended_from is not None:
+            diverged += f"; extended from {outcome.extended_from} to {plan.config['epochs']} epochs"
         console.print(f"{outcome.total} runs done{diverged} ({outcome.skipped} from an earlier session). "
                       f"Report: {paths['html']} (and {paths['markdown']})", highlight=False, soft_wrap=True)
     return 0
 
 
-_PYTHON_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "acts": str, "floats": str}
+_PYTHON_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "acts": str, "floats": str, "dropouts": str}
 
 
 def _options_signature() -> inspect.Signature:
@@ -199,7 +211,10 @@ def compare_command(**given: Any) -> None:
     """Train each activation with several seeds on one dataset; store every epoch; write a report.
 
     Re-running the same options into the same --out resumes (finished runs are
-    skipped). Ctrl-C stops cleanly (exit 130) and prints the resume command.
+    skipped, unfinished ones continue from their last epoch's checkpoint; a larger
+    --epochs extends them). Ctrl-C or SIGTERM stops within a training step (exit 130)
+    and prints the resume command; a second one stops at once. A second compare on
+    a directory in use is refused (exit 2).
     """
     config, resume, quiet, json = given.pop("config"), given.pop("resume"), given.pop("quiet"), given.pop("json")
     if given.get("lr") is not None and given.get("lr_grid") is not None:

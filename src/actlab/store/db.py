@@ -15,8 +15,11 @@ Every write is idempotent (``INSERT OR REPLACE`` / upserts keyed on ``run_id``),
 so replaying an event — after a crash, or from a second process writing the same
 cell — never duplicates a row. The database runs in WAL mode with
 ``synchronous=NORMAL`` and a busy timeout, and each write is its own short
-``BEGIN IMMEDIATE`` transaction, so several processes on one machine can write to
-one store (SQLite's WAL does not work across hosts). Each epoch is committed as soon as it finishes.
+``BEGIN IMMEDIATE`` transaction, so readers (a report, a monitor) never see half a write.
+Only one process trains into a directory at a time (``actlab.sweep.lock``: a second
+``compare`` is refused); no write deletes another run's epochs. SQLite's WAL needs one
+host's shared memory, so a store is written by one machine (a distributed engine sends
+events to its driver, which writes). Each epoch is committed as soon as it finishes.
 
 The schema version lives in ``PRAGMA user_version``; later tables are added
 by a new entry in :data:`actlab.store.migrations.MIGRATIONS` without touching these.
@@ -204,24 +207,18 @@ class Store(LayerStatsTables):  # + the gradient-flow tables (store/layer_stats.
                 ],
             )
 
-    def reset_unfinished(self, run_ids: list[str] | None = None) -> list[str]:
-        """Put pending/running runs back to pending with no epochs (restart from scratch).
+    def unfinished(self, run_ids: list[str] | None = None) -> list[str]:
+        """The pending or running runs (of ``run_ids``, if given). Nothing is deleted: a run resumes
+        from its checkpoint and rewrites the epochs after it with the same values."""
+        rows = self._conn.execute("SELECT run_id FROM runs WHERE status IN ('pending', 'running')").fetchall()
+        wanted = None if run_ids is None else set(run_ids)
+        return [r[0] for r in rows if wanted is None or r[0] in wanted]
 
-        Returns the ids of the runs to train. ``run_ids`` limits it to those runs.
-        """
+    def reopen(self, run_ids: list[str]) -> None:
+        """Finished runs that train further (a larger epoch budget) go back to running; results stay until replaced."""
         with self._write() as conn:
-            rows = conn.execute("SELECT run_id FROM runs WHERE status IN ('pending', 'running')").fetchall()
-            todo = [r[0] for r in rows if run_ids is None or r[0] in set(run_ids)]
-            for run_id in todo:
-                conn.execute("DELETE FROM epochs WHERE run_id = ?", (run_id,))
-                conn.execute("DELETE FROM results WHERE run_id = ?", (run_id,))
-                self._forget_layer_stats(conn, run_id)
-                conn.execute(
-                    "UPDATE runs SET status = 'pending', started = NULL, finished = NULL, wall_seconds = NULL,"
-                    " diverged_epoch = NULL, diverged_step = NULL, reason = NULL WHERE run_id = ?",
-                    (run_id,),
-                )
-        return todo
+            conn.executemany("UPDATE runs SET status = 'running' WHERE run_id = ? AND status = 'finished'",
+                             [(run_id,) for run_id in run_ids])
 
     def mark_running(self, run_ids: list[str]) -> None:
         with self._write() as conn:

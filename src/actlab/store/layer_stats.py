@@ -84,11 +84,6 @@ class LayerStatsTables:
             conn.execute("INSERT OR REPLACE INTO clipping (run_id, epoch, steps, clipped_steps) VALUES (?, ?, ?, ?)",
                          (run_id, int(epoch), int(steps), int(clipped_steps)))
 
-    def _forget_layer_stats(self, conn: sqlite3.Connection, run_id: str) -> None:
-        """Inside a write: drop a restarted run's rows."""
-        conn.execute("DELETE FROM layer_stats WHERE run_id = ?", (run_id,))
-        conn.execute("DELETE FROM clipping WHERE run_id = ?", (run_id,))
-
     def layer_stats(self, run_id: str | None = None) -> list[LayerStatRow]:
         """Rows in run order, then epoch, then layer."""
         query = ("SELECT layer_stats.* FROM layer_stats JOIN runs USING (run_id)"

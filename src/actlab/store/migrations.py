@@ -86,8 +86,20 @@ CREATE TABLE IF NOT EXISTS clipping (
 );
 """
 
+# version 3: each extension of a sweep's epoch budget (``--resume --epochs N``)
+_V3 = """
+CREATE TABLE IF NOT EXISTS extensions (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    created     TEXT NOT NULL,     -- ISO 8601, UTC
+    from_epochs INTEGER NOT NULL,  -- the budget before
+    to_epochs   INTEGER NOT NULL,  -- the budget after
+    runs        INTEGER NOT NULL,  -- finished runs reopened to train further
+    command     TEXT NOT NULL DEFAULT ''
+);
+"""
+
 # each entry: the SQL that takes a store from version i to i + 1 (statements separated by ";\n")
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

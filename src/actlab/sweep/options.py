@@ -48,7 +48,8 @@ class Option:
     """One sweep option (a TOML key and an ``actlab compare`` flag)."""
 
     key: str
-    type: str  # "int", "float", "str", "bool" (a flag), "acts" (a list of names/formulas), "floats" (a list of numbers)
+    type: str  # "int", "float", "str", "bool" (a flag), "acts" (a list of names/formulas), "floats" (a list of numbers),
+    # "dropouts" (one rate, or the cnn's two: after the pooling, after the dense layer)
     default: Any
     help: str
     identity: bool = True  # part of the fingerprint: changing it changes the results
@@ -72,8 +73,10 @@ class Option:
         """The value as the command line spells it (parsed back to the same value by :func:`coerce`)."""
         if self.type == "acts":
             return ",".join(value)
-        if self.type == "floats":
+        if self.type == "floats" or (self.type == "dropouts" and isinstance(value, (list, tuple))):
             return ",".join(repr(float(v)) for v in value)
+        if self.type == "dropouts":
+            return repr(float(value))
         if self.type == "float":
             return repr(float(value))
         if self.type == "bool":
@@ -100,9 +103,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("acts", "acts", list(DEFAULT_ACTIVATIONS),
            "Comma-separated activation names or formulas in x, e.g. 'relu,gelu,maximum(x, 0)'."),
     Option("seeds", "int", 3, "Seeds per activation (and lr)."),
-    Option("epochs", "int", DEFAULT_EPOCHS, "Epochs per run.", train_field="epochs"),
+    Option("epochs", "int", DEFAULT_EPOCHS, "Epochs per run.", train_field="epochs",
+           identity=False),  # a larger budget extends a sweep in place (--resume --epochs N)
     Option("batch_size", "int", 128, "Mini-batch size.", train_field="batch_size"),
-    Option("optimizer", "str", "adam", "adam or sgd.", train_field="optimizer"),
+    Option("optimizer", "str", "adam", "adam, sgd (with --momentum) or rmsprop.", train_field="optimizer"),
     Option("lr", "float", None, "Learning rate.", train_field="lr", default_text="1e-3", applies=_no_grid),
     Option("lr_grid", "floats", None,
            "Comma-separated learning rates; each activation is reported at its best (by validation accuracy)."),
@@ -110,9 +114,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("weight_decay", "float", 0.0, "L2 added to the gradient.", train_field="weight_decay"),
     Option("clip_value", "float", None, "Clamp each gradient element to [-c, c].", train_field="clip_value"),
     Option("clip_norm", "float", None, "Rescale each run's gradient to global norm ≤ c.", train_field="clip_norm"),
-    Option("dropout", "float", 0.0, "Dropout after each hidden activation (AlphaDropout for SELU).",
-           train_field="dropout"),
-    Option("init", "str", None, "he, glorot or lecun.", train_field="init",
+    Option("dropout", "dropouts", 0.0, "Dropout after each hidden activation (AlphaDropout for SELU); cnn: "
+           "two values, after the pooling and after the dense layer (0.25,0.5).", train_field="dropout"),
+    Option("init", "str", None, "he, glorot, lecun or auto; per activation: glorot,selu=auto (SELU keeps "
+           "lecun_normal).", train_field="init",
            default_text="each activation's recommended init"),
     Option("precision", "str", "auto", "Matmul precision: fp32, bf16 or auto (bf16 on CPUs with native bf16).",
            train_field="precision"),
@@ -224,7 +229,33 @@ def coerce(key: str, value: Any, source: str = "") -> Any:
         if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
             return [v.strip() for v in value]
         raise ActlabError(f"acts must be a list of activation names or formulas{where}, got {value!r}")
+    if option.type == "dropouts":
+        return _dropouts(key, value, where)
     return _rates(key, value, where)
+
+
+def _dropouts(key: str, value: Any, where: str) -> float | list[float]:
+    """One rate (a float) or two (a list): numbers, "0.25,0.5", [0.25, 0.5] or {pool = 0.25, dense = 0.5}."""
+    if isinstance(value, Mapping):
+        unknown = set(value) - {"pool", "dense"}
+        if unknown:
+            raise ActlabError(f"{key}: the places are pool and dense{where}, got {sorted(unknown)}")
+        value = [value.get("pool", 0.0), value.get("dense", 0.0)]
+    if isinstance(value, str):
+        value = [item.strip() for item in value.split(",")]
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    rates = []
+    for item in items:
+        try:
+            rate = float(item)
+        except (TypeError, ValueError):
+            raise ActlabError(f"{key}: {item!r} is not a number{where}") from None
+        if isinstance(item, bool) or not math.isfinite(rate):
+            raise ActlabError(f"{key} must be a number{where}, got {item!r}")
+        rates.append(rate)
+    if not 1 <= len(rates) <= 2:
+        raise ActlabError(f"{key}: one rate, or two for the cnn (after the pooling, after the dense layer){where}")
+    return rates[0] if len(rates) == 1 else rates
 
 
 def _rates(key: str, value: Any, where: str) -> list[float]:
@@ -300,7 +331,9 @@ def train_options(config: Mapping[str, Any]) -> dict[str, Any]:
         if option.train_field is None:
             continue
         value = config.get(option.key)
-        if value is not None:  # None: the trainer's default (lr 1e-3, no clipping, each activation's init)
+        if option.type == "dropouts" and isinstance(value, (list, tuple)):
+            out["dropout"], out["dropout_dense"] = float(value[0]), float(value[1])
+        elif value is not None:  # None: the trainer's default (lr 1e-3, no clipping, each activation's init)
             out[option.train_field] = value
     return out
 

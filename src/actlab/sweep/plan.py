@@ -213,13 +213,25 @@ def plan_from_options(
     if is_store(plan.out):
         with Store(plan.out, create=False) as store:
             sweep = store.sweep()
-        if sweep is not None and sweep["fingerprint"] != plan.fingerprint:
+        legacy = None if sweep is None else legacy_fingerprint(plan.config, sweep["config"].get("epochs"))
+        if sweep is not None and sweep["fingerprint"] not in (plan.fingerprint, legacy):
             changed = _differences(sweep["config"], plan.config)
             raise ActlabError(
                 f"{plan.out} already holds a sweep with a different config ({changed}); "
                 "use another --out or the same options (--resume reuses the stored ones)"
             )
+        stored_epochs = None if sweep is None else sweep["config"].get("epochs")
+        if stored_epochs is not None and plan.config["epochs"] < stored_epochs:
+            raise ActlabError(
+                f"{plan.out} holds a sweep of {stored_epochs} epochs; --epochs {plan.config['epochs']} would shorten it "
+                f"(a sweep can be extended, not shortened: give --epochs {stored_epochs} or more, or another --out)"
+            )
     return plan
+
+
+def legacy_fingerprint(config: Mapping[str, Any], stored_epochs: Any) -> str:
+    """The fingerprint stores written before the epoch budget left the identity have (epochs included)."""
+    return config_fingerprint({**identity_of(config), "epochs": stored_epochs})
 
 
 def _differences(stored: Mapping[str, Any], config: Mapping[str, Any]) -> str:

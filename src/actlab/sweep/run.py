@@ -1,8 +1,10 @@
 """Running a planned sweep into its store: resume, Ctrl-C, the event sink, then the report.
 
 Re-running the same config into the same directory resumes: finished and
-diverged runs are skipped, unfinished ones restart from scratch (their partial
-epochs are deleted).
+diverged runs are skipped, unfinished ones continue from their cell's last
+checkpoint (``RUN_DIR/checkpoints``), and a larger epoch budget extends finished
+runs.  No epoch row is ever deleted: an epoch trained again after a crash is
+rewritten with the same values.  One process at a time trains in a directory.
 """
 from __future__ import annotations
 
@@ -32,11 +34,14 @@ class Outcome:
     total: int
     finished: int  # runs that ended (finished or diverged), including earlier sessions
     diverged: list[str] = field(default_factory=list)  # run ids
-    trained: int = 0  # runs trained in this session
+    trained: int = 0  # runs trained to their end in this session
     skipped: int = 0  # runs already done before this session
     interrupted: bool = False
     seconds: float = 0.0
     resume_command: str = ""
+    epochs_stored: int = 0  # epoch rows in the store (all runs, all sessions)
+    epochs_planned: int = 0  # what the sweep needs (runs × epochs, less what diverged runs skip)
+    extended_from: int | None = None  # the previous epoch budget when this session extended the sweep
 
 
 class _StopFlag:
@@ -50,9 +55,13 @@ class _StopFlag:
         return self.set
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextmanager
-def _sigint_stops(flag: _StopFlag) -> Iterator[None]:
-    """While training, the first Ctrl-C asks the engine to stop; a second one raises."""
+def _signals_stop(flag: _StopFlag) -> Iterator[None]:
+    """While training, the first Ctrl-C or SIGTERM asks the engine to stop at its next step; a second one raises
+    KeyboardInterrupt at once (store writes roll back, checkpoints are renamed whole, so nothing is corrupted)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -62,17 +71,28 @@ def _sigint_stops(flag: _StopFlag) -> Iterator[None]:
             raise KeyboardInterrupt
         flag.set = True
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {number: signal.signal(number, handler) for number in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, old in previous.items():
+            signal.signal(number, old)
 
 
 def open_store(plan: Plan, *, command: str) -> Store:
-    """Open (or create) the plan's store and register its sweep and runs."""
+    """Open (or create) the plan's store and register its sweep and runs.
+
+    A stored sweep with the same results identity but another epoch budget (an extension),
+    or written before the budget left the fingerprint, takes the plan's config.
+    """
+    from actlab.store.extend import adopt_config
+
     store = Store(plan.out)
     try:
+        previous = store.sweep()
+        if previous is not None and (previous["fingerprint"] != plan.fingerprint
+                                     or previous["config"].get("epochs") != plan.config["epochs"]):
+            adopt_config(store, plan.config, plan.fingerprint, reproduce_command(plan.config))
         store.init_sweep(
             plan.config,
             plan.fingerprint,
@@ -95,25 +115,57 @@ def run_sweep(
     device: str = "cpu",
     handle_sigint: bool = True,
 ) -> Outcome:
-    """Train every run of ``plan`` that the store does not hold yet; record each epoch as it ends.
+    """Train what the store does not hold yet; record each epoch as it ends and checkpoint every cell after it.
 
-    ``on_event`` sees every engine event after it is stored. Ctrl-C (with
-    ``handle_sigint``) or ``should_stop()`` returning True stops the engine at
-    its next check; what finished stays committed and ``Outcome.interrupted``
-    is True.
+    Holds the directory's lock (:class:`~actlab.sweep.lock.SweepLock`) throughout: a second
+    sweep on the same directory is refused.  Unfinished runs continue from their cell's last
+    checkpoint; finished runs with fewer epochs than ``plan`` asks for are extended from theirs.
+    ``on_event`` sees every engine event after it is stored.  Ctrl-C / SIGTERM (with
+    ``handle_sigint``) or ``should_stop()`` returning True stops the engine within a step; what
+    finished stays committed and ``Outcome.interrupted`` is True.
     """
-    from actlab.train import RunDiverged, RunEnd, train_runs
+    from actlab.sweep.lock import SweepLock
 
     command = command or reproduce_command(plan.config)
+    with SweepLock(plan.out, command=command):
+        return _run_locked(plan, command, on_event, should_stop, device, handle_sigint)
+
+
+def _run_locked(plan: Plan, command: str, on_event: Callable[[Any], None] | None,
+                should_stop: Callable[[], bool] | None, device: str, handle_sigint: bool) -> Outcome:
+    from actlab.store import is_store
+    from actlab.store.extend import last_epochs, record_extension
+    from actlab.train import RunDiverged, RunEnd, train_runs
+    from actlab.train.checkpoint import CheckpointDir
+    from actlab.train.engine import plan_cells
+
     started = time.monotonic()
     flag = _StopFlag(should_stop)
+    previous_epochs = None
+    if is_store(plan.out):
+        with Store(plan.out, create=False) as old:
+            sweep = old.sweep()
+            previous_epochs = None if sweep is None else sweep["config"].get("epochs")
     store = open_store(plan, command=command)
     try:
-        todo_ids = set(store.reset_unfinished([row["run_id"] for row in plan.rows]))
-        todo = [run for run in plan.runs if run.run_id in todo_ids]
+        target = plan.config["epochs"]
+        status = {run.run_id: run.status for run in store.runs()}
+        stored = last_epochs(store)
+
+        def needs(run_id: str) -> bool:
+            state = status.get(run_id, "pending")
+            return state in ("pending", "running") or (state == "finished" and stored.get(run_id, 0) < target)
+
+        engine = plan.config["engine"]
+        cells = plan_cells(plan.train_config, plan.runs, engine)
+        todo = [run.run_id for _, cell in cells if any(needs(r.run_id) for r in cell) for run in cell
+                if status.get(run.run_id) != "diverged"]
         outcome = Outcome(out=plan.out, total=len(plan.runs), finished=0, skipped=len(plan.runs) - len(todo))
         outcome.resume_command = reproduce_command(plan.config, resume=True)
-
+        reopened = [run_id for run_id in todo if status.get(run_id) == "finished"]
+        if previous_epochs is not None and target > previous_epochs:
+            outcome.extended_from = previous_epochs
+            record_extension(store, previous_epochs, target, len(reopened), command)
         sink = StoreSink(store)
 
         def record(event: Any, notify: bool = True) -> None:
@@ -123,30 +175,48 @@ def run_sweep(
 
         results: dict[str, Any] = {}
         if todo:
-            store.mark_running([run.run_id for run in todo])
-            guard = _sigint_stops(flag) if handle_sigint else _nothing()
+            store.reopen(reopened)
+            store.mark_running(todo)
+            guard = _signals_stop(flag) if handle_sigint else _nothing()
             try:
                 with guard:
                     results = train_runs(
-                        plan.dataset, plan.train_config, todo,
-                        engine=plan.config["engine"], on_event=record, should_stop=flag, device=device,
+                        plan.dataset, plan.train_config, plan.runs, engine=engine, on_event=record,
+                        should_stop=flag, device=device, checkpoints=CheckpointDir(plan.out),
+                        skip_cell=lambda kind, cell: not any(needs(run.run_id) for run in cell),
                     ) or {}
-            except KeyboardInterrupt:
+            except KeyboardInterrupt:  # a second Ctrl-C: out at once, the open write (if any) undone
                 flag.set = True
+                if store._conn.in_transaction:
+                    store._conn.execute("ROLLBACK")
             # the engine's return value is the record of truth; replaying is idempotent
             for result in results.values():
                 if isinstance(result, (RunEnd, RunDiverged)):
                     record(result, notify=False)
-        outcome.seconds = time.monotonic() - started
-        store.add_wall_time(outcome.seconds)
-        counts = store.status_counts()
-        outcome.finished = counts["finished"] + counts["diverged"]
-        outcome.diverged = [run.run_id for run in store.runs("diverged")]
-        outcome.trained = sum(1 for r in results.values() if isinstance(r, (RunEnd, RunDiverged)))
-        outcome.interrupted = flag.set or outcome.finished < outcome.total
+        _conclude(store, plan, outcome, started, flag.set, results, set(todo))
     finally:
         store.close()
     return outcome
+
+
+def _conclude(store: Store, plan: Plan, outcome: Outcome, started: float, stopped: bool,
+              results: Mapping[str, Any], todo: set[str]) -> None:
+    from actlab.store.extend import last_epochs
+    from actlab.train import RunDiverged, RunEnd
+
+    outcome.seconds = time.monotonic() - started
+    store.add_wall_time(outcome.seconds)
+    counts = store.status_counts()
+    outcome.finished = counts["finished"] + counts["diverged"]
+    runs = store.runs()
+    outcome.diverged = [run.run_id for run in runs if run.status == "diverged"]
+    outcome.trained = sum(1 for run_id, r in results.items()
+                          if run_id in todo and isinstance(r, (RunEnd, RunDiverged)))
+    stored = last_epochs(store)
+    target = plan.config["epochs"]
+    outcome.epochs_stored = sum(min(stored.get(run.run_id, 0), target) for run in runs)
+    outcome.epochs_planned = sum(run.diverged_epoch or target if run.status == "diverged" else target for run in runs)
+    outcome.interrupted = stopped or outcome.finished < outcome.total
 
 
 @contextmanager

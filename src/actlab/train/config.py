@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from actlab.errors import ActlabError
-from actlab.models import MODELS
-from actlab.spec import INIT_SCHEMES
+from actlab.models import MODELS, parse_init
 
 __all__ = ["TrainConfig", "RunSpec", "OPTIMIZERS", "PRECISIONS", "resolve_precision", "cpu_has_native_bf16"]
 
-OPTIMIZERS = ("adam", "sgd")
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
 PRECISIONS = ("auto", "fp32", "bf16")
 _BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16", "bf16")  # x86 AVX-512 BF16 / AMX; aarch64 FEAT_BF16
 
@@ -54,14 +53,17 @@ class TrainConfig:
     width: int = 128  # units per hidden layer (mlp)
     epochs: int = 10
     batch_size: int = 128
-    optimizer: str = "adam"  # "adam" | "sgd"
+    optimizer: str = "adam"  # "adam" | "sgd" | "rmsprop" (torch.optim.RMSprop defaults: alpha 0.99, eps 1e-8)
     lr: float = 1e-3  # default learning rate (a RunSpec may override)
     momentum: float = 0.9  # sgd only
     weight_decay: float = 0.0  # L2 added to the gradient, as torch.optim.Adam / SGD
     clip_value: float | None = None  # clamp every gradient element to [-c, c]
     clip_norm: float | None = None  # rescale each model's gradient to global norm <= c
-    dropout: float = 0.0  # after each hidden activation (AlphaDropout for SELU)
-    init: str | None = None  # None → each activation's spec.init.scheme; else "he" | "glorot" | "lecun"
+    dropout: float = 0.0  # after each hidden activation (AlphaDropout for SELU); cnn: after the pooling
+    dropout_dense: float | None = None  # cnn only: after the dense layer (None: the same as ``dropout``)
+    # None or "auto" → each activation's spec.init.scheme; "he" | "glorot" | "lecun" for all; per activation:
+    # "glorot,selu=lecun" or "glorot,selu=auto" (SELU keeps its recommended lecun_normal, the others glorot)
+    init: str | None = None
     # matmul precision: "fp32"; "bf16" (bfloat16 matmul operands, float32 weights, optimiser state,
     # activations and losses, like torch.autocast); "auto" → bf16 on a CPU with native bf16, else fp32
     precision: str = "auto"
@@ -94,8 +96,14 @@ class TrainConfig:
             raise ActlabError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if self.precision not in PRECISIONS:
             raise ActlabError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
-        if self.init is not None and self.init not in INIT_SCHEMES:
-            raise ActlabError(f"unknown init scheme {self.init!r}; choose one of {', '.join(INIT_SCHEMES)} (or None)")
+        if self.init is not None:
+            parse_init(self.init)  # raises on an unknown scheme
+        if self.dropout_dense is not None:
+            if self.model != "cnn":
+                raise ActlabError(f"two dropout values (after the pooling, after the dense layer) are for the cnn; "
+                                  f"the {self.model} has one place: give one value")
+            if not (0.0 <= self.dropout_dense < 1.0):
+                raise ActlabError(f"dropout must be in [0, 1), got {self.dropout_dense!r}")
         if dataset is not None:
             self._validate_dataset(dataset)
 
@@ -113,6 +121,10 @@ class TrainConfig:
             raise ActlabError(f"dataset {dataset.name!r} is a classification set with {dataset.num_classes} classes")
         if len(dataset.x_train) == 0 or len(dataset.x_val) == 0 or len(dataset.x_test) == 0:
             raise ActlabError(f"dataset {dataset.name!r} has an empty train, validation or test split")
+
+    def dense_dropout(self) -> float:
+        """The dropout after dense hidden layers (the mlp's only place; the cnn's second)."""
+        return self.dropout if self.dropout_dense is None else self.dropout_dense
 
     def resolved_precision(self, device: Any = "cpu") -> str:
         """The precision the engines use on ``device``: "fp32" or "bf16" ("auto" resolved)."""

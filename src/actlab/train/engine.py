@@ -45,12 +45,15 @@ def plan_cells(config: TrainConfig, runs: list[RunSpec], engine: str = "grid") -
 def train_runs(dataset, config: TrainConfig, runs: list[RunSpec], *, engine: str = "grid",
                on_event: Callable[[object], None] | None = None,
                should_stop: Callable[[], bool] | None = None,
-               device: str = "cpu") -> dict[str, RunEnd | RunDiverged]:
+               device: str = "cpu", checkpoints=None,
+               skip_cell: Callable[[str, list[RunSpec]], bool] | None = None) -> dict[str, RunEnd | RunDiverged]:
     """Train every run on ``dataset``; return run_id → RunEnd (finished) or RunDiverged.
 
     ``on_event`` receives EpochEnd / RunDiverged / RunEnd synchronously;
     ``should_stop()`` is polled between steps, and when it returns True training
     stops at once: runs that had not finished are absent from the result.
+    ``checkpoints`` (:class:`actlab.train.checkpoint.CheckpointDir`): each cell resumes from its
+    last checkpoint and checkpoints every epoch; ``skip_cell(kind, runs)`` True leaves a cell out.
     """
     if engine not in ENGINES:
         raise ActlabError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
@@ -71,7 +74,10 @@ def train_runs(dataset, config: TrainConfig, runs: list[RunSpec], *, engine: str
     data = prepare(dataset, config.model, device)
     results: dict[str, RunEnd | RunDiverged] = {}
     for kind, cell in plan_cells(config, runs, engine):  # torch's thread count is the caller's choice
+        if skip_cell is not None and skip_cell(kind, cell):
+            continue
         trainer = train_grid if kind == "grid" else train_sequential
-        if not trainer(data, config, cell, emit, should_stop, results):
+        checkpoint = None if checkpoints is None else checkpoints.for_cell(kind, [run.run_id for run in cell])
+        if not trainer(data, config, cell, emit, should_stop, results, checkpoint):
             break
     return {run_id: results[run_id] for run_id in ids if run_id in results}

@@ -168,7 +168,7 @@ class GridTrainer:
     def _activate(self, z: Tensor, dim: int, per_model: int, train: bool) -> Tensor:
         """Apply each group's activation (then dropout, in training) to its slice along ``dim``."""
         parts = []
-        p = self.config.dropout
+        p = self.config.dense_dropout()
         for g in self.groups:
             part = z.narrow(dim, g.start * per_model, (g.stop - g.start) * per_model)
             part = function_for(g.spec).apply(part.float(), *g.values)  # float32 under bf16 autocast
@@ -287,6 +287,8 @@ class GridTrainer:
                 self.step += 1
                 total += torch.where(self.alive, losses.detach(), 0).double() * len(index[0])
                 count += len(index[0])
+            if should_stop is not None and should_stop():  # before the (long, for a cnn) validation pass
+                return None
         self.epoch += 1
         val_loss, val_acc = self.evaluate(self.params, data.x_val, data.y_val)
         bad = self.alive & ~torch.isfinite(val_loss.to(self.alive.device))
@@ -354,12 +356,27 @@ class GridTrainer:
 
 def train_grid(data: Prepared, config: TrainConfig, runs: list[RunSpec],
                emit: Callable[[object], None], should_stop: Callable[[], bool] | None,
-               results: dict[str, RunEnd | RunDiverged]) -> bool:
-    """Train one grid; fills ``results``; False when ``should_stop`` interrupted."""
+               results: dict[str, RunEnd | RunDiverged], checkpoint=None) -> bool:
+    """Train one grid; fills ``results``; False when ``should_stop`` interrupted.
+
+    ``checkpoint`` (:class:`actlab.train.checkpoint.Checkpoint`): the grid starts from its
+    last state, if any, and saves its state after each epoch's events were emitted.
+    """
     trainer = GridTrainer(data, config, runs)
     probe = GridProbe(trainer)  # --diagnostics and clipping counts
-    probe.start(emit)
-    for _ in range(config.epochs):
+    resumed = False
+    if checkpoint is not None:
+        from actlab.train.checkpoint import grid_state, load_grid_state
+
+        state = checkpoint.load()
+        if state is not None:
+            load_grid_state(trainer, state)
+            resumed = True
+            for i, event in trainer.diverged.items():
+                results[trainer.runs[i].run_id] = event
+    if not resumed:
+        probe.start(emit)  # the measurement at initialisation
+    while trainer.epoch < config.epochs:
         if not bool(trainer.alive.any()):
             break
         events = trainer.train_epoch(should_stop, emit)
@@ -370,6 +387,8 @@ def train_grid(data: Prepared, config: TrainConfig, runs: list[RunSpec],
         for event in events:
             emit(event)
         probe.epoch_end(emit)
+        if checkpoint is not None:
+            checkpoint.save(grid_state(trainer))
     for i, end in trainer.finish().items():
         emit(end)
         results[trainer.runs[i].run_id] = end

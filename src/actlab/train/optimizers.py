@@ -9,10 +9,12 @@ from torch import Tensor
 
 from actlab.train.config import TrainConfig
 
-__all__ = ["StackedOptimizer", "ADAM_BETAS", "ADAM_EPS", "CLIP_NORM_EPS"]
+__all__ = ["StackedOptimizer", "ADAM_BETAS", "ADAM_EPS", "CLIP_NORM_EPS", "RMSPROP_ALPHA", "RMSPROP_EPS"]
 
 ADAM_BETAS = (0.9, 0.999)  # torch.optim.Adam defaults
 ADAM_EPS = 1e-8
+RMSPROP_ALPHA = 0.99  # torch.optim.RMSprop defaults (Keras: rho 0.9, eps 1e-7)
+RMSPROP_EPS = 1e-8
 CLIP_NORM_EPS = 1e-6  # as torch.nn.utils.clip_grad_norm_
 
 
@@ -23,7 +25,7 @@ class StackedOptimizer:
         self.flat, self.lr, self.config = flat, lr, config
         self.M = flat[0].shape[0]
         self.alive = torch.ones(self.M, dtype=torch.bool, device=lr.device)
-        self.state = [torch.zeros_like(f) for f in flat]  # Adam m / SGD momentum buffer
+        self.state = [torch.zeros_like(f) for f in flat]  # Adam m / SGD momentum buffer / RMSprop square average
         self.state2 = [torch.zeros_like(f) for f in flat] if config.optimizer == "adam" else []
         self._adam_step = torch.zeros((), dtype=torch.float32, device=flat[0].device)
         self.clipped_steps = torch.zeros(self.M, dtype=torch.int64, device=lr.device)  # steps clipping changed
@@ -69,6 +71,13 @@ class StackedOptimizer:
                 v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
                 denom = (v.sqrt() / correction2).add_(ADAM_EPS)
                 p.sub_(torch.div(m, denom).mul_(step_size))
+        elif config.optimizer == "rmsprop":  # as torch.optim.RMSprop (centered=False, momentum=0)
+            rate = lr.float().unsqueeze(1)
+            for p, g, square in zip(self.flat, grads, self.state):
+                if config.weight_decay:
+                    g = g.add(p, alpha=config.weight_decay)
+                square.mul_(RMSPROP_ALPHA).addcmul_(g, g, value=1 - RMSPROP_ALPHA)
+                p.sub_(g / square.sqrt().add_(RMSPROP_EPS) * rate)
         else:
             rate = lr.float().unsqueeze(1)
             for p, g, buf in zip(self.flat, grads, self.state):

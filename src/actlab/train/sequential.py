@@ -33,6 +33,11 @@ EVAL_BATCH = 4096
 def make_optimizer(model: nn.Module, config: TrainConfig, lr: float) -> torch.optim.Optimizer:
     if config.optimizer == "adam":
         return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=config.weight_decay)
+    if config.optimizer == "rmsprop":
+        from actlab.train.optimizers import RMSPROP_ALPHA, RMSPROP_EPS
+
+        return torch.optim.RMSprop(model.parameters(), lr=lr, alpha=RMSPROP_ALPHA, eps=RMSPROP_EPS,
+                                   weight_decay=config.weight_decay)
     return torch.optim.SGD(model.parameters(), lr=lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
 
@@ -148,13 +153,27 @@ class SingleRun:
 
 def train_sequential(data: Prepared, config: TrainConfig, runs: list[RunSpec],
                      emit: Callable[[object], None], should_stop: Callable[[], bool] | None,
-                     results: dict[str, RunEnd | RunDiverged]) -> bool:
-    """Train ``runs`` one after another; fills ``results``; False when ``should_stop`` interrupted."""
+                     results: dict[str, RunEnd | RunDiverged], checkpoint=None) -> bool:
+    """Train ``runs`` one after another; fills ``results``; False when ``should_stop`` interrupted.
+
+    ``checkpoint`` (one run only): start from its last state and save the state after each epoch.
+    """
+    if checkpoint is not None and len(runs) != 1:
+        raise ValueError("a sequential checkpoint holds one run")
     for run in runs:
         single = SingleRun(data, config, run)
         probe = SingleProbe(single)  # --diagnostics and clipping counts
-        probe.start(emit)
-        for _ in range(config.epochs):
+        resumed = False
+        if checkpoint is not None:
+            from actlab.train.checkpoint import load_single_state, single_state
+
+            state = checkpoint.load()
+            if state is not None:
+                load_single_state(single, state)
+                resumed = True
+        if not resumed:
+            probe.start(emit)  # the measurement at initialisation
+        while single.epoch < config.epochs:
             event = single.train_epoch(should_stop)
             if event is None:
                 return False
@@ -163,6 +182,8 @@ def train_sequential(data: Prepared, config: TrainConfig, runs: list[RunSpec],
                 results[run.run_id] = event
                 break
             probe.epoch_end(emit)
+            if checkpoint is not None:
+                checkpoint.save(single_state(single))
         else:
             end = single.finish()
             emit(end)
