@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from actlab.catalog import _native
 from actlab.catalog._common import GLOROT, nonnegative
 from actlab.spec import ActivationSpec
 
@@ -122,6 +123,8 @@ SPECS = [
         family="shrinkage",
         forward=softshrink,
         derivative=shrink_derivative,
+        native=_native.softshrink,
+        torch_module=_native.softshrink_module,
         params=(nonnegative("lambd", 0.5, SHRINK_SOURCE, "half-width of the zero band"),),
         kinks=_symmetric,
         kink_convention="f'(±lambd) = 0, as PyTorch",
@@ -141,6 +144,8 @@ SPECS = [
         family="shrinkage",
         forward=hardshrink,
         derivative=shrink_derivative,
+        native=_native.hardshrink,
+        torch_module=_native.hardshrink_module,
         params=(nonnegative("lambd", 0.5, SHRINK_SOURCE, "half-width of the zero band"),),
         kinks=_symmetric,
         kink_convention="f jumps at ±lambd; f'(±lambd) = 0, as PyTorch",
@@ -160,6 +165,8 @@ SPECS = [
         family="shrinkage",
         forward=tanhshrink,
         derivative=tanhshrink_derivative,
+        native=_native.tanhshrink,
+        torch_module=_native.tanhshrink_module,
         formula="x - tanh(x)",
         derivative_formula="tanh(x)**2",
         latex=r"x - \tanh x",
@@ -240,6 +247,7 @@ SPECS = [
         family="periodic",
         forward=sin,
         derivative=cos,
+        native=_native.sin,
         formula="sin(x)",
         derivative_formula="cos(x)",
         latex=r"\sin x",
@@ -256,6 +264,7 @@ SPECS = [
         family="periodic",
         forward=cos,
         derivative=neg_sin,
+        native=_native.cos,
         formula="cos(x)",
         derivative_formula="-sin(x)",
         latex=r"\cos x",
@@ -304,6 +313,7 @@ SPECS = [
         family="exponential",
         forward=exponential,
         derivative=exponential,
+        native=_native.exponential,
         formula="exp(x)",
         derivative_formula="exp(x)",
         latex=r"e^x",
