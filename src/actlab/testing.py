@@ -218,6 +218,10 @@ def check_native_vs_reference(spec: ActivationSpec) -> None:
         assert torch.allclose(outs[0], outs[1], rtol=rtol, atol=atol, equal_nan=True), (
             f"{spec.name} ({dtype}): native f {outs[0].tolist()} vs reference {outs[1].tolist()} at {x.tolist()}"
         )
+        with torch.no_grad():  # NaN propagates through both
+            nan = torch.full_like(x, math.nan)
+            for impl in ("native", "reference"):
+                assert torch.isnan(spec.module(impl=impl).to(dtype).eval()(nan)).all(), f"{spec.name}: {impl} f(NaN)"
         for native, reference in zip(*grads):
             assert torch.allclose(native, reference, rtol=rtol, atol=atol, equal_nan=True), (
                 f"{spec.name} ({dtype}): native gradient {native.tolist()} vs reference {reference.tolist()} "

@@ -17,15 +17,16 @@ def _symmetric(lambd: float) -> tuple[float, ...]:
 
 # ------------------------------------------------------------------ shrinkage
 def softshrink(x: Tensor, lambd: float) -> Tensor:
-    return torch.where(x > lambd, x - lambd, torch.where(x < -lambd, x + lambd, torch.zeros_like(x)))
+    # written so that NaN propagates (NaN <= lambd is False), as torch's softshrink
+    return torch.where(x.abs() <= lambd, torch.zeros_like(x), x - lambd * torch.sign(x))
 
 
 def shrink_derivative(x: Tensor, lambd: float) -> Tensor:
-    return (x.abs() > lambd).to(x.dtype)
+    return (~(x.abs() <= lambd)).to(x.dtype)  # 1 at NaN, as torch's shrink backward
 
 
 def hardshrink(x: Tensor, lambd: float) -> Tensor:
-    return torch.where(x.abs() > lambd, x, torch.zeros_like(x))
+    return torch.where(x.abs() <= lambd, torch.zeros_like(x), x)  # NaN propagates, as torch
 
 
 def tanhshrink(x: Tensor) -> Tensor:

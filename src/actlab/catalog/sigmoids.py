@@ -16,7 +16,7 @@ VANISH = "Saturates on both sides: in deep nets the gradient vanishes (|f'| < 1 
 
 
 def binary_step(x: Tensor) -> Tensor:
-    return (x >= 0).to(x.dtype)
+    return torch.where(torch.isnan(x), x, (x >= 0).to(x.dtype))  # NaN propagates, as torch.heaviside
 
 
 def sigmoid(x: Tensor) -> Tensor:
