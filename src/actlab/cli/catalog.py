@@ -9,8 +9,8 @@ from rich.table import Table
 from rich.text import Text
 
 import actlab
-from actlab.cli.app import app, console, parse_floats, parse_params, print_json
 from actlab.catalog.equivalents import equivalents_for
+from actlab.cli.app import app, console, parse_floats, parse_params, print_json
 from actlab.cli.options import ActivationArgument, JsonFlag, ParamOption
 
 
