@@ -38,3 +38,14 @@ def test_equivalents_name_catalog_entries_and_issue_findings() -> None:
         torch_rows = [r for r in equivalents_for(name) if r["framework"] == "torch"]
         if spec.native is not None and spec.torch_module is not None:
             assert torch_rows and torch_rows[0]["checked"] == "measured", name
+
+
+def test_light_index_matches_the_records() -> None:
+    from pathlib import Path
+
+    import actlab.catalog.index as index
+    from actlab.catalog._index_gen import render
+
+    assert Path(index.__file__).read_text(encoding="utf-8") == render(), (
+        "actlab/catalog/index.py is stale: run python -m actlab.catalog._index_gen"
+    )

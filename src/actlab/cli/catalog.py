@@ -10,28 +10,47 @@ from rich.text import Text
 
 import actlab
 from actlab.catalog.equivalents import equivalents_for
-from actlab.cli.app import app, console, parse_floats, parse_params, print_json
+from actlab.cli.app import app, console, err_console, parse_floats, parse_params, print_json
 from actlab.cli.options import ActivationArgument, JsonFlag, ParamOption
 
 
 @app.command("list")
 def list_command(json: JsonFlag = False) -> None:
     """Every activation in the catalog, with a one-line summary."""
-    specs = actlab.all_specs()
+    rows = _light_rows()
     if json:
         print_json([
-            {"name": s.name, "aliases": list(s.aliases), "summary": s.summary, "family": s.family, "source": s.source}
-            for s in specs
+            {"name": name, "aliases": list(aliases), "summary": summary, "family": family, "source": source}
+            for name, aliases, family, summary, source in rows
         ])
         return
-    table = Table(title=f"actlab catalog ({len(specs)} activations)")
+    table = Table(title=f"actlab catalog ({len(rows)} activations)")
     table.add_column("name", style="bold")
     table.add_column("aliases")
     table.add_column("family")
     table.add_column("summary")
-    for s in specs:
-        table.add_row(s.name, ", ".join(s.aliases), s.family, s.summary)
+    for name, aliases, family, summary, _ in rows:
+        table.add_row(name, ", ".join(aliases), family, summary)
     console.print(table)
+
+
+def _light_rows() -> list[tuple[str, tuple[str, ...], str, str, str]]:
+    """The catalog's plain-data index plus the saved formulas, sorted by name: no torch import (fast start-up)."""
+    from actlab.catalog.index import INDEX
+    from actlab.errors import ActlabError
+    from actlab.formula.store import read_saved
+
+    rows = {name: (name, aliases, family, summary, "catalog") for name, aliases, family, summary in INDEX}
+    try:
+        saved = read_saved()
+    except ActlabError as error:  # a broken file warns, as the registry does
+        err_console.print(f"warning: {error}", highlight=False, markup=False)
+        saved = {}
+    for name, entry in saved.items():
+        if name not in rows and isinstance(entry, dict):
+            formula = str(entry.get("formula", ""))
+            rows[name] = (name, (), "formula", f"formula activation f(x) = {formula}", "formula")
+    return [rows[name] for name in sorted(rows)]
 
 
 @app.command("show")
