@@ -40,6 +40,8 @@ NON_DEFAULT = {
     "init": "lecun",
     "precision": "fp32",
     "engine": "sequential",
+    "device": "cpu",
+    "compile": "off",
     "out": "runs/x y",
 }
 # options that exclude another one (the CLI refuses both at once)

@@ -115,6 +115,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("precision", "str", "auto", "Matmul precision: fp32, bf16 or auto (bf16 on CPUs with native bf16).",
            train_field="precision"),
     Option("engine", "str", "grid", "grid (vectorised) or sequential.", identity=False),
+    Option("device", "str", "auto", "auto, cpu, cuda or mps (auto: cuda, else mps, else cpu); recorded in the store.",
+           identity=False),
+    Option("compile", "str", "auto", "torch.compile the grid's fused steps: auto (when the job is large enough), "
+           "on or off.", identity=False),
     Option("out", "str", None, "Output directory.", identity=False,
            default_text="runs/compare-<dataset>-<model>-<hash>"),
 )

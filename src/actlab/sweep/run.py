@@ -105,6 +105,7 @@ def run_sweep(
     from actlab.train import RunDiverged, RunEnd, train_runs
 
     command = command or reproduce_command(plan.config)
+    device = _job_device_and_compile(plan, device)
     started = time.monotonic()
     flag = _StopFlag(should_stop)
     store = open_store(plan, command=command)
@@ -147,6 +148,23 @@ def run_sweep(
     finally:
         store.close()
     return outcome
+
+
+def _job_device_and_compile(plan: Plan, device: str) -> str:
+    """The device to train on (``--device``, resolved) and the job's compile decision (``--compile``), both
+    written into ``plan.config`` so the store records them (``device_used``, ``compile_used``)."""
+    from actlab.compile_policy import decide, job_work, resolve_device, set_job_compile
+
+    wanted = plan.config.get("device") or device
+    resolved = resolve_device(wanted)
+    batch = int(plan.config.get("batch_size") or 128)
+    steps = int(plan.config.get("epochs") or 1) * max(1, -(-len(plan.dataset.x_train) // batch))
+    work = job_work(steps, len(plan.runs), batch * int(plan.config.get("width") or 1))
+    compiles = decide(plan.config.get("compile") or "auto", work)
+    set_job_compile(compiles)
+    plan.config["device_used"] = resolved
+    plan.config["compile_used"] = compiles
+    return resolved
 
 
 @contextmanager
