@@ -71,3 +71,21 @@ def test_compare_on_cuda(tmp_path):
     assert outcome.finished == 4
     with Store(tmp_path / "cuda", create=False) as store:
         assert store.sweep()["config"]["device_used"] == "cuda"
+
+
+def test_progress_display_announces_compiling():
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from actlab.cli.compare import _Display
+
+    plan = SimpleNamespace(labels={"a": "relu"}, config={"epochs": 2, "compile_used": True},
+                           dataset=SimpleNamespace(task="classification"))
+    display = _Display(plan, set())
+    console = Console(record=True, width=100)
+    console.print(display)
+    assert "compiling…" in console.export_text()
+    plan.config["compile_used"] = False
+    console.print(display)
+    assert "epoch 0/2" in console.export_text()
