@@ -29,7 +29,7 @@ from typing import Any
 
 __all__ = ["compile_enabled", "compile_errors", "own_code", "warn_once", "FORMULA_MIN_NUMEL", "GRID_MIN_NUMEL",
            "COMPILE_MODES", "DEVICES", "JOB_MIN_WORK", "decide", "job_work", "set_job_compile", "job_compiles",
-           "resolve_device"]
+           "resolve_device", "use_persistent_cache"]
 
 FORMULA_MIN_NUMEL = 1 << 16
 GRID_MIN_NUMEL = 1 << 18
@@ -107,8 +107,24 @@ def decide(mode: str, work: float) -> bool:
 
 
 def set_job_compile(enabled: bool) -> None:
-    """Record the running job's decision (the grid engine reads it through :func:`job_compiles`)."""
+    """Record the running job's decision (the grid engine reads it through :func:`job_compiles`); a compiling
+    job keeps inductor's on-disk cache in actlab's user cache folder (:func:`use_persistent_cache`)."""
     _JOB["compile"] = bool(enabled)
+    if enabled:
+        use_persistent_cache()
+
+
+def use_persistent_cache() -> str:
+    """Point inductor's on-disk cache (compiled kernels and FX graphs) at ``$ACTLAB_CACHE_DIR/inductor`` or
+    the user cache folder, unless ``TORCHINDUCTOR_CACHE_DIR`` is set: a second process running the same job
+    reuses the compiled code instead of paying again (the default, /tmp/torchinductor_USER, is per-boot)."""
+    if "TORCHINDUCTOR_CACHE_DIR" not in os.environ:
+        import platformdirs
+
+        base = os.environ.get("ACTLAB_CACHE_DIR") or platformdirs.user_cache_dir("actlab")
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = os.path.join(base, "inductor")
+    os.environ.setdefault("TORCHINDUCTOR_FX_GRAPH_CACHE", "1")
+    return os.environ["TORCHINDUCTOR_CACHE_DIR"]
 
 
 def job_compiles() -> bool:

@@ -89,3 +89,17 @@ def test_progress_display_announces_compiling():
     plan.config["compile_used"] = False
     console.print(display)
     assert "epoch 0/2" in console.export_text()
+
+
+def test_compiling_job_uses_the_persistent_inductor_cache(monkeypatch, tmp_path):
+    from actlab import compile_policy
+
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+    monkeypatch.setenv("ACTLAB_CACHE_DIR", str(tmp_path))
+    compile_policy.set_job_compile(True)
+    import os
+
+    assert os.environ["TORCHINDUCTOR_CACHE_DIR"] == str(tmp_path / "inductor")
+    compile_policy.set_job_compile(True)
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", "/elsewhere")  # the user's own setting wins
+    assert compile_policy.use_persistent_cache() == "/elsewhere"
