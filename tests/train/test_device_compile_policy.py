@@ -94,7 +94,8 @@ def test_progress_display_announces_compiling():
 def test_compiling_job_uses_the_persistent_inductor_cache(monkeypatch, tmp_path):
     from actlab import compile_policy
 
-    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+    monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", "placeholder")  # recorded, so teardown restores the original
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR")
     monkeypatch.setenv("ACTLAB_CACHE_DIR", str(tmp_path))
     compile_policy.set_job_compile(True)
     import os
@@ -103,3 +104,12 @@ def test_compiling_job_uses_the_persistent_inductor_cache(monkeypatch, tmp_path)
     compile_policy.set_job_compile(True)
     monkeypatch.setenv("TORCHINDUCTOR_CACHE_DIR", "/elsewhere")  # the user's own setting wins
     assert compile_policy.use_persistent_cache() == "/elsewhere"
+
+
+def test_job_decision_does_not_outlive_the_sweep(tmp_path):
+    from actlab import compile_policy
+
+    plan = plan_from_options({"dataset": "moons", "subset": 200, "width": 4, "epochs": 1, "seeds": 1,
+                              "acts": ["tanh"], "compile": "off", "out": str(tmp_path / "o")})
+    run_sweep(plan, handle_sigint=False)
+    assert compile_policy._JOB["compile"] is True

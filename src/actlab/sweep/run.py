@@ -147,6 +147,9 @@ def run_sweep(
         outcome.interrupted = flag.set or outcome.finished < outcome.total
     finally:
         store.close()
+        from actlab.compile_policy import set_job_compile
+
+        set_job_compile(True)  # the decision was this job's: later direct engine calls use the size thresholds
     return outcome
 
 
