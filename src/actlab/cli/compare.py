@@ -260,7 +260,7 @@ def export_command(
     run_dir: Annotated[Path, typer.Argument(help="A sweep directory (holds results.sqlite).")],
     csv: Annotated[Optional[Path], typer.Option("--csv", help="Write runs.csv and epochs.csv into this directory.")] = None,
     parquet: Annotated[Optional[Path], typer.Option("--parquet", help="Write runs.parquet and epochs.parquet into this directory.")] = None,
-    tensorboard: Annotated[Optional[Path], typer.Option("--tensorboard", help="Write TensorBoard event files (one subdirectory per run).")] = None,
+    tensorboard: Annotated[Optional[Path], typer.Option("--tensorboard", help="Write TensorBoard event files (one subdirectory per run; scalars and HParams).")] = None,
 ) -> None:
     """Export a sweep's runs and epochs as CSV, Parquet or TensorBoard scalars."""
     from actlab import store as export
