@@ -13,6 +13,7 @@ from typing import Any
 from actlab import registry
 from actlab.errors import ActlabError, UnknownNameError
 from actlab.spec import ActivationSpec
+from actlab.spec import set_rebuild as _set_rebuild
 
 __all__ = ["get", "names", "all_specs", "register", "unregister", "looks_like_formula", "ensure_catalog",
            "ensure_saved_formulas"]
@@ -113,3 +114,19 @@ def names() -> list[str]:
 def all_specs() -> list[ActivationSpec]:
     ensure_saved_formulas()
     return registry.all_specs()
+
+
+def _rebuild(name: str, expression: str | None, values: dict[str, Any]) -> ActivationSpec:
+    """The spec a pickle named: the registered record (or the formula), with the pickled parameter values."""
+    ensure_catalog()
+    spec = registry.lookup(name)
+    if spec is None and not _state["saved"]:
+        ensure_saved_formulas()
+        spec = registry.lookup(name)
+    if spec is None or (expression is not None and spec.expression != expression):
+        spec = get(expression if expression is not None else name)
+    changed = {key: value for key, value in values.items() if spec.defaults().get(key) != value}
+    return spec.with_params(**changed)
+
+
+_set_rebuild(_rebuild)

@@ -8,6 +8,7 @@ a torch tensor and plain keyword parameters.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,16 @@ Tensor = torch.Tensor
 
 # the nn.Module class for specs; set by actlab.nn on import (nn builds on spec, never the reverse)
 _MODULE_FACTORY: Callable[..., torch.nn.Module] | None = None
+# name/formula -> spec, set by actlab.resolve on import: how a pickled spec finds its record again
+_REBUILD: Callable[..., ActivationSpec] | None = None
+
+IMPLS = ("auto", "native", "reference")
+
+
+def set_rebuild(rebuild: Callable[..., ActivationSpec]) -> None:
+    """Called once by :mod:`actlab.resolve`: pickles of registered specs store their name, not their code."""
+    global _REBUILD
+    _REBUILD = rebuild
 
 
 def set_module_factory(factory: Callable[..., torch.nn.Module]) -> None:
@@ -48,6 +59,12 @@ class Param:
     doc: str = ""  # what the parameter does
     learnable: bool = False  # trained by the optimiser when the module is used (PReLU slope)
     integer: bool = False  # must be a whole number (softmax dim, maxout pieces)
+    torch_name: str = ""  # the attribute name torch gives this learnable parameter (PReLU's "weight")
+
+    @property
+    def attribute(self) -> str:
+        """The module attribute (and state_dict key) holding this parameter when it is learnable."""
+        return self.torch_name or self.name
 
     def check(self, value: Any, activation: str = "") -> float | int:
         """Validate ``value`` and return it as float (or int for integer params)."""
@@ -144,6 +161,13 @@ class ActivationSpec:
     source: str = "catalog"  # "catalog" or "formula"
     # the formula text for formula specs (what the user typed)
     expression: str | None = None
+    # the PyTorch op computing exactly this activation: fn(x, **params) with the spec's parameter names
+    # (learnable ones arrive as torch's functional takes them: shape (num_parameters,)); autograd of this
+    # op is the fast path of spec.module(); the analytic derivative stays the reference it is checked against
+    native: Callable[..., Tensor] | None = None
+    # fn(**params) -> the equivalent torch.nn module (learnable params also get num_parameters=):
+    # what torch.jit.script receives in place of actlab's module
+    torch_module: Callable[..., torch.nn.Module] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -153,6 +177,8 @@ class ActivationSpec:
         for p in self.params:
             if p.learnable and p.name not in self.param_derivatives:
                 raise ValueError(f"{self.name}: learnable parameter {p.name!r} needs a derivative")
+        if self.native is not None:
+            _check_native_signature(self)
 
     # ----------------------------------------------------------------- params
     @property
@@ -246,15 +272,18 @@ class ActivationSpec:
         return 1
 
     # ---------------------------------------------------------------- modules
-    def module(self, num_parameters: int = 1, **params: Any) -> torch.nn.Module:
+    def module(self, num_parameters: int = 1, *, impl: str = "auto", **params: Any) -> torch.nn.Module:
         """A ``torch.nn.Module`` computing this activation, usable in ``nn.Sequential``.
 
         ``num_parameters`` sets how many copies of each learnable parameter there are
         (1: shared; C: one per channel along dim 1, like ``torch.nn.PReLU``).
+        ``impl``: ``"native"`` runs the spec's PyTorch op (``spec.native``) with torch's autograd,
+        ``"reference"`` the generic Function (backward from the analytic derivative, saves only x),
+        ``"auto"`` (default) native where the spec has one, else reference.
         """
         if _MODULE_FACTORY is None:  # actlab.nn registers itself when imported (it builds on spec)
             raise RuntimeError("import actlab.nn (or use actlab.get) before calling spec.module()")
-        return _MODULE_FACTORY(self, num_parameters=num_parameters, **params)
+        return _MODULE_FACTORY(self, num_parameters=num_parameters, impl=impl, **params)
 
     # ------------------------------------------------------------ description
     def describe(self) -> dict[str, Any]:
@@ -289,9 +318,37 @@ class ActivationSpec:
             "source": self.source,
         }
 
+    # ------------------------------------------------------- copy and pickle
+    def __copy__(self) -> ActivationSpec:
+        return self  # a frozen record: copies are the record itself
+
+    def __deepcopy__(self, memo: dict) -> ActivationSpec:
+        return self
+
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Registered specs pickle as (name or formula, parameter values) and come back as the registry's record."""
+        if _REBUILD is not None and (self.source == "catalog" or self.expression is not None):
+            return (_REBUILD, (self.name, self.expression, self.defaults()))
+        return super().__reduce_ex__(protocol)
+
     def __repr__(self) -> str:
         values = ", ".join(f"{p.name}={p.default}" for p in self.params)
         return f"ActivationSpec({self.name}{', ' if values else ''}{values})"
+
+
+def _check_native_signature(spec: ActivationSpec) -> None:
+    """The native op takes x and exactly the spec's parameters (so it computes this spec, not a cousin)."""
+    try:
+        signature = inspect.signature(spec.native)
+    except (TypeError, ValueError):  # a builtin without a signature: only allowed for parameterless specs
+        if spec.params:
+            raise ValueError(f"{spec.name}: native op {spec.native!r} has no signature to check") from None
+        return
+    names = [n for n, p in signature.parameters.items() if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+    if tuple(names[1:]) != spec.param_names:
+        raise ValueError(
+            f"{spec.name}: native op takes {tuple(names[1:])} after x, the spec's parameters are {spec.param_names}"
+        )
 
 
 def _num(v: float) -> str:

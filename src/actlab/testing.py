@@ -174,7 +174,7 @@ def check_dtype(spec: ActivationSpec) -> None:
 
 
 def check_saves_only_input(spec: ActivationSpec) -> None:
-    """Backward saves one tensor: the input (memory like timm's "ME" activations)."""
+    """The reference module saves one tensor for backward: the input (memory like timm's "ME" activations)."""
     saved: list[torch.Tensor] = []
 
     def pack(tensor: torch.Tensor) -> torch.Tensor:
@@ -183,8 +183,50 @@ def check_saves_only_input(spec: ActivationSpec) -> None:
 
     x = torch.linspace(0.1, 2.0, 64, requires_grad=True)
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        spec.module().eval()(x)
+        spec.module(impl="reference").eval()(x)
     assert len(saved) == 1 and saved[0].data_ptr() == x.data_ptr(), f"{spec.name}: saved {len(saved)} tensors"
+
+
+def _native_points(spec: ActivationSpec, dtype: torch.dtype) -> torch.Tensor:
+    """Test points plus every kink and both sides of it (the kink conventions are compared too)."""
+    low, high = spec.domain
+    xs = [x for x in _POINTS if low < x < high]
+    for k in spec.kink_points():
+        xs += [k - 1e-3, k, k + 1e-3]
+    x = torch.tensor(sorted(set(xs)), dtype=dtype)
+    if spec.kind != "elementwise":
+        x = torch.stack([x, x.flip(0) * 0.5, x * 0.25])  # softmax along the last dim
+    return x
+
+
+def check_native_vs_reference(spec: ActivationSpec) -> None:
+    """The native PyTorch op (``impl="native"``) equals the reference module (analytic derivative): values and
+    gradients (input and learnable parameters), float32 and float64, at the kinks too."""
+    # float64 tolerance 1e-7: torch's float64 hardsigmoid/hardswish backward use float32 constants (1/6 to 1e-8)
+    for dtype, rtol, atol in ((torch.float64, 1e-7, 1e-12), (torch.float32, 2e-6, 1e-6)):
+        x = _native_points(spec, dtype)
+        outs, grads = [], []
+        for impl in ("native", "reference"):
+            module = spec.module(num_parameters=1, impl=impl).to(dtype).eval()
+            xi = x.clone().requires_grad_(True)
+            y = module(xi)
+            weights = torch.linspace(-1.0, 2.0, y.numel(), dtype=dtype).reshape(y.shape)  # not all-ones: softmax's
+            inputs = [xi, *module.learnable.values()]                                      # vjp of ones is 0
+            grad = torch.autograd.grad((y * weights).sum(), inputs, allow_unused=True)
+            outs.append(y.detach())
+            grads.append([torch.zeros_like(t) if g is None else g for g, t in zip(grad, inputs)])
+        assert torch.allclose(outs[0], outs[1], rtol=rtol, atol=atol, equal_nan=True), (
+            f"{spec.name} ({dtype}): native f {outs[0].tolist()} vs reference {outs[1].tolist()} at {x.tolist()}"
+        )
+        with torch.no_grad():  # NaN propagates through both
+            nan = torch.full_like(x, math.nan)
+            for impl in ("native", "reference"):
+                assert torch.isnan(spec.module(impl=impl).to(dtype).eval()(nan)).all(), f"{spec.name}: {impl} f(NaN)"
+        for native, reference in zip(*grads):
+            assert torch.allclose(native, reference, rtol=rtol, atol=atol, equal_nan=True), (
+                f"{spec.name} ({dtype}): native gradient {native.tolist()} vs reference {reference.tolist()} "
+                f"at {x.tolist()}"
+            )
 
 
 def check_trains(spec: ActivationSpec) -> None:
@@ -226,6 +268,7 @@ CHECKS: tuple[Check, ...] = (
     Check("finite_at_extremes", check_finite_at_extremes, _elementwise),
     Check("dtype", check_dtype, lambda s: True),
     Check("saves_only_input", check_saves_only_input, lambda s: not s.learnable_params),
+    Check("native_vs_reference", check_native_vs_reference, lambda s: s.native is not None),
     Check("trains", check_trains, _trainable),
 )
 

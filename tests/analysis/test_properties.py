@@ -178,7 +178,7 @@ def test_json_keys_exact():
         "zero_at_origin", "identity_near_origin", "derivative_min", "derivative_max", "argmax_derivative",
         "bounded_derivative", "vanishing_risk", "exploding_risk", "saturation_low", "saturation_high",
         "dead_region", "sparsity", "gaussian_mean", "gaussian_second_moment", "gaussian_variance",
-        "gaussian_mean_derivative", "self_normalizing", "relative_cost",
+        "gaussian_mean_derivative", "self_normalizing", "relative_cost", "relative_cost_spread",
     }
     json.dumps(d)
 
@@ -186,6 +186,7 @@ def test_json_keys_exact():
 def test_relative_cost_is_measured():
     p = properties("relu")
     assert p.relative_cost == pytest.approx(1.0, rel=0.9)  # timing noise: only a sanity check
+    assert p.relative_cost_spread is not None and p.relative_cost_spread >= 0
 
 
 # ------------------------------------------------------------------- formulas
@@ -214,7 +215,8 @@ def test_cli_props_json(capsys):
     assert main(["props", "relu", "tanh", "--json", "--no-cost"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["name"] for r in rows] == ["relu", "tanh"]
-    assert list(rows[0]) == ["name", *FIELDS, "notes"]
+    assert [k for k in rows[0] if k != "non_finite"] == ["name", *FIELDS, "notes"]
+    assert rows[0]["range_max"] is None and rows[0]["non_finite"]["range_max"] == "inf"  # strict JSON convention
 
 
 def test_cli_props_sort_and_params(capsys):

@@ -43,6 +43,8 @@ NON_DEFAULT = {
     "engine": "sequential",
     "max_memory": "8G",
     "margin": 0.5,
+    "device": "cpu",
+    "compile": "off",
     "out": "runs/x y",
 }
 # options that exclude another one (the CLI refuses both at once)

@@ -1,9 +1,9 @@
-"""The relative cost of an activation: forward + backward timed side by side with ReLU."""
+"""The relative cost of an activation: forward + backward timed side by side with torch's native ReLU
+(``torch.utils.benchmark``), with its spread."""
 from __future__ import annotations
 
 import math
 import statistics
-import time
 from typing import Any
 
 import torch
@@ -14,36 +14,32 @@ from actlab.spec import ActivationSpec
 
 
 # ---------------------------------------------------------------------- cost
-def _time(spec: ActivationSpec, values: dict[str, Any], x: torch.Tensor) -> float:
-    """Best-of-5 seconds of forward + backward through actlab's autograd Function (min: least disturbed by load)."""
-    from actlab.nn import apply
+def _timer(module: torch.nn.Module, x: torch.Tensor) -> Any:
+    """A ``torch.utils.benchmark.Timer`` of forward + backward through ``module``."""
+    from torch.utils.benchmark import Timer
 
     x = x.detach().clone().requires_grad_(True)
-    y = apply(spec, x, **values)
+    y = module(x)
     grad = torch.ones_like(y)
     y.backward(grad)  # warm-up
-    times = []
-    for _ in range(COST_REPEATS):
-        x.grad = None
-        start = time.perf_counter()
-        y = apply(spec, x, **values)
-        y.backward(grad)
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return Timer("module(x).backward(grad)", globals={"module": module, "x": x, "grad": grad},
+                 num_threads=torch.get_num_threads())
 
 
-def _relative_cost(spec: ActivationSpec, values: dict[str, Any]) -> float | None:
-    """Timed side by side with ReLU on the same tensor (both now, so machine load affects both alike)."""
+def _relative_cost(spec: ActivationSpec, values: dict[str, Any]) -> tuple[float | None, float | None]:
+    """(median ratio, half its range) of the module's time to native ReLU's, in interleaved rounds."""
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(COST_SHAPE, generator=generator, dtype=torch.float32)
     try:
-        relu = get("relu")
+        mine = _timer(spec.with_params(**values).module().eval(), x)
+        relu = _timer(get("relu").module(impl="native").eval(), x)
         ratios = []
-        for _ in range(3):
-            ratios.append(_time(spec, values, x) / _time(relu, {}, x))
-        return round(statistics.median(ratios), 2)
+        for _ in range(COST_REPEATS):
+            ratios.append(mine.blocked_autorange(min_run_time=0.02).median
+                          / relu.blocked_autorange(min_run_time=0.02).median)
     except RuntimeError:  # an activation that cannot run on a 1000×1000 float32 tensor
-        return None
+        return None, None
+    return round(statistics.median(ratios), 2), round((max(ratios) - min(ratios)) / 2, 2)
 
 
 def _fmt(value: float) -> str:

@@ -36,8 +36,10 @@ Exact definitions (one line each, as in the README):
 - ``gaussian_mean``, ``gaussian_second_moment``, ``gaussian_variance``, ``gaussian_mean_derivative``:
   E f(Z), E f(Z)², Var f(Z), E f'(Z) for Z ~ N(0, 1) (null when f is not defined on the whole line).
 - ``self_normalizing``: |E f(Z)| ≤ 1e-4 and |Var f(Z) − 1| ≤ 1e-4 (the fixed point (0, 1) of the mean/variance map).
-- ``relative_cost``: median time of forward + backward (actlab's autograd Function) on a 1000×1000 float32
-  tensor divided by ReLU's, timed side by side (median of 3 ratios of best-of-5 times; hardware- and load-dependent).
+- ``relative_cost``: time of forward + backward of the activation's module (``impl="auto"``: the native torch op
+  where the record has one, else actlab's autograd Function) on a 1000×1000 float32 tensor divided by torch's
+  native ReLU's, measured with ``torch.utils.benchmark`` (``blocked_autorange``) in interleaved rounds: the median
+  of the rounds' ratios; ``relative_cost_spread``: half the range of those ratios (hardware- and load-dependent).
 - Vector / grouped activations (softmax, log_softmax, maxout) are described by their scalar slice
   x ↦ f([x, 0, …])[0] (the other inputs of the vector or group held at 0): softmax's slice is σ(x)."""
 from __future__ import annotations
@@ -75,6 +77,7 @@ FIELDS = (
     "gaussian_mean_derivative",
     "self_normalizing",
     "relative_cost",
+    "relative_cost_spread",
 )
 
 CORE_HALF_WIDTH = 20.0  # the dense core is [-L, L], L >= this
@@ -88,7 +91,7 @@ SATURATION_FRACTION = 0.01
 SELF_NORMALIZING_TOLERANCE = 1e-4
 SPARSITY_CUTOFF = 1e-9  # |f| just past a zero interval's edge, for the interval to count (not underflow)
 COST_SHAPE = (1000, 1000)
-COST_REPEATS = 5
+COST_REPEATS = 5  # interleaved rounds
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ class Properties:
     gaussian_mean_derivative: float | None = None
     self_normalizing: bool | None = None
     relative_cost: float | None = None
+    relative_cost_spread: float | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:

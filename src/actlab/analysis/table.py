@@ -23,7 +23,7 @@ from actlab.spec import ActivationSpec
 __all__ = ["Properties", "properties", "evaluate", "clear_cache"]
 
 _CACHE: dict[tuple, Properties] = {}
-_COST_CACHE: dict[tuple, float | None] = {}
+_COST_CACHE: dict[tuple, tuple[float | None, float | None]] = {}
 
 
 def clear_cache() -> None:
@@ -52,7 +52,8 @@ def properties(spec_or_name: ActivationSpec | str, *, measure_cost: bool = True,
     if measure_cost:
         if key not in _COST_CACHE:
             _COST_CACHE[key] = _relative_cost(spec, values)
-        result = dataclasses.replace(result, relative_cost=_COST_CACHE[key])
+        cost, spread = _COST_CACHE[key]
+        result = dataclasses.replace(result, relative_cost=cost, relative_cost_spread=spread)
     return result
 
 

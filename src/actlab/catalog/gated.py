@@ -6,6 +6,7 @@ import math
 import torch
 from torch import Tensor
 
+from actlab.catalog import _native
 from actlab.catalog._common import HE, SQRT_2, SQRT_2_OVER_PI, positive
 from actlab.spec import ActivationSpec
 
@@ -84,6 +85,8 @@ SPECS = [
         family=FAMILY,
         forward=gelu,
         derivative=gelu_derivative,
+        native=_native.gelu,
+        torch_module=_native.gelu_module,
         formula="x * (1 + erf(x / sqrt(2))) / 2",
         derivative_formula="Phi(x) + x*phi(x)",
         latex=r"x\,\Phi(x) = \frac{x}{2}\left(1 + \mathrm{erf}\frac{x}{\sqrt 2}\right)",
@@ -103,6 +106,8 @@ SPECS = [
         family=FAMILY,
         forward=gelu_tanh,
         derivative=gelu_tanh_derivative,
+        native=_native.gelu_tanh,
+        torch_module=_native.gelu_tanh_module,
         formula="0.5*x*(1 + tanh(sqrt(2/pi)*(x + 0.044715*x**3)))",
         derivative_formula="0.5*(1 + tanh(u)) + 0.5*x*(1 - tanh(u)**2)*sqrt(2/pi)*(1 + 3*0.044715*x**2), u = sqrt(2/pi)*(x + 0.044715*x**3)",
         latex=r"\tfrac{x}{2}\left(1 + \tanh\left(\sqrt{2/\pi}\,(x + 0.044715x^3)\right)\right)",
@@ -135,6 +140,8 @@ SPECS = [
         family=FAMILY,
         forward=silu,
         derivative=silu_derivative,
+        native=_native.silu,
+        torch_module=_native.silu_module,
         params=(positive("beta", 1.0, "β = 1 is SiLU (Elfwing et al. 2017; torch.nn.SiLU); Ramachandran et al. 2017 allow a trainable β", "gate sharpness; β → ∞ approaches ReLU"),),
         formula="x * sigmoid(beta*x)",
         derivative_formula="s + beta*x*s*(1 - s), s = sigmoid(beta*x)",
@@ -155,6 +162,8 @@ SPECS = [
         family=FAMILY,
         forward=hard_swish,
         derivative=hard_swish_derivative,
+        native=_native.hard_swish,
+        torch_module=_native.hard_swish_module,
         formula="x * min(max(x + 3, 0), 6) / 6",
         derivative_formula="0 if x <= -3 else (x/3 + 1/2 if x < 3 else 1)",
         latex=r"x\,\frac{\mathrm{ReLU6}(x + 3)}{6}",
@@ -173,6 +182,8 @@ SPECS = [
         family=FAMILY,
         forward=mish,
         derivative=mish_derivative,
+        native=_native.mish,
+        torch_module=_native.mish_module,
         formula="x * tanh(softplus(x))",
         derivative_formula="tanh(sp) + x*(1 - tanh(sp)**2)*sigmoid(x), sp = softplus(x)",
         latex=r"x \tanh(\log(1 + e^x))",

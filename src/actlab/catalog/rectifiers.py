@@ -6,6 +6,7 @@ import math
 import torch
 from torch import Tensor
 
+from actlab.catalog import _native
 from actlab.catalog._common import GLOROT, HE, LECUN, Param, nonnegative, ones, positive
 from actlab.spec import ActivationSpec
 
@@ -125,6 +126,8 @@ SPECS = [
         family="linear",
         forward=identity,
         derivative=identity_derivative,
+        native=_native.identity,
+        torch_module=_native.identity_module,
         formula="x",
         derivative_formula="1",
         latex=r"x",
@@ -144,6 +147,8 @@ SPECS = [
         family=FAMILY,
         forward=relu,
         derivative=relu_derivative,
+        native=_native.relu,
+        torch_module=_native.relu_module,
         formula="max(0, x)",
         derivative_formula="1 if x > 0 else 0",
         latex=r"\max(0, x)",
@@ -168,6 +173,8 @@ SPECS = [
         family=FAMILY,
         forward=relu6,
         derivative=relu6_derivative,
+        native=_native.relu6,
+        torch_module=_native.relu6_module,
         formula="min(max(0, x), 6)",
         derivative_formula="1 if 0 < x < 6 else 0",
         latex=r"\min(\max(0, x), 6)",
@@ -186,6 +193,8 @@ SPECS = [
         family=FAMILY,
         forward=leaky_relu,
         derivative=leaky_relu_derivative,
+        native=_native.leaky_relu,
+        torch_module=_native.leaky_relu_module,
         params=(
             Param("alpha", 0.01, low=0.0, source="PyTorch negative_slope default 0.01 (Keras uses 0.2; some course notes 0.1)", doc="slope for x < 0"),
         ),
@@ -207,8 +216,10 @@ SPECS = [
         family=FAMILY,
         forward=leaky_relu,
         derivative=leaky_relu_derivative,
+        native=_native.prelu,
+        torch_module=_native.prelu_module,
         params=(
-            Param("alpha", 0.25, source="He et al. 2015 and torch.nn.PReLU init 0.25", doc="initial negative slope (learned)", learnable=True),
+            Param("alpha", 0.25, source="He et al. 2015 and torch.nn.PReLU init 0.25", doc="initial negative slope (learned)", learnable=True, torch_name="weight"),
         ),
         param_derivatives={"alpha": leaky_relu_d_alpha},
         formula="x if x > 0 else alpha*x  (alpha learned)",
@@ -231,6 +242,7 @@ SPECS = [
         family=FAMILY,
         forward=rrelu,
         derivative=rrelu_derivative,
+        torch_module=_native.rrelu_module,
         sample=rrelu_sample,
         params=(
             Param("lower", 1.0 / 8.0, low=0.0, high=1.0, source="torch.nn.RReLU default 1/8 (Xu et al. 2015)", doc="smallest random slope"),
@@ -254,6 +266,8 @@ SPECS = [
         family=FAMILY,
         forward=elu,
         derivative=elu_derivative,
+        native=_native.elu,
+        torch_module=_native.elu_module,
         params=(nonnegative("alpha", 1.0, "Clevert et al. 2015; PyTorch and Keras default 1.0", "saturation value −alpha for x → −∞"),),
         formula="x if x > 0 else alpha*(exp(x) - 1)",
         derivative_formula="1 if x > 0 else alpha*exp(x)",
@@ -273,6 +287,8 @@ SPECS = [
         family=FAMILY,
         forward=celu,
         derivative=celu_derivative,
+        native=_native.celu,
+        torch_module=_native.celu_module,
         params=(positive("alpha", 1.0, "Barron 2017; torch.nn.CELU default 1.0", "saturation value −alpha"),),
         formula="max(0, x) + min(0, alpha*(exp(x/alpha) - 1))",
         derivative_formula="1 if x > 0 else exp(x/alpha)",
@@ -290,6 +306,8 @@ SPECS = [
         family=FAMILY,
         forward=selu,
         derivative=selu_derivative,
+        native=_native.selu,
+        torch_module=_native.selu_module,
         formula=f"{SELU_SCALE!r} * (x if x > 0 else {SELU_ALPHA!r}*(exp(x) - 1))",
         derivative_formula=f"{SELU_SCALE!r} * (1 if x > 0 else {SELU_ALPHA!r}*exp(x))",
         latex=r"\lambda \begin{cases} x & x > 0 \\ \alpha (e^x - 1) & x \le 0 \end{cases},\ \lambda \approx 1.0507,\ \alpha \approx 1.6733",
@@ -312,6 +330,8 @@ SPECS = [
         family=FAMILY,
         forward=softplus,
         derivative=softplus_derivative,
+        native=_native.softplus,
+        torch_module=_native.softplus_module,
         params=(
             positive("beta", 1.0, "torch.nn.Softplus default 1", "sharpness; beta → ∞ approaches ReLU"),
             positive("threshold", 20.0, "torch.nn.Softplus default 20", "above beta·x > threshold f is x (differs by < exp(−threshold)/beta)"),

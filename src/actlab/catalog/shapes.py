@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from actlab.catalog import _native
 from actlab.catalog._common import GLOROT, nonnegative
 from actlab.spec import ActivationSpec
 
@@ -16,15 +17,16 @@ def _symmetric(lambd: float) -> tuple[float, ...]:
 
 # ------------------------------------------------------------------ shrinkage
 def softshrink(x: Tensor, lambd: float) -> Tensor:
-    return torch.where(x > lambd, x - lambd, torch.where(x < -lambd, x + lambd, torch.zeros_like(x)))
+    # written so that NaN propagates (NaN <= lambd is False), as torch's softshrink
+    return torch.where(x.abs() <= lambd, torch.zeros_like(x), x - lambd * torch.sign(x))
 
 
 def shrink_derivative(x: Tensor, lambd: float) -> Tensor:
-    return (x.abs() > lambd).to(x.dtype)
+    return (~(x.abs() <= lambd)).to(x.dtype)  # 1 at NaN, as torch's shrink backward
 
 
 def hardshrink(x: Tensor, lambd: float) -> Tensor:
-    return torch.where(x.abs() > lambd, x, torch.zeros_like(x))
+    return torch.where(x.abs() <= lambd, torch.zeros_like(x), x)  # NaN propagates, as torch
 
 
 def tanhshrink(x: Tensor) -> Tensor:
@@ -122,6 +124,8 @@ SPECS = [
         family="shrinkage",
         forward=softshrink,
         derivative=shrink_derivative,
+        native=_native.softshrink,
+        torch_module=_native.softshrink_module,
         params=(nonnegative("lambd", 0.5, SHRINK_SOURCE, "half-width of the zero band"),),
         kinks=_symmetric,
         kink_convention="f'(±lambd) = 0, as PyTorch",
@@ -141,6 +145,8 @@ SPECS = [
         family="shrinkage",
         forward=hardshrink,
         derivative=shrink_derivative,
+        native=_native.hardshrink,
+        torch_module=_native.hardshrink_module,
         params=(nonnegative("lambd", 0.5, SHRINK_SOURCE, "half-width of the zero band"),),
         kinks=_symmetric,
         kink_convention="f jumps at ±lambd; f'(±lambd) = 0, as PyTorch",
@@ -160,6 +166,8 @@ SPECS = [
         family="shrinkage",
         forward=tanhshrink,
         derivative=tanhshrink_derivative,
+        native=_native.tanhshrink,
+        torch_module=_native.tanhshrink_module,
         formula="x - tanh(x)",
         derivative_formula="tanh(x)**2",
         latex=r"x - \tanh x",
@@ -240,6 +248,7 @@ SPECS = [
         family="periodic",
         forward=sin,
         derivative=cos,
+        native=_native.sin,
         formula="sin(x)",
         derivative_formula="cos(x)",
         latex=r"\sin x",
@@ -256,6 +265,7 @@ SPECS = [
         family="periodic",
         forward=cos,
         derivative=neg_sin,
+        native=_native.cos,
         formula="cos(x)",
         derivative_formula="-sin(x)",
         latex=r"\cos x",
@@ -304,6 +314,7 @@ SPECS = [
         family="exponential",
         forward=exponential,
         derivative=exponential,
+        native=_native.exponential,
         formula="exp(x)",
         derivative_formula="exp(x)",
         latex=r"e^x",

@@ -6,6 +6,7 @@ import math
 import torch
 from torch import Tensor
 
+from actlab.catalog import _native
 from actlab.catalog._common import GLOROT, Param, zeros
 from actlab.spec import ActivationSpec
 
@@ -15,7 +16,7 @@ VANISH = "Saturates on both sides: in deep nets the gradient vanishes (|f'| < 1 
 
 
 def binary_step(x: Tensor) -> Tensor:
-    return (x >= 0).to(x.dtype)
+    return torch.where(torch.isnan(x), x, (x >= 0).to(x.dtype))  # NaN propagates, as torch.heaviside
 
 
 def sigmoid(x: Tensor) -> Tensor:
@@ -109,6 +110,8 @@ SPECS = [
         family=FAMILY,
         forward=sigmoid,
         derivative=sigmoid_derivative,
+        native=_native.sigmoid,
+        torch_module=_native.sigmoid_module,
         formula="1 / (1 + exp(-x))",
         derivative_formula="sigmoid(x) * (1 - sigmoid(x))",
         latex=r"\sigma(x) = \frac{1}{1 + e^{-x}}",
@@ -129,6 +132,8 @@ SPECS = [
         family=FAMILY,
         forward=hard_sigmoid,
         derivative=hard_sigmoid_derivative,
+        native=_native.hard_sigmoid,
+        torch_module=_native.hard_sigmoid_module,
         formula="clip(x/6 + 1/2, 0, 1)",
         derivative_formula="1/6 if -3 < x < 3 else 0",
         latex=r"\mathrm{clip}(x/6 + 1/2, 0, 1)",
@@ -147,6 +152,8 @@ SPECS = [
         family=FAMILY,
         forward=log_sigmoid,
         derivative=log_sigmoid_derivative,
+        native=_native.log_sigmoid,
+        torch_module=_native.log_sigmoid_module,
         formula="-log(1 + exp(-x))",
         derivative_formula="1 - sigmoid(x)",
         latex=r"\log \sigma(x) = -\log(1 + e^{-x})",
@@ -163,6 +170,8 @@ SPECS = [
         family=FAMILY,
         forward=tanh,
         derivative=tanh_derivative,
+        native=_native.tanh,
+        torch_module=_native.tanh_module,
         formula="tanh(x)",
         derivative_formula="1 - tanh(x)**2",
         latex=r"\tanh x",
@@ -179,6 +188,8 @@ SPECS = [
         family=FAMILY,
         forward=hard_tanh,
         derivative=hard_tanh_derivative,
+        native=_native.hard_tanh,
+        torch_module=_native.hard_tanh_module,
         params=(
             Param("min_val", -1.0, source="torch.nn.Hardtanh default −1", doc="lower clip"),
             Param("max_val", 1.0, source="torch.nn.Hardtanh default 1", doc="upper clip"),
@@ -202,6 +213,8 @@ SPECS = [
         family=FAMILY,
         forward=softsign,
         derivative=softsign_derivative,
+        native=_native.softsign,
+        torch_module=_native.softsign_module,
         formula="x / (1 + abs(x))",
         derivative_formula="1 / (1 + abs(x))**2",
         latex=r"\frac{x}{1 + |x|}",
@@ -218,6 +231,7 @@ SPECS = [
         family=FAMILY,
         forward=arctan,
         derivative=arctan_derivative,
+        native=_native.arctan,
         formula="arctan(x)",
         derivative_formula="1 / (1 + x**2)",
         latex=r"\arctan x",

@@ -4,6 +4,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from actlab.catalog import _native
 from actlab.catalog._common import GLOROT, HE, Param
 from actlab.spec import ActivationSpec
 
@@ -86,6 +87,8 @@ SPECS = [
         kind="vector",
         forward=softmax,
         derivative=softmax_diagonal,
+        native=_native.softmax,
+        torch_module=_native.softmax_module,
         vjp=softmax_vjp,
         jvp=softmax_jvp,
         params=(DIM,),
@@ -108,6 +111,8 @@ SPECS = [
         kind="vector",
         forward=log_softmax,
         derivative=log_softmax_diagonal,
+        native=_native.log_softmax,
+        torch_module=_native.log_softmax_module,
         vjp=log_softmax_vjp,
         jvp=log_softmax_jvp,
         params=(DIM,),

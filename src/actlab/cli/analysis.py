@@ -34,6 +34,7 @@ TABLE_COLUMNS = (
     ("gaussian_variance", "Var f"),
     ("gaussian_mean_derivative", "E f'"),
     ("relative_cost", "cost"),
+    ("relative_cost_spread", "±"),
 )
 
 

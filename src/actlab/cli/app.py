@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Any
 
@@ -10,17 +11,37 @@ from rich.console import Console
 
 from actlab.errors import ActlabError
 
-__all__ = ["app", "console", "err_console", "parse_params", "parse_floats", "print_json", "fail"]
+__all__ = ["app", "console", "err_console", "parse_params", "parse_floats", "print_json", "strict_json", "fail"]
 
 app = typer.Typer(
     name="actlab",
     help="A lab for choosing and understanding neural-network activation functions.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
 console = Console()
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("actlab")
+        except PackageNotFoundError:
+            from actlab import __version__ as text
+        sys.stdout.write(f"actlab {text}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print actlab's version and exit."),
+) -> None:
+    """A lab for choosing and understanding neural-network activation functions."""
 err_console = Console(stderr=True)
 
 
@@ -61,7 +82,48 @@ def parse_floats(text: str, option: str) -> list[float]:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, allow_nan=True, default=_json_default) + "\n")
+    """Print ``data`` as strict JSON (RFC 8259: no ``NaN``/``Infinity``), converted by :func:`strict_json`."""
+    sys.stdout.write(json.dumps(strict_json(data), indent=2, allow_nan=False, default=_json_default) + "\n")
+
+
+def strict_json(data: Any) -> Any:
+    """``data`` made strict-JSON-safe, the one convention of every ``--json`` output.
+
+    A non-finite float (NaN, ±inf; also numpy/torch scalars) becomes ``null``, and the nearest enclosing
+    object gains a field ``"non_finite"`` mapping the value's relative path (``"range_max"``, ``"y/3"``)
+    to ``"inf"``, ``"-inf"`` or ``"nan"``; so no information is lost and a strict parser reads it.
+    """
+    converted, _ = _strict(data)
+    return converted
+
+
+def _strict(value: Any) -> tuple[Any, dict[str, str]]:
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)) and getattr(value, "ndim", 0) == 0:
+        value = value.item()
+    elif hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        value = value.tolist()
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value, {}
+        return None, {"": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        found: dict[str, str] = {}
+        for key, item in value.items():
+            converted, below = _strict(item)
+            out[key] = converted
+            found.update({f"{key}/{path}".rstrip("/"): kind for path, kind in below.items()})
+        if found:
+            out["non_finite"] = {**out.get("non_finite", {}), **found} if isinstance(out.get("non_finite"), dict) else found
+        return out, {}
+    if isinstance(value, (list, tuple)):
+        items, found = [], {}
+        for index, item in enumerate(value):
+            converted, below = _strict(item)
+            items.append(converted)
+            found.update({f"{index}/{path}".rstrip("/"): kind for path, kind in below.items()})
+        return items, found
+    return value, {}
 
 
 def _json_default(value: Any) -> Any:

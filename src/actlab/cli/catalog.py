@@ -1,34 +1,56 @@
 """``actlab list``, ``actlab show``, ``actlab eval``: the catalog from the command line."""
 from __future__ import annotations
 
+import functools
 from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 import actlab
-from actlab.cli.app import app, console, parse_floats, parse_params, print_json
+from actlab.catalog.equivalents import equivalents_for
+from actlab.cli.app import app, console, err_console, parse_floats, parse_params, print_json
 from actlab.cli.options import ActivationArgument, JsonFlag, ParamOption
 
 
 @app.command("list")
 def list_command(json: JsonFlag = False) -> None:
     """Every activation in the catalog, with a one-line summary."""
-    specs = actlab.all_specs()
+    rows = _light_rows()
     if json:
         print_json([
-            {"name": s.name, "aliases": list(s.aliases), "summary": s.summary, "family": s.family, "source": s.source}
-            for s in specs
+            {"name": name, "aliases": list(aliases), "summary": summary, "family": family, "source": source}
+            for name, aliases, family, summary, source in rows
         ])
         return
-    table = Table(title=f"actlab catalog ({len(specs)} activations)")
+    table = Table(title=f"actlab catalog ({len(rows)} activations)")
     table.add_column("name", style="bold")
     table.add_column("aliases")
     table.add_column("family")
     table.add_column("summary")
-    for s in specs:
-        table.add_row(s.name, ", ".join(s.aliases), s.family, s.summary)
+    for name, aliases, family, summary, _ in rows:
+        table.add_row(name, ", ".join(aliases), family, summary)
     console.print(table)
+
+
+def _light_rows() -> list[tuple[str, tuple[str, ...], str, str, str]]:
+    """The catalog's plain-data index plus the saved formulas, sorted by name: no torch import (fast start-up)."""
+    from actlab.catalog.index import INDEX
+    from actlab.errors import ActlabError
+    from actlab.formula.store import read_saved
+
+    rows = {name: (name, aliases, family, summary, "catalog") for name, aliases, family, summary in INDEX}
+    try:
+        saved = read_saved()
+    except ActlabError as error:  # a broken file warns, as the registry does
+        err_console.print(f"warning: {error}", highlight=False, markup=False)
+        saved = {}
+    for name, entry in saved.items():
+        if name not in rows and isinstance(entry, dict):
+            formula = str(entry.get("formula", ""))
+            rows[name] = (name, (), "formula", f"formula activation f(x) = {formula}", "formula")
+    return [rows[name] for name in sorted(rows)]
 
 
 @app.command("show")
@@ -43,35 +65,49 @@ def show_command(
     extra = _properties_or_none(spec)
     if extra is not None:
         info["properties"] = extra
+    info["equivalents"] = equivalents_for(spec.name)
     if json:
         print_json(info)
         return
-    console.print(f"[bold]{spec.name}[/]" + (f"  (aliases: {', '.join(spec.aliases)})" if spec.aliases else ""))
-    console.print(spec.summary, highlight=False)
-    console.print(f"  f(x)  = {spec.formula}", highlight=False)
-    console.print(f"  f'(x) = {spec.derivative_formula}", highlight=False)
+    say = functools.partial(console.print, highlight=False, markup=False)  # spec text is not rich markup
+    console.print(Text(spec.name, style="bold") + Text(f"  (aliases: {', '.join(spec.aliases)})" if spec.aliases else ""))
+    say(spec.summary)
+    say(f"  f(x)  = {spec.formula}")
+    say(f"  f'(x) = {spec.derivative_formula}")
     if spec.latex:
-        console.print(f"  LaTeX: {spec.latex}", highlight=False, markup=False)
+        say(f"  LaTeX: {spec.latex}")
     if spec.params:
-        console.print("parameters:")
+        say("parameters:")
         for p in info["params"]:
             learn = " (learnable)" if p["learnable"] else ""
-            console.print(f"  {p['name']} = {p['default']}{learn}  range {p['range']}  — {p['doc']}; default from {p['source']}", highlight=False)
+            say(f"  {p['name']} = {p['default']}{learn}  range {p['range']}  — {p['doc']}; default from {p['source']}")
     if info["kinks"]:
-        console.print(f"kinks at x = {', '.join(f'{k:g}' for k in info['kinks'])}: {spec.kink_convention}", highlight=False)
-    console.print(f"recommended init: {spec.init.scheme} — {spec.init.reason}", highlight=False)
+        say(f"kinks at x = {', '.join(f'{k:g}' for k in info['kinks'])}: {spec.kink_convention}")
+    say(f"recommended init: {spec.init.scheme} — {spec.init.reason}")
     if extra:
-        console.print("properties:")
+        say("properties:")
         for key, value in extra.items():
-            console.print(f"  {key}: {value}", highlight=False)
+            say(f"  {key}: {value}")
+    _print_equivalents(spec, say)
     if spec.notes:
-        console.print("notes:")
+        say("notes:")
         for note in spec.notes:
-            console.print(f"  • {note}", highlight=False)
+            say(f"  • {note}")
     if spec.references:
-        console.print("references:")
+        say("references:")
         for ref in spec.references:
-            console.print(f"  • {ref}", highlight=False)
+            say(f"  • {ref}")
+
+
+def _print_equivalents(spec: actlab.ActivationSpec, say) -> None:
+    rows = equivalents_for(spec.name)
+    if not rows:
+        return
+    say("equivalents:")
+    for row in rows:
+        say(f"  {row['framework']}: {row['name']}")
+        for difference in row["differences"]:
+            say(f"      differs: {difference}")
 
 
 def _properties_or_none(spec: actlab.ActivationSpec) -> dict | None:

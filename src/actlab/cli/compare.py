@@ -60,10 +60,15 @@ class _Display:
         self.best: dict[str, float] = {}
         self.diverged: dict[str, int] = {}
         self.current_epoch = 0
+        self.config = plan.config  # the sweep writes its compile decision here before training
+        self.started = time.monotonic()
         self.live = Live(Group(self.progress, self), console=err_console, refresh_per_second=4, transient=False)
 
     def __rich__(self) -> Table:
-        table = Table(title=f"epoch {self.current_epoch}/{self.epochs}", title_justify="left", box=None,
+        title = f"epoch {self.current_epoch}/{self.epochs}"
+        if self.current_epoch == 0 and self.config.get("compile_used"):  # announce the compilation pause
+            title = f"compiling… {time.monotonic() - self.started:.0f} s (torch.compile, once per shape)"
+        table = Table(title=title, title_justify="left", box=None,
                       padding=(0, 1))
         table.add_column("activation")
         table.add_column("best val " + ("acc." if self.classification else "loss"), justify="right")
@@ -95,11 +100,18 @@ class _Display:
 def summary_json(run_dir: Path) -> dict[str, Any]:
     """What ``--json`` prints: out dir, ranking (mean/std test metric per activation), diverged runs."""
     from actlab.report import summarize
+    from actlab.store import Store
 
     data = summarize(run_dir)
     metric = "test_accuracy" if data.classification else "test_loss"
+    with Store(run_dir, create=False) as store:
+        sweep_row = store.sweep() or {}
+    config = sweep_row.get("config", {})
     return {
         "out": str(run_dir),
+        "device": config.get("device_used"),
+        "compiled": config.get("compile_used"),
+        "wall_seconds": sweep_row.get("wall_seconds"),
         "report": str(run_dir / "report.html"),
         "metric": metric,
         "ranking": [
@@ -265,7 +277,7 @@ def export_command(
     run_dir: Annotated[Path, typer.Argument(help="A sweep directory (holds results.sqlite).")],
     csv: Annotated[Optional[Path], typer.Option("--csv", help="Write runs.csv and epochs.csv into this directory.")] = None,
     parquet: Annotated[Optional[Path], typer.Option("--parquet", help="Write runs.parquet and epochs.parquet into this directory.")] = None,
-    tensorboard: Annotated[Optional[Path], typer.Option("--tensorboard", help="Write TensorBoard event files (one subdirectory per run).")] = None,
+    tensorboard: Annotated[Optional[Path], typer.Option("--tensorboard", help="Write TensorBoard event files (one subdirectory per run; scalars and HParams).")] = None,
 ) -> None:
     """Export a sweep's runs and epochs as CSV, Parquet or TensorBoard scalars."""
     from actlab import store as export

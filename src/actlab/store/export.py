@@ -1,4 +1,4 @@
-"""Exporting a sweep's runs and epochs: CSV, Parquet, TensorBoard scalars (and, with diagnostics,
+"""Exporting a sweep's runs and epochs: CSV, Parquet, TensorBoard scalars and HParams (and, with diagnostics,
 per-layer scalars and activation histograms)."""
 from __future__ import annotations
 
@@ -112,9 +112,48 @@ def _write_layer_stats(writer: Any, rows: list[Any]) -> None:
                                      bucket_counts=counts, global_step=row.epoch)
 
 
+HPARAM_METRICS = ("hparams/final_val_loss", "hparams/final_val_accuracy", "hparams/best_val_loss",
+                  "hparams/best_val_accuracy", "hparams/test_loss", "hparams/test_accuracy")
+
+
+def _write_hparams(writer: Any, run: Any, epochs: list[Any], config: dict[str, Any]) -> None:
+    """The HParams plugin's session for one run (activation, lr, seed, width, depth → final/best/test metrics),
+    in the run's own directory; each metric is also a scalar under its tag, which is where the plugin reads it."""
+    from torch.utils.tensorboard.summary import hparams
+
+    hparam_values: dict[str, Any] = {
+        "activation": run.label or run.activation,
+        "lr": float(run.lr if run.lr is not None else config.get("lr") or 1e-3),
+        "seed": int(run.seed),
+        "width": int(config.get("width") or 0),
+        "depth": int(config.get("depth") or 0),
+        "status": run.status,
+    }
+    last = epochs[-1] if epochs else None
+    metrics = {
+        "hparams/final_val_loss": last.val_loss if last else None,
+        "hparams/final_val_accuracy": last.val_accuracy if last else None,
+        "hparams/best_val_loss": run.val_loss,
+        "hparams/best_val_accuracy": run.val_accuracy,
+        "hparams/test_loss": run.test_loss,
+        "hparams/test_accuracy": run.test_accuracy,
+    }
+    # the plugin lists every metric of the experiment; a missing value is NaN (shown blank), never dropped
+    metric_values = {k: float("nan") if v is None else float(v) for k, v in metrics.items()}
+    experiment, session_start, session_end = hparams(hparam_values, metric_values)
+    for summary in (experiment, session_start, session_end):
+        writer.file_writer.add_summary(summary)
+    step = last.epoch if last else 0
+    for tag, value in metrics.items():
+        if value is not None:
+            writer.add_scalar(tag, value, global_step=step)
+
+
 def to_tensorboard(run_dir: str | Path, log_dir: str | Path) -> list[Path]:
-    """TensorBoard event files: one subdirectory per run, scalars train_loss / val_loss / val_accuracy per epoch;
-    with diagnostics ``layer{l}/speed`` … per epoch and ``activations/layer{l}`` histograms; ``clipped_fraction``."""
+    """TensorBoard event files: one subdirectory per run, scalars train_loss / val_loss / val_accuracy per epoch,
+    and the HParams plugin's data (activation, lr, seed, width, depth; final/best validation and test metrics,
+    tags ``hparams/…``) so the HParams table and parallel-coordinates views work; with diagnostics
+    ``layer{l}/speed`` … per epoch and ``activations/layer{l}`` histograms; ``clipped_fraction``."""
     from torch.utils.tensorboard import SummaryWriter
 
     with Store(run_dir, create=False) as store:
@@ -122,6 +161,7 @@ def to_tensorboard(run_dir: str | Path, log_dir: str | Path) -> list[Path]:
         epochs = {run.run_id: store.epochs(run.run_id) for run in runs}
         layer_stats = {run.run_id: store.layer_stats(run.run_id) for run in runs}
         clipping = store.clipping()
+        config = (store.sweep() or {}).get("config", {})
     out = Path(log_dir)
     make_dir(out)
     written = []
@@ -144,6 +184,7 @@ def to_tensorboard(run_dir: str | Path, log_dir: str | Path) -> list[Path]:
             if run.run_id in clipping:
                 steps, clipped = clipping[run.run_id]
                 writer.add_scalar("clipped_fraction", clipped / steps if steps else 0.0, global_step=steps)
+            _write_hparams(writer, run, epochs[run.run_id], config)
             if run.status == "diverged":
                 writer.add_text("status", f"diverged at epoch {run.diverged_epoch}, step {run.diverged_step}: {run.reason}")
         finally:

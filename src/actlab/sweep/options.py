@@ -133,6 +133,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("margin", "float", None, "Practical-equivalence margin of the report: points of accuracy "
            "(regression: percent of the best mean test loss).", identity=False,
            default_text="0.2 points; 5 % of the best loss"),
+    Option("device", "str", "auto", "auto, cpu, cuda or mps (auto: cuda, else mps, else cpu); recorded in the store.",
+           identity=False),
+    Option("compile", "str", "auto", "torch.compile the grid's fused steps: auto (when the job is large enough), "
+           "on or off.", identity=False),
     Option("out", "str", None, "Output directory.", identity=False,
            default_text="runs/compare-<dataset>-<model>-<hash>"),
 )

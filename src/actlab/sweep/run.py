@@ -127,8 +127,14 @@ def run_sweep(
     from actlab.sweep.lock import SweepLock
 
     command = command or reproduce_command(plan.config)
-    with SweepLock(plan.out, command=command):
-        return _run_locked(plan, command, on_event, should_stop, device, handle_sigint)
+    device = _job_device_and_compile(plan, device)
+    try:
+        with SweepLock(plan.out, command=command):
+            return _run_locked(plan, command, on_event, should_stop, device, handle_sigint)
+    finally:
+        from actlab.compile_policy import set_job_compile
+
+        set_job_compile(True)  # the decision was this job's: later direct engine calls use the size thresholds
 
 
 def _run_locked(plan: Plan, command: str, on_event: Callable[[Any], None] | None,
@@ -217,6 +223,23 @@ def _conclude(store: Store, plan: Plan, outcome: Outcome, started: float, stoppe
     outcome.epochs_stored = sum(min(stored.get(run.run_id, 0), target) for run in runs)
     outcome.epochs_planned = sum(run.diverged_epoch or target if run.status == "diverged" else target for run in runs)
     outcome.interrupted = stopped or outcome.finished < outcome.total
+
+
+def _job_device_and_compile(plan: Plan, device: str) -> str:
+    """The device to train on (``--device``, resolved) and the job's compile decision (``--compile``), both
+    written into ``plan.config`` so the store records them (``device_used``, ``compile_used``)."""
+    from actlab.compile_policy import decide, job_work, resolve_device, set_job_compile
+
+    wanted = plan.config.get("device") or device
+    resolved = resolve_device(wanted)
+    batch = int(plan.config.get("batch_size") or 128)
+    steps = int(plan.config.get("epochs") or 1) * max(1, -(-len(plan.dataset.x_train) // batch))
+    work = job_work(steps, len(plan.runs), batch * int(plan.config.get("width") or 1))
+    compiles = decide(plan.config.get("compile") or "auto", work)
+    set_job_compile(compiles)
+    plan.config["device_used"] = resolved
+    plan.config["compile_used"] = compiles
+    return resolved
 
 
 @contextmanager

@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from actlab.compile_policy import GRID_MIN_NUMEL, compile_enabled, own_code, warn_once
+from actlab.compile_policy import GRID_MIN_NUMEL, compile_enabled, job_compiles, own_code, warn_once
 from actlab.nn.alpha_dropout import alpha_prime, drop_terms
 
 __all__ = ["StackedMLP", "loss_and_output_grad", "SKIP_FRACTION", "SKIP_DTYPES", "COMPILE", "COMPILE_MIN_NUMEL"]
@@ -231,7 +231,7 @@ class StackedMLP:
         return losses, grad, grad.sum(1, keepdim=True), self._cast(grad)
 
     def _use_fused(self, numel: int) -> bool:
-        return COMPILE and numel >= COMPILE_MIN_NUMEL
+        return COMPILE and job_compiles() and numel >= COMPILE_MIN_NUMEL
 
     # ------------------------------------------------------------ pieces
     def _cast(self, x: Tensor) -> Tensor:

@@ -1,0 +1,91 @@
+"""Forward+backward time of every catalog module vs the native torch module, side by side in one process.
+
+    PYTHONPATH=src python benchmarks/bench_modules.py [--shape 256x4096] [--repeats 20] [--compile]
+
+For entries with a native op: actlab's module (impl="auto") / torch's module (target ≤ 1.1×), and the
+reference path (the generic Function) / torch's module.  For the others: the reference module / eager
+composition of the spec's forward (autograd), and with --compile / torch.compile of that composition.
+Interleaved rounds, median of each; the ratio is what to read (the machine is shared and noisy).
+"""
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+
+import torch
+
+import actlab.nn  # noqa: F401  (registers spec.module())
+from actlab.catalog import BUILTIN
+
+
+def _time(fn, x, repeats: int) -> float:
+    x = x.detach().requires_grad_(True)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        y = fn(x)
+        y.backward(torch.ones_like(y))
+        x.grad = None
+    return (time.perf_counter() - start) / repeats
+
+
+def _side_by_side(fns: dict, x, repeats: int, rounds: int = 5) -> dict[str, float]:
+    for fn in fns.values():
+        _time(fn, x, 2)  # warm up (and compile)
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(rounds):
+        for key, fn in fns.items():
+            times[key].append(_time(fn, x, repeats))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--shape", default="256x4096")
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile of the composition")
+    parser.add_argument("--only", default="", help="comma-separated names")
+    args = parser.parse_args()
+    shape = tuple(int(v) for v in args.shape.split("x"))
+    device = "cpu"
+    print(f"device: {device} ({platform.processor() or platform.machine()}), {torch.get_num_threads()} threads, "
+          f"torch {torch.__version__}, input {shape} float32, fwd+bwd, median of interleaved rounds")
+    x = torch.randn(*shape)
+    only = set(filter(None, args.only.split(",")))
+    print(f"{'name':14s} {'actlab ms':>9s} {'torch ms':>9s} {'auto/torch':>10s} {'ref/torch':>9s}")
+    for spec in BUILTIN:
+        if spec.kind != "elementwise" or (only and spec.name not in only):
+            continue
+        if spec.native is not None:
+            module = spec.module()
+            if spec.torch_module is not None:
+                native = module.torch_equivalent()
+            else:  # torch has a function but no module (sin, atan, exp)
+
+                def native(v, spec=spec, fixed=module.fixed):
+                    return spec.native(v, **fixed)
+            fns = {"auto": module, "torch": native,
+                   "reference": spec.module(impl="reference")}
+            t = _side_by_side(fns, x, args.repeats)
+            print(f"{spec.name:14s} {t['auto'] * 1e3:9.2f} {t['torch'] * 1e3:9.2f} "
+                  f"{t['auto'] / t['torch']:10.2f} {t['reference'] / t['torch']:9.2f}")
+        elif spec.trainable:
+            params = spec.resolve()
+
+            def eager(v, spec=spec, params=params):
+                return spec.forward(v, **params)
+
+            fns = {"reference": spec.module(impl="reference"), "eager": eager}
+            if args.compile:
+                fns["compiled"] = torch.compile(eager, dynamic=False)
+            t = _side_by_side(fns, x, args.repeats)
+            best = min(v for k, v in t.items() if k != "reference")
+            line = f"{spec.name:14s} {t['reference'] * 1e3:9.2f} {'':9s} ref/best-of-composition {t['reference'] / best:.2f}"
+            if args.compile:
+                line += f" (eager {t['eager'] * 1e3:.2f} ms, compiled {t['compiled'] * 1e3:.2f} ms)"
+            print(line)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""The catalog's names, aliases, families and summaries as plain data, for ``actlab list`` (no torch import).
+
+Generated from the records by ``python -m actlab.catalog._index_gen``; a test checks it equals them.
+"""
+from __future__ import annotations
+
+INDEX: tuple[tuple[str, tuple[str, ...], str, str], ...] = (  # (name, aliases, family, summary)
+    ('identity', ('linear', 'none'), 'linear', 'The identity f(x) = x: no non-linearity; output layer for regression.'),
+    ('relu', ('ReLU', 'rectifier'), 'rectifier', 'Rectified linear unit max(0, x): the default hidden activation.'),
+    ('relu6', ('ReLU6',), 'rectifier', 'ReLU capped at 6: min(max(0, x), 6), robust under low-precision arithmetic.'),
+    ('leaky_relu', ('LeakyReLU', 'lrelu'), 'rectifier', 'Leaky ReLU: x for x > 0, alpha·x otherwise; units cannot die.'),
+    ('prelu', ('PReLU',), 'rectifier', 'Parametric ReLU: leaky ReLU whose negative slope is learned (shared or per channel).'),
+    ('rrelu', ('RReLU',), 'rectifier', 'Randomised leaky ReLU: random slope in [lower, upper] per element when training, their mean in eval.'),
+    ('elu', ('ELU',), 'rectifier', 'Exponential linear unit: x for x > 0, alpha·(exp(x) − 1) otherwise; mean activations nearer zero.'),
+    ('celu', ('CELU',), 'rectifier', 'Continuously differentiable ELU: max(0, x) + min(0, alpha·(exp(x/alpha) − 1)).'),
+    ('selu', ('SELU',), 'rectifier', 'Scaled ELU with the published constants that make networks self-normalising.'),
+    ('softplus', ('Softplus', 'smooth_relu'), 'rectifier', 'Softplus log(1 + exp(beta·x))/beta: a smooth ReLU, computed without overflow.'),
+    ('binary_step', ('heaviside', 'step'), 'sigmoid', "Heaviside step: 1 for x >= 0, else 0 (the perceptron's); zero gradient, so not trainable by backprop."),
+    ('sigmoid', ('logistic', 'Sigmoid'), 'sigmoid', 'Logistic sigmoid 1/(1 + exp(−x)): outputs a probability; the output unit for binary classification.'),
+    ('hard_sigmoid', ('hardsigmoid', 'Hardsigmoid'), 'sigmoid', 'Piecewise-linear sigmoid clip(x/6 + 1/2, 0, 1): cheap to compute.'),
+    ('log_sigmoid', ('logsigmoid', 'LogSigmoid'), 'sigmoid', 'log σ(x) = −softplus(−x), computed stably.'),
+    ('tanh', ('Tanh', 'hyperbolic_tangent'), 'sigmoid', 'Hyperbolic tangent: a zero-centred sigmoid with range (−1, 1).'),
+    ('hard_tanh', ('hardtanh', 'Hardtanh'), 'sigmoid', 'Piecewise-linear tanh: clip(x, min_val, max_val).'),
+    ('softsign', ('Softsign',), 'sigmoid', 'x / (1 + |x|): like tanh but with polynomial (slower) saturation.'),
+    ('arctan', ('atan',), 'sigmoid', 'Inverse tangent: a sigmoid with range (−π/2, π/2) and slow saturation.'),
+    ('gelu', ('GELU', 'gelu_erf'), 'gated', 'Gaussian error linear unit x·Φ(x) (exact erf form): the Transformer default.'),
+    ('gelu_tanh', ('gelu_new', 'gelu_approximate'), 'gated', "GELU's tanh approximation 0.5x(1 + tanh(√(2/π)(x + 0.044715x³))) (GPT-2's 'gelu_new')."),
+    ('quick_gelu', ('QuickGELU',), 'gated', 'x·σ(1.702x): the sigmoid approximation of GELU (used by CLIP).'),
+    ('silu', ('swish', 'SiLU', 'swish1'), 'gated', 'Sigmoid linear unit / swish x·σ(βx) (β = 1: SiLU).'),
+    ('hard_swish', ('hardswish', 'Hardswish', 'hard_silu'), 'gated', 'x·relu6(x + 3)/6: a piecewise-quadratic swish for mobile nets.'),
+    ('mish', ('Mish',), 'gated', 'x·tanh(softplus(x)): smooth, non-monotonic, self-regularising.'),
+    ('softshrink', ('Softshrink', 'soft_threshold'), 'shrinkage', 'Soft thresholding: shrinks x toward 0 by lambd, zero in [−lambd, lambd].'),
+    ('hardshrink', ('Hardshrink', 'hard_threshold'), 'shrinkage', 'Hard thresholding: x where |x| > lambd, else 0 (discontinuous).'),
+    ('tanhshrink', ('Tanhshrink',), 'shrinkage', 'x − tanh(x): near zero for small x, linear for large |x|.'),
+    ('bent_identity', ('bent',), 'shrinkage', '(√(x² + 1) − 1)/2 + x: a smooth, monotonic, slightly bent identity.'),
+    ('square', ('x2', 'quadratic'), 'polynomial', 'x²: the simplest polynomial activation; two units separate a circle.'),
+    ('signed_square', ('sign_square',), 'polynomial', 'sign(x)·x²: an odd, monotonic square that keeps the sign.'),
+    ('cube', ('x3', 'cubic'), 'polynomial', 'x³: odd, monotonic, flat at the origin.'),
+    ('sin', ('sine',), 'periodic', 'sin(x): periodic; extrapolates periodic patterns (SIREN).'),
+    ('cos', ('cosine',), 'periodic', 'cos(x): periodic and even; one cos unit learns a periodic boundary.'),
+    ('sinc', ('cardinal_sine',), 'periodic', 'sin(x)/x (unnormalised, sinc(0) = 1): a decaying oscillation.'),
+    ('gaussian', ('rbf', 'bump'), 'bump', 'exp(−x²): a bump; the radial-basis-function unit.'),
+    ('exponential', ('exp',), 'exponential', 'exp(x): positive and unbounded; used for rates and scales more than in hidden layers.'),
+    ('softmax', ('Softmax',), 'normaliser', 'exp(x_i)/Σ exp(x_j) along dim: turns scores into a probability distribution; the multi-class output.'),
+    ('log_softmax', ('LogSoftmax', 'logsoftmax'), 'normaliser', 'log softmax along dim, computed stably; pairs with the negative log-likelihood loss.'),
+    ('maxout', ('Maxout',), 'rectifier', 'Max over k affine pieces: groups of k consecutive inputs → their maximum (use actlab.nn.Maxout for the layer).'),
+)

@@ -1,0 +1,106 @@
+"""actlab modules are drop-in torch.nn citizens: pickle, torch.save (whole model), deepcopy, torch.export,
+torch.jit.script (via the torch.nn twin, else a clear error), PReLU state_dict interchange; impl selection."""
+from __future__ import annotations
+
+import copy
+import io
+import pickle
+
+import pytest
+import torch
+from torch import nn
+
+import actlab
+from actlab.catalog import BUILTIN
+
+ELEMENTWISE = [s.name for s in BUILTIN if s.kind == "elementwise"]
+ALL = [s.name for s in BUILTIN]
+
+
+def _model(name: str, impl: str = "auto") -> nn.Module:
+    spec = actlab.get(name)
+    k = spec.width_divisor
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(3, 4 * k), spec.module(impl=impl), nn.Linear(4, 2)).eval()
+
+
+def _x() -> torch.Tensor:
+    return torch.linspace(-2, 2, 15).reshape(5, 3)
+
+
+@pytest.mark.parametrize("name", ALL)
+@pytest.mark.parametrize("impl", ["auto", "reference"])
+def test_pickle_save_deepcopy_round_trip(name: str, impl: str) -> None:
+    model = _model(name, impl)
+    expected = model(_x())
+    again = pickle.loads(pickle.dumps(model))
+    buffer = io.BytesIO()
+    torch.save(model, buffer)
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=False)
+    for other in (again, loaded, copy.deepcopy(model)):
+        assert torch.equal(other(_x()), expected)
+        assert other[1].spec is model[1].spec  # the registry's record comes back, not a copy
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_torch_export(name: str) -> None:
+    model = _model(name)
+    exported = torch.export.export(model, (_x(),))
+    assert torch.allclose(exported.module()(_x()), model(_x()))
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_jit_script_twin_or_clear_error(name: str) -> None:
+    model = _model(name)
+    if model[1].spec.torch_module is None:
+        with pytest.raises(TypeError, match="torch.compile"):
+            torch.jit.script(model)
+        return
+    scripted = torch.jit.script(model)
+    assert torch.allclose(scripted(_x()), model(_x()), atol=1e-6)
+
+
+def test_pickle_keeps_changed_parameters_and_formulas() -> None:
+    act = actlab.get("leaky_relu", alpha=0.3).module()
+    back = pickle.loads(pickle.dumps(act))
+    assert back.fixed["alpha"] == 0.3
+    formula = actlab.get("x*sigmoid(1.702*x)").module()
+    again = pickle.loads(pickle.dumps(formula))
+    assert torch.allclose(again(_x()), formula(_x()))
+
+
+@pytest.mark.parametrize("num", [1, 3])
+def test_prelu_state_dict_moves_both_ways(num: int) -> None:
+    ours = actlab.get("prelu").module(num_parameters=num)
+    assert list(ours.state_dict()) == ["weight"]
+    theirs = nn.PReLU(num, init=0.1)
+    ours.load_state_dict(theirs.state_dict())
+    x = torch.randn(4, 3, 2)
+    assert torch.allclose(ours(x), theirs(x))
+    with torch.no_grad():
+        ours.weight.fill_(0.7)
+    theirs.load_state_dict(ours.state_dict())
+    assert torch.allclose(ours(x), theirs(x))
+    for impl in ("native", "reference"):
+        module = actlab.get("prelu").module(num_parameters=num, impl=impl)
+        module.load_state_dict(theirs.state_dict())
+        assert torch.allclose(module(x), theirs(x))
+
+
+def test_impl_selection() -> None:
+    assert actlab.get("gelu").module().impl == "native"
+    assert actlab.get("gelu").module(impl="reference").impl == "reference"
+    assert actlab.get("quick_gelu").module().impl == "reference"
+    with pytest.raises(ValueError, match="no native"):
+        actlab.get("quick_gelu").module(impl="native")
+    with pytest.raises(ValueError, match="impl must be"):
+        actlab.get("gelu").module(impl="fast")
+
+
+def test_native_signature_is_checked() -> None:
+    import dataclasses
+
+    spec = actlab.get("elu")
+    with pytest.raises(ValueError, match="native op takes"):
+        dataclasses.replace(spec, native=lambda x: x)
