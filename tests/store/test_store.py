@@ -208,3 +208,29 @@ def test_sqlite_file_is_plain_sqlite(store):
     conn = sqlite3.connect(store.path)
     assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 4
     conn.close()
+
+
+@pytest.mark.parametrize("kind", ["empty", "foreign", "directory"])
+def test_a_store_that_is_not_actlabs_is_refused_and_left_untouched(tmp_path, kind, capsys):
+    import sqlite3
+
+    from actlab.cli import main
+
+    target = tmp_path / "results.sqlite"
+    if kind == "empty":
+        target.touch()
+    elif kind == "directory":
+        target.mkdir()
+    else:
+        conn = sqlite3.connect(target)
+        conn.execute("CREATE TABLE invoices (id INTEGER)")
+        conn.commit()
+        conn.close()
+    before = target.read_bytes() if target.is_file() else None
+    with pytest.raises(ActlabError, match="not an actlab store"):
+        Store(tmp_path)
+    code = main(["compare", "--dataset", "moons", "--subset", "100", "--epochs", "1", "--seeds", "1", "--acts", "relu",
+                 "--out", str(tmp_path), "--resume", "--quiet"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and ("not an actlab store" in err or "holds no sweep to resume" in err), err
+    assert (target.read_bytes() if target.is_file() else None) == before

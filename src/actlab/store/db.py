@@ -100,10 +100,17 @@ class Store(LayerStatsTables):  # + the gradient-flow tables (store/layer_stats.
     def __init__(self, run_dir: str | Path, *, create: bool = True) -> None:
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / DB_NAME
+        if self.path.is_dir():
+            raise ActlabError(f"{self.path} is a directory, not an actlab store")
         if not self.path.is_file():
             if not create:
                 raise ActlabError(f"{self.run_dir} holds no actlab results ({DB_NAME} not found)")
             make_dir(self.run_dir)
+        elif self.path.stat().st_size == 0:  # never created by actlab (SQLite writes its header at once)
+            raise ActlabError(f"{self.path} is an empty file, not an actlab store; move it away (or delete it) "
+                              "to start a new sweep there")
+        else:
+            self._refuse_foreign()
         try:
             self._conn = connect(self.path)
             self._conn.row_factory = sqlite3.Row
@@ -123,6 +130,21 @@ class Store(LayerStatsTables):  # + the gradient-flow tables (store/layer_stats.
 
     def _write(self) -> AbstractContextManager[sqlite3.Connection]:
         return transaction(self._conn)
+
+    def _refuse_foreign(self) -> None:
+        """A database actlab never wrote to (user_version 0 with tables) is refused before anything touches it."""
+        try:
+            probe = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                version = probe.execute("PRAGMA user_version").fetchone()[0]
+                tables = {row[0] for row in probe.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            finally:
+                probe.close()
+        except sqlite3.DatabaseError as error:
+            raise ActlabError(f"{self.path} is not a readable actlab store: {error}") from None
+        if version == 0 and tables:
+            raise ActlabError(f"{self.path} is a SQLite database that is not an actlab store (tables: "
+                              f"{', '.join(sorted(tables)[:5])}); it is left untouched: use another --out")
 
     def _migrate(self) -> None:
         version = self._conn.execute("PRAGMA user_version").fetchone()[0]
