@@ -228,7 +228,7 @@ def test_a_store_that_is_not_actlabs_is_refused_and_left_untouched(tmp_path, kin
         conn.close()
     before = target.read_bytes() if target.is_file() else None
     with pytest.raises(ActlabError, match="not an actlab store"):
-        Store(tmp_path)
+        Store(tmp_path, create=False)
     code = main(["compare", "--dataset", "moons", "--subset", "100", "--epochs", "1", "--seeds", "1", "--acts", "relu",
                  "--out", str(tmp_path), "--resume", "--quiet"])
     err = " ".join(capsys.readouterr().err.split())

@@ -106,10 +106,11 @@ class Store(LayerStatsTables):  # + the gradient-flow tables (store/layer_stats.
             if not create:
                 raise ActlabError(f"{self.run_dir} holds no actlab results ({DB_NAME} not found)")
             make_dir(self.run_dir)
-        elif self.path.stat().st_size == 0:  # never created by actlab (SQLite writes its header at once)
+        elif self.path.stat().st_size == 0 and not create:  # opening an existing store: an empty file is none
+            # (while creating, a 0-byte file is another process's store being born: SQLite writes the header later)
             raise ActlabError(f"{self.path} is an empty file, not an actlab store; move it away (or delete it) "
                               "to start a new sweep there")
-        else:
+        elif self.path.stat().st_size > 0:
             self._refuse_foreign()
         try:
             self._conn = connect(self.path)
