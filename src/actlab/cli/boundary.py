@@ -3,22 +3,11 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from actlab.cli.app import app, console, fail, print_json
-
-
-def _strict(value: Any) -> Any:
-    """JSON without NaN/Infinity: non-finite floats become null."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _strict(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_strict(v) for v in value]
-    return value
 
 
 def _percent(mean: float | None, std: float | None) -> str:
@@ -89,7 +78,7 @@ def boundary_command(
         for summary in result.summaries:
             summary["animation"] = str(animate)
     if json:
-        print_json(_strict([{k: v for k, v in s.items() if k != "shown_index"} for s in result.summaries]))
+        print_json([{k: v for k, v in s.items() if k != "shown_index"} for s in result.summaries])
         return
     from rich.table import Table
 

@@ -1,28 +1,17 @@
 """``actlab recommend``: which activation, and why — thin; :mod:`actlab.report.recommend` decides."""
 from __future__ import annotations
 
-import json as jsonlib
-import math
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from actlab.cli.app import app, console
+from actlab.cli.app import app, console, print_json
 from actlab.cli.options import JsonFlag
 
 __all__ = ["recommend_command"]
 
 
-def _strict(value: Any) -> Any:
-    """``value`` with every NaN / ±inf replaced by None (strict JSON)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _strict(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_strict(v) for v in value]
-    return value
 
 
 def _evidence_text(item: dict[str, Any]) -> str:
@@ -62,7 +51,7 @@ def recommend_command(
 
     result = recommend(task=task, depth=depth, normalization=normalization, budget=budget, run_dirs=run_dirs or [])
     if json:
-        print(jsonlib.dumps(_strict(result), indent=2, allow_nan=False, ensure_ascii=False))
+        print_json(result)
         return
     inputs = result["inputs"]
     console.print(f"actlab recommend — {inputs['task']}, depth {inputs['depth']}, normalization "

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 
-from actlab.formula.parse import FormulaError, Node
+from actlab.formula.parse import FormulaError, Node, tree_size
 
 __all__ = ["MAX_DERIVATIVE_NODES", "derivative", "latex", "text", "tree_size"]
 
@@ -199,17 +199,6 @@ def _where(condition: Node, a: Node, b: Node) -> Node:
     return _call("where", condition, a, b)
 
 
-def tree_size(node: Node, limit: int) -> int:
-    """Nodes of the tree counted with repetition, stopping at ``limit + 1``."""
-    count = 0
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        count += 1
-        if count > limit:
-            return count
-        stack.extend(current.args)
-    return count
 
 
 # ----------------------------------------------------------------- printing

@@ -381,3 +381,17 @@ def constant_value(node: Node) -> float | None:
         return float(_SCALAR[node.text](*values))
     except (ValueError, ZeroDivisionError, OverflowError, TypeError):
         return math.nan
+
+
+def tree_size(node: object, limit: int) -> int:
+    """Nodes of a tree (a parsed :class:`Node` or a SymPy expression: anything with ``.args``), counted with
+    repetition, stopping at ``limit + 1``."""
+    count = 0
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        count += 1
+        if count > limit:
+            return count
+        stack.extend(current.args)
+    return count

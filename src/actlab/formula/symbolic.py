@@ -13,7 +13,7 @@ import sympy
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
-from actlab.formula.parse import FormulaError, Node
+from actlab.formula.parse import FormulaError, Node, tree_size
 
 __all__ = ["X", "to_sympy", "derivative", "tree_size", "latex", "text", "FUNCTIONS"]
 
@@ -247,17 +247,6 @@ def simplify(expr: sympy.Expr) -> sympy.Expr:
     return expr
 
 
-def tree_size(expr: sympy.Basic, limit: int) -> int:
-    """Nodes of ``expr`` counted as a tree (shared sub-expressions once per use), stopping at ``limit + 1``."""
-    count = 0
-    stack = [expr]
-    while stack:
-        current = stack.pop()
-        count += 1
-        if count > limit:
-            return count
-        stack.extend(current.args)
-    return count
 
 
 def derivative(expr: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
