@@ -115,8 +115,10 @@ def _figure_ranking(data: ReportData, colors: Mapping[str, str]) -> Any:
             ax.scatter(values, y + jitter, color=color, s=16, alpha=0.6, zorder=2)
         if s.mean is not None:
             if s.ci is not None:
-                ax.errorbar([s.mean], [y], xerr=[[s.mean - s.ci[0]], [s.ci[1] - s.mean]], fmt="none",
-                            ecolor=color, capsize=4, lw=2, zorder=3)
+                # the interval is computed on the logit/log scale, so the arithmetic mean may sit outside it:
+                # draw the interval itself, not an error bar around the mean
+                ax.hlines(y, s.ci[0], s.ci[1], color=color, lw=2, zorder=3)
+                ax.vlines([s.ci[0], s.ci[1]], y - 0.12, y + 0.12, color=color, lw=2, zorder=3)
             ax.scatter([s.mean], [y], color=color, marker="D", s=42, edgecolor="black", lw=0.6, zorder=4)
     ax.set_yticks(range(n), [s.label + (f" ({len(s.diverged)} diverged)" if s.diverged else "")
                              for s in reversed(summaries)])
