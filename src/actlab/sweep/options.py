@@ -358,6 +358,8 @@ def default_out(config: Mapping[str, Any]) -> Path:
 
 def reproduce_command(config: Mapping[str, Any], *, resume: bool = False) -> str:
     """A canonical ``actlab compare`` command line that reruns ``config``: every option that is set and applies."""
+    if config.get("tune"):  # a comparison at tuned settings: its actlab tune command (which resumes as it is)
+        return str(config["tune"]["reproduce"])
     args = ["actlab", "compare"]
     for option in OPTIONS:
         value = config.get(option.key)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,20 @@ class Plan:
     runs: list[Any]  # actlab.train.RunSpec
     rows: list[dict[str, Any]]  # what the store registers for each run
     fingerprint: str
+    # label → that activation's own TrainConfig (actlab tune: each at its best settings); empty: all share train_config
+    configs: dict[str, Any] = field(default_factory=dict)
+
+    def parts(self) -> list[Plan]:
+        """The plan as trainings that each share one TrainConfig: itself, or one per activation (``configs``)."""
+        if not self.configs:
+            return [self]
+        parts = []
+        for activation in self.activations:
+            keep = [i for i, row in enumerate(self.rows) if row["label"] == activation.label]
+            parts.append(replace(self, train_config=self.configs.get(activation.label, self.train_config),
+                                 activations=[activation], runs=[self.runs[i] for i in keep],
+                                 rows=[self.rows[i] for i in keep], configs={}))
+        return parts
 
     @property
     def labels(self) -> dict[str, str]:

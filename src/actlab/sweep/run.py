@@ -163,7 +163,7 @@ def _run_locked(plan: Plan, command: str, on_event: Callable[[Any], None] | None
             return state in ("pending", "running") or (state == "finished" and stored.get(run_id, 0) < target)
 
         engine = plan.config["engine"]
-        cells = plan_cells(plan.train_config, plan.runs, engine)
+        cells = [cell for part in plan.parts() for cell in plan_cells(part.train_config, part.runs, engine)]
         todo = [run.run_id for _, cell in cells if any(needs(r.run_id) for r in cell) for run in cell
                 if status.get(run.run_id) != "diverged"]
         outcome = Outcome(out=plan.out, total=len(plan.runs), finished=0, skipped=len(plan.runs) - len(todo))
@@ -186,11 +186,14 @@ def _run_locked(plan: Plan, command: str, on_event: Callable[[Any], None] | None
             guard = _signals_stop(flag) if handle_sigint else _nothing()
             try:
                 with guard:
-                    results = train_runs(
-                        plan.dataset, plan.train_config, plan.runs, engine=engine, on_event=record,
-                        should_stop=flag, device=device, checkpoints=CheckpointDir(plan.out),
-                        skip_cell=lambda kind, cell: not any(needs(run.run_id) for run in cell),
-                    ) or {}
+                    for part in plan.parts():  # one training per TrainConfig (tune: per activation)
+                        results.update(train_runs(
+                            part.dataset, part.train_config, part.runs, engine=engine, on_event=record,
+                            should_stop=flag, device=device, checkpoints=CheckpointDir(plan.out),
+                            skip_cell=lambda kind, cell: not any(needs(run.run_id) for run in cell),
+                        ) or {})
+                        if flag.set:
+                            break
             except KeyboardInterrupt:  # a second Ctrl-C: out at once, the open write (if any) undone
                 flag.set = True
                 if store._conn.in_transaction:
