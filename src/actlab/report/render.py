@@ -21,6 +21,8 @@ from actlab.report.tables import (
     _property_table,
     _ranking_table,
 )
+from actlab.report.tuning import title as tuning_title
+from actlab.report.tuning import tuning_section
 
 _INTERVAL_HEADERS = ("95 % CI", "95 % paired CI")
 
@@ -250,6 +252,10 @@ def write_report(run_dir: str | Path, *, margin: float | None = None, thumbnails
     for name, _, png, _ in figures:
         (figures_dir / name).write_bytes(png)
     view = build_view(data, decision, figures, colors)
+    tuned = tuning_section(data.sweep["config"], [s.label for s in data.summaries])  # None unless tuned
+    if tuned is not None:
+        view["title"] = tuning_title(data.sweep["config"])
+        view["sections"].insert(1, tuned)  # after the decision
     flow = gradient_flow_section(run_dir, [s.label for s in data.summaries])  # None without diagnostics/clipping
     if flow is not None:
         flow.write_figures(figures_dir)

@@ -174,7 +174,7 @@ def _duration(seconds: float | None) -> str:
 
 
 def _config_rows(config: Mapping[str, Any]) -> list[list[str]]:
-    skip = {"lr_resolved"}
+    skip = {"lr_resolved", "tune"}  # tune: the tuning section shows it
     rows = []
     for key, value in config.items():
         if key in skip:

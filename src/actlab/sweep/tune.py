@@ -270,6 +270,7 @@ def tune(
     enqueue: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     on_trial: Callable[[TrialEnd], None] | None = None,
     on_event: Callable[[Any], None] | None = None,
+    on_comparison: Callable[[Plan], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     handle_sigint: bool = True,
     command: str | None = None,
@@ -280,7 +281,8 @@ def tune(
     ``options``/``keywords``: the compare options (:data:`actlab.sweep.DEFAULTS`) that stay fixed; ``space``:
     the searched ones (:func:`actlab.sweep.space.parse_space`; None: the default space). ``enqueue``:
     label → settings to try first (only when its study is new). ``on_trial`` sees each trial's end,
-    ``on_event`` every engine event (trials and comparison). Ctrl-C / SIGTERM or ``should_stop()``
+    ``on_event`` every engine event (trials and comparison), ``on_comparison`` the comparison's plan before
+    it trains. Ctrl-C / SIGTERM or ``should_stop()``
     stops within a training step; the same call again resumes.
     """
     from actlab.sweep import studies
@@ -290,6 +292,8 @@ def tune(
     _check(trials, pruner, engine)
     given = {**(options or {}), **keywords}
     dims = parse_space(space)
+    if space is None:  # the default space less the options given a value
+        dims = [dim for dim in dims if given.get(dim.name) is None] or dims
     check_fixed(dims, given)
     if given.get("lr_grid") is not None:
         raise ActlabError("tune searches the learning rate with --space lr=LO:HI:log, not --lr-grid")
@@ -331,6 +335,8 @@ def tune(
             "objective": objective, "importance_method": studies.IMPORTANCE_METHOD, "storage": studies.STORAGE_NAME,
             "engine": engine, "reproduce": reproduce}
     final = _comparison_plan(plan, dims, outcome.studies, outcome.settings, info)
+    if on_comparison is not None:
+        on_comparison(final)
     outcome.comparison = run_sweep(final, command=command, on_event=on_event, should_stop=should_stop,
                                    handle_sigint=handle_sigint)
     outcome.interrupted = outcome.comparison.interrupted
