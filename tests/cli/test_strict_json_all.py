@@ -33,6 +33,8 @@ def _invocations(tmp) -> dict[str, list[str]]:
         "selfnorm": ["selfnorm", "relu", "--json"],
         "compare": ["compare", *SMALL, "--acts", "relu", "--out", str(tmp / "run"), "--json"],
         "report": ["report", str(tmp / "run"), "--json"],
+        "tune": ["tune", *SMALL, "--acts", "relu", "--trials", "2", "--space", "lr=1e-3:1e-1:log", "--out",
+                 str(tmp / "tune"), "--json"],
         "recommend": ["recommend", "--depth", "20", "--from", str(tmp / "run"), "--json"],
         "boundary": ["boundary", "--dataset", "circle", "--act", "tanh", "--hidden", "2", "--epochs", "2",
                      "--seeds", "1", "--points", "60", "-o", str(tmp / "b.png"), "--json"],
