@@ -210,6 +210,40 @@ def test_no_pruner_lets_every_trial_finish(tmp_path):
     assert outcome.studies["relu"]["complete"] == 6 and outcome.studies["relu"]["pruned"] == 0
 
 
+# ------------------------------------------------------------ stop and resume
+def _stop_after(calls):
+    count = {"n": 0}
+
+    def stop():
+        count["n"] += 1
+        return count["n"] > calls
+    return stop
+
+
+def test_a_stopped_trial_is_tried_again_with_the_same_settings(tmp_path):
+    options = dict(SMALL, acts=["relu"], seeds=1, width=16)
+    out = tmp_path / "s"
+    # digits: 1079 training examples, batch 64 → 17 steps an epoch; stop inside the second trial
+    first = tune(options, trials=3, space="lr=1e-3:1e-1:log", out=str(out), should_stop=_stop_after(50), report=False)
+    assert first.interrupted and first.trials_run == 1 and first.comparison is None
+    trials = _studies(out)["relu"]
+    assert [t.state.name for t in trials] == ["COMPLETE", "FAIL", "WAITING"]
+    assert trials[2].system_attrs["fixed_params"] == trials[1].params and trials[2].user_attrs["retry_of"] == 1
+    again = tune(options, trials=3, space="lr=1e-3:1e-1:log", out=str(out), report=False)
+    assert not again.interrupted and again.trials_run == 2 and again.comparison.finished == 1
+    trials = _studies(out)["relu"]
+    assert [t.state.name for t in trials] == ["COMPLETE", "FAIL", "COMPLETE", "COMPLETE"]
+    assert trials[2].params == trials[1].params
+
+
+def test_a_second_tune_on_a_directory_in_use_is_refused(tmp_path):
+    from actlab.sweep.lock import SweepLock, SweepLocked
+
+    out = tmp_path / "busy"
+    with SweepLock(out, command="actlab tune (another)"), pytest.raises(SweepLocked, match="in use"):
+        tune(dict(SMALL, acts=["relu"], seeds=1, width=16), trials=1, space="lr=1e-3:1e-1:log", out=str(out))
+
+
 # ------------------------------------------------------------ resume after a kill
 def _progress(db: Path) -> tuple[int, int]:
     """(complete trials, running trials with at least one reported epoch)."""
@@ -229,8 +263,8 @@ def _progress(db: Path) -> tuple[int, int]:
 
 @pytest.mark.slow
 def test_a_kill_mid_trial_resumes_to_the_requested_trials(tmp_path):
-    options = ["--dataset", "digits", "--acts", "relu", "--epochs", "25", "--seeds", "1", "--width", "32",
-               "--batch-size", "16", "--precision", "fp32", "--trials", "3", "--pruner", "none",
+    options = ["--dataset", "digits", "--acts", "relu", "--epochs", "4", "--seeds", "1", "--width", "16",
+               "--batch-size", "32", "--precision", "fp32", "--trials", "3", "--pruner", "none",
                "--space", "lr=1e-3:1e-1:log,depth=1:2", "--quiet"]
     killed = tmp_path / "killed"
     env = dict(os.environ, ACTLAB_COMPILE="0", PYTHONPATH=os.pathsep.join(sys.path))

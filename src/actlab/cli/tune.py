@@ -38,7 +38,7 @@ class _TrialDisplay:
         if ended.state != "complete":
             self.pruned[ended.label] = self.pruned.get(ended.label, 0) + 1
         best = ended.best_value
-        shown = "—" if best is None else (f"{100 * best:.2f} %" if best <= 1.0 else f"{best:.4g}")
+        shown = "—" if best is None else (f"{100 * best:.2f} %" if "accuracy" in ended.objective else f"{best:.4g}")
         note = f"best {shown}, {self.pruned.get(ended.label, 0)} pruned"
         self.progress.update(self.tasks[ended.label], completed=ended.counted, note=note)
 

@@ -53,6 +53,7 @@ class TrialEnd:
     counted: int  # the study's finished + pruned trials, this one included
     trials: int  # the number asked for
     best_value: float | None
+    objective: str = "validation accuracy"  # or "validation loss" (regression)
 
 
 @dataclass
@@ -197,7 +198,7 @@ def _run_trial(plan: Plan, activation: Any, study: Any, dims: Sequence[Dimension
         study.tell(trial, state=TrialState.PRUNED)
     found = studies.best(study)
     return TrialEnd(activation.label, trial.number, state, value, settings, studies.counts(study)["counted"], trials,
-                    None if found is None else found[1])
+                    None if found is None else found[1], _objective(classification)[1])
 
 
 def _search(plan: Plan, dims: Sequence[Dimension], *, trials: int, pruner: str, seed: int,
