@@ -111,13 +111,23 @@ def tune_command(**given: Any) -> None:
     show = not (quiet or json)
     state: dict[str, Any] = {}
 
+    def start() -> None:  # at the first epoch: bad options fail before any display
+        if show and "started" not in state:
+            state["started"] = True
+            state["trials"] = _TrialDisplay(trials)
+            state["live"] = state["trials"].progress
+            err_console.print(f"actlab tune: {trials} trials per activation → {given.get('out') or 'runs/'}",
+                              highlight=False)
+            state["trials"].progress.start()
+
     def on_trial(ended: Any) -> None:
-        if "trials" not in state:
-            return
-        state["trials"](ended)
+        start()
+        if "trials" in state:
+            state["trials"](ended)
 
     def on_comparison(plan: Any) -> None:
         _stop_live(state)
+        state["started"] = True
         if show:
             from actlab.cli.compare import _Display
 
@@ -130,12 +140,8 @@ def tune_command(**given: Any) -> None:
     def on_event(event: Any) -> None:
         if "display" in state:
             state["display"](event)
-
-    if show:
-        state["trials"] = _TrialDisplay(trials)
-        state["live"] = state["trials"].progress
-        err_console.print(f"actlab tune: {trials} trials per activation", highlight=False)
-        state["trials"].progress.start()
+        else:
+            start()
     torch.set_flush_denormal(True)  # as compare: subnormal floats are slow on the CPU
     try:
         outcome = tune(given, trials=trials, space=space, pruner=pruner, engine=engine, on_trial=on_trial,
