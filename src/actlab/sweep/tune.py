@@ -184,6 +184,8 @@ def _run_trial(plan: Plan, activation: Any, study: Any, dims: Sequence[Dimension
     if isinstance(result, RunEnd):
         value = result.val_accuracy if classification else result.val_loss
         state = "complete" if value is not None and math.isfinite(value) else "diverged"
+        if state == "diverged":
+            trial.set_user_attr("diverged", f"the {_objective(classification)[1]} is not finite")
     elif isinstance(result, RunDiverged):
         state = "diverged"
         trial.set_user_attr("diverged", result.reason)
@@ -305,6 +307,8 @@ def tune(
     # checks the activations, data set and fixed options, and the memory of the largest settings; loads the data
     plan = plan_sweep({**config, **_largest(dims)})
     plan.config.update({dim.name: None for dim in dims})
+    if any(dim.name == "lr" for dim in dims):
+        plan.config["lr_resolved"] = None  # searched: no default rate applies
     for corner in corners(dims):  # every end of the space is a valid config
         _train_config(plan.config, corner).validate(plan.dataset)
     _check_store(plan.out, plan.config, [a.label for a in plan.activations], trials)
