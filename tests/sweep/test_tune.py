@@ -195,17 +195,18 @@ def test_more_trials_or_another_config_on_the_same_out_is_refused(tuned):
 # ------------------------------------------------------------ pruning
 def test_the_median_pruner_stops_a_hopeless_trial(tmp_path):
     good = [{"lr": 1e-2}] * 5
-    hopeless = {"lr": 1e-6}  # 3 epochs at this rate stay near chance: below the median after epoch 1
-    outcome = tune(dict(SMALL, acts=["relu"], epochs=3, seeds=1, width=16), trials=6, space="lr=1e-6:1e-1:log",
+    hopeless = {"lr": 1e-6}  # at this rate the net stays near chance: below the median after epoch 1
+    outcome = tune(dict(SMALL, acts=["relu"], seeds=1, width=16), trials=6, space="lr=1e-6:1e-1:log",
                    out=str(tmp_path / "p"), enqueue={"relu": [*good, hopeless]}, report=False)
     trials = _studies(tmp_path / "p")["relu"]
     assert [t.state.name for t in trials] == ["COMPLETE"] * 5 + ["PRUNED"]
-    assert trials[-1].params == hopeless and len(trials[-1].intermediate_values) < 3
+    assert trials[-1].params == hopeless and len(trials[-1].intermediate_values) < 2
     assert outcome.studies["relu"]["pruned"] == 1 and outcome.settings["relu"]["lr"] == pytest.approx(1e-2)
 
 
+@pytest.mark.slow
 def test_no_pruner_lets_every_trial_finish(tmp_path):
-    outcome = tune(dict(SMALL, acts=["relu"], epochs=3, seeds=1, width=16), trials=6, space="lr=1e-6:1e-1:log", pruner="none",
+    outcome = tune(dict(SMALL, acts=["relu"], seeds=1, width=16), trials=6, space="lr=1e-6:1e-1:log", pruner="none",
                    out=str(tmp_path / "n"), enqueue={"relu": [{"lr": 1e-2}] * 5 + [{"lr": 1e-6}]}, report=False)
     assert outcome.studies["relu"]["complete"] == 6 and outcome.studies["relu"]["pruned"] == 0
 
