@@ -114,6 +114,16 @@ def _load_dataset(config: Mapping[str, Any]) -> Any:
     return data.load(name, **options)
 
 
+def _check_ray(config: Mapping[str, Any]) -> None:
+    from actlab.sweep.ray_engine import import_ray
+
+    import_ray()  # not installed: exit 2 with the install command, before anything is stored
+    if config.get("cpus_per_task") is not None and config["cpus_per_task"] < 1:
+        raise ActlabError(f"cpus-per-task must be at least 1, got {config['cpus_per_task']}")
+    if config.get("gpus_per_task") is not None and config["gpus_per_task"] < 0:
+        raise ActlabError(f"gpus-per-task must be 0 or more, got {config['gpus_per_task']}")
+
+
 def _check_budget(config: Mapping[str, Any], dataset: Any, activations: list[Activation], runs: int, out: Path,
                   max_memory: int | None) -> None:
     from actlab.models import output_units
@@ -138,8 +148,12 @@ def plan_sweep(config: Mapping[str, Any]) -> Plan:
         raise ActlabError(f"subset must be at least 1, got {config['subset']}")
     from actlab.train import ENGINES
 
-    if config["engine"] not in ENGINES:
-        raise ActlabError(f"engine must be one of {', '.join(ENGINES)}, got {config['engine']!r}")
+    if config["engine"] == "local":
+        config["engine"] = "grid"
+    if config["engine"] not in (*ENGINES, "ray"):
+        raise ActlabError(f"engine must be one of {', '.join(ENGINES)}, ray, got {config['engine']!r}")
+    if config["engine"] == "ray":
+        _check_ray(config)
     if config["clip_value"] is not None and config["clip_norm"] is not None:
         raise ActlabError("give either --clip-value or --clip-norm, not both")
     activations = _resolve_activations(config["acts"])

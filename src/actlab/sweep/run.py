@@ -163,7 +163,7 @@ def _run_locked(plan: Plan, command: str, on_event: Callable[[Any], None] | None
             return state in ("pending", "running") or (state == "finished" and stored.get(run_id, 0) < target)
 
         engine = plan.config["engine"]
-        cells = plan_cells(plan.train_config, plan.runs, engine)
+        cells = plan_cells(plan.train_config, plan.runs, "grid" if engine == "ray" else engine)
         todo = [run.run_id for _, cell in cells if any(needs(r.run_id) for r in cell) for run in cell
                 if status.get(run.run_id) != "diverged"]
         outcome = Outcome(out=plan.out, total=len(plan.runs), finished=0, skipped=len(plan.runs) - len(todo))
@@ -186,11 +186,18 @@ def _run_locked(plan: Plan, command: str, on_event: Callable[[Any], None] | None
             guard = _signals_stop(flag) if handle_sigint else _nothing()
             try:
                 with guard:
-                    results = train_runs(
-                        plan.dataset, plan.train_config, plan.runs, engine=engine, on_event=record,
-                        should_stop=flag, device=device, checkpoints=CheckpointDir(plan.out),
-                        skip_cell=lambda kind, cell: not any(needs(run.run_id) for run in cell),
-                    ) or {}
+                    if engine == "ray":  # cells as Ray tasks; this process alone writes the store
+                        from actlab.sweep.ray_engine import train_plan_on_ray
+
+                        results = train_plan_on_ray(
+                            plan, [(kind, cell) for kind, cell in cells if any(needs(r.run_id) for r in cell)],
+                            on_event=record, should_stop=flag, checkpoints=CheckpointDir(plan.out))
+                    else:
+                        results = train_runs(
+                            plan.dataset, plan.train_config, plan.runs, engine=engine, on_event=record,
+                            should_stop=flag, device=device, checkpoints=CheckpointDir(plan.out),
+                            skip_cell=lambda kind, cell: not any(needs(run.run_id) for run in cell),
+                        ) or {}
             except KeyboardInterrupt:  # a second Ctrl-C: out at once, the open write (if any) undone
                 flag.set = True
                 if store._conn.in_transaction:
@@ -231,7 +238,9 @@ def _job_device_and_compile(plan: Plan, device: str) -> str:
     from actlab.compile_policy import decide, job_work, resolve_device, set_job_compile
 
     wanted = plan.config.get("device") or device
-    resolved = resolve_device(wanted)
+    if plan.config.get("engine") == "ray":  # the workers' device, whatever the driver has
+        wanted = "cuda" if (plan.config.get("gpus_per_task") or 0) > 0 else "cpu"
+    resolved = resolve_device(wanted) if plan.config.get("engine") != "ray" else wanted
     batch = int(plan.config.get("batch_size") or 128)
     steps = int(plan.config.get("epochs") or 1) * max(1, -(-len(plan.dataset.x_train) // batch))
     work = job_work(steps, len(plan.runs), batch * int(plan.config.get("width") or 1))
