@@ -88,10 +88,6 @@ def _sgd(config: Mapping[str, Any]) -> bool:
     return config.get("optimizer") == "sgd"
 
 
-def _ray(config: Mapping[str, Any]) -> bool:
-    return config.get("engine") == "ray"
-
-
 def _no_grid(config: Mapping[str, Any]) -> bool:
     return config.get("lr_grid") is None
 
@@ -134,12 +130,12 @@ OPTIONS: tuple[Option, ...] = (
     # the engine decides where the runs train, not what they compute: resume works across engines
     Option("engine", "str", "grid", "grid (vectorised, local; also 'local'), sequential, or ray (each grid cell a "
            "Ray task; pip install 'actlab[ray]').", identity=False),
-    Option("address", "str", None, "Ray cluster to use with --engine ray: auto or ray://HEAD:10001.", identity=False,
-           default_text="a new local Ray instance", applies=_ray),
-    Option("cpus_per_task", "int", 1, "CPUs (and torch threads) per Ray task (--engine ray).", identity=False,
-           applies=_ray),
-    Option("gpus_per_task", "float", 0.0, "GPUs per Ray task (--engine ray; > 0 trains on cuda).", identity=False,
-           applies=_ray),
+    Option("address", "str", None, "Ray cluster for --engine ray: auto (a running one) or ray://HEAD:10001.",
+           identity=False, default_text="a new local Ray instance"),
+    Option("cpus_per_task", "int", None, "CPUs (and torch threads) per Ray task (--engine ray).", identity=False,
+           default_text="1"),
+    Option("gpus_per_task", "float", None, "GPUs per Ray task (--engine ray; more than 0 trains on cuda).",
+           identity=False, default_text="0"),
     Option("max_memory", "str", None, "Refuse a sweep whose estimated memory exceeds this size (e.g. 8G, 512M).",
            identity=False, default_text="the memory the system reports available"),
     Option("margin", "float", None, "Practical-equivalence margin of the report: points of accuracy "
