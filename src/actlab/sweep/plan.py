@@ -16,6 +16,7 @@ import actlab
 from actlab.errors import ActlabError
 from actlab.store import Store, is_store
 from actlab.sweep import budget
+from actlab.sweep.dataset import load_dataset
 from actlab.sweep.options import (
     DEFAULTS,
     IDENTITY_EXCLUDED,
@@ -82,38 +83,6 @@ def _resolve_activations(items: Sequence[str]) -> list[Activation]:
     return result
 
 
-def _load_dataset(config: Mapping[str, Any]) -> Any:
-    from actlab import data
-    from actlab.data.files import load_file, looks_like_path
-    from actlab.data.registry import options_of
-
-    name = config["dataset"]
-    if name.lower() in data.names():
-        valid = data.info(name).options()
-    elif looks_like_path(name):
-        if not Path(name).is_file():
-            raise ActlabError(f"dataset file {name} not found")
-        valid = options_of(load_file)
-    else:
-        data.info(name)  # raises UnknownNameError with suggestions
-        valid = {}
-    options: dict[str, Any] = {}
-    if config.get("target") is not None:
-        if "target" not in valid:
-            raise ActlabError(f"--target only applies to CSV/npz files, not dataset {name!r}")
-        options["target"] = config["target"]
-    if config.get("subset") is not None:
-        if "subset" in valid:
-            options["subset"] = config["subset"]
-        elif "n" in valid:
-            options["n"] = config["subset"]
-        else:
-            raise ActlabError(f"--subset does not apply to dataset {name!r}")
-    if config["model"] == "cnn" and "flatten" in valid:
-        options["flatten"] = False
-    return data.load(name, **options)
-
-
 def _check_ray(config: Mapping[str, Any]) -> None:
     from actlab.sweep.ray_engine import import_ray
 
@@ -175,7 +144,7 @@ def plan_sweep(config: Mapping[str, Any]) -> Plan:
     rates_count = len(config["lr_grid"]) if config["lr_grid"] is not None else 1
     budget.check_run_count(len(activations) * rates_count * config["seeds"])
     max_memory = budget.parse_size(config.get("max_memory"))
-    dataset = _load_dataset(config)
+    dataset = load_dataset(config)
     train_config.validate(dataset)
     out = Path(config["out"]) if config["out"] is not None else default_out(config)
     _check_budget(config, dataset, activations, len(activations) * rates_count * config["seeds"], out, max_memory)

@@ -148,13 +148,13 @@ def _register_formulas(formulas: Mapping[str, tuple[str, dict[str, Any]]]) -> No
 
 
 def _prepared(task: CellTask) -> Any:
-    from actlab.sweep.plan import _load_dataset
+    from actlab.sweep.dataset import load_dataset
     from actlab.train.prepared import prepare
 
     key = (tuple(sorted((k, str(v)) for k, v in task.dataset.items())), task.device)
     if key not in _DATA_CACHE:
         _DATA_CACHE.clear()  # one dataset at a time per worker
-        _DATA_CACHE[key] = prepare(_load_dataset(task.dataset), task.config.model, task.device)
+        _DATA_CACHE[key] = prepare(load_dataset(task.dataset), task.config.model, task.device)
     return _DATA_CACHE[key]
 
 
