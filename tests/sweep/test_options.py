@@ -41,6 +41,7 @@ NON_DEFAULT = {
     "precision": "fp32",
     "diagnostics": True,
     "engine": "sequential",
+    "grid_size": 4,
     "address": "ray://head:10001",
     "cpus_per_task": 2,
     "gpus_per_task": 0.5,

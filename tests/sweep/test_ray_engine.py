@@ -143,3 +143,12 @@ def test_resume_across_engines(tmp_path, ray_instance, local_result):
     rest = sweep.compare({}, out=tmp_path / "b", report=False, resume=True, engine="ray")
     assert not rest.interrupted and rest.finished == 8
     assert _snapshot(tmp_path / "b") == local_result
+
+
+def test_grid_size_spreads_a_grid_over_tasks_with_the_local_numbers(tmp_path, ray_instance):
+    options = dict(BASE, acts=["relu", "tanh", "elu"], epochs=2, grid_size=2)  # 6 runs → grids of 2, 2, 2
+    local = sweep.compare(options, out=tmp_path / "local", report=False)
+    spread = sweep.compare(options, out=tmp_path / "ray", report=False, engine="ray")
+    assert local.trained == spread.trained == 6
+    assert len(list((tmp_path / "ray" / "checkpoints").glob("grid-*.pt"))) == 3
+    assert _snapshot(tmp_path / "ray") == _snapshot(tmp_path / "local")

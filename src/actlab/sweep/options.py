@@ -130,6 +130,9 @@ OPTIONS: tuple[Option, ...] = (
     # the engine decides where the runs train, not what they compute: resume works across engines
     Option("engine", "str", "grid", "grid (vectorised, local; also 'local'), sequential, or ray (each grid cell a "
            "Ray task; pip install 'actlab[ray]').", identity=False),
+    Option("grid_size", "int", None, "At most N runs per vectorised grid (--engine ray: one grid per task, so a "
+           "smaller N spreads a sweep over more tasks); like --engine, it changes the dropout masks.",
+           identity=False, default_text="every run that shares the architecture"),
     Option("address", "str", None, "Ray cluster for --engine ray: auto (a running one) or ray://HEAD:10001.",
            identity=False, default_text="a new local Ray instance"),
     Option("cpus_per_task", "int", None, "CPUs (and torch threads) per Ray task (--engine ray).", identity=False,

@@ -110,8 +110,8 @@ def plan_sweep(config: Mapping[str, Any]) -> Plan:
     from actlab.train import RunSpec, TrainConfig
 
     config = dict(config)
-    for key in ("seeds", "epochs", "depth", "width", "batch_size"):
-        if config[key] is not None and config[key] < 1:
+    for key in ("seeds", "epochs", "depth", "width", "batch_size", "grid_size"):
+        if config.get(key) is not None and config[key] < 1:
             raise ActlabError(f"{key.replace('_', '-')} must be at least 1, got {config[key]}")
     if config["subset"] is not None and config["subset"] < 1:
         raise ActlabError(f"subset must be at least 1, got {config['subset']}")

@@ -163,7 +163,8 @@ def _run_locked(plan: Plan, command: str, on_event: Callable[[Any], None] | None
             return state in ("pending", "running") or (state == "finished" and stored.get(run_id, 0) < target)
 
         engine = plan.config["engine"]
-        cells = plan_cells(plan.train_config, plan.runs, "grid" if engine == "ray" else engine)
+        cells = plan_cells(plan.train_config, plan.runs, "grid" if engine == "ray" else engine,
+                           plan.config.get("grid_size"))
         todo = [run.run_id for _, cell in cells if any(needs(r.run_id) for r in cell) for run in cell
                 if status.get(run.run_id) != "diverged"]
         outcome = Outcome(out=plan.out, total=len(plan.runs), finished=0, skipped=len(plan.runs) - len(todo))
@@ -197,6 +198,7 @@ def _run_locked(plan: Plan, command: str, on_event: Callable[[Any], None] | None
                             plan.dataset, plan.train_config, plan.runs, engine=engine, on_event=record,
                             should_stop=flag, device=device, checkpoints=CheckpointDir(plan.out),
                             skip_cell=lambda kind, cell: not any(needs(run.run_id) for run in cell),
+                            grid_size=plan.config.get("grid_size"),
                         ) or {}
             except KeyboardInterrupt:  # a second Ctrl-C: out at once, the open write (if any) undone
                 flag.set = True
