@@ -152,3 +152,12 @@ def test_grid_size_spreads_a_grid_over_tasks_with_the_local_numbers(tmp_path, ra
     assert local.trained == spread.trained == 6
     assert len(list((tmp_path / "ray" / "checkpoints").glob("grid-*.pt"))) == 3
     assert _snapshot(tmp_path / "ray") == _snapshot(tmp_path / "local")
+
+
+def test_engine_local_is_the_grid_engine_and_ray_rows_stay_out_of_the_fingerprint(tmp_path):
+    from actlab.sweep.plan import plan_from_options
+
+    small = dict(dataset="moons", subset=100, acts=["relu"], seeds=1, epochs=1, out=str(tmp_path))
+    local = plan_from_options(dict(small, engine="local"))
+    ray = plan_from_options(dict(small, engine="ray", address="auto", cpus_per_task=2, grid_size=3))
+    assert local.config["engine"] == "grid" and local.fingerprint == ray.fingerprint

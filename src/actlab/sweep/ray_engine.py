@@ -120,6 +120,10 @@ def cell_tasks(plan: Any, cells: Sequence[tuple[str, list[Any]]], checkpoints: A
 
     config = dataclasses.replace(plan.train_config, precision=resolve_precision(plan.train_config.precision, device))
     dataset = {key: plan.config.get(key) for key in DATASET_KEYS}
+    from actlab.data.files import looks_like_path
+
+    if looks_like_path(str(dataset["dataset"])) and os.path.isfile(dataset["dataset"]):
+        dataset["dataset"] = os.path.abspath(dataset["dataset"])  # a worker's working directory is not ours
     marker = os.environ.get(CRASH_ONCE_ENV) or None
     tasks = []
     for kind, runs in cells:
