@@ -48,7 +48,8 @@ def import_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise ActlabError(f"--engine ray needs Ray, which is not installed here; install it with: {INSTALL}") from None
+        raise ActlabError(f"--engine ray needs Ray, which is not installed here; install it with: {INSTALL} "
+                          "(or train locally with --engine grid: a sweep resumes on either engine)") from None
     return ray
 
 
