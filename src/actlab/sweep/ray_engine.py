@@ -34,8 +34,8 @@ from typing import Any
 
 from actlab.errors import ActlabError
 
-__all__ = ["INSTALL", "CellTask", "import_ray", "ensure_ray", "cell_tasks", "stream_cells", "train_plan_on_ray",
-           "CRASH_ONCE_ENV"]
+__all__ = ["INSTALL", "CRASH_ONCE_ENV", "CellTask", "Deduplicator", "import_ray", "ensure_ray", "cell_tasks",
+           "stream_cells", "train_cell", "train_plan_on_ray"]
 
 INSTALL = "pip install 'actlab[ray]'"
 DATASET_KEYS = ("dataset", "target", "subset", "model")  # the options a worker loads its dataset from
