@@ -196,6 +196,9 @@ def train_cell(task: CellTask) -> Iterator[tuple]:
     from actlab.train.grid import train_grid
     from actlab.train.sequential import train_sequential
 
+    # no forked SymPy helper (actlab.formula.budget) in a Ray worker: a child forked from it keeps the
+    # worker's connection to Ray open, so a worker that dies would never be seen dead (and never retried)
+    os.environ["ACTLAB_FORMULA_WORKER"] = "0"
     torch.set_num_threads(max(1, int(task.threads)))
     set_job_compile(task.compile)
     _register_formulas(task.formulas)
