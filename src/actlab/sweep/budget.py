@@ -110,7 +110,7 @@ def estimate(config: Mapping[str, Any], *, input_shape: Sequence[int], num_outpu
         sizes = [features] + [width] * depth
         parameters = sum(a * width * k + width * k for a in sizes[:-1]) + width * num_outputs + num_outputs
         hidden_units = [width * k] * depth
-    together = runs if config.get("engine", "grid") == "grid" else 1
+    together = min(runs, config.get("grid_size") or runs) if config.get("engine", "grid") in ("grid", "ray") else 1
     batch = int(config["batch_size"])
     activations = sum(hidden_units) * (batch + EVAL_CHUNK) * ACTIVATION_COPIES * together
     memory = 4 * (dataset_numel + parameters * PARAMETER_COPIES * together + activations)

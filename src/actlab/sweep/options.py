@@ -127,7 +127,18 @@ OPTIONS: tuple[Option, ...] = (
            "Record per-layer gradient flow (speed, weight-gradient norm, dead/saturated units, activation "
            "histograms) at init and after each epoch on the first 1000 training examples.",
            identity=False, train_field="diagnostics"),
-    Option("engine", "str", "grid", "grid (vectorised) or sequential.", identity=False),
+    # the engine decides where the runs train, not what they compute: resume works across engines
+    Option("engine", "str", "grid", "grid (vectorised, local; also 'local'), sequential, or ray (each grid cell a "
+           "Ray task; pip install 'actlab[ray]').", identity=False),
+    Option("grid_size", "int", None, "At most N runs per vectorised grid (--engine ray: one grid per task, so a "
+           "smaller N spreads a sweep over more tasks); like --engine, it changes the dropout masks.",
+           identity=False, default_text="every run that shares the architecture"),
+    Option("address", "str", None, "Ray cluster for --engine ray: auto (a running one) or ray://HEAD:10001.",
+           identity=False, default_text="a new local Ray instance"),
+    Option("cpus_per_task", "int", None, "CPUs (and torch threads) per Ray task (--engine ray).", identity=False,
+           default_text="1"),
+    Option("gpus_per_task", "float", None, "GPUs per Ray task (--engine ray; more than 0 trains on cuda).",
+           identity=False, default_text="0"),
     Option("max_memory", "str", None, "Refuse a sweep whose estimated memory exceeds this size (e.g. 8G, 512M).",
            identity=False, default_text="the memory the system reports available"),
     Option("margin", "float", None, "Practical-equivalence margin of the report: points of accuracy "

@@ -16,6 +16,7 @@ import actlab
 from actlab.errors import ActlabError
 from actlab.store import Store, is_store
 from actlab.sweep import budget
+from actlab.sweep.dataset import load_dataset
 from actlab.sweep.options import (
     DEFAULTS,
     IDENTITY_EXCLUDED,
@@ -96,36 +97,14 @@ def _resolve_activations(items: Sequence[str]) -> list[Activation]:
     return result
 
 
-def _load_dataset(config: Mapping[str, Any]) -> Any:
-    from actlab import data
-    from actlab.data.files import load_file, looks_like_path
-    from actlab.data.registry import options_of
+def _check_ray(config: Mapping[str, Any]) -> None:
+    from actlab.sweep.ray_engine import import_ray
 
-    name = config["dataset"]
-    if name.lower() in data.names():
-        valid = data.info(name).options()
-    elif looks_like_path(name):
-        if not Path(name).is_file():
-            raise ActlabError(f"dataset file {name} not found")
-        valid = options_of(load_file)
-    else:
-        data.info(name)  # raises UnknownNameError with suggestions
-        valid = {}
-    options: dict[str, Any] = {}
-    if config.get("target") is not None:
-        if "target" not in valid:
-            raise ActlabError(f"--target only applies to CSV/npz files, not dataset {name!r}")
-        options["target"] = config["target"]
-    if config.get("subset") is not None:
-        if "subset" in valid:
-            options["subset"] = config["subset"]
-        elif "n" in valid:
-            options["n"] = config["subset"]
-        else:
-            raise ActlabError(f"--subset does not apply to dataset {name!r}")
-    if config["model"] == "cnn" and "flatten" in valid:
-        options["flatten"] = False
-    return data.load(name, **options)
+    import_ray()  # not installed: exit 2 with the install command, before anything is stored
+    if config.get("cpus_per_task") is not None and config["cpus_per_task"] < 1:
+        raise ActlabError(f"cpus-per-task must be at least 1, got {config['cpus_per_task']}")
+    if config.get("gpus_per_task") is not None and config["gpus_per_task"] < 0:
+        raise ActlabError(f"gpus-per-task must be 0 or more, got {config['gpus_per_task']}")
 
 
 def _check_budget(config: Mapping[str, Any], dataset: Any, activations: list[Activation], runs: int, out: Path,
@@ -145,15 +124,19 @@ def plan_sweep(config: Mapping[str, Any]) -> Plan:
     from actlab.train import RunSpec, TrainConfig
 
     config = dict(config)
-    for key in ("seeds", "epochs", "depth", "width", "batch_size"):
-        if config[key] is not None and config[key] < 1:
+    for key in ("seeds", "epochs", "depth", "width", "batch_size", "grid_size"):
+        if config.get(key) is not None and config[key] < 1:
             raise ActlabError(f"{key.replace('_', '-')} must be at least 1, got {config[key]}")
     if config["subset"] is not None and config["subset"] < 1:
         raise ActlabError(f"subset must be at least 1, got {config['subset']}")
     from actlab.train import ENGINES
 
-    if config["engine"] not in ENGINES:
-        raise ActlabError(f"engine must be one of {', '.join(ENGINES)}, got {config['engine']!r}")
+    if config["engine"] == "local":
+        config["engine"] = "grid"
+    if config["engine"] not in (*ENGINES, "ray"):
+        raise ActlabError(f"engine must be one of {', '.join(ENGINES)}, ray, got {config['engine']!r}")
+    if config["engine"] == "ray":
+        _check_ray(config)
     if config["clip_value"] is not None and config["clip_norm"] is not None:
         raise ActlabError("give either --clip-value or --clip-norm, not both")
     activations = _resolve_activations(config["acts"])
@@ -175,7 +158,7 @@ def plan_sweep(config: Mapping[str, Any]) -> Plan:
     rates_count = len(config["lr_grid"]) if config["lr_grid"] is not None else 1
     budget.check_run_count(len(activations) * rates_count * config["seeds"])
     max_memory = budget.parse_size(config.get("max_memory"))
-    dataset = _load_dataset(config)
+    dataset = load_dataset(config)
     train_config.validate(dataset)
     out = Path(config["out"]) if config["out"] is not None else default_out(config)
     _check_budget(config, dataset, activations, len(activations) * rates_count * config["seeds"], out, max_memory)

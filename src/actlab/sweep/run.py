@@ -163,7 +163,10 @@ def _run_locked(plan: Plan, command: str, on_event: Callable[[Any], None] | None
             return state in ("pending", "running") or (state == "finished" and stored.get(run_id, 0) < target)
 
         engine = plan.config["engine"]
-        cells = [cell for part in plan.parts() for cell in plan_cells(part.train_config, part.runs, engine)]
+        cell_engine = "grid" if engine == "ray" else engine
+        part_cells = [(part, plan_cells(part.train_config, part.runs, cell_engine, plan.config.get("grid_size")))
+                      for part in plan.parts()]  # one TrainConfig per part (tune: one per activation)
+        cells = [cell for _, some in part_cells for cell in some]
         todo = [run.run_id for _, cell in cells if any(needs(r.run_id) for r in cell) for run in cell
                 if status.get(run.run_id) != "diverged"]
         outcome = Outcome(out=plan.out, total=len(plan.runs), finished=0, skipped=len(plan.runs) - len(todo))
@@ -186,12 +189,20 @@ def _run_locked(plan: Plan, command: str, on_event: Callable[[Any], None] | None
             guard = _signals_stop(flag) if handle_sigint else _nothing()
             try:
                 with guard:
-                    for part in plan.parts():  # one training per TrainConfig (tune: per activation)
-                        results.update(train_runs(
-                            part.dataset, part.train_config, part.runs, engine=engine, on_event=record,
-                            should_stop=flag, device=device, checkpoints=CheckpointDir(plan.out),
-                            skip_cell=lambda kind, cell: not any(needs(run.run_id) for run in cell),
-                        ) or {})
+                    for part, some in part_cells:
+                        if engine == "ray":  # cells as Ray tasks; this process alone writes the store
+                            from actlab.sweep.ray_engine import train_plan_on_ray
+
+                            results.update(train_plan_on_ray(
+                                part, [(kind, cell) for kind, cell in some if any(needs(r.run_id) for r in cell)],
+                                on_event=record, should_stop=flag, checkpoints=CheckpointDir(plan.out)))
+                        else:
+                            results.update(train_runs(
+                                part.dataset, part.train_config, part.runs, engine=engine, on_event=record,
+                                should_stop=flag, device=device, checkpoints=CheckpointDir(plan.out),
+                                skip_cell=lambda kind, cell: not any(needs(run.run_id) for run in cell),
+                                grid_size=plan.config.get("grid_size"),
+                            ) or {})
                         if flag.set:
                             break
             except KeyboardInterrupt:  # a second Ctrl-C: out at once, the open write (if any) undone
@@ -234,7 +245,9 @@ def _job_device_and_compile(plan: Plan, device: str) -> str:
     from actlab.compile_policy import decide, job_work, resolve_device, set_job_compile
 
     wanted = plan.config.get("device") or device
-    resolved = resolve_device(wanted)
+    if plan.config.get("engine") == "ray":  # the workers' device, whatever the driver has
+        wanted = "cuda" if (plan.config.get("gpus_per_task") or 0) > 0 else "cpu"
+    resolved = resolve_device(wanted) if plan.config.get("engine") != "ray" else wanted
     batch = int(plan.config.get("batch_size") or 128)
     steps = int(plan.config.get("epochs") or 1) * max(1, -(-len(plan.dataset.x_train) // batch))
     work = job_work(steps, len(plan.runs), batch * int(plan.config.get("width") or 1))

@@ -42,22 +42,43 @@ class Checkpoint:
         self.path, self.run_ids = path, list(run_ids)
 
     def load(self) -> dict[str, Any] | None:
+        self._clear_leftovers()
+        if not self.path.is_file():
+            return None
+        return self.accept(torch.load(self.path, map_location="cpu", weights_only=True))
+
+    def accept(self, state: dict[str, Any]) -> dict[str, Any] | None:
+        """``state`` when it is this cell's checkpoint in this format, else None (start the cell afresh)."""
+        if state.get("format") != FORMAT or state.get("run_ids") != self.run_ids:
+            return None
+        return state
+
+    def stamp(self, state: dict[str, Any]) -> dict[str, Any]:
+        return {**state, "format": FORMAT, "run_ids": self.run_ids}
+
+    def save(self, state: dict[str, Any]) -> None:
+        state = self.stamp(state)
+        self._write(lambda handle: torch.save(state, handle))
+
+    def read_bytes(self) -> bytes | None:
+        """The file as it is (for an engine that ships it to a worker), None when there is none."""
+        self._clear_leftovers()
+        return self.path.read_bytes() if self.path.is_file() else None
+
+    def save_bytes(self, payload: bytes) -> None:
+        """Write a checkpoint serialised elsewhere (a worker's :meth:`save`), atomically like :meth:`save`."""
+        self._write(lambda handle: handle.write(payload))
+
+    def _clear_leftovers(self) -> None:
         # temporary files of a save that a kill interrupted (the caller holds the directory's lock)
         for leftover in self.path.parent.glob(f".{self.path.name}.*.tmp"):
             leftover.unlink(missing_ok=True)
-        if not self.path.is_file():
-            return None
-        state = torch.load(self.path, map_location="cpu", weights_only=True)
-        if state.get("format") != FORMAT or state.get("run_ids") != self.run_ids:
-            return None  # another layout or another cell: start the cell afresh
-        return state
 
-    def save(self, state: dict[str, Any]) -> None:
-        state = {**state, "format": FORMAT, "run_ids": self.run_ids}
+    def _write(self, write: Any) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
         with open(temporary, "wb") as handle:
-            torch.save(state, handle)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, self.path)

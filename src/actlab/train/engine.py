@@ -21,13 +21,15 @@ __all__ = ["train_runs", "plan_cells", "ENGINES"]
 ENGINES = ("grid", "sequential")
 
 
-def plan_cells(config: TrainConfig, runs: list[RunSpec], engine: str = "grid") -> list[tuple[str, list[RunSpec]]]:
+def plan_cells(config: TrainConfig, runs: list[RunSpec], engine: str = "grid",
+               grid_size: int | None = None) -> list[tuple[str, list[RunSpec]]]:
     """Split ``runs`` into independent cells ``(engine, runs)`` that can be trained in any order or place.
 
     grid: runs whose activations share the architecture (maxout's k changes the
     layer widths) form one grid cell; runs with learnable or randomised
     activation parameters (prelu, rrelu) become sequential cells of one run.
-    sequential: one cell per run.  Cells are plain data (picklable).
+    sequential: one cell per run.  ``grid_size`` splits each grid into grids of at most that many runs
+    (in run order).  Cells are plain data (picklable).
     """
     if engine == "sequential":
         return [("sequential", [run]) for run in runs]
@@ -39,21 +41,25 @@ def plan_cells(config: TrainConfig, runs: list[RunSpec], engine: str = "grid") -
             grids.setdefault(spec.width_divisor, []).append(run)
         else:
             alone.append(("sequential", [run]))
-    return [("grid", group) for group in grids.values()] + alone
+    size = grid_size or max(1, len(runs))
+    return [("grid", group[start:start + size]) for group in grids.values()
+            for start in range(0, len(group), size)] + alone
 
 
 def train_runs(dataset, config: TrainConfig, runs: list[RunSpec], *, engine: str = "grid",
                on_event: Callable[[object], None] | None = None,
                should_stop: Callable[[], bool] | None = None,
                device: str = "cpu", checkpoints=None,
-               skip_cell: Callable[[str, list[RunSpec]], bool] | None = None) -> dict[str, RunEnd | RunDiverged]:
+               skip_cell: Callable[[str, list[RunSpec]], bool] | None = None,
+               grid_size: int | None = None) -> dict[str, RunEnd | RunDiverged]:
     """Train every run on ``dataset``; return run_id → RunEnd (finished) or RunDiverged.
 
     ``on_event`` receives EpochEnd / RunDiverged / RunEnd synchronously;
     ``should_stop()`` is polled between steps, and when it returns True training
     stops at once: runs that had not finished are absent from the result.
     ``checkpoints`` (:class:`actlab.train.checkpoint.CheckpointDir`): each cell resumes from its
-    last checkpoint and checkpoints every epoch; ``skip_cell(kind, runs)`` True leaves a cell out.
+    last checkpoint and checkpoints every epoch; ``skip_cell(kind, runs)`` True leaves a cell out;
+    ``grid_size``: at most that many runs per grid (:func:`plan_cells`).
     """
     if engine not in ENGINES:
         raise ActlabError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
@@ -73,7 +79,7 @@ def train_runs(dataset, config: TrainConfig, runs: list[RunSpec], *, engine: str
     emit = on_event if on_event is not None else (lambda event: None)
     data = prepare(dataset, config.model, device)
     results: dict[str, RunEnd | RunDiverged] = {}
-    for kind, cell in plan_cells(config, runs, engine):  # torch's thread count is the caller's choice
+    for kind, cell in plan_cells(config, runs, engine, grid_size):  # torch's thread count is the caller's choice
         if skip_cell is not None and skip_cell(kind, cell):
             continue
         trainer = train_grid if kind == "grid" else train_sequential

@@ -1,0 +1,45 @@
+"""Loading the dataset a sweep's options name (planning and remote workers both do it)."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from actlab.errors import ActlabError
+
+__all__ = ["load_dataset"]
+
+
+def load_dataset(config: Mapping[str, Any]) -> Any:
+    """The dataset a sweep config names (dataset, target, subset; the cnn keeps images unflattened).
+
+    Used by planning and by the Ray engine's workers, which load their data themselves."""
+    from actlab import data
+    from actlab.data.files import load_file, looks_like_path
+    from actlab.data.registry import options_of
+
+    name = config["dataset"]
+    if name.lower() in data.names():
+        valid = data.info(name).options()
+    elif looks_like_path(name):
+        if not Path(name).is_file():
+            raise ActlabError(f"dataset file {name} not found")
+        valid = options_of(load_file)
+    else:
+        data.info(name)  # raises UnknownNameError with suggestions
+        valid = {}
+    options: dict[str, Any] = {}
+    if config.get("target") is not None:
+        if "target" not in valid:
+            raise ActlabError(f"--target only applies to CSV/npz files, not dataset {name!r}")
+        options["target"] = config["target"]
+    if config.get("subset") is not None:
+        if "subset" in valid:
+            options["subset"] = config["subset"]
+        elif "n" in valid:
+            options["n"] = config["subset"]
+        else:
+            raise ActlabError(f"--subset does not apply to dataset {name!r}")
+    if config["model"] == "cnn" and "flatten" in valid:
+        options["flatten"] = False
+    return data.load(name, **options)
