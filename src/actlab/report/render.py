@@ -106,7 +106,9 @@ def build_view(data: ReportData, decision: Decision, figures: Sequence[tuple[str
               "the log scale for losses, mapped back (never outside the metric's range).")
     if data.baseline is not None:
         method += " " + data.baseline.describe()
-    if decision.max_seeds < 2:
+    if data.all_failed:
+        method = "Every run failed to learn: there is nothing to test. " + method
+    elif decision.max_seeds < 2:
         method = "There are not enough seeds for a test (fewer than 2 finished seeds). " + method
     effects = (f"Differences are paired by seed, best − activation for accuracy (points), activation − best for loss: "
                f"positive means worse. Equivalent in practice: TOST at α = {ALPHA} with margin ±{decision.margin_text} "
