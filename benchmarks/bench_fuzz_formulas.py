@@ -4,10 +4,17 @@ Each formula is built (``from_formula``), its kinks found and f, f' evaluated at
 three points, as ``actlab eval`` / ``define`` do; a refusal (FormulaError) counts
 as answered.  The generator is ``tests/formula/fuzz_strategies.py``.
 
+Printed: wall time per formula (median, p90, p99, max), the same for this
+process's CPU time (the SymPy worker runs in another process, under its own
+wall-clock deadline), the load average during the run, and the 20 slowest
+formulas with their wall and CPU times: on a shared machine a formula whose
+wall time is far above its CPU time waited for a core.
+
     PYTHONPATH=src python benchmarks/bench_fuzz_formulas.py [N]
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -28,7 +35,9 @@ from actlab.formula import FormulaError, from_formula
 def main(count: int) -> None:
     warnings.filterwarnings("ignore", category=HypothesisWarning)  # large strategy reprs, not our concern
     times: list[float] = []
-    slowest: list[tuple[float, str]] = []
+    cpu_times: list[float] = []
+    loads: list[float] = [os.getloadavg()[0]]
+    slowest: list[tuple[float, float, float, str]] = []
     outcomes = {"accepted": 0, "refused": 0, "chain rule": 0, "crashed": 0}
     x = torch.tensor([-1.0, 0.5, 2.0], dtype=torch.float64)
     from_formula("x*tanh(x)")  # one-time set-up (worker fork, SymPy's lazy imports) is not per formula
@@ -37,7 +46,7 @@ def main(count: int) -> None:
               suppress_health_check=list(HealthCheck))
     @given(fuzz_strategies.formulas())
     def run(text: str) -> None:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         try:
             spec = from_formula(text)
             spec.kink_points()
@@ -50,14 +59,17 @@ def main(count: int) -> None:
         except Exception as error:  # noqa: BLE001 - a crash is what this benchmark looks for: count and show it
             outcomes["crashed"] += 1
             print(f"CRASH {type(error).__name__}: {error} on {text!r}", flush=True)
-        elapsed = time.perf_counter() - start
+        elapsed, used = time.perf_counter() - start, time.process_time() - cpu
         times.append(elapsed)
+        cpu_times.append(used)
         if len(times) % 1000 == 0:
             t = np.array(times)
-            print(f"  ... {len(t)}: p99 {np.percentile(t, 99) * 1e3:.1f} ms, max {t.max() * 1e3:.1f} ms", flush=True)
-        slowest.append((elapsed, text))
+            loads.append(os.getloadavg()[0])
+            print(f"  ... {len(t)}: p99 {np.percentile(t, 99) * 1e3:.1f} ms, max {t.max() * 1e3:.1f} ms, "
+                  f"load {loads[-1]:.1f}", flush=True)
+        slowest.append((elapsed, used, os.getloadavg()[0], text))
         slowest.sort(reverse=True)
-        del slowest[5:]
+        del slowest[20:]
 
     run()
     t = np.array(times)
@@ -65,8 +77,13 @@ def main(count: int) -> None:
           f"{outcomes['refused']} refused, {outcomes['crashed']} crashed")
     print(f"time per formula: median {np.median(t) * 1e3:.1f} ms, p90 {np.percentile(t, 90) * 1e3:.1f} ms, "
           f"p99 {np.percentile(t, 99) * 1e3:.1f} ms, max {t.max() * 1e3:.1f} ms; over 1 s: {(t > 1).sum()}")
-    for elapsed, text in slowest:
-        print(f"  {elapsed * 1e3:7.1f} ms  {text}")
+    c = np.array(cpu_times)
+    print(f"CPU time of this process per formula: median {np.median(c) * 1e3:.1f} ms, "
+          f"p99 {np.percentile(c, 99) * 1e3:.1f} ms, max {c.max() * 1e3:.1f} ms; over 1 s: {(c > 1).sum()}")
+    print(f"load average (1 min) during the run: {min(loads):.1f}-{max(loads):.1f} "
+          f"({os.cpu_count()} CPUs); the 20 slowest (wall, CPU, load at the time):")
+    for elapsed, used, load, text in slowest:
+        print(f"  {elapsed * 1e3:7.1f} ms wall {used * 1e3:6.1f} ms CPU  load {load:4.1f}  {text[:160]}")
 
 
 if __name__ == "__main__":
