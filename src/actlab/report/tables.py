@@ -184,7 +184,7 @@ def _duration(seconds: float | None) -> str:
 
 
 def _config_rows(config: Mapping[str, Any]) -> list[list[str]]:
-    skip = {"lr_resolved"}
+    skip = {"lr_resolved", "baseline"}  # the baseline is spelled out in the decision section
     rows = []
     for key, value in config.items():
         if key in skip:
