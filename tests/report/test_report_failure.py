@@ -125,6 +125,25 @@ def test_failed_runs_are_never_the_best_and_not_tested(tmp_path):
     assert "Failed to learn:" in html and "3 binomial standard errors over 359 validation examples" in html
 
 
+def test_recommend_never_counts_a_failed_run_as_evidence_for_it(tmp_path):
+    from actlab.report.recommend import recommend
+
+    run = _store(tmp_path / "r", {
+        "square": [(0.99, 0.98, 1e16), (0.99, 0.98, 2e15), (0.98, 0.97, 1e14)],  # "best" on paper, exploded
+        "tanh": [(0.90, 0.91, 0.4), (0.91, 0.90, 0.3), (0.89, 0.90, 0.35)],
+        "relu": [(0.92, 0.92, 0.3), (0.10, 0.10, 2.3), (0.93, 0.92, 0.3)],
+    })
+    result = recommend(run_dirs=[run], candidates=["square", "tanh", "relu"])
+    by_name = {r["activation"]: r for r in result["recommendations"]}
+    square = [e for e in by_name["square"]["evidence"] if e.get("kind") == "measurement"]
+    assert square and all(e["score"] < 0 and e["mean"] is None and e["failed_to_learn"] == 3 for e in square)
+    assert any("all 3 seeds failed to learn (exploded loss)" in reason for reason in by_name["square"]["reasons"])
+    relu = [e for e in by_name["relu"]["evidence"] if e.get("kind") == "measurement"]
+    assert any("1 of 3 seeds failed to learn" in reason for reason in by_name["relu"]["reasons"])
+    assert all(e["seeds"] == 2 for e in relu)  # the chance-level seed is not a measurement
+    assert [r["activation"] for r in result["recommendations"]][-1] == "square"
+
+
 def test_every_activation_failed(tmp_path):
     run = _store(tmp_path / "r", {"square": [(0.2, 0.12, 1e16)] * 2, "relu": [(0.1, 0.1, 2.3)] * 2})
     data = summarize(run)

@@ -217,9 +217,12 @@ def _headline(data: ReportData, d: Decision) -> str:
         if data.all_failed:
             ended = [r for r in data.runs if r.status in ("finished", "diverged")]
             names = ", ".join(s.label for s in data.summaries)
-            return (f"Every activation failed to learn: all {len(ended)} runs ({names}) diverged or ended at chance "
-                    "level or with an exploded loss, so there is no best and nothing to recommend. "
-                    "Try a smaller learning rate (--lr) or --lr-grid.")
+            open_runs = len(data.runs) - len(ended)
+            return (f"Every activation failed to learn: all {len(ended)} runs ({names}) "
+                    + ("that ended " if open_runs else "")
+                    + "diverged or ended at chance level or with an exploded loss, so there is no best and nothing "
+                    "to recommend. " + (f"{open_runs} runs have not finished (resume the sweep). " if open_runs else "")
+                    + "Try a smaller learning rate (--lr) or --lr-grid.")
         return "No run has finished yet: nothing to decide."
     test = f"paired t-test across seeds, Holm-corrected, α = {ALPHA}"
     rec = d.recommended
