@@ -170,7 +170,8 @@ def test_compare_report_export(sweep, capsys, tmp_path):
     summary = json.loads(capsys.readouterr().out)
     assert summary["out"] == str(out)
     assert {r["activation"] for r in summary["ranking"]} == {"relu", "tanh"}
-    assert all(r["test_accuracy_mean"] is not None for r in summary["ranking"])
+    # 2 epochs at lr 1e-3 on 300 points: a run may still be at chance level, which the report says (no mean)
+    assert all(r["test_accuracy_mean"] is not None or "failed to learn" in r["vs_best"] for r in summary["ranking"])
     _assert_complete(out, runs=4, epochs=2)
     with _db(out) as conn:
         config = json.loads(conn.execute("SELECT config FROM sweep").fetchone()[0])
@@ -213,7 +214,7 @@ def test_divergence_is_recorded_and_reported(tmp_path, capsys):
     diverged = summary["diverged"]
     assert diverged and all(d["activation"] == "cube" and d["epoch"] >= 1 and d["step"] >= 1 for d in diverged)
     relu = next(r for r in summary["ranking"] if r["activation"] == "relu")
-    assert relu["finished"] == 2
+    assert relu["diverged"] == 0 and relu["finished"] + relu["failed_to_learn"] == 2  # ran to the end
     html = (out / "report.html").read_text()
     assert "Diverged runs" in html and "cube" in html
 

@@ -170,3 +170,19 @@ def test_cached_arrays_in_a_read_only_cache_warn_and_continue(tmp_path, monkeypa
     with pytest.warns(RuntimeWarning, match="cannot write the cache file .*thing.npz.*remove that directory"):
         arrays = cache.cached_arrays("thing.npz", lambda: {"a": np.arange(3)})
     assert arrays["a"].tolist() == [0, 1, 2]
+
+
+def test_a_directory_without_a_suffix_or_given_to_compare_says_it_is_a_directory(tmp_path, monkeypatch, capsys):
+    from actlab.cli import main
+    from actlab.data import load
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "d.csv").mkdir()
+    with pytest.raises(ActlabError, match="'plain' is a directory"):
+        load("plain")  # not "unknown dataset"
+    for name in ("plain", "d.csv"):  # compare: not "dataset file d.csv not found"
+        assert main(["compare", "--dataset", name, "--acts", "relu", "--epochs", "1", "--quiet",
+                     "--out", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert f"'{name}' is a directory" in err and "Traceback" not in err

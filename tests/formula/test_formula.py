@@ -5,7 +5,7 @@ import ast
 import builtins
 import contextlib
 import math
-import time
+import time  # the 1 s limits below are on this process's CPU time: the machine is shared (see test_formula_bounds)
 import warnings
 
 import numpy as np
@@ -270,10 +270,10 @@ REJECTED = [
 
 @pytest.mark.parametrize("text,token", REJECTED, ids=[r[0][:30] for r in REJECTED])
 def test_rejections_name_the_token_quickly(text, token):
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(FormulaError) as caught:
         from_formula(text)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     message = str(caught.value)
     assert token in message, message
     assert isinstance(caught.value, ActlabError)
@@ -300,10 +300,10 @@ def test_messages():
 def test_big_powers_and_simplify_stay_fast():
     for text in ["((1 + x)**16)**16", "(((x**16)**16)**16)**16", "sin(x)**16*cos(x)**16*tanh(x)**16*exp(x)**16",
                  "2**x**x", "x**x", "((1+x)**16 - (1-x)**16)**16"]:
-        start = time.perf_counter()
+        start = time.process_time()
         spec = from_formula(text)
         spec.forward(torch.linspace(-2, 2, 5))
-        assert time.perf_counter() - start < 1.0, text
+        assert time.process_time() - start < 1.0, text
 
 
 # --------------------------------------------------------- hypothesis fuzz
@@ -361,13 +361,13 @@ def _no_code_execution(text: str):
 
 
 def _check_formula(text: str) -> None:
-    start = time.perf_counter()
+    start = time.process_time()
     try:
         with _no_code_execution(text):
             names = parse(text).params
             spec = from_formula(text, {name: 0.7 for name in names})
     except FormulaError:
-        assert time.perf_counter() - start < 1.0, text
+        assert time.process_time() - start < 1.0, text
         return
     x = torch.tensor([-2.0, -0.5, 0.0, 0.3, 1.7], dtype=torch.float64)
     with warnings.catch_warnings(), _no_code_execution(text):
@@ -376,7 +376,7 @@ def _check_formula(text: str) -> None:
         dy = spec.derivative(x, **spec.resolve())
     assert y.shape == x.shape and dy.shape == x.shape and y.dtype == torch.float64
     assert not any("torch.autograd" in note for note in spec.notes), text
-    assert time.perf_counter() - start < 1.0, text
+    assert time.process_time() - start < 1.0, text
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

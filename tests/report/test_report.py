@@ -104,4 +104,5 @@ def test_lr_grid_picks_best_validation_rate(tmp_path):
 def test_everything_diverged_still_renders(tmp_path):
     run = _make(tmp_path / "r", acts=("relu",), seeds=2, diverge={("relu", 0, None), ("relu", 1, None)})
     text = write_report(run)["html"].read_text()
-    assert "No run has finished yet" in text and "relu" in text
+    assert "Every activation failed to learn" in text and "relu" in text  # not "no run has finished yet"
+    assert "all 2 seeds failed to learn (diverged)" in text

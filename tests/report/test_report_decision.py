@@ -73,7 +73,8 @@ def test_diverged_activation_is_out_of_the_group(tmp_path, store):
     d = _decide(run)
     assert [s.label for s in d.unfinished] == ["bad"] and all(s.label != "bad" for s in d.group)
     html = write_report(run, cost=NO_COST, thumbnails=False)["html"].read_text()
-    assert "no finished run" in html and "loss became nan" in html
+    assert "all 3 seeds failed to learn (diverged)" in html and "loss became nan" in html
+    assert "not enough seeds for a test" not in html.split("bad</td>", 1)[1].split("</tr>", 1)[0]
 
 
 @pytest.mark.parametrize("seeds", range(2, 11))

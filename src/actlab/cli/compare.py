@@ -122,6 +122,7 @@ def summary_json(run_dir: Path) -> dict[str, Any]:
                 f"{metric}_std": s.std,
                 "finished": len(s.finished),
                 "diverged": len(s.diverged),
+                "failed_to_learn": len(s.diverged) + len(s.failed),
                 "vs_best": s.test_note,
                 "p_holm": s.p_adjusted,
             }
@@ -132,6 +133,12 @@ def summary_json(run_dir: Path) -> dict[str, Any]:
              "epoch": r.diverged_epoch, "step": r.diverged_step, "reason": r.reason}
             for r in data.runs if r.status == "diverged"
         ],
+        "failed_to_learn": [
+            {"run_id": r.run_id, "activation": r.label, "seed": r.seed, "lr": r.lr, "status": r.status,
+             "reason": data.failures[r.run_id]}
+            for r in data.runs if r.run_id in data.failures
+        ],
+        "best": None if data.best is None else data.best.label,
     }
 
 

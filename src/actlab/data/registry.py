@@ -90,7 +90,7 @@ def load(name: str | os.PathLike[str], **options: Any) -> Dataset:
         entry = _REGISTRY[text.lower()]
         _check_options(entry.name, entry.loader, options)
         return entry.loader(**options)
-    if isinstance(name, os.PathLike) or looks_like_path(text):
+    if isinstance(name, os.PathLike) or looks_like_path(text) or os.path.isdir(text):
         _check_options(text, load_file, options)
         return load_file(text, **options)
     raise UnknownNameError("dataset", text, names())

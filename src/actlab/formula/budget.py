@@ -34,6 +34,9 @@ from actlab.formula.parse import FormulaError
 
 __all__ = [
     "FORMULA_SECONDS",
+    "NUMERIC_SECONDS",
+    "MIN_SYMBOLIC_SECONDS",
+    "symbolic_share",
     "SIMPLIFY_SECONDS",
     "SYMBOLIC_SECONDS",
     "WORKER_MEMORY_BYTES",
@@ -46,6 +49,10 @@ __all__ = [
 
 FORMULA_SECONDS = 1.0  # a formula is accepted or refused within this (the whole from_formula)
 SYMBOLIC_SECONDS = 0.45  # of which SymPy (to_sympy, diff, printing, bounded simplify) may take this
+NUMERIC_SECONDS = 0.3  # ... and this is kept for the rest (chain rule, torch functions, domain and kink scans):
+# SymPy's deadline is min(SYMBOLIC_SECONDS, what is left of FORMULA_SECONDS - NUMERIC_SECONDS), so time lost
+# before it (parsing, a garbage collection, a descheduled process) shortens SymPy's share, not the total
+MIN_SYMBOLIC_SECONDS = 0.05  # SymPy always gets at least this (below it, the chain rule answers)
 SIMPLIFY_SECONDS = 0.25  # ... and simplify (display only) at most this after the exact derivative arrived
 WORKER_MEMORY_BYTES = 1 << 30  # address space the worker may add after the fork
 
@@ -56,6 +63,13 @@ class BudgetExceeded(FormulaError):
 
 class SymbolicFailure(FormulaError):
     """SymPy itself failed on the formula (its own exception, named in the message); callers may fall back."""
+
+
+def symbolic_share(started: float, seconds: float = SYMBOLIC_SECONDS, total: float = FORMULA_SECONDS) -> float:
+    """SymPy's deadline for a formula whose work began at ``started`` (``time.monotonic()``): at most
+    ``seconds``, and no more than what is left of ``total`` after keeping :data:`NUMERIC_SECONDS` for the rest."""
+    left = total - NUMERIC_SECONDS - (time.monotonic() - started)
+    return max(MIN_SYMBOLIC_SECONDS, min(seconds, left))
 
 
 def worker_enabled() -> bool:
@@ -115,9 +129,12 @@ class _Worker:
         self.pid = os.getpid()
 
     def kill(self) -> None:
+        """SIGKILL, without waiting long for it to die: on a loaded machine the kernel may take a while to
+        schedule the exit, and that wait would count against the caller's budget. A worker not yet reaped is
+        reaped by multiprocessing at the next fork (or by :func:`_discard`'s next call)."""
         try:
             self.process.kill()
-            self.process.join(1.0)
+            self.process.join(0.02)
         finally:
             self.connection.close()
 

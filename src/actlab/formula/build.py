@@ -17,6 +17,7 @@ cost a fixed number of grid evaluations per boundary.
 """
 from __future__ import annotations
 
+import gc
 import math
 import re
 import time
@@ -44,7 +45,7 @@ from actlab.formula.parse import (
     Node,
     parse,
 )
-from actlab.formula.scan import KINK_SEARCH, _boundaries, _domain, _KinkFinder
+from actlab.formula.scan import KINK_SEARCH, ScanDeadline, _boundaries, _domain, _KinkFinder, scan_deadline
 from actlab.formula.store import config_path, read_saved, save_formula
 from actlab.formula.sympyfn import Untranslatable, plan_function, sympy_plan
 from actlab.formula.torchfn import Fused, forward_function, node_function, vjp_function
@@ -115,7 +116,7 @@ def from_formula(
         _CACHE.move_to_end(key)
         return cached
     seconds = budget.SYMBOLIC_SECONDS if symbolic_seconds is None else float(symbolic_seconds)
-    spec = _build_spec(text.strip(), values, name, seconds)
+    spec = _build_spec(text.strip(), values, name, seconds, time.monotonic())
     _CACHE[key] = spec
     if len(_CACHE) > _CACHE_SIZE:
         _CACHE.popitem(last=False)
@@ -153,7 +154,10 @@ def register_formula(
 
 
 # ------------------------------------------------------------------- build
-def _build_spec(text: str, values: dict[str, float], name: str | None, symbolic_seconds: float) -> ActivationSpec:
+def _build_spec(text: str, values: dict[str, float], name: str | None, symbolic_seconds: float,
+                started: float) -> ActivationSpec:
+    """The spec; SymPy's share of the time is what is left of the formula's budget (``started`` is when the
+    work on this formula began, ``time.monotonic()``), at most ``symbolic_seconds``."""
     tree = parse(text)
     names = tree.params
     for node in tree.walk():
@@ -170,7 +174,10 @@ def _build_spec(text: str, values: dict[str, float], name: str | None, symbolic_
             + (f" (its parameters are {', '.join(names)})" if names else " (it has no parameters)"),
             None, unused[0],
         )
-    derivative_eager, shown, derivative_notes = _symbolic(tree, names, text, symbolic_seconds)
+    _warm_up()
+    total = max(budget.FORMULA_SECONDS, symbolic_seconds + budget.NUMERIC_SECONDS)
+    seconds = budget.symbolic_share(started, symbolic_seconds, total)
+    derivative_eager, shown, derivative_notes = _symbolic(tree, names, text, seconds)
     forward_eager = forward_function(tree)
     label = "formula_" + "".join(c if c.isalnum() else "_" for c in (name or text))[:40]
     forward = Fused(forward_eager, label + "_forward")
@@ -274,6 +281,12 @@ def _warm_up() -> None:
         for text in ("x*sigmoid(1.702*x)",):
             symbolic.simplify(sympy.diff(symbolic.to_sympy(parse(text), {}), symbolic.X))
         symbolic.latex(symbolic.to_sympy(parse("sqrt(x)/2"), {}))
+        # Everything loaded so far (torch, SymPy, numpy: ~200 000 objects) lives as long as the process. Moved
+        # out of the collector's reach, a full garbage collection no longer scans it (100 ms of CPU each, measured
+        # on this machine; several times that in wall time under load, in the middle of a formula), and the
+        # forked worker does not copy those pages by touching them (what gc.freeze is documented for).
+        gc.collect()
+        gc.freeze()
 
 
 def _short(text: str, limit: int = 80) -> str:
@@ -282,7 +295,6 @@ def _short(text: str, limit: int = 80) -> str:
 
 def _symbolic(tree: Node, names: tuple[str, ...], text: str, seconds: float):
     """(derivative function, display forms, notes): SymPy within ``seconds``, else the chain rule."""
-    _warm_up()
     failure = ""
     try:
         stages, _finished = budget.run_stages(
@@ -362,15 +374,21 @@ def check_formula(
     """Text → an ActivationSpec (with its kinks found), or FormulaError, within about ``seconds``.
 
     For callers that take formulas from strangers (a web page): the symbolic
-    stage gets a hard deadline of ``min(budget.SYMBOLIC_SECONDS, seconds / 2)``; the
-    numerical parts (domain scan, kink search) are bounded by the formula's
-    size.  A formula that still took longer than ``seconds`` in total is
-    refused with :class:`~actlab.formula.budget.BudgetExceeded` (this can only happen on a heavily
-    loaded machine).
+    stage gets a hard deadline of at most ``min(budget.SYMBOLIC_SECONDS, seconds / 2)``
+    (less when time was lost before it: :func:`~actlab.formula.budget.symbolic_share`);
+    the kink search stops at ``seconds`` after the start (checked between grid
+    evaluations) and the formula is then refused with
+    :class:`~actlab.formula.budget.BudgetExceeded`, as it is when the whole took
+    longer than ``seconds`` (both only happen on a heavily loaded machine).
     """
     start = time.monotonic()
     spec = from_formula(text, params, symbolic_seconds=min(budget.SYMBOLIC_SECONDS, seconds / 2))
-    spec.kink_points()
+    try:
+        with scan_deadline(start + seconds):
+            spec.kink_points()
+    except ScanDeadline:
+        raise budget.BudgetExceeded(f"the kink search of {_short(text)!r} ran past the formula's budget of "
+                                    f"{seconds:g} s") from None
     elapsed = time.monotonic() - start
     if elapsed > seconds:
         raise budget.BudgetExceeded(f"the formula took {elapsed:.2f} s, more than its budget of {seconds:g} s")

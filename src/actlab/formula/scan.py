@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
+import time
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,35 @@ KINK_SEARCH = 50.0  # kinks (and the domain) are searched for numerically on [-5
 _GRID = np.linspace(-KINK_SEARCH, KINK_SEARCH, 20001)  # step 0.005; contains 0 and the integers
 _MAX_KINKS = 64
 # ------------------------------------------------------------------- kinks
+_DEADLINE = threading.local()  # .at: a time.monotonic() the scans must not run past (check_formula sets it)
+
+
+class ScanDeadline(Exception):
+    """A scan ran past the deadline set by :func:`scan_deadline` (the caller turns it into its own error)."""
+
+
+class scan_deadline:
+    """``with scan_deadline(at):`` the kink and domain scans in this thread stop with :class:`ScanDeadline`
+    once ``time.monotonic()`` passes ``at`` (checked between grid evaluations: each is bounded by the
+    formula's size, so the overrun is at most one evaluation)."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def __enter__(self) -> None:
+        self.saved = getattr(_DEADLINE, "at", None)
+        _DEADLINE.at = self.at
+
+    def __exit__(self, *exc: object) -> None:
+        _DEADLINE.at = self.saved
+
+
+def _check_deadline() -> None:
+    at = getattr(_DEADLINE, "at", None)
+    if at is not None and time.monotonic() > at:
+        raise ScanDeadline
+
+
 _THREADS_LOCK = threading.Lock()
 _THREADS = {"users": 0, "saved": 1}
 
@@ -100,6 +130,7 @@ class _KinkFinder:
         limit = 4 * _MAX_KINKS
         with torch.no_grad():
             for u in self.functions:
+                _check_deadline()
                 values = u(grid, **params).numpy()
                 found: list[float] = []
                 for start, stop in _runs(values == 0)[:limit]:
@@ -124,7 +155,9 @@ class _KinkFinder:
         low = torch.from_numpy(_GRID[change].copy())
         high = torch.from_numpy(_GRID[change + 1].copy())
         low_sign = torch.from_numpy(low_signs.copy())
-        for _ in range(56):  # 0.005 / 2**56 is below float64 resolution on [-50, 50]
+        for step in range(56):  # 0.005 / 2**56 is below float64 resolution on [-50, 50]
+            if step % 8 == 0:
+                _check_deadline()
             middle = (low + high) / 2
             same = torch.sign(u(middle, **params)) == low_sign
             low = torch.where(same, middle, low)
@@ -140,6 +173,7 @@ class _KinkFinder:
         """
         if not points:
             return []
+        _check_deadline()
         p = torch.tensor(points, dtype=torch.float64)
         h = 1e-6 * torch.clamp(p.abs(), min=1.0)
         x = torch.cat([p - h, p + h, p - h / 16, p + h / 16])

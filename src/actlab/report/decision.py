@@ -7,7 +7,8 @@
   every activation significantly worse but *equivalent in practice* (TOST within
   the margin). Activations with no finished run are out.
 * **The tie-break** (documented in :data:`TIE_BREAK`) picks one activation in the
-  group: fewest diverged runs, then the lowest *measured* cost (times within
+  group: fewest diverged runs (counting every run that failed to learn: see
+  :mod:`actlab.report.failure`), then the lowest *measured* cost (times within
   :data:`COST_TOLERANCE` of each other count as equal), then the simplest (fewest
   parameters), then the higher mean.
 * **Effect sizes**: for each activation, best − it on paired seeds (points of
@@ -26,13 +27,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from actlab.report.stats import ALPHA, equivalent, paired_interval, seeds_needed
-from actlab.report.summary import ActivationSummary, ReportData
+from actlab.report.summary import ActivationSummary, ReportData, failure_note
 
 DEFAULT_MARGIN_POINTS = 0.2  # accuracy: points (0.2 points = 0.002)
 DEFAULT_MARGIN_LOSS = 5.0  # regression: percent of the best mean test loss
 COST_TOLERANCE = 0.10
 OVERFIT_EPOCHS = 3  # validation loss rising this many epochs in a row while training loss falls
-TIE_BREAK = ("fewest diverged runs, then the lowest measured cost (within 10 % counts as equal), "
+TIE_BREAK = ("fewest diverged runs (runs that failed to learn count as diverged), then the lowest measured cost (within 10 % counts as equal), "
              "then the simplest (fewest parameters), then the higher mean")
 
 
@@ -108,8 +109,8 @@ def _pick(group: list[ActivationSummary], cost: Mapping[str, float | None], clas
     if len(group) == 1:
         return group[0], ""
     candidates = list(group)
-    fewest = min(len(s.diverged) for s in candidates)
-    kept = [s for s in candidates if len(s.diverged) == fewest]
+    fewest = min(len(s.diverged) + len(s.failed) for s in candidates)
+    kept = [s for s in candidates if len(s.diverged) + len(s.failed) == fewest]
     if len(kept) == 1:
         return kept[0], "fewest diverged runs"
     candidates = kept
@@ -203,12 +204,25 @@ def decide(data: ReportData, *, margin: float | None = None, cost: Mapping[str, 
         decision.warnings.append("Every activation's best learning rate is at an edge of the grid: the comparison "
                                  "may be decided by the grid, not the activations. Extend --lr-grid.")
     decision.headline = _headline(data, decision)
+    failed = [s for s in data.summaries if s.mean is None and failure_note(s)]
+    if failed and decision.best is not None:
+        decision.headline += " Failed to learn (left out): " + "; ".join(
+            f"{s.label} ({failure_note(s)})" for s in failed) + "."
     return decision
 
 
 def _headline(data: ReportData, d: Decision) -> str:
     c = data.classification
     if d.best is None or d.recommended is None:
+        if data.all_failed:
+            ended = [r for r in data.runs if r.status in ("finished", "diverged")]
+            names = ", ".join(s.label for s in data.summaries)
+            open_runs = len(data.runs) - len(ended)
+            return (f"Every activation failed to learn: all {len(ended)} runs ({names}) "
+                    + ("that ended " if open_runs else "")
+                    + "diverged or ended at chance level or with an exploded loss, so there is no best and nothing "
+                    "to recommend. " + (f"{open_runs} runs have not finished (resume the sweep). " if open_runs else "")
+                    + "Try a smaller learning rate (--lr) or --lr-grid.")
         return "No run has finished yet: nothing to decide."
     test = f"paired t-test across seeds, Holm-corrected, α = {ALPHA}"
     rec = d.recommended

@@ -73,8 +73,8 @@ def _figure_curves(data: ReportData, colors: Mapping[str, str]) -> Any:
             i = int(np.argmin(val))
             ax.plot([xs[i]], [val[i]], marker="*", ms=11, color=color, mec="black", mew=0.6, ls="none",
                     label="best validation epoch")
-        ax.set_title(s.label + (f"  ({len(s.diverged)} diverged)" if s.diverged else ""), fontsize=10,
-                     color="#b00020" if s.diverged else "black")
+        ax.set_title(s.label + (f"  ({_failed(s)} failed to learn)" if _failed(s) else ""), fontsize=10,
+                     color="#b00020" if _failed(s) else "black")
         ax.grid(alpha=0.3)
         ax.xaxis.get_major_locator().set_params(integer=True)
     for ax in axes[len(shown):]:
@@ -120,10 +120,10 @@ def _figure_ranking(data: ReportData, colors: Mapping[str, str]) -> Any:
                 ax.hlines(y, s.ci[0], s.ci[1], color=color, lw=2, zorder=3)
                 ax.vlines([s.ci[0], s.ci[1]], y - 0.12, y + 0.12, color=color, lw=2, zorder=3)
             ax.scatter([s.mean], [y], color=color, marker="D", s=42, edgecolor="black", lw=0.6, zorder=4)
-    ax.set_yticks(range(n), [s.label + (f" ({len(s.diverged)} diverged)" if s.diverged else "")
+    ax.set_yticks(range(n), [s.label + (f" ({_failed(s)} failed to learn)" if _failed(s) else "")
                              for s in reversed(summaries)])
     for tick, s in zip(ax.get_yticklabels(), reversed(summaries)):
-        if s.diverged:
+        if _failed(s):
             tick.set_color("#b00020")
     ax.set_ylim(-0.7, n - 0.3)
     ax.set_xlabel(data.metric_name + (" (higher is better)" if data.classification else " (lower is better)"))
@@ -175,3 +175,6 @@ def _png(fig: Any) -> bytes:
     return buffer.getvalue()
 
 
+def _failed(s) -> int:
+    """Runs of ``s`` that failed to learn: diverged, or finished at chance level / with an exploded loss."""
+    return len(s.diverged) + len(getattr(s, "failed", ()))

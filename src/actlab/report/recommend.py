@@ -164,7 +164,7 @@ def _apply_properties(c: Candidate, s: Situation) -> None:
 def _apply_measurements(candidates: dict[str, Candidate], run_dir: Path) -> str:
     """Add one sweep's decision; returns a one-line description of the sweep."""
     from actlab.report.decision import decide
-    from actlab.report.summary import summarize
+    from actlab.report.summary import failure_note, summarize
 
     data = summarize(run_dir)
     decision = decide(data, cost={})  # no timing here: the group does not depend on it
@@ -177,15 +177,17 @@ def _apply_measurements(candidates: dict[str, Candidate], run_dir: Path) -> str:
         e = decision.effects.get(s.label)
         base = {"kind": "measurement", "run_dir": str(run_dir), "dataset": config.get("dataset"),
                 "depth": config.get("depth"), "metric": data.metric_name, "mean": s.mean,
-                "seeds": len(s.metric_values), "diverged": len(s.diverged)}
+                "seeds": len(s.metric_values), "diverged": len(s.diverged),
+                "failed_to_learn": len(s.diverged) + len(s.failed)}
         if e is not None and e.difference is not None and s is not decision.best:
             base.update({"difference": e.difference, "ci95": list(e.ci) if e.ci else None,
                          "p_holm": s.p_adjusted})
         diff = "" if e is None or e.difference is None or s is decision.best else (
             f" ({scale * e.difference:+.2f}{unit} vs {decision.best.label}"  # type: ignore[union-attr]
             + ("" if e.ci is None else f", 95 % CI [{scale * e.ci[0]:+.2f}, {scale * e.ci[1]:+.2f}]") + ")")
-        if s.mean is None:
-            c.add(-3.0, f"every run diverged on {where}", base)
+        if s.mean is None:  # no run learned: a failure is evidence against, never a measurement for it
+            if failure_note(s):
+                c.add(-3.0, f"{failure_note(s)} on {where}", base)
         elif s is decision.recommended:
             c.add(3.0, f"recommended by the report on {where}", base)
         elif s in decision.group:
@@ -193,9 +195,9 @@ def _apply_measurements(candidates: dict[str, Candidate], run_dir: Path) -> str:
         else:
             c.add(-2.0 - min(2.0, scale * (e.difference or 0) / 2 if e else 0.0),
                   f"significantly worse than {decision.best.label} on {where}{diff}", base)  # type: ignore[union-attr]
-        if s.diverged and s.mean is not None:
-            share = len(s.diverged) / max(len(s.runs), 1)
-            c.add(-2.0 * share, f"{len(s.diverged)} of {len(s.runs)} runs diverged on {where}", base)
+        if (s.diverged or s.failed) and s.mean is not None:
+            share = (len(s.diverged) + len(s.failed)) / max(len(s.runs), 1)
+            c.add(-2.0 * share, f"{failure_note(s)} (diverged, chance level or exploded loss) on {where}", base)
     return where
 
 

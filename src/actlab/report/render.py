@@ -66,7 +66,7 @@ def _section(id: str, title: str, **parts: Any) -> dict[str, Any]:
 
 def _pick(data: ReportData, d: Decision) -> str:
     if d.recommended is None:
-        return "No recommendation yet."
+        return "No recommendation: every activation failed to learn." if data.all_failed else "No recommendation yet."
     if d.max_seeds < 2:
         return f"No decision: {d.best.label if d.best else '—'} has the highest mean, from one seed."
     if all(s.p_adjusted is None for s in d.group if s is not d.best) and len(d.group) > 1:
@@ -83,7 +83,9 @@ def build_view(data: ReportData, decision: Decision, figures: Sequence[tuple[str
     total = sum(counts.values())
     config = data.sweep["config"]
     c = data.classification
+    failed = sum(1 for r in data.runs if r.status == "finished" and r.run_id in data.failures)
     status = (f"{counts['finished']} of {total} runs finished, {counts['diverged']} diverged"
+              + (f", {failed} of the finished failed to learn (chance level or exploded loss)" if failed else "")
               + (f", {counts['pending'] + counts['running']} not finished (resume the sweep to complete them)"
                  if counts["pending"] + counts["running"] else "") + ".")
     classes = {s.label: "group" for s in decision.group}
@@ -100,10 +102,15 @@ def build_view(data: ReportData, decision: Decision, figures: Sequence[tuple[str
     method = (f"The group: the best mean, every activation not significantly worse (paired t-test across seeds, "
               f"runs paired by seed, Holm–Bonferroni corrected over {max(len(data.summaries) - 1, 0)} comparisons, "
               f"α = {ALPHA}) and every activation equivalent in practice (within ±{decision.margin_text}, TOST). "
-              f"Tie-break inside the group: {TIE_BREAK}. Diverged runs are counted but excluded "
-              "from means, intervals and tests. Intervals: t intervals on the logit scale for accuracies and "
+              f"Tie-break inside the group: {TIE_BREAK}. Runs that failed to learn are counted "
+              "but excluded from means, intervals and tests (an activation none of whose runs learned is never the "
+              "best). Intervals: t intervals on the logit scale for accuracies and "
               "the log scale for losses, mapped back (never outside the metric's range).")
-    if decision.max_seeds < 2:
+    if data.baseline is not None:
+        method += " " + data.baseline.describe()
+    if data.all_failed:
+        method = "Every run failed to learn: there is nothing to test. " + method
+    elif decision.max_seeds < 2:
         method = "There are not enough seeds for a test (fewer than 2 finished seeds). " + method
     effects = (f"Differences are paired by seed, best − activation for accuracy (points), activation − best for loss: "
                f"positive means worse. Equivalent in practice: TOST at α = {ALPHA} with margin ±{decision.margin_text} "
@@ -150,7 +157,7 @@ def build_view(data: ReportData, decision: Decision, figures: Sequence[tuple[str
     sections.append(props)
     diverged = _diverged_rows(data)
     if diverged:
-        sections.append(_section("diverged", "Diverged runs", tables=[_table(
+        sections.append(_section("diverged", "Diverged runs and runs that failed to learn", tables=[_table(
             ["activation", "lr", "seed", "epoch", "step", "reason"], diverged, colors=colors)]))
     sweep = data.sweep
     versions = ", ".join(f"{k} {v}" for k, v in sweep["versions"].items())

@@ -7,7 +7,10 @@
   sample standard deviation and a 95 % confidence interval over seeds computed on
   the metric's unbounded scale (t interval of the logits for accuracies, of the
   logs for losses, mapped back), so it never leaves [0, 1] or goes negative.
-* Diverged runs are counted and listed, but excluded from every mean, band and test.
+* Runs that failed to learn — diverged (loss NaN/inf), or finished at chance-level
+  accuracy or with an exploded loss (thresholds in :mod:`actlab.report.failure`) —
+  are counted and listed, but excluded from every mean, band and test; an
+  activation none of whose runs learned has no mean and is never the best.
 * Significance: a paired t-test (pairs are runs with the same seed) of each
   activation against the best one, Holm–Bonferroni corrected across the
   comparisons, at α = 0.05. With fewer than 2 paired seeds there is no test.
@@ -31,6 +34,7 @@ import numpy as np
 from scipy import stats
 
 from actlab.errors import ActlabError
+from actlab.report.failure import Baseline, failure_reason, stored_baseline
 from actlab.report.stats import ALPHA, _finite, _mean, _std, bounded_interval, holm
 from actlab.store import EpochRow, RunRow, Store
 
@@ -43,9 +47,11 @@ class ActivationSummary:
     activation: str  # what actlab.get takes
     lr: float | None
     runs: list[RunRow]
-    finished: list[RunRow]
+    finished: list[RunRow]  # finished and learned (the runs every mean, band and test uses)
     diverged: list[RunRow]
-    metric_values: dict[int, float]  # seed → test metric (finished runs)
+    failed: list[RunRow] = field(default_factory=list)  # finished, but at chance level or with an exploded loss
+    failures: dict[str, str] = field(default_factory=dict)  # run id → why it failed to learn (diverged runs too)
+    metric_values: dict[int, float] = field(default_factory=dict)  # seed → test metric (runs that learned)
     mean: float | None = None
     std: float | None = None
     ci: tuple[float, float] | None = None
@@ -73,6 +79,14 @@ class ReportData:
     threshold_text: str
     lr_grid: bool
     status_counts: dict[str, int]
+    baseline: Baseline | None = None
+    failures: dict[str, str] = field(default_factory=dict)  # run id → why it failed to learn, every run
+
+    @property
+    def all_failed(self) -> bool:
+        """Runs ended and not one of them learned (every activation failed)."""
+        ended = [r for r in self.runs if r.status in ("finished", "diverged")]
+        return bool(ended) and all(r.run_id in self.failures for r in ended)
 
     @property
     def metric_name(self) -> str:
@@ -103,6 +117,9 @@ def summarize(run_dir: str | Path) -> ReportData:
             e.val_accuracy is not None for rows in epochs.values() for e in rows) else "regression"
     classification = task == "classification"
     lr_grid = bool(config.get("lr_grid"))
+    baseline = stored_baseline(config, classification,
+                               [e.val_accuracy for rows in epochs.values() for e in rows] if classification else [])
+    failures = {r.run_id: why for r in runs if (why := failure_reason(r, epochs.get(r.run_id, []), baseline))}
 
     by_label: dict[str, list[RunRow]] = defaultdict(list)
     for run in runs:
@@ -115,7 +132,7 @@ def summarize(run_dir: str | Path) -> ReportData:
         if lr_grid:
             rates = sorted({r.lr for r in group if r.lr is not None})
             for rate in rates:
-                done = [r for r in group if r.lr == rate and r.status == "finished"]
+                done = [r for r in group if r.lr == rate and r.status == "finished" and r.run_id not in failures]
                 score = _mean([r.val_accuracy for r in done]) if classification else _mean([r.val_loss for r in done])
                 lr_scores[rate] = (len(done), score)
 
@@ -128,7 +145,8 @@ def summarize(run_dir: str | Path) -> ReportData:
             if rates:
                 chosen_lr = max(rates, key=key)
             group = [r for r in group if r.lr == chosen_lr]
-        finished = [r for r in group if r.status == "finished"]
+        finished = [r for r in group if r.status == "finished" and r.run_id not in failures]
+        failed = [r for r in group if r.status == "finished" and r.run_id in failures]
         diverged = [r for r in group if r.status == "diverged"]
         metric = {
             r.seed: (r.test_accuracy if classification else r.test_loss)
@@ -138,14 +156,15 @@ def summarize(run_dir: str | Path) -> ReportData:
         metric = {s: v for s, v in metric.items() if math.isfinite(v)}
         summary = ActivationSummary(
             label=label, activation=group[0].activation, lr=chosen_lr, runs=group,
-            finished=finished, diverged=diverged, metric_values=metric, lr_scores=lr_scores,
+            finished=finished, diverged=diverged, failed=failed, metric_values=metric, lr_scores=lr_scores,
+            failures={r.run_id: failures[r.run_id] for r in group if r.run_id in failures},
         )
         values = list(metric.values())
         # the interval on the metric's own scale (logit for accuracies, log for losses): never outside its range
         summary.mean, summary.std = _mean(values), _std(values)
         summary.ci = bounded_interval(values, "accuracy" if classification else "loss")
         summary.test_loss = _mean([r.test_loss for r in finished])
-        spe = _finite([r.seconds_per_epoch for r in finished])
+        spe = _finite([r.seconds_per_epoch for r in finished + failed])
         if not spe:
             spe = _finite([e.seconds for r in group for e in epochs.get(r.run_id, [])])
         summary.seconds_per_epoch = float(np.mean(spe)) if spe else None
@@ -175,7 +194,7 @@ def summarize(run_dir: str | Path) -> ReportData:
 
     _significance(summaries, best, classification)
     return ReportData(run_dir, sweep, runs, epochs, classification, summaries, best, threshold,
-                      threshold_text, lr_grid, counts)
+                      threshold_text, lr_grid, counts, baseline, failures)
 
 
 def _threshold(config: Mapping[str, Any], summaries: list[ActivationSummary], classification: bool) -> tuple[float | None, str]:
@@ -197,13 +216,16 @@ def _threshold(config: Mapping[str, Any], summaries: list[ActivationSummary], cl
 
 
 def _significance(summaries: list[ActivationSummary], best: ActivationSummary | None, classification: bool) -> None:
+    for s in summaries:
+        if s.mean is None:  # not a candidate: say why (every seed failed to learn, or none has ended)
+            s.test_note = failure_note(s) or "no finished run"
     if best is None:
         return
     best.test_note = "best"
     tested: list[ActivationSummary] = []
     pvalues: list[float] = []
     for s in summaries:
-        if s is best:
+        if s is best or s.mean is None:
             continue
         seeds = sorted(set(s.metric_values) & set(best.metric_values))
         if len(seeds) < 2:
@@ -225,3 +247,23 @@ def _significance(summaries: list[ActivationSummary], best: ActivationSummary | 
         s.test_note = "significantly worse" if s.significant else "not significantly different"
 
 
+
+
+def failure_note(s: ActivationSummary) -> str:
+    """"all N seeds failed to learn (…)" / "k of N seeds failed to learn" ("" when every run learned)."""
+    failed = len(s.diverged) + len(s.failed)
+    if not failed:
+        return ""
+    total = len(s.runs)
+    if not s.finished and failed == len([r for r in s.runs if r.status in ("finished", "diverged")]):
+        kinds = []
+        if s.diverged:
+            kinds.append("diverged")
+        reasons = [s.failures.get(r.run_id, "") for r in s.failed]
+        if any(why.startswith("exploded") for why in reasons):
+            kinds.append("exploded loss")
+        if any(why.startswith(("chance", "no better")) for why in reasons):
+            kinds.append("chance level")
+        return f"all {failed} seeds failed to learn ({' / '.join(kinds)})" if failed == total else (
+            f"{failed} of {total} seeds failed to learn ({' / '.join(kinds)}), none learned")
+    return f"{failed} of {total} seeds failed to learn"

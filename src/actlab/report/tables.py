@@ -8,7 +8,7 @@ import numpy as np
 
 from actlab.errors import ActlabError
 from actlab.report.decision import Decision
-from actlab.report.summary import ReportData
+from actlab.report.summary import ReportData, failure_note
 
 PROPERTY_COLUMNS = (
     ("range_min", "min"),
@@ -51,8 +51,14 @@ def _interval(ci: tuple[float, float] | None, classification: bool) -> str:
 
 
 def _verdict(s: Any, decision: Decision) -> str:
+    failed = failure_note(s)
     if s.mean is None:
-        return "no finished run"
+        return failed or "no finished run"
+    verdict = _group_verdict(s, decision)
+    return verdict if not failed or failed == verdict else f"{verdict}; {failed}"
+
+
+def _group_verdict(s: Any, decision: Decision) -> str:
     if s is decision.recommended:
         return "recommended" + (" (best mean)" if s is decision.best else "")
     if s is decision.best:
@@ -70,7 +76,7 @@ def _ranking_table(data: ReportData, decision: Decision) -> tuple[list[str], lis
     header = ["rank", "activation"]
     if data.lr_grid:
         header.append("best lr")
-    header += [f"{unit} mean ± std", "95 % CI", "epochs to threshold", "finished", "diverged", "verdict"]
+    header += [f"{unit} mean ± std", "95 % CI", "epochs to threshold", "learned", "failed to learn", "verdict"]
     rows = []
     for i, s in enumerate(data.summaries, 1):
         mean_std = "—" if s.mean is None else (
@@ -85,8 +91,8 @@ def _ranking_table(data: ReportData, decision: Decision) -> tuple[list[str], lis
         row = [str(i), s.label]
         if data.lr_grid:
             row.append(_fmt(s.lr))
-        row += [mean_std, _interval(s.ci, c), reach, f"{len(s.finished)}/{len(s.runs)}", str(len(s.diverged)),
-                _verdict(s, decision)]
+        row += [mean_std, _interval(s.ci, c), reach, f"{len(s.finished)}/{len(s.runs)}",
+                str(len(s.diverged) + len(s.failed)), _verdict(s, decision)]
         rows.append(row)
     return header, rows
 
@@ -157,11 +163,15 @@ def _property_table(data: ReportData) -> tuple[list[str], list[list[str]], str]:
 
 
 def _diverged_rows(data: ReportData) -> list[list[str]]:
+    """Every run that failed to learn: diverged (epoch and step where the loss became NaN/inf), or finished at
+    chance level / with an exploded loss (the reason says which)."""
     rows = []
     for run in data.runs:
         if run.status == "diverged":
             rows.append([run.label, _fmt(run.lr), str(run.seed), _fmt(run.diverged_epoch),
                          _fmt(run.diverged_step), run.reason or ""])
+        elif run.run_id in data.failures:
+            rows.append([run.label, _fmt(run.lr), str(run.seed), "—", "—", data.failures[run.run_id]])
     return rows
 
 
@@ -174,7 +184,7 @@ def _duration(seconds: float | None) -> str:
 
 
 def _config_rows(config: Mapping[str, Any]) -> list[list[str]]:
-    skip = {"lr_resolved", "tune"}  # tune: the tuning section shows it
+    skip = {"lr_resolved", "tune", "baseline"}  # shown by the tuning section / spelled out in the decision section
     rows = []
     for key, value in config.items():
         if key in skip:

@@ -19,6 +19,8 @@ def load_dataset(config: Mapping[str, Any]) -> Any:
     from actlab.data.registry import options_of
 
     name = config["dataset"]
+    if name.lower() not in data.names() and Path(name).is_dir():
+        raise ActlabError(f"dataset {name!r} is a directory, not a data file; give a .csv or .npz file")
     if name.lower() in data.names():
         valid = data.info(name).options()
     elif looks_like_path(name):

@@ -151,6 +151,7 @@ def plan_sweep(config: Mapping[str, Any]) -> Plan:
         raise ActlabError(f"bad training option: {error}") from None
     train_config.validate()
     from actlab.models import resolve_activation
+    from actlab.train.metrics import baseline_of
 
     for activation in activations:  # what the engine would reject for this model, rejected now
         resolve_activation(activation.spec.name if activation.spec.source == "catalog" else activation.text,
@@ -187,6 +188,7 @@ def plan_sweep(config: Mapping[str, Any]) -> Plan:
     config["lr_resolved"] = train_config.lr  # what --lr defaulted to
     config["precision_resolved"] = train_config.resolved_precision()  # what "auto" chose on this machine
     config["task"] = dataset.task  # for the report (not part of the fingerprint)
+    config["baseline"] = baseline_of(dataset)  # chance level and constant-prediction loss, for the report (idem)
     return Plan(config, out, dataset, train_config, activations, runs, rows, fingerprint)
 
 

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["Task", "task_kind", "prepare_targets", "per_model_loss", "correct_count", "epoch_order", "batches"]
+__all__ = ["Task", "task_kind", "prepare_targets", "per_model_loss", "correct_count", "epoch_order", "batches", "baseline_of"]
 
 Task = str  # "multiclass" | "binary" | "regression"
 
@@ -77,3 +77,28 @@ def epoch_order(seed: int, epoch: int, n: int) -> Tensor:
 def batches(n: int, batch_size: int) -> list[slice]:
     """Consecutive slices of an epoch's order; the last one may be short."""
     return [slice(start, min(start + batch_size, n)) for start in range(0, n, batch_size)]
+
+
+def baseline_of(dataset) -> dict:
+    """What a net that learned nothing scores on ``dataset``'s validation split, JSON-ready.
+
+    Classification: the number of classes, the validation size, the accuracy of always predicting the most
+    frequent validation class (``chance``) and the cross-entropy of predicting the class frequencies
+    (``constant_loss``, log K for K balanced classes). Regression: the variance of the validation targets (the
+    mean squared error of predicting their mean). The sweep stores it for the report's "failed to learn"
+    flags (:mod:`actlab.report.failure`).
+    """
+    y = dataset.y_val
+    n = int(y.shape[0])
+    if dataset.task == "classification":
+        counts = torch.bincount(y.reshape(-1).long(), minlength=max(int(dataset.num_classes), 1)).double()
+        if n == 0:
+            return {"classes": int(dataset.num_classes), "val_size": 0, "chance": None, "constant_loss": None}
+        p = counts / n
+        entropy = float(-(p[p > 0] * p[p > 0].log()).sum())
+        return {"classes": int(dataset.num_classes), "val_size": n, "chance": float(p.max()),
+                "constant_loss": entropy}
+    if n < 2:
+        return {"classes": 0, "val_size": n, "chance": None, "constant_loss": None}
+    variance = float(((y.double() - y.double().mean(dim=0)) ** 2).mean())
+    return {"classes": 0, "val_size": n, "chance": None, "constant_loss": variance if variance > 0 else None}
