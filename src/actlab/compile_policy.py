@@ -29,7 +29,7 @@ from typing import Any
 
 __all__ = ["compile_enabled", "compile_errors", "own_code", "warn_once", "FORMULA_MIN_NUMEL", "GRID_MIN_NUMEL",
            "COMPILE_MODES", "DEVICES", "JOB_MIN_WORK", "decide", "job_work", "set_job_compile", "job_compiles",
-           "resolve_device", "use_persistent_cache"]
+           "resolve_device", "use_persistent_cache", "add_compile_seconds", "compile_seconds"]
 
 FORMULA_MIN_NUMEL = 1 << 16
 GRID_MIN_NUMEL = 1 << 18
@@ -39,6 +39,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 JOB_MIN_WORK = 2e8  # steps × models × hidden elements from which compiling a job pays (see the module doc)
 _JOB = {"compile": True}  # the running job's decision (set by the sweep before it trains)
 _WARNED: set[str] = set()
+_SECONDS = [0.0]  # seconds spent compiling in this process (the grid's fused sections report here)
 log = logging.getLogger("actlab.compile")
 
 
@@ -125,6 +126,16 @@ def use_persistent_cache() -> str:
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = os.path.join(base, "inductor")
     os.environ.setdefault("TORCHINDUCTOR_FX_GRAPH_CACHE", "1")
     return os.environ["TORCHINDUCTOR_CACHE_DIR"]
+
+
+def add_compile_seconds(seconds: float) -> None:
+    """Count ``seconds`` spent in torch.compile (first call of a compiled function, or a recompile)."""
+    _SECONDS[0] += float(seconds)
+
+
+def compile_seconds() -> float:
+    """Seconds this process spent compiling so far (``compare --json`` prints the job's share)."""
+    return _SECONDS[0]
 
 
 def job_compiles() -> bool:

@@ -50,6 +50,9 @@ from actlab.train.prepared import Prepared
 __all__ = ["GridTrainer", "train_grid", "EVAL_BATCH", "grid_supports", "fast_path_supports"]
 
 EVAL_BATCH = 2048
+# The CNN's grouped convolutions run in channels-last layout: measured on this 2-core Xeon (AVX-512, 18 models,
+# conv 32→64 3×3 on 128 images of 26×26, forward + backward): 8.3 s contiguous vs 5.4 s channels-last.
+CHANNELS_LAST = torch.channels_last
 
 
 @contextlib.contextmanager
@@ -171,7 +174,10 @@ class GridTrainer:
         p = self.config.dense_dropout()
         for g in self.groups:
             part = z.narrow(dim, g.start * per_model, (g.stop - g.start) * per_model)
-            part = function_for(g.spec).apply(part.float(), *g.values)  # float32 under bf16 autocast
+            if g.spec.native is not None:  # torch's own op, as the sequential engine's module (impl="auto")
+                part = g.spec.native(part.float(), **dict(zip(g.spec.param_names, g.values)))
+            else:  # float32 under bf16 autocast
+                part = function_for(g.spec).apply(part.float(), *g.values)
             if train and p > 0:
                 part = self._dropout(part, p, g.alpha_dropout, g.spec)
             parts.append(part)
@@ -212,14 +218,15 @@ class GridTrainer:
             rest = params[2:]
         else:
             w1, b1, w2, b2 = params[:4]
+            w1, w2 = (w.contiguous(memory_format=CHANNELS_LAST) for w in (w1, w2))
             per = w1.shape[0] // M
             if shared:
-                z = F.conv2d(x, w1, b1)
+                z = F.conv2d(x.contiguous(memory_format=CHANNELS_LAST), w1, b1)
             else:  # (M, B, C, H, W) → (B, M·C, H, W)
                 x = x.transpose(0, 1).reshape(x.shape[1], -1, *x.shape[3:])
-                z = F.conv2d(x, w1, b1, groups=M)
+                z = F.conv2d(x.contiguous(memory_format=CHANNELS_LAST), w1, b1, groups=M)
             h = self._activate(z, 1, per, False)  # no dropout between the convolutions
-            z = F.conv2d(h, w2, b2, groups=M)
+            z = F.conv2d(h.contiguous(memory_format=CHANNELS_LAST), w2, b2, groups=M)
             h = self._activate(z, 1, w2.shape[0] // M, False)
             h = F.max_pool2d(h, CNN_POOL)
             if train and self.config.dropout > 0:
@@ -246,7 +253,7 @@ class GridTrainer:
         n = len(data.x_train)
         device = data.x_train.device
         orders = torch.stack([epoch_order(s, self.epoch, n) for s in self.seeds]).to(device)
-        total = torch.zeros(M, dtype=torch.float64)
+        total = torch.zeros(M, dtype=torch.float64, device=device)  # on the device: no copy per step
         count = 0
         live_at_start = int(self.alive.sum())
         one_seed = len(self.seeds) == 1
@@ -307,6 +314,7 @@ class GridTrainer:
                 self.best_acc[i] = None if val_acc is None else float(val_acc[i])
                 self.best_epoch[i] = self.epoch
         events = []
+        total = total.cpu()
         for i in self.alive.nonzero().flatten().tolist():
             self.seconds[i].append(share)
             events.append(EpochEnd(self.runs[i].run_id, self.epoch, self.step,
