@@ -10,6 +10,10 @@ batch × width), as ``--compile auto`` computes it.  Every "on" run gets an empt
 first-run cost); ``--warm`` then runs the largest size once more on the cache the previous run left, and
 prints first vs second compile time.  The crossover is the work where on/off crosses 1, interpolated in
 log(work) between the measured sizes.  Prints the device with every figure, and the load average.
+
+``--per-step K`` measures the same thing from the other end, in one process (robust to this machine's load
+swings): the default grid's training step eager and compiled, K steps each in alternating blocks, after
+compiling once (timed).  Compiling pays from work ≈ compile seconds / (seconds saved per step / work per step).
 """
 from __future__ import annotations
 
@@ -58,13 +62,56 @@ def run_job(subset: int, epochs: int, mode: str, cache: str, env: dict[str, str]
     return seconds, json.loads(done.stdout)
 
 
+def per_step(steps: int, blocks: int = 3) -> None:
+    """Eager vs compiled seconds per training step of the default grid (MNIST, 27 models), one process."""
+    import actlab.data
+    from actlab import compile_policy
+    from actlab.train import RunSpec, TrainConfig
+    from actlab.train.grid import GridTrainer
+    from actlab.train.prepared import prepare
+
+    data = prepare(actlab.data.load("mnist"), "mlp", "cpu")
+    runs = [RunSpec(a, s) for a in ACTS.split(",") for s in range(SEEDS)]
+    trainer = GridTrainer(data, TrainConfig(epochs=1, batch_size=BATCH, width=WIDTH), runs)
+    work = len(runs) * BATCH * WIDTH
+    start = time.perf_counter()
+    compile_policy.set_job_compile(True)
+    stop = iter(range(3))
+    trainer.train_epoch(should_stop=lambda: next(stop) >= 2)  # compiles the step (eval is not compiled here)
+    compiled_in = compile_policy.compile_seconds()
+    print(f"per step: compiling the training step took {compiled_in:.1f} s "
+          f"({time.perf_counter() - start:.1f} s with 2 steps)  [{device_name()}, {load()}]")
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(blocks):
+        for compiled in (False, True):
+            compile_policy.set_job_compile(compiled)
+            count = iter(range(steps + 1))
+            start = time.perf_counter()
+            trainer.train_epoch(should_stop=lambda count=count: next(count) >= steps)
+            times[compiled].append((time.perf_counter() - start) / steps)
+    compile_policy.set_job_compile(True)
+    eager, fused = min(times[False]), min(times[True])
+    saved = eager - fused
+    print(f"per step: eager {1e3 * eager:.1f} ms, compiled {1e3 * fused:.1f} ms (best of {blocks} blocks of "
+          f"{steps}), saves {1e3 * saved:.1f} ms per step of work {work:.2g}  [{device_name()}, {load()}]")
+    if saved > 0:
+        print(f"per step: compiling pays from work ≈ {compiled_in:.1f} s / ({saved:.4f} s / {work:.2g}) = "
+              f"{compiled_in * work / saved:.2g} (this process' compile time; a cold start also compiles "
+              f"evaluation)  [{device_name()}, {load()}]")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="2000x1,10000x1,10000x4,0x2,0x5")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--warm", action="store_true", help="rerun the largest size on the warm on-disk cache")
     parser.add_argument("--threads", type=int, default=0, help="OMP_NUM_THREADS for the jobs (0: torch's default)")
+    parser.add_argument("--per-step", type=int, default=0, metavar="K",
+                        help="only the in-process eager vs compiled step timing, K steps per block")
     args = parser.parse_args()
+    if args.per_step:
+        per_step(args.per_step)
+        return
     env = dict(os.environ)
     if args.threads:
         env["OMP_NUM_THREADS"] = str(args.threads)

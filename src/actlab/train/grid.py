@@ -1,11 +1,12 @@
 """The vectorised engine: many runs of one architecture trained as one computation.
 
 Every weight is stacked along a leading model axis (``M`` runs): linear layers
-as ``(M, in, out)`` with ``torch.baddbmm``, conv layers as grouped convolutions
-(``groups=M``).  Runs are ordered so that runs with the same activation (and
+as ``(M, in, out)`` with ``torch.baddbmm``, conv layers as grouped convolutions,
+one per activation group, in channels-last layout (:mod:`actlab.train.grid_cnn`).  Runs are ordered so that runs with the same activation (and
 activation parameters) form one contiguous slice: each activation is applied by
-one call of the spec's autograd Function (:func:`actlab.nn.function_for`,
-analytic backward) on its slice.  Runs with the same seed share the mini-batch,
+one call on its slice — torch's native op where the spec has one (as the
+sequential engine's modules), else the spec's autograd Function
+(:func:`actlab.nn.function_for`, analytic backward).  Runs with the same seed share the mini-batch,
 which is gathered from the training set once per seed.  Adam and SGD(momentum)
 are implemented on the stacked tensors with per-model learning rates and follow
 ``torch.optim.Adam`` / ``SGD`` step for step, so a grid run equals the same run
@@ -32,17 +33,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from actlab.models import CNN_POOL, MLP_MODELS, initial_weights, resolve_activation, uses_alpha_dropout
-from actlab.nn import function_for
+from actlab.models import MLP_MODELS, initial_weights, resolve_activation, uses_alpha_dropout
 from actlab.nn.alpha_dropout import alpha_prime, drop_terms
 from actlab.spec import ActivationSpec
 from actlab.train.config import RunSpec, TrainConfig
 from actlab.train.diagnostics_hook import GridProbe
 from actlab.train.events import EpochEnd, RunDiverged, RunEnd
 from actlab.train.fast_mlp import StackedMLP
+from actlab.train.grid_cnn import apply_activation, cnn_features
 from actlab.train.metrics import batches, correct_count, epoch_order, per_model_loss
 from actlab.train.optimizers import StackedOptimizer
 from actlab.train.prepared import Prepared
@@ -50,9 +50,6 @@ from actlab.train.prepared import Prepared
 __all__ = ["GridTrainer", "train_grid", "EVAL_BATCH", "grid_supports", "fast_path_supports"]
 
 EVAL_BATCH = 2048
-# The CNN's grouped convolutions run in channels-last layout: measured on this 2-core Xeon (AVX-512, 18 models,
-# conv 32→64 3×3 on 128 images of 26×26, forward + backward): 8.3 s contiguous vs 5.4 s channels-last.
-CHANNELS_LAST = torch.channels_last
 
 
 @contextlib.contextmanager
@@ -174,10 +171,7 @@ class GridTrainer:
         p = self.config.dense_dropout()
         for g in self.groups:
             part = z.narrow(dim, g.start * per_model, (g.stop - g.start) * per_model)
-            if g.spec.native is not None:  # torch's own op, as the sequential engine's module (impl="auto")
-                part = g.spec.native(part.float(), **dict(zip(g.spec.param_names, g.values)))
-            else:  # float32 under bf16 autocast
-                part = function_for(g.spec).apply(part.float(), *g.values)
+            part = apply_activation(g, part)
             if train and p > 0:
                 part = self._dropout(part, p, g.alpha_dropout, g.spec)
             parts.append(part)
@@ -217,21 +211,7 @@ class GridTrainer:
             h = self._activate(z, 0, 1, train)
             rest = params[2:]
         else:
-            w1, b1, w2, b2 = params[:4]
-            w1, w2 = (w.contiguous(memory_format=CHANNELS_LAST) for w in (w1, w2))
-            per = w1.shape[0] // M
-            if shared:
-                z = F.conv2d(x.contiguous(memory_format=CHANNELS_LAST), w1, b1)
-            else:  # (M, B, C, H, W) → (B, M·C, H, W)
-                x = x.transpose(0, 1).reshape(x.shape[1], -1, *x.shape[3:])
-                z = F.conv2d(x.contiguous(memory_format=CHANNELS_LAST), w1, b1, groups=M)
-            h = self._activate(z, 1, per, False)  # no dropout between the convolutions
-            z = F.conv2d(h.contiguous(memory_format=CHANNELS_LAST), w2, b2, groups=M)
-            h = self._activate(z, 1, w2.shape[0] // M, False)
-            h = F.max_pool2d(h, CNN_POOL)
-            if train and self.config.dropout > 0:
-                h = self._activate_dropout_only(h, w2.shape[0] // M)
-            h = h.reshape(h.shape[0], M, -1).transpose(0, 1)  # (M, B, features)
+            h = self._cnn_features(params, x, shared, train)
             rest = params[4:]
         layers = [(rest[i], rest[i + 1]) for i in range(0, len(rest), 2)]
         for w, b in layers[:-1]:
@@ -239,10 +219,8 @@ class GridTrainer:
         w, b = layers[-1]
         return torch.baddbmm(b, h, w)
 
-    def _activate_dropout_only(self, h: Tensor, per_model: int) -> Tensor:
-        parts = [self._dropout(h.narrow(1, g.start * per_model, (g.stop - g.start) * per_model),
-                               self.config.dropout, g.alpha_dropout, g.spec) for g in self.groups]
-        return parts[0] if len(parts) == 1 else torch.cat(parts, 1)
+    def _cnn_features(self, params: list[Tensor], x: Tensor, shared: bool, train: bool) -> Tensor:
+        return cnn_features(self, params, x, shared, train)
 
     # ------------------------------------------------------------ training
     def train_epoch(self, should_stop: Callable[[], bool] | None = None,
