@@ -9,7 +9,8 @@ max-pool 2 → dense 128 → act → dense 10) with torch's native activation mo
 fused Adam, float32, one run after another (with ``--bf16`` also under bfloat16 autocast, which pays only on a
 CPU with native bf16).  Rounds alternate grid and plain.  Prints images/s (images × models per second) for
 each, the speed-up, and the fraction of this CPU's measured float32 matmul peak (a 2048² sgemm, measured
-in each round) that the multiply-adds of each side reach.
+in each round) that the multiply-adds of each side reach; then the step's convolutions alone (the floor of
+any implementation that keeps torch's convolutions) and the speed-up over the plain loop they leave room for.
 """
 from __future__ import annotations
 
@@ -62,6 +63,32 @@ def sgemm_peak(device: str, n: int = 2048) -> float:
             torch.cuda.synchronize()
         best = min(best, time.perf_counter() - start)
     return 2 * n ** 3 / best / 1e9
+
+
+def conv_floor(grid: GridTrainer, device: str, repeats: int = 2) -> float:
+    """Seconds per step of the step's convolutions alone, as the grid runs them (one grouped channels-last conv
+    per activation group; conv 1 forward + weight gradient, conv 2 forward + input and weight gradients),
+    on random tensors: no activation, pooling, dense layers, loss or optimiser."""
+    cl = torch.channels_last
+    tensors = []
+    for g in grid.groups:
+        n = g.stop - g.start
+        x = torch.randn(BATCH, n, 28, 28, device=device).contiguous(memory_format=cl)
+        w1 = torch.randn(32 * n, 1, 3, 3, device=device, requires_grad=True)
+        h = torch.randn(BATCH, 32 * n, 26, 26, device=device).contiguous(memory_format=cl).requires_grad_(True)
+        w2 = torch.randn(64 * n, 32, 3, 3, device=device).contiguous(memory_format=cl).requires_grad_(True)
+        tensors.append((n, x, w1, h, w2))
+
+    def step() -> None:
+        for n, x, w1, h, w2 in tensors:
+            F.conv2d(x, w1, groups=n).sum().backward()
+            F.conv2d(h, w2, groups=n).sum().backward()
+
+    step()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        step()
+    return (time.perf_counter() - start) / repeats
 
 
 def plain_model(act: str, data, seed: int, config: TrainConfig, device: str) -> nn.Module:
@@ -135,6 +162,7 @@ def main() -> None:
             times[key].append((time.perf_counter() - start) / len(chunk))
         print(f"  round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s/step" for k, v in times.items())
               + f"; sgemm {peaks[-1]:.0f} GFLOP/s; load {os.getloadavg()[0]:.1f}", flush=True)
+    floor = conv_floor(grid, device)
     peak = statistics.median(peaks)
     per_step = {k: statistics.median(v) for k, v in times.items()}
     base = per_step["plain fp32 channels-last"]
@@ -144,6 +172,8 @@ def main() -> None:
         fraction = images * TRAIN_FLOPS / 1e9 / peak
         print(f"{key:34s} {seconds:6.2f} s/step  {seconds * len(parts):7.1f} s/epoch  {images:6.0f} images/s  "
               f"{100 * fraction:4.0f} % of peak  plain/this {base / seconds:4.2f}×  [{name}]")
+    print(f"convolutions alone (grouped, channels-last, fwd + bwd): {floor:.2f} s/step — with nothing else, the grid "
+          f"could be at most {base / floor:.2f}× the plain loop  [{name}, load {os.getloadavg()[0]:.1f}]")
 
 
 if __name__ == "__main__":
