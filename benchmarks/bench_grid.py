@@ -153,6 +153,7 @@ def main() -> None:
                              "ReLU test accuracy at the best validation epoch within the first N epochs, each N")
     parser.add_argument("--skip-plain", action="store_true", help="with --full: skip the one-epoch comparison")
     parser.add_argument("--no-floor", action="store_true", help="skip the GEMM + Adam floor measurement")
+    parser.add_argument("--auto-only", action="store_true", help="only the precision auto resolves to")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     dataset = load(args.random)
@@ -228,7 +229,7 @@ def warm_up(trainer: GridTrainer, data) -> float:
     Two steps and one validation pass, then the weights, optimiser state and step count are put
     back: the timed epoch starts from the same state as without the warm-up.
     """
-    tensors = trainer.params + trainer.state + trainer.state2
+    tensors = trainer.params + trainer.optimizer.state + trainer.optimizer.state2 + [trainer.optimizer._adam_step]
     saved = [t.detach().clone() for t in tensors]
     step = trainer.step
     start = time.perf_counter()
@@ -313,7 +314,7 @@ def compare(data, runs, args, base_config) -> None:
 
     # ---- each grid precision: compile first (untimed), then one timed pass with the plain loop interleaved
     auto = TrainConfig().resolved_precision("cpu")
-    precisions = [auto] + [p for p in ("fp32", "bf16") if p != auto]
+    precisions = [auto] + ([] if args.auto_only else [p for p in ("fp32", "bf16") if p != auto])
     steps = args.epochs * len(batches(len(data.x_train), base_config.batch_size))
     results, plain_time, base_acc = {}, {}, {}
     for precision in precisions:

@@ -9,11 +9,19 @@
 - A failed compilation runs the eager function (same values) and warns once per
   context; a real bug raises from the eager run.
 - Per job (``--compile {auto,on,off}``, :func:`decide`): "off" never compiles, "on" compiles wherever the
-  size thresholds allow, "auto" compiles only when the job's work — steps × models × hidden-tensor elements —
-  reaches :data:`JOB_MIN_WORK`.  Compiling the grid's fused sections costs ~10–30 s once per process and shape
-  on this 2-core machine (the issue's small digits job spent ~27 of 35 s compiling for a 7.7 s eager run);
-  the default MNIST job (~1.1e9 units of work) gains 2.4–2.7× from it.  The threshold sits between the two:
-  the small job (~2.4e7) runs eager, the default job compiles.  Not re-measured on other machines.
+  size thresholds allow, "auto" compiles only when the job's work — steps × models × hidden-tensor elements
+  (batch × width) — reaches :data:`JOB_MIN_WORK`.  Measured on this machine (2-core Xeon, AVX-512, torch
+  2.13 CPU, shared: load 8–12) by ``benchmarks/bench_compile_crossover.py``, the default grid (MNIST,
+  9 activations × 3 seeds, width 128), each job a fresh process, ``--compile off`` / ``on`` (cold cache):
+  work 7.1e6 (2 000 images × 1 epoch) 18.5 s / 53.3 s (load 3.5) and 29.2 s / 135.9 s (load 8);
+  work 3.5e7 (10 000 × 1) 196 s / 313 s; work 1.4e8 (10 000 × 4) 783 s / 197 s — the crossover lies near
+  6.5e7 (log-interpolated).  Cold compilation took 29–100 s depending on the load.  The crossover moves
+  with the load: with 2 threads on a contended machine every eager op waits for the other thread (eager step
+  2.48 s vs compiled 0.60 s in one process, load 10), while with one thread (no such waits) the step is
+  51.8 ms eager vs 43.4 ms compiled, which puts the crossover near 1.4e9.  ``JOB_MIN_WORK = 1e8`` follows the
+  contended measurement: compiling a job that would not need it costs at most one compilation (~30–100 s),
+  not compiling a job that needs it cost up to 4× its time (1.4e8: 783 s vs 197 s).  The issue's small digits
+  job (≤ 2.9e7) runs eager, the medium MNIST-1D job (2.8e8) and ``make demo`` (3.5e9) compile.
 - Each compiled function gets a code object of its own (:func:`own_code`): torch
   keeps compiled code per code object and recompiles one at most 8 times, so
   sharing code would silently turn later uses eager.
@@ -29,16 +37,18 @@ from typing import Any
 
 __all__ = ["compile_enabled", "compile_errors", "own_code", "warn_once", "FORMULA_MIN_NUMEL", "GRID_MIN_NUMEL",
            "COMPILE_MODES", "DEVICES", "JOB_MIN_WORK", "decide", "job_work", "set_job_compile", "job_compiles",
-           "resolve_device", "use_persistent_cache"]
+           "resolve_device", "use_persistent_cache", "add_compile_seconds", "compile_seconds"]
 
 FORMULA_MIN_NUMEL = 1 << 16
 GRID_MIN_NUMEL = 1 << 18
 _OFF = ("0", "false", "no", "off")
 COMPILE_MODES = ("auto", "on", "off")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-JOB_MIN_WORK = 2e8  # steps × models × hidden elements from which compiling a job pays (see the module doc)
+JOB_MIN_WORK = 1e8  # steps × models × hidden elements from which compiling a job pays: measured crossover ≈ 6.5e7
+# on this shared 2-core machine (benchmarks/bench_compile_crossover.py; see the module doc for the table)
 _JOB = {"compile": True}  # the running job's decision (set by the sweep before it trains)
 _WARNED: set[str] = set()
+_SECONDS = [0.0]  # seconds spent compiling in this process (the grid's fused sections report here)
 log = logging.getLogger("actlab.compile")
 
 
@@ -125,6 +135,16 @@ def use_persistent_cache() -> str:
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = os.path.join(base, "inductor")
     os.environ.setdefault("TORCHINDUCTOR_FX_GRAPH_CACHE", "1")
     return os.environ["TORCHINDUCTOR_CACHE_DIR"]
+
+
+def add_compile_seconds(seconds: float) -> None:
+    """Count ``seconds`` spent in torch.compile (first call of a compiled function, or a recompile)."""
+    _SECONDS[0] += float(seconds)
+
+
+def compile_seconds() -> float:
+    """Seconds this process spent compiling so far (``compare --json`` prints the job's share)."""
+    return _SECONDS[0]
 
 
 def job_compiles() -> bool:

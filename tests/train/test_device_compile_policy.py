@@ -113,3 +113,38 @@ def test_job_decision_does_not_outlive_the_sweep(tmp_path):
                               "acts": ["tanh"], "compile": "off", "out": str(tmp_path / "o")})
     run_sweep(plan, handle_sigint=False)
     assert compile_policy._JOB["compile"] is True
+
+
+def test_report_names_the_device_and_the_compile_decision(tmp_path):
+    from actlab.report import write_report
+
+    out = tmp_path / "rep"
+    plan = plan_from_options({"dataset": "moons", "subset": 200, "width": 4, "epochs": 1, "seeds": 1,
+                              "acts": ["tanh"], "device": "cpu", "compile": "off", "out": str(out)})
+    run_sweep(plan, handle_sigint=False)
+    paths = write_report(out)
+    for kind in ("html", "markdown"):
+        text = open(paths[kind], encoding="utf-8").read()
+        assert "on cpu, eager (--compile off)" in text, kind
+
+
+def test_compare_json_reports_compile_seconds(tmp_path, capsys):
+    import json
+
+    from actlab.cli import main
+
+    code = main(["compare", "--dataset", "moons", "--subset", "200", "--width", "4", "--epochs", "1", "--seeds", "1",
+                 "--acts", "tanh", "--compile", "off", "--json", "--out", str(tmp_path / "j")])
+    assert code in (0, None)
+    summary = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"non-strict JSON {c}"))
+    assert summary["compiled"] is False and summary["compile_seconds"] == 0
+    assert summary["device"] == "cpu" and summary["wall_seconds"] > 0
+
+
+def test_compile_seconds_accumulate():
+    from actlab import compile_policy
+
+    before = compile_policy.compile_seconds()
+    compile_policy.add_compile_seconds(1.5)
+    assert compile_policy.compile_seconds() == pytest.approx(before + 1.5)
+    compile_policy._SECONDS[0] = before

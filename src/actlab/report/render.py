@@ -167,7 +167,8 @@ def build_view(data: ReportData, decision: Decision, figures: Sequence[tuple[str
              {"label": "Equivalent command with every option spelled out:",
               "text": sweep.get("reproduce") or sweep["command"]}],
         before=[f"Library versions: {versions}. Created {sweep['created']}. "
-                f"Total training wall time: {_duration(sweep.get('wall_seconds'))}."]))
+                f"Total training wall time: {_duration(sweep.get('wall_seconds'))}"
+                f"{_device_note(config)}."]))
     sections.append(_section("config", "Resolved config",
                              tables=[_table(["key", "value"], _config_rows(config), cls="config")]))
     title = (f"actlab compare — {config.get('dataset')} / {config.get('model')} depth {config.get('depth')} "
@@ -176,6 +177,14 @@ def build_view(data: ReportData, decision: Decision, figures: Sequence[tuple[str
     return {"title": title, "pick": _pick(data, decision), "headline": decision.headline, "status": status,
             "warnings": list(decision.warnings), "sections": sections,
             "best": None if best is None else {"label": best.label, "mean": _pct_or_num(best.mean, c)}}
+
+
+def _device_note(config: Mapping[str, Any]) -> str:
+    """" on DEVICE, compiled/eager (--compile MODE)" from the stored decision (absent in older stores)."""
+    if config.get("device_used") is None and config.get("compile_used") is None:
+        return ""
+    compiled = {True: "compiled", False: "eager"}.get(config.get("compile_used"), "compile unknown")
+    return f" on {config.get('device_used') or 'an unrecorded device'}, {compiled} (--compile {config.get('compile') or 'auto'})"
 
 
 def render_html(view: Mapping[str, Any]) -> str:

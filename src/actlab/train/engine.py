@@ -6,7 +6,10 @@ accuracy — and its test metrics are computed with those weights.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import torch
 
 from actlab.errors import ActlabError
 from actlab.models import resolve_activation
@@ -46,6 +49,20 @@ def plan_cells(config: TrainConfig, runs: list[RunSpec], engine: str = "grid",
             for start in range(0, len(group), size)] + alone
 
 
+@contextmanager
+def _tf32(device: torch.device) -> Iterator[None]:
+    """On a CUDA device, float32 matmuls and convolutions in TF32 (tensor cores) while training; restored after."""
+    if device.type != "cuda":
+        yield
+        return
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+
+
 def train_runs(dataset, config: TrainConfig, runs: list[RunSpec], *, engine: str = "grid",
                on_event: Callable[[object], None] | None = None,
                should_stop: Callable[[], bool] | None = None,
@@ -79,11 +96,12 @@ def train_runs(dataset, config: TrainConfig, runs: list[RunSpec], *, engine: str
     emit = on_event if on_event is not None else (lambda event: None)
     data = prepare(dataset, config.model, device)
     results: dict[str, RunEnd | RunDiverged] = {}
-    for kind, cell in plan_cells(config, runs, engine, grid_size):  # torch's thread count is the caller's choice
-        if skip_cell is not None and skip_cell(kind, cell):
-            continue
-        trainer = train_grid if kind == "grid" else train_sequential
-        checkpoint = None if checkpoints is None else checkpoints.for_cell(kind, [run.run_id for run in cell])
-        if not trainer(data, config, cell, emit, should_stop, results, checkpoint):
-            break
+    with _tf32(data.x_train.device):
+        for kind, cell in plan_cells(config, runs, engine, grid_size):  # torch's thread count is the caller's choice
+            if skip_cell is not None and skip_cell(kind, cell):
+                continue
+            trainer = train_grid if kind == "grid" else train_sequential
+            checkpoint = None if checkpoints is None else checkpoints.for_cell(kind, [run.run_id for run in cell])
+            if not trainer(data, config, cell, emit, should_stop, results, checkpoint):
+                break
     return {run_id: results[run_id] for run_id in ids if run_id in results}

@@ -38,7 +38,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from actlab.compile_policy import GRID_MIN_NUMEL, compile_enabled, job_compiles, own_code, warn_once
+from actlab.compile_policy import (
+    GRID_MIN_NUMEL,
+    add_compile_seconds,
+    compile_enabled,
+    job_compiles,
+    own_code,
+    warn_once,
+)
 from actlab.nn.alpha_dropout import alpha_prime, drop_terms
 
 __all__ = ["StackedMLP", "loss_and_output_grad", "SKIP_FRACTION", "SKIP_DTYPES", "COMPILE", "COMPILE_MIN_NUMEL"]
@@ -92,7 +99,9 @@ class _Fused:
                     warn_once("grid", error, "the MLP fast path runs eagerly")
                     return self.fn(*args)
                 if first or _graphs_compiled() != graphs:  # this call compiled (first call, or a recompile)
-                    self.compile_seconds += time.perf_counter() - start
+                    seconds = time.perf_counter() - start
+                    self.compile_seconds += seconds
+                    add_compile_seconds(seconds)
                 return out
         return self.fn(*args)
 
@@ -274,7 +283,7 @@ class StackedMLP:
 
     def _nonzero_columns(self, x: Tensor) -> Tensor | None:
         """The batch's nonzero input columns, or None to multiply all of them."""
-        if self.dtype not in SKIP_DTYPES:
+        if self.dtype not in SKIP_DTYPES or x.device.type != "cpu":  # on a GPU the test would sync every step
             return None
         nz = (x != 0).any(0).nonzero().flatten()
         return None if nz.numel() >= SKIP_FRACTION * x.shape[1] else nz

@@ -1,11 +1,12 @@
 """The vectorised engine: many runs of one architecture trained as one computation.
 
 Every weight is stacked along a leading model axis (``M`` runs): linear layers
-as ``(M, in, out)`` with ``torch.baddbmm``, conv layers as grouped convolutions
-(``groups=M``).  Runs are ordered so that runs with the same activation (and
+as ``(M, in, out)`` with ``torch.baddbmm``, conv layers as grouped convolutions,
+one per activation group, in channels-last layout (:mod:`actlab.train.grid_cnn`).  Runs are ordered so that runs with the same activation (and
 activation parameters) form one contiguous slice: each activation is applied by
-one call of the spec's autograd Function (:func:`actlab.nn.function_for`,
-analytic backward) on its slice.  Runs with the same seed share the mini-batch,
+one call on its slice — torch's native op where the spec has one (as the
+sequential engine's modules), else the spec's autograd Function
+(:func:`actlab.nn.function_for`, analytic backward).  Runs with the same seed share the mini-batch,
 which is gathered from the training set once per seed.  Adam and SGD(momentum)
 are implemented on the stacked tensors with per-model learning rates and follow
 ``torch.optim.Adam`` / ``SGD`` step for step, so a grid run equals the same run
@@ -32,17 +33,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from actlab.models import CNN_POOL, MLP_MODELS, initial_weights, resolve_activation, uses_alpha_dropout
-from actlab.nn import function_for
+from actlab.models import MLP_MODELS, initial_weights, resolve_activation, uses_alpha_dropout
 from actlab.nn.alpha_dropout import alpha_prime, drop_terms
 from actlab.spec import ActivationSpec
 from actlab.train.config import RunSpec, TrainConfig
 from actlab.train.diagnostics_hook import GridProbe
 from actlab.train.events import EpochEnd, RunDiverged, RunEnd
 from actlab.train.fast_mlp import StackedMLP
+from actlab.train.grid_cnn import apply_activation, cnn_features
 from actlab.train.metrics import batches, correct_count, epoch_order, per_model_loss
 from actlab.train.optimizers import StackedOptimizer
 from actlab.train.prepared import Prepared
@@ -171,7 +171,7 @@ class GridTrainer:
         p = self.config.dense_dropout()
         for g in self.groups:
             part = z.narrow(dim, g.start * per_model, (g.stop - g.start) * per_model)
-            part = function_for(g.spec).apply(part.float(), *g.values)  # float32 under bf16 autocast
+            part = apply_activation(g, part)
             if train and p > 0:
                 part = self._dropout(part, p, g.alpha_dropout, g.spec)
             parts.append(part)
@@ -211,20 +211,7 @@ class GridTrainer:
             h = self._activate(z, 0, 1, train)
             rest = params[2:]
         else:
-            w1, b1, w2, b2 = params[:4]
-            per = w1.shape[0] // M
-            if shared:
-                z = F.conv2d(x, w1, b1)
-            else:  # (M, B, C, H, W) → (B, M·C, H, W)
-                x = x.transpose(0, 1).reshape(x.shape[1], -1, *x.shape[3:])
-                z = F.conv2d(x, w1, b1, groups=M)
-            h = self._activate(z, 1, per, False)  # no dropout between the convolutions
-            z = F.conv2d(h, w2, b2, groups=M)
-            h = self._activate(z, 1, w2.shape[0] // M, False)
-            h = F.max_pool2d(h, CNN_POOL)
-            if train and self.config.dropout > 0:
-                h = self._activate_dropout_only(h, w2.shape[0] // M)
-            h = h.reshape(h.shape[0], M, -1).transpose(0, 1)  # (M, B, features)
+            h = self._cnn_features(params, x, shared, train)
             rest = params[4:]
         layers = [(rest[i], rest[i + 1]) for i in range(0, len(rest), 2)]
         for w, b in layers[:-1]:
@@ -232,10 +219,8 @@ class GridTrainer:
         w, b = layers[-1]
         return torch.baddbmm(b, h, w)
 
-    def _activate_dropout_only(self, h: Tensor, per_model: int) -> Tensor:
-        parts = [self._dropout(h.narrow(1, g.start * per_model, (g.stop - g.start) * per_model),
-                               self.config.dropout, g.alpha_dropout, g.spec) for g in self.groups]
-        return parts[0] if len(parts) == 1 else torch.cat(parts, 1)
+    def _cnn_features(self, params: list[Tensor], x: Tensor, shared: bool, train: bool) -> Tensor:
+        return cnn_features(self, params, x, shared, train)
 
     # ------------------------------------------------------------ training
     def train_epoch(self, should_stop: Callable[[], bool] | None = None,
@@ -246,7 +231,7 @@ class GridTrainer:
         n = len(data.x_train)
         device = data.x_train.device
         orders = torch.stack([epoch_order(s, self.epoch, n) for s in self.seeds]).to(device)
-        total = torch.zeros(M, dtype=torch.float64)
+        total = torch.zeros(M, dtype=torch.float64, device=device)  # on the device: no copy per step
         count = 0
         live_at_start = int(self.alive.sum())
         one_seed = len(self.seeds) == 1
@@ -307,6 +292,7 @@ class GridTrainer:
                 self.best_acc[i] = None if val_acc is None else float(val_acc[i])
                 self.best_epoch[i] = self.epoch
         events = []
+        total = total.cpu()
         for i in self.alive.nonzero().flatten().tolist():
             self.seconds[i].append(share)
             events.append(EpochEnd(self.runs[i].run_id, self.epoch, self.step,
