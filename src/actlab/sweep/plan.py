@@ -204,10 +204,11 @@ def plan_from_options(
     if resume and out is not None and not is_store(out):
         raise ActlabError(f"{out} holds no sweep to resume; run without --resume to start one there")
     if resume and out is not None and is_store(out):
-        with Store(out, create=False) as store:
+        with Store(out, readonly=True) as store:
             sweep = store.sweep()
-        if sweep is not None:
-            stored = {k: v for k, v in sweep["config"].items() if k in DEFAULTS}
+        if sweep is None:  # a store whose first write failed (a full disk): nothing to resume, never the defaults
+            raise ActlabError(f"{out} holds no sweep to resume; run without --resume to start one there")
+        stored = {k: v for k, v in sweep["config"].items() if k in DEFAULTS}
     config = resolve_config(options, config_file=config_file, stored=stored)
     plan = plan_sweep(config)
     if is_store(plan.out):
