@@ -96,8 +96,8 @@ def storage_error(path: str | os.PathLike[str], error: BaseException, *, doing: 
         return StorageError(f"cannot {doing} {path}: it is read-only ({text}); {elsewhere}",
                             path=path, kind="readonly")
     if any(word in lowered for word in ("malformed", "not a database", "no such table", "no such column",
-                                        "corrupt")):
-        return StorageError(f"{path} is damaged ({text}); it is left unchanged: restore it from a backup, or start "
+                                        "corrupt", "could not decode")):
+        return StorageError(f"{path} is damaged: {text}; it is left unchanged: restore it from a backup, or start "
                             "again in another directory", path=path, kind="damaged")
     if "locked" in lowered or "busy" in lowered:
         return StorageError(f"cannot {doing} {path}: it is locked by another process ({text}); try again when that "

@@ -161,7 +161,7 @@ def run_compare(options: dict[str, Any], *, config_file: Path | None, resume: bo
         from actlab.store.extend import last_epochs
 
         epochs = plan.config["epochs"]
-        with Store(plan.out, create=False) as store:
+        with Store(plan.out, readonly=True) as store:
             runs, stored = store.runs(), last_epochs(store)
         done = {r.run_id for r in runs if r.status == "diverged" or (r.status == "finished"
                                                                       and stored.get(r.run_id, 0) >= epochs)}

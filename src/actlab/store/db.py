@@ -313,6 +313,18 @@ class Store(StoreFile, LayerStatsTables):  # opening (store/opening.py) + the gr
         return rows
 
     @guarded_read
+    def validate(self) -> None:
+        """Read every row once through the checks (before a sweep writes into an existing store): a damaged row
+        is met here, with a message naming it, and not halfway through the sweep."""
+        self.sweep()
+        self.runs()
+        self.epochs()
+        self.layer_stats()
+        self.clipping()
+        self._consistent(lambda: [decode_json(row[1], self.path, f"the spec of run {row[0]!r}") for row in
+                                  self._conn.execute("SELECT run_id, spec FROM runs")])
+
+    @guarded_read
     def _epoch_count(self) -> int:
         return int(self._conn.execute("SELECT COUNT(*) FROM epochs").fetchone()[0])
 

@@ -25,8 +25,8 @@ def expected_tables() -> set[str]:
 
 
 def damaged(path: Path | str, what: str) -> StorageError:
-    return StorageError(f"{path} is damaged: {what}; it is left unchanged: restore it from a backup, or start the "
-                        "sweep again in another directory", path=path, kind="damaged")
+    return StorageError(f"{path} is damaged: {what}; it is left unchanged: restore it from a backup, or start "
+                        "again in another directory", path=path, kind="damaged")
 
 
 def table_names(connection: sqlite3.Connection) -> set[str]:
@@ -55,6 +55,8 @@ def guarded_read(method: F) -> F:
             if isinstance(error, sqlite3.IntegrityError):  # pragma: no cover - not a read problem
                 raise
             raise storage_error(self.path, error, doing="read") from None
+        except UnicodeDecodeError as error:  # a flipped byte in a text value
+            raise damaged(self.path, f"a text value is not valid UTF-8 ({error.reason})") from None
 
     return read  # type: ignore[return-value]
 

@@ -87,12 +87,14 @@ class StoreFile:
             check_schema(self._conn, self.path)
         except BaseException as error:
             self._conn.close()
-            if isinstance(error, sqlite3.DatabaseError):
+            if isinstance(error, (sqlite3.DatabaseError, UnicodeDecodeError)):
                 raise self._open_error(error) from None
             raise
 
-    def _open_error(self, error: sqlite3.DatabaseError) -> ActlabError:
-        if any(word in str(error).lower() for word in ("not a database", "malformed", "encrypted")):
+    def _open_error(self, error: sqlite3.DatabaseError | UnicodeDecodeError) -> ActlabError:
+        if isinstance(error, UnicodeDecodeError):
+            return damaged(self.path, f"a text value is not valid UTF-8 ({error.reason})")
+        if any(word in str(error).lower() for word in ("not a database", "encrypted")):
             return ActlabError(f"{self.path} is not a readable actlab store: {error}")
         return storage_error(self.path, error, doing="open")
 
@@ -101,7 +103,7 @@ class StoreFile:
         try:
             self._reopen()
             version, tables = self._consistent(lambda: (self._user_version(), table_names(self._conn)))
-        except sqlite3.DatabaseError as error:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as error:
             if hasattr(self, "_conn"):
                 self._conn.close()
             raise self._open_error(error) from None
@@ -144,7 +146,7 @@ class StoreFile:
             before = file_stamp(self.path) if self._snapshot else None
             try:
                 result = read()
-            except (sqlite3.DatabaseError, StorageError):
+            except (sqlite3.DatabaseError, StorageError, UnicodeDecodeError):
                 if before is None or file_stamp(self.path) == before or attempt == 3:
                     raise
             else:
@@ -176,7 +178,7 @@ class StoreFile:
                     tables = table_names(probe)
                 finally:
                     probe.close()
-            except sqlite3.DatabaseError as error:
+            except (sqlite3.DatabaseError, UnicodeDecodeError) as error:
                 raise self._open_error(error) from None
         if version == 0 and tables:
             raise ActlabError(f"{self.path} is a SQLite database that is not an actlab store (tables: "

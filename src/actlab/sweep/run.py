@@ -90,6 +90,7 @@ def open_store(plan: Plan, *, command: str) -> Store:
 
     store = Store(plan.out)
     try:
+        store.validate()  # a damaged row is named now, before the sweep writes anything
         previous = store.sweep()
         if previous is not None and (previous["fingerprint"] != plan.fingerprint
                                      or previous["config"].get("epochs") != plan.config["epochs"]):
