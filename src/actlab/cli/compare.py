@@ -27,6 +27,7 @@ from rich.progress import (
 from rich.table import Table
 
 from actlab.cli.app import app, console, err_console, fail, print_json
+from actlab.cli.options import path_value
 
 __all__ = ["compare_command", "report_command", "export_command", "summary_json"]
 
@@ -220,7 +221,7 @@ def _options_signature() -> inspect.Signature:
         parameters.append(inspect.Parameter(option.key, inspect.Parameter.KEYWORD_ONLY, default=None,
                                             annotation=annotation))
     extra = {
-        "config": (Optional[Path], typer.Option("--config", help="TOML file with the same keys (CLI options override it).")),
+        "config": (Optional[Path], typer.Option("--config", parser=path_value, help="TOML file with the same keys (CLI options override it).")),
         "resume": (bool, typer.Option("--resume", help="Continue the sweep in --out, reusing its stored options.")),
         "quiet": (bool, typer.Option("--quiet", help="No progress display.")),
         "json": (bool, typer.Option("--json", help="Print a JSON summary to stdout (no progress display).")),
@@ -270,11 +271,11 @@ def _existing_store(run_dir: Path) -> Path:
 
 @app.command("report")
 def report_command(
-    run_dir: Annotated[Path, typer.Argument(help="A sweep directory (holds results.sqlite).")],
+    run_dir: Annotated[Path, typer.Argument(parser=path_value, help="A sweep directory (holds results.sqlite).")],
     json: Annotated[bool, typer.Option("--json", help="Print the ranking as JSON too.")] = False,
     margin: Annotated[Optional[float], typer.Option("--margin", help="Practical-equivalence margin: points of accuracy "
                       "(regression: % of the best loss). [default: the sweep's --margin, else 0.2 points; 5 %]")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Write the report here instead of RUN_DIR (for a "
+    out: Annotated[Optional[Path], typer.Option("--out", parser=path_value, help="Write the report here instead of RUN_DIR (for a "
                    "read-only sweep directory; the store is only read).")] = None,
 ) -> None:
     """Regenerate RUN_DIR/report.html and report.md (figures in RUN_DIR/figures) from the store (opened read-only)."""
@@ -302,10 +303,10 @@ def report_command(
 
 @app.command("export")
 def export_command(
-    run_dir: Annotated[Path, typer.Argument(help="A sweep directory (holds results.sqlite).")],
-    csv: Annotated[Optional[Path], typer.Option("--csv", help="Write runs.csv and epochs.csv into this directory.")] = None,
-    parquet: Annotated[Optional[Path], typer.Option("--parquet", help="Write runs.parquet and epochs.parquet into this directory.")] = None,
-    tensorboard: Annotated[Optional[Path], typer.Option("--tensorboard", help="Write TensorBoard event files (one subdirectory per run; scalars and HParams).")] = None,
+    run_dir: Annotated[Path, typer.Argument(parser=path_value, help="A sweep directory (holds results.sqlite).")],
+    csv: Annotated[Optional[Path], typer.Option("--csv", parser=path_value, help="Write runs.csv and epochs.csv into this directory.")] = None,
+    parquet: Annotated[Optional[Path], typer.Option("--parquet", parser=path_value, help="Write runs.parquet and epochs.parquet into this directory.")] = None,
+    tensorboard: Annotated[Optional[Path], typer.Option("--tensorboard", parser=path_value, help="Write TensorBoard event files (one subdirectory per run; scalars and HParams).")] = None,
 ) -> None:
     """Export a sweep's runs and epochs as CSV, Parquet or TensorBoard scalars."""
     from actlab import store as export

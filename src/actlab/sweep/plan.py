@@ -136,6 +136,8 @@ def plan_sweep(config: Mapping[str, Any]) -> Plan:
             raise ActlabError(f"{key.replace('_', '-')} must be at least 1, got {config[key]}")
     if config["subset"] is not None and config["subset"] < 1:
         raise ActlabError(f"subset must be at least 1, got {config['subset']}")
+    if config.get("margin") is not None and not config["margin"] >= 0:
+        raise ActlabError(f"margin must be a number >= 0 (points of accuracy; % of the best loss), got {config['margin']}")
     from actlab.train import ENGINES
 
     if config["engine"] not in ENGINES:
