@@ -37,6 +37,18 @@ def make_dir(path: Path) -> None:
         raise ActlabError(f"cannot create directory {path}: {error.strerror or error}") from None
 
 
+def _has_header(path: Path, wait: float = 1.0) -> bool:
+    """The file has grown past 0 bytes, now or within ``wait`` seconds (a store another process is creating)."""
+    import time
+
+    deadline = time.monotonic() + wait
+    while path.stat().st_size == 0:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 @contextmanager
 def _translated(path: Path, transaction: AbstractContextManager[sqlite3.Connection]) -> Iterator[sqlite3.Connection]:
     """A write whose SQLite error (disk full, I/O error, read-only, damaged) becomes a StorageError naming ``path``;
@@ -65,8 +77,9 @@ class StoreFile:
             if not create:
                 raise ActlabError(f"{self.run_dir} holds no actlab results ({DB_NAME} not found)")
             make_dir(self.run_dir)
-        elif self.path.stat().st_size == 0 and not create:  # opening an existing store: an empty file is none
-            # (while creating, a 0-byte file is another process's store being born: SQLite writes the header later)
+        elif not create and not _has_header(self.path):  # opening an existing store: an empty file is none
+            # (while creating, a 0-byte file is another process's store being born: SQLite writes the header later;
+            # a reader gives it a moment to appear)
             raise ActlabError(f"{self.path} is an empty file, not an actlab store; move it away (or delete it) "
                               "to start a new sweep there")
         if readonly:
