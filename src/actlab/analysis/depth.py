@@ -142,6 +142,13 @@ def _statistics(net: nn.Sequential, x: torch.Tensor, depth: int) -> tuple[list[f
     return means, variances
 
 
+# bounds refused before anything is built (a hostile --depth 1000000 or --width 100000000 allocated without end)
+MAX_DEPTH = 10_000
+MAX_WIDTH = 16_384
+MAX_WEIGHTS = 200_000_000
+MAX_STEPS = 1_000_000
+
+
 def depth_experiment(acts: Sequence[str], depth: int = 64, width: int = 256, init: str = "auto",
                      dropout: float = 0.0, dataset: str = "gaussian", steps: int = 20, batch_size: int = 64,
                      lr: float = 1e-4, samples: int = 256, seed: int = 0, wrong_init: bool = True) -> DepthResult:
@@ -157,6 +164,11 @@ def depth_experiment(acts: Sequence[str], depth: int = 64, width: int = 256, ini
                              ("batch_size", batch_size, 1), ("samples", samples, 2)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ActlabError(f"{name} must be a whole number >= {low}, got {value!r}")
+    if depth > MAX_DEPTH or width > MAX_WIDTH or depth * width * width > MAX_WEIGHTS or steps > MAX_STEPS:
+        raise ActlabError(f"depth {depth} × width {width} ({depth * width * width:,} weights per net), {steps} steps "
+                          f"is beyond the depth experiment's bounds: at most {MAX_DEPTH} layers, {MAX_WIDTH} units, "
+                          f"{MAX_WEIGHTS:,} weights per net (about {MAX_WEIGHTS * 16 / 2 ** 30:.0f} GiB with Adam), "
+                          f"{MAX_STEPS:,} steps")
     if not (0.0 <= dropout < 1.0):
         raise ActlabError(f"dropout must be in [0, 1), got {dropout!r}")
     if not (lr > 0 and math.isfinite(lr)):

@@ -217,4 +217,6 @@ def save(figure: Figure, path: str | Path, dpi: int = 150) -> Path:
         figure.savefig(path, dpi=dpi)
     except OSError as error:
         raise ActlabError(f"cannot write {path}: {error.strerror or error}") from None
+    except ValueError as error:  # matplotlib: "Format 'txt' is not supported"
+        raise ActlabError(f"cannot write {path}: {error}; use .png, .svg or .pdf") from None
     return path

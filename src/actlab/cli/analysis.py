@@ -11,7 +11,7 @@ from rich.table import Table
 
 import actlab
 from actlab.cli.app import app, console, fail, parse_floats, parse_params, print_json
-from actlab.cli.options import ActivationsArgument, JsonFlag, ParamOption
+from actlab.cli.options import ActivationsArgument, JsonFlag, ParamOption, path_value
 from actlab.errors import suggest
 
 # columns of the (wide) rich table; --json has every field
@@ -163,7 +163,7 @@ PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 @app.command("plot")
 def plot_command(
     names: ActivationsArgument = None,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Image file to write (.png, .svg or .pdf).")] = Path("actlab-plot.png"),
+    output: Annotated[Path, typer.Option("--output", "-o", parser=path_value, help="Image file to write (.png, .svg or .pdf).")] = Path("actlab-plot.png"),
     range_: Annotated[str, typer.Option("--range", help="x range as MIN,MAX, e.g. --range=-6,6.")] = "-6,6",
     param: ParamOption = None,
     all_: Annotated[bool, typer.Option("--all", help="A gallery of the whole catalog (one small panel each).")] = False,

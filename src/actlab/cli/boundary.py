@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from actlab.cli.app import app, console, fail, print_json
+from actlab.cli.options import path_value
 
 
 def _percent(mean: float | None, std: float | None) -> str:
@@ -32,8 +33,8 @@ def boundary_command(
     noise: Annotated[float, typer.Option(help="Gaussian jitter σ of the points.")] = 0.0,
     points: Annotated[int, typer.Option(help="Points in all: 80 % train, 20 % test (+ 20 % extrapolation points).")] = 500,
     data_seed: Annotated[int, typer.Option("--data-seed", help="Seed of the data set.")] = 0,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Figure (PNG). [default: boundary-<dataset>.png]")] = None,
-    animate: Annotated[Path | None, typer.Option("--animate", help="Also write both panels over training: .gif (or .mp4 with ffmpeg).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", parser=path_value, help="Figure (PNG). [default: boundary-<dataset>.png]")] = None,
+    animate: Annotated[Path | None, typer.Option("--animate", parser=path_value, help="Also write both panels over training: .gif (or .mp4 with ffmpeg).")] = None,
     frames: Annotated[int, typer.Option(help="Frames of the animation.")] = 30,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object per activation.")] = False,
 ) -> None:
@@ -51,8 +52,8 @@ def boundary_command(
         from actlab.lab2d.animate import check_output
 
         check_output(animate)
-        if frames < 2:
-            fail(f"--frames must be at least 2, got {frames}")
+    if frames < 2:
+        fail(f"--frames must be at least 2, got {frames}")
     if noise < 0 or not math.isfinite(noise):
         fail(f"--noise must be a finite number >= 0, got {noise}")
     config = BoundaryConfig(hidden=hidden, bias=bias, epochs=epochs, lr=lr, seeds=seeds, first_seed=seed,

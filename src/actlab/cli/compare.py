@@ -27,6 +27,7 @@ from rich.progress import (
 from rich.table import Table
 
 from actlab.cli.app import app, console, err_console, fail, print_json
+from actlab.cli.options import path_value
 
 __all__ = ["compare_command", "report_command", "export_command", "summary_json"]
 
@@ -97,14 +98,14 @@ class _Display:
             self.progress.advance(self.task, max(0, self.epochs - event.epoch + 1))
 
 
-def summary_json(run_dir: Path) -> dict[str, Any]:
+def summary_json(run_dir: Path, report: Path | None = None) -> dict[str, Any]:
     """What ``--json`` prints: out dir, ranking (mean/std test metric per activation), diverged runs."""
     from actlab.report import summarize
     from actlab.store import Store
 
     data = summarize(run_dir)
     metric = "test_accuracy" if data.classification else "test_loss"
-    with Store(run_dir, create=False) as store:
+    with Store(run_dir, readonly=True) as store:
         sweep_row = store.sweep() or {}
     config = sweep_row.get("config", {})
     return {
@@ -112,7 +113,7 @@ def summary_json(run_dir: Path) -> dict[str, Any]:
         "device": config.get("device_used"),
         "compiled": config.get("compile_used"),
         "wall_seconds": sweep_row.get("wall_seconds"),
-        "report": str(run_dir / "report.html"),
+        "report": str(report or run_dir / "report.html"),
         "metric": metric,
         "ranking": [
             {
@@ -142,11 +143,23 @@ def summary_json(run_dir: Path) -> dict[str, Any]:
     }
 
 
+def write_report_or_fail(run_dir: Path, then: str, **options: Any) -> dict[str, Path]:
+    """``write_report`` with a message, not a traceback, when a file cannot be written (full disk, read-only)."""
+    from actlab.errors import storage_error
+    from actlab.report import write_report
+
+    try:
+        return write_report(run_dir, **options)
+    except OSError as error:
+        where = error.filename or options.get("out_dir") or run_dir
+        raise storage_error(where, error, then=then, elsewhere="write the report elsewhere with "
+                            f"actlab report {shlex.quote(str(run_dir))} --out DIR") from None
+
+
 def run_compare(options: dict[str, Any], *, config_file: Path | None, resume: bool, quiet: bool,
                 json: bool, command: str = "") -> int:
     """Plan, train, report; returns the exit code (0, or 130 when interrupted)."""
     from actlab import sweep
-    from actlab.report import write_report
     from actlab.store import Store
 
     plan = sweep.plan_from_options(options, config_file=config_file, resume=resume)
@@ -156,7 +169,7 @@ def run_compare(options: dict[str, Any], *, config_file: Path | None, resume: bo
         from actlab.store.extend import last_epochs
 
         epochs = plan.config["epochs"]
-        with Store(plan.out, create=False) as store:
+        with Store(plan.out, readonly=True) as store:
             runs, stored = store.runs(), last_epochs(store)
         done = {r.run_id for r in runs if r.status == "diverged" or (r.status == "finished"
                                                                       and stored.get(r.run_id, 0) >= epochs)}
@@ -192,7 +205,8 @@ def run_compare(options: dict[str, Any], *, config_file: Path | None, resume: bo
             highlight=False, soft_wrap=True,
         )
         return 130
-    paths = write_report(plan.out)
+    paths = write_report_or_fail(plan.out, f"run actlab report {shlex.quote(str(plan.out))} (the results are "
+                                 "stored)")
     if json:
         from actlab.compile_policy import compile_seconds
 
@@ -221,7 +235,7 @@ def _options_signature() -> inspect.Signature:
         parameters.append(inspect.Parameter(option.key, inspect.Parameter.KEYWORD_ONLY, default=None,
                                             annotation=annotation))
     extra = {
-        "config": (Optional[Path], typer.Option("--config", help="TOML file with the same keys (CLI options override it).")),
+        "config": (Optional[Path], typer.Option("--config", parser=path_value, help="TOML file with the same keys (CLI options override it).")),
         "resume": (bool, typer.Option("--resume", help="Continue the sweep in --out, reusing its stored options.")),
         "quiet": (bool, typer.Option("--quiet", help="No progress display.")),
         "json": (bool, typer.Option("--json", help="Print a JSON summary to stdout (no progress display).")),
@@ -271,27 +285,42 @@ def _existing_store(run_dir: Path) -> Path:
 
 @app.command("report")
 def report_command(
-    run_dir: Annotated[Path, typer.Argument(help="A sweep directory (holds results.sqlite).")],
+    run_dir: Annotated[Path, typer.Argument(parser=path_value, help="A sweep directory (holds results.sqlite).")],
     json: Annotated[bool, typer.Option("--json", help="Print the ranking as JSON too.")] = False,
     margin: Annotated[Optional[float], typer.Option("--margin", help="Practical-equivalence margin: points of accuracy "
                       "(regression: % of the best loss). [default: the sweep's --margin, else 0.2 points; 5 %]")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", parser=path_value, help="Write the report here instead of RUN_DIR (for a "
+                   "read-only sweep directory; the store is only read).")] = None,
 ) -> None:
-    """Regenerate RUN_DIR/report.html and report.md (figures in RUN_DIR/figures) from the store."""
-    from actlab.report import write_report
+    """Regenerate RUN_DIR/report.html and report.md (figures in RUN_DIR/figures) from the store (opened read-only)."""
+    import os
 
-    paths = write_report(_existing_store(run_dir), margin=margin)
+    from actlab.store import make_dir
+
+    _existing_store(run_dir)
+    if margin is not None and not (math.isfinite(margin) and margin >= 0):
+        fail(f"--margin must be a finite number ≥ 0, got {margin}")
+    target = run_dir if out is None else out
+    if out is not None:
+        make_dir(out)
+    if not os.access(target, os.W_OK) or not os.access(target / "figures" if (target / "figures").exists()
+                                                        else target, os.W_OK):
+        fail(f"{target} is not writable, so the report cannot be written there; the store is only read: write the "
+             f"report elsewhere with --out DIR (e.g. actlab report {shlex.quote(str(run_dir))} --out report-copy)")
+    paths = write_report_or_fail(run_dir, f"run actlab report {shlex.quote(str(run_dir))} again",
+                                 margin=margin, out_dir=out)
     if json:
-        print_json(summary_json(run_dir))
+        print_json(summary_json(run_dir, paths["html"]))
     else:
         console.print(f"Report: {paths['html']} (and {paths['markdown']})", highlight=False, soft_wrap=True)
 
 
 @app.command("export")
 def export_command(
-    run_dir: Annotated[Path, typer.Argument(help="A sweep directory (holds results.sqlite).")],
-    csv: Annotated[Optional[Path], typer.Option("--csv", help="Write runs.csv and epochs.csv into this directory.")] = None,
-    parquet: Annotated[Optional[Path], typer.Option("--parquet", help="Write runs.parquet and epochs.parquet into this directory.")] = None,
-    tensorboard: Annotated[Optional[Path], typer.Option("--tensorboard", help="Write TensorBoard event files (one subdirectory per run; scalars and HParams).")] = None,
+    run_dir: Annotated[Path, typer.Argument(parser=path_value, help="A sweep directory (holds results.sqlite).")],
+    csv: Annotated[Optional[Path], typer.Option("--csv", parser=path_value, help="Write runs.csv and epochs.csv into this directory.")] = None,
+    parquet: Annotated[Optional[Path], typer.Option("--parquet", parser=path_value, help="Write runs.parquet and epochs.parquet into this directory.")] = None,
+    tensorboard: Annotated[Optional[Path], typer.Option("--tensorboard", parser=path_value, help="Write TensorBoard event files (one subdirectory per run; scalars and HParams).")] = None,
 ) -> None:
     """Export a sweep's runs and epochs as CSV, Parquet or TensorBoard scalars."""
     from actlab import store as export

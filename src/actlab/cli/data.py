@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from actlab.cli.app import app, console, fail, print_json
-from actlab.cli.options import JsonFlag
+from actlab.cli.options import JsonFlag, path_value
 
 data_app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode=None,
                        help="Datasets: toy 2-D sets, MNIST, MNIST-1D, digits, your CSV/npz files.")
@@ -74,7 +74,7 @@ def show_command(
     target: Annotated[Optional[str], typer.Option("--target", help="Label column of a CSV (label array of an npz).")] = None,
     option: OptionOption = None,
     json: JsonFlag = False,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write a preview picture (PNG) here.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", parser=path_value, help="Write a preview picture (PNG) here.")] = None,
 ) -> None:
     """Sizes, shapes, class balance and (with -o) a picture of one dataset."""
     options = parse_options(option)

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from actlab.cli.app import app, console, err_console, fail, parse_params
+from actlab.cli.options import path_value
 
 __all__ = ["diagnose_command", "json_summary", "strict"]
 
@@ -151,7 +152,7 @@ def diagnose_command(
     preset: Annotated[Optional[str], typer.Option(help="nielsen, exploding or dying-relu (explicit options override the preset).")] = None,
     compare_acts: Annotated[Optional[str], typer.Option("--compare-acts", help="Comma-separated activations run with the same setup, e.g. sigmoid,tanh,relu,selu,gelu.")] = None,
     param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="Activation parameter NAME=VALUE (repeatable; applies to every activation that has it).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output directory. [default: runs/diagnose-<name>-<hash>]")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", parser=path_value, help="Output directory. [default: runs/diagnose-<name>-<hash>]")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (keys: verdict, layers, growth_factor, clipped_fraction).")] = False,
 ) -> None:
     """Measure per-layer speed of learning, gradient norms, dead and saturated units; give a verdict.

@@ -20,6 +20,26 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _check_listen(host: str, port: int) -> None:
+    """Refuse an empty, unresolvable or foreign address, or a port in use, before the server starts."""
+    import socket
+
+    if not host.strip():
+        fail("--host: empty address (give 127.0.0.1 for this machine only, 0.0.0.0 for every interface)")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (OSError, UnicodeError, ValueError) as error:  # gaierror; the IDNA codec refuses overlong labels
+        fail(f"--host {host[:80]!r}: not an address or host name this machine can resolve ({error})")
+    probe = socket.socket(family, kind, proto)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(address)
+    except OSError as error:
+        fail(f"cannot listen on {host}:{port}: {error.strerror or error}")
+    finally:
+        probe.close()
+
+
 @app.command("playground")
 def playground_command(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
@@ -37,6 +57,7 @@ def playground_command(
         from actlab.web.app import create_app
     except ImportError as error:
         fail(f"the playground needs fastapi and uvicorn ({error}); install them with pip install fastapi uvicorn")
+    _check_listen(host, port)
     if not is_loopback(host):
         err_console.print(
             f"[bold yellow]warning:[/] listening on {host}, not loopback: anyone who can reach this machine "

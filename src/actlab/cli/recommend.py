@@ -7,11 +7,9 @@ from typing import Annotated, Any, Optional
 import typer
 
 from actlab.cli.app import app, console, print_json
-from actlab.cli.options import JsonFlag
+from actlab.cli.options import JsonFlag, path_value
 
 __all__ = ["recommend_command"]
-
-
 
 
 def _evidence_text(item: dict[str, Any]) -> str:
@@ -38,11 +36,11 @@ def _evidence_text(item: dict[str, Any]) -> str:
 @app.command("recommend")
 def recommend_command(
     task: Annotated[str, typer.Option("--task", help="classification or regression.")] = "classification",
-    depth: Annotated[int, typer.Option("--depth", help="Hidden layers of your net.")] = 2,
+    depth: Annotated[int, typer.Option("--depth", help="Hidden layers of your net.", max=100_000)] = 2,
     normalization: Annotated[str, typer.Option("--normalization", help="none, batch or layer.")] = "none",
     budget: Annotated[str, typer.Option("--budget", help="fast (cost counts) or any.")] = "any",
     run_dirs: Annotated[Optional[list[Path]], typer.Option(
-        "--from", help="A sweep directory (actlab compare --out) whose results count as evidence (repeatable).")] = None,
+        "--from", parser=path_value, help="A sweep directory (actlab compare --out) whose results count as evidence (repeatable).")] = None,
     json: JsonFlag = False,
 ) -> None:
     """Which activation, and why: ranked from the property table, the literature the catalog cites, and

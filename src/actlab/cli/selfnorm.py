@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 
 from actlab.cli.app import app, console, err_console, fail, parse_params
+from actlab.cli.options import path_value
 
 __all__ = ["selfnorm_command", "strict_json"]
 
@@ -52,7 +53,7 @@ def selfnorm_command(
     omega: Annotated[float, typer.Option("--omega", help="ω = Σ wᵢ (sum of a unit's weights).")] = 0.0,
     tau: Annotated[float, typer.Option("--tau", help="τ = Σ wᵢ² (sum of squared weights; 1 for lecun_normal).")] = 1.0,
     dropout: Annotated[Optional[float], typer.Option("--dropout", help="AlphaDropout rate: print α′ and the affine (a, b) for it. With --depth-experiment: dropout after each layer.")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the figure (png, svg, pdf): the vector field with fixed point and basin, or the depth curves.")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", parser=path_value, help="Write the figure (png, svg, pdf): the vector field with fixed point and basin, or the depth curves.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print strict JSON.")] = False,
     depth_experiment: Annotated[bool, typer.Option("--depth-experiment", help="Propagate standardised inputs through a deep MLP per activation (at init and after a short training).")] = False,
     acts: Annotated[str, typer.Option("--acts", help="Depth experiment: comma-separated activations.")] = "selu,relu,tanh,gelu",

@@ -44,6 +44,12 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+# sizes diagnose refuses before building anything (a hostile --depth 100000 ran out of memory measuring itself)
+MAX_DEPTH = 1000
+MAX_WIDTH = 16384
+MAX_WEIGHTS = 200_000_000
+
+
 @dataclass(frozen=True)
 class Setup:
     """A resolved diagnose setup; every run is one (activation, seed) of it."""
@@ -76,6 +82,13 @@ class Setup:
                                  ("epochs", self.epochs, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ActlabError(f"{name} must be a whole number >= {low}, got {value!r}")
+        if self.depth > MAX_DEPTH or self.width > MAX_WIDTH:
+            raise ActlabError(f"depth {self.depth} × width {self.width} is beyond what diagnose measures (at most "
+                              f"{MAX_DEPTH} layers of {MAX_WIDTH} units: every layer is measured at every step)")
+        if self.depth * self.width * self.width > MAX_WEIGHTS:
+            raise ActlabError(f"depth {self.depth} × width {self.width}² = {self.depth * self.width ** 2:,} weights per "
+                              f"net would need about {self.depth * self.width ** 2 * 24 / 2 ** 30:.1f} GiB (weights, "
+                              f"gradients, optimiser state, measures); the limit is {MAX_WEIGHTS:,} weights")
         for name, value in (("every", self.every), ("subset", self.subset)):
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ActlabError(f"{name} must be a whole number >= 1, got {value!r}")

@@ -88,6 +88,11 @@ def parse_row(text: str, hidden: int) -> ActivationRow:
     return ActivationRow(text.strip(), (item,) * hidden)
 
 
+# bounds of the lab's tiny nets: a hostile --hidden 100000000 or --epochs 1e11 is refused, not run for hours
+MAX_HIDDEN = 4096
+MAX_EPOCHS = 1_000_000
+MAX_SEEDS = 1000
+
 @dataclass(frozen=True)
 class BoundaryConfig:
     hidden: int = 2  # hidden units
@@ -99,10 +104,12 @@ class BoundaryConfig:
     snapshots: int = 0  # keep this many parameter snapshots over training (for animations)
 
     def validate(self) -> None:
-        if self.hidden < 1:
-            raise ActlabError(f"--hidden must be at least 1, got {self.hidden}")
-        if self.epochs < 1:
-            raise ActlabError(f"--epochs must be at least 1, got {self.epochs}")
+        if not 1 <= self.hidden <= MAX_HIDDEN:
+            raise ActlabError(f"--hidden must be between 1 and {MAX_HIDDEN} (a 2-D lab net), got {self.hidden}")
+        if not 1 <= self.epochs <= MAX_EPOCHS:
+            raise ActlabError(f"--epochs must be between 1 and {MAX_EPOCHS:,}, got {self.epochs}")
+        if self.seeds > MAX_SEEDS:
+            raise ActlabError(f"--seeds must be at most {MAX_SEEDS}, got {self.seeds}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ActlabError(f"--lr must be a positive number, got {self.lr}")
         if self.seeds < 1:

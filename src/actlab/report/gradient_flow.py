@@ -121,7 +121,7 @@ def gradient_flow_section(run_dir: str | Path, order: Sequence[str] | None = Non
 
     ``order``: activation labels in the report's ranking order (others follow in store order).
     """
-    with Store(run_dir, create=False) as store:
+    with Store(run_dir, readonly=True) as store:
         runs = store.runs()
         stats = store.layer_stats()
         clipping = store.clipping()

@@ -228,12 +228,13 @@ def render_markdown(view: Mapping[str, Any]) -> str:
 
 
 def write_report(run_dir: str | Path, *, margin: float | None = None, thumbnails: bool = True,
-                 cost: Mapping[str, float | None] | None = None) -> dict[str, Path]:
+                 cost: Mapping[str, float | None] | None = None, out_dir: str | Path | None = None) -> dict[str, Path]:
     """Write ``report.html`` (self-contained) and ``report.md`` (+ ``figures/*.png``). Returns the paths.
 
     ``margin``: the practical-equivalence margin (points of accuracy; % of the best loss for regression);
     None: the sweep's ``margin`` option, else the default. ``cost``: seconds per epoch per label (measured
-    when None). ``thumbnails``: 2-D decision-boundary thumbnails on toy classification sets.
+    when None). ``thumbnails``: 2-D decision-boundary thumbnails on toy classification sets. ``out_dir``: where the
+    files go (default ``run_dir``; the store is only read, so a read-only sweep directory can be reported elsewhere).
     """
     run_dir = Path(run_dir)
     data = summarize(run_dir)
@@ -241,8 +242,9 @@ def write_report(run_dir: str | Path, *, margin: float | None = None, thumbnails
         margin = data.sweep["config"].get("margin")
     decision = decide(data, margin=margin, cost=cost)
     colors = _colors([s.label for s in data.summaries])
-    figures_dir = run_dir / "figures"
-    figures_dir.mkdir(exist_ok=True)
+    out = run_dir if out_dir is None else Path(out_dir)
+    figures_dir = out / "figures"
+    figures_dir.mkdir(parents=True, exist_ok=True)
     figures: list[tuple[str, str, bytes, str]] = []  # (file name, caption, png, section)
     if any(data.epochs.get(r.run_id) for s in data.summaries for r in s.finished):
         ref = f" Grey: {decision.best.label} (best mean), validation loss." if decision.best else ""
@@ -278,6 +280,6 @@ def write_report(run_dir: str | Path, *, margin: float | None = None, thumbnails
         at = next((i for i, sec in enumerate(view["sections"]) if sec["id"] == "properties"), len(view["sections"]))
         view["sections"].insert(at, _section("gradient-flow", "", raw_html="\n".join(flow.html_text()),
                                              raw_markdown=flow.markdown_text()))
-    (run_dir / "report.md").write_text(render_markdown(view), encoding="utf-8")
-    (run_dir / "report.html").write_text(render_html(view), encoding="utf-8")
-    return {"html": run_dir / "report.html", "markdown": run_dir / "report.md", "figures": figures_dir}
+    (out / "report.md").write_text(render_markdown(view), encoding="utf-8")
+    (out / "report.html").write_text(render_html(view), encoding="utf-8")
+    return {"html": out / "report.html", "markdown": out / "report.md", "figures": figures_dir}

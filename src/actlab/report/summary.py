@@ -94,7 +94,7 @@ class ReportData:
 
 
 def _load(run_dir: Path) -> tuple[dict[str, Any], list[RunRow], dict[str, list[EpochRow]], dict[str, int]]:
-    with Store(run_dir, create=False) as store:
+    with Store(run_dir, readonly=True) as store:
         sweep = store.sweep()
         if sweep is None:
             raise ActlabError(f"{run_dir} holds no sweep yet (nothing was started there)")

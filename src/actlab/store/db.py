@@ -28,22 +28,19 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 import time
 from collections.abc import Mapping
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from actlab.errors import ActlabError
-from actlab.store import migrations
+from actlab.store.guard import check_numbers, damaged, decode_json, guarded_read
 from actlab.store.layer_stats import LayerStatsTables
-from actlab.store.migrations import SCHEMA_VERSION
+from actlab.store.opening import DB_NAME, StoreFile, is_store, make_dir
 from actlab.store.rows import EpochRow, RunRow
-from actlab.store.sqlite import connect, transaction
 
-DB_NAME = "results.sqlite"
+__all__ = ["DB_NAME", "STATUSES", "Store", "is_store", "library_versions", "make_dir", "EpochRow", "RunRow"]
+
 STATUSES = ("pending", "running", "finished", "diverged")
 
 def _now() -> str:
@@ -75,100 +72,34 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def is_store(run_dir: str | Path) -> bool:
-    return (Path(run_dir) / DB_NAME).is_file()
+_RUN_INTEGERS = ("seed", "diverged_epoch", "diverged_step", "best_epoch")
+_RUN_REALS = ("lr", "wall_seconds", "test_loss", "test_accuracy", "val_loss", "val_accuracy", "seconds_per_epoch")
+_EPOCH_REALS = ("train_loss", "val_loss", "val_accuracy", "seconds")
 
 
-def make_dir(path: Path) -> None:
-    """Create ``path`` (and parents); a clear ActlabError when that is impossible."""
-    if not str(path).strip():
-        raise ActlabError("empty directory path")
-    if path.exists() and not path.is_dir():
-        raise ActlabError(f"cannot use {path} as a directory: a file of that name exists")
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise ActlabError(f"cannot create directory {path}: {error.strerror or error}") from None
-
-
-class Store(LayerStatsTables):  # + the gradient-flow tables (store/layer_stats.py)
+class Store(StoreFile, LayerStatsTables):  # opening (store/opening.py) + the gradient-flow tables (store/layer_stats.py)
     """A sweep's SQLite store. Open with ``Store(run_dir)``; use as a context manager.
 
-    ``create=False`` refuses a directory that holds no store (``ActlabError``).
+    ``create=False`` refuses a directory that holds no store (``ActlabError``).  ``readonly=True`` (implies
+    ``create=False``) writes nothing, not even SQLite's ``-wal``/``-shm`` when no writer is connected, so a store
+    in a read-only directory can be reported and exported (see :func:`actlab.store.sqlite.connect_readonly`).
+    A damaged store (missing tables, unreadable pages, bad JSON, text in a number column) raises
+    :class:`~actlab.errors.StorageError` naming the file, never a raw ``sqlite3``/``json`` error.
     """
 
-    def __init__(self, run_dir: str | Path, *, create: bool = True) -> None:
-        self.run_dir = Path(run_dir)
-        self.path = self.run_dir / DB_NAME
-        if self.path.is_dir():
-            raise ActlabError(f"{self.path} is a directory, not an actlab store")
-        if not self.path.is_file():
-            if not create:
-                raise ActlabError(f"{self.run_dir} holds no actlab results ({DB_NAME} not found)")
-            make_dir(self.run_dir)
-        elif self.path.stat().st_size == 0 and not create:  # opening an existing store: an empty file is none
-            # (while creating, a 0-byte file is another process's store being born: SQLite writes the header later)
-            raise ActlabError(f"{self.path} is an empty file, not an actlab store; move it away (or delete it) "
-                              "to start a new sweep there")
-        elif self.path.stat().st_size > 0:
-            self._refuse_foreign()
-        try:
-            self._conn = connect(self.path)
-            self._conn.row_factory = sqlite3.Row
-            self._migrate()
-        except sqlite3.DatabaseError as error:
-            raise ActlabError(f"{self.path} is not a readable actlab store: {error}") from None
-
-    # ------------------------------------------------------------ plumbing
-    def close(self) -> None:
-        self._conn.close()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
-        return transaction(self._conn)
-
-    def _refuse_foreign(self) -> None:
-        """A database actlab never wrote to (user_version 0 with tables) is refused before anything touches it."""
-        try:
-            probe = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
-            try:
-                version = probe.execute("PRAGMA user_version").fetchone()[0]
-                tables = {row[0] for row in probe.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            finally:
-                probe.close()
-        except sqlite3.DatabaseError as error:
-            raise ActlabError(f"{self.path} is not a readable actlab store: {error}") from None
-        if version == 0 and tables:
-            raise ActlabError(f"{self.path} is a SQLite database that is not an actlab store (tables: "
-                              f"{', '.join(sorted(tables)[:5])}); it is left untouched: use another --out")
-
-    def _migrate(self) -> None:
-        version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise ActlabError(
-                f"{self.path} was written by a newer actlab (schema {version} > {SCHEMA_VERSION})"
-            )
-        if version < SCHEMA_VERSION:
-            with self._write() as conn:
-                migrations.apply(conn, version)
-
-    def integrity_check(self) -> str:
-        return self._conn.execute("PRAGMA integrity_check").fetchone()[0]
-
     # --------------------------------------------------------------- sweep
+    @guarded_read
     def sweep(self) -> dict[str, Any] | None:
         """The sweep row (config and versions decoded), or None for a new store."""
         row = self._conn.execute("SELECT * FROM sweep WHERE id = 1").fetchone()
         if row is None:
             return None
         info = dict(row)
-        info["config"] = json.loads(info["config"])
-        info["versions"] = json.loads(info["versions"])
+        info["config"] = decode_json(info["config"], self.path, "the sweep's config")
+        info["versions"] = decode_json(info["versions"], self.path, "the sweep's library versions")
+        if not isinstance(info.get("fingerprint"), str):
+            raise damaged(self.path, f"the sweep's fingerprint is {info.get('fingerprint')!r}")
+        check_numbers(info, self.path, "the sweep row", reals=("wall_seconds",))
         return info
 
     def init_sweep(
@@ -230,6 +161,7 @@ class Store(LayerStatsTables):  # + the gradient-flow tables (store/layer_stats.
                 ],
             )
 
+    @guarded_read
     def unfinished(self, run_ids: list[str] | None = None) -> list[str]:
         """The pending or running runs (of ``run_ids``, if given). Nothing is deleted: a run resumes
         from its checkpoint and rewrites the epochs after it with the same values."""
@@ -326,6 +258,7 @@ class Store(LayerStatsTables):  # + the gradient-flow tables (store/layer_stats.
             )
 
     # --------------------------------------------------------------- reads
+    @guarded_read
     def runs(self, status: str | None = None) -> list[RunRow]:
         query = (
             "SELECT runs.*, results.best_epoch, results.test_loss, results.test_accuracy, results.val_loss,"
@@ -340,23 +273,30 @@ class Store(LayerStatsTables):  # + the gradient-flow tables (store/layer_stats.
         rows = []
         for row in self._conn.execute(query, args):
             data = dict(row)
-            data["params"] = json.loads(data["params"] or "{}")
+            where = f"run {data['run_id']!r}"
+            data["params"] = decode_json(data["params"], self.path, f"the parameters of {where}")
             data.pop("spec", None)
+            check_numbers(data, self.path, where, integers=_RUN_INTEGERS, reals=_RUN_REALS, required=("seed",))
+            if data["status"] not in STATUSES or not isinstance(data["activation"], str):
+                raise damaged(self.path, f"{where}: status {data['status']!r}, activation {data['activation']!r}")
             rows.append(RunRow(**data))
         return rows
 
+    @guarded_read
     def run_spec(self, run_id: str) -> dict[str, Any]:
         row = self._conn.execute("SELECT spec FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
             raise ActlabError(f"no run {run_id!r} in {self.path}")
-        return json.loads(row[0])
+        return decode_json(row[0], self.path, f"the spec of run {run_id!r}")
 
+    @guarded_read
     def status_counts(self) -> dict[str, int]:
         counts = dict.fromkeys(STATUSES, 0)
         for status, n in self._conn.execute("SELECT status, COUNT(*) FROM runs GROUP BY status"):
             counts[status] = n
         return counts
 
+    @guarded_read
     def epochs(self, run_id: str | None = None) -> list[EpochRow]:
         if run_id is None:
             cursor = self._conn.execute(
@@ -364,13 +304,35 @@ class Store(LayerStatsTables):  # + the gradient-flow tables (store/layer_stats.
             )
         else:
             cursor = self._conn.execute("SELECT * FROM epochs WHERE run_id = ? ORDER BY epoch", (run_id,))
-        return [EpochRow(**dict(row)) for row in cursor]
+        rows = []
+        for row in cursor:
+            data = dict(row)
+            check_numbers(data, self.path, f"epoch {data['epoch']!r} of run {data['run_id']!r}",
+                          integers=("epoch", "step"), reals=_EPOCH_REALS, required=("epoch", "step"))
+            rows.append(EpochRow(**data))
+        return rows
+
+    @guarded_read
+    def validate(self) -> None:
+        """Read every row once through the checks (before a sweep writes into an existing store): a damaged row
+        is met here, with a message naming it, and not halfway through the sweep."""
+        self.sweep()
+        self.runs()
+        self.epochs()
+        self.layer_stats()
+        self.clipping()
+        self._consistent(lambda: [decode_json(row[1], self.path, f"the spec of run {row[0]!r}") for row in
+                                  self._conn.execute("SELECT run_id, spec FROM runs")])
+
+    @guarded_read
+    def _epoch_count(self) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM epochs").fetchone()[0])
 
     def wait_for_epochs(self, count: int, timeout: float = 30.0) -> bool:
         """Poll until at least ``count`` epoch rows exist (for tests and monitors)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self._conn.execute("SELECT COUNT(*) FROM epochs").fetchone()[0] >= count:
+            if self._epoch_count() >= count:
                 return True
             time.sleep(0.05)
         return False

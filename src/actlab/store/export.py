@@ -18,7 +18,7 @@ _EPOCH_COLUMNS = ("run_id", "epoch", "step", "train_loss", "val_loss", "val_accu
 
 
 def _tables(run_dir: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    with Store(run_dir, create=False) as store:
+    with Store(run_dir, readonly=True) as store:
         runs = []
         for row in store.runs():
             data = row.to_dict()
@@ -38,7 +38,7 @@ def to_csv(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
     import csv
 
     runs, epochs = _tables(run_dir)
-    with Store(run_dir, create=False) as store:
+    with Store(run_dir, readonly=True) as store:
         layers = [{k: row.to_dict()[k] for k in _LAYER_CSV_COLUMNS} for row in store.layer_stats()]
     out = Path(out_dir)
     make_dir(out)
@@ -156,7 +156,7 @@ def to_tensorboard(run_dir: str | Path, log_dir: str | Path) -> list[Path]:
     ``layer{l}/speed`` … per epoch and ``activations/layer{l}`` histograms; ``clipped_fraction``."""
     from torch.utils.tensorboard import SummaryWriter
 
-    with Store(run_dir, create=False) as store:
+    with Store(run_dir, readonly=True) as store:
         runs = store.runs()
         epochs = {run.run_id: store.epochs(run.run_id) for run in runs}
         layer_stats = {run.run_id: store.layer_stats(run.run_id) for run in runs}

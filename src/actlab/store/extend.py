@@ -6,13 +6,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from actlab.store.db import Store, _now
+from actlab.store.guard import check_numbers, guarded_read
 
 __all__ = ["last_epochs", "record_extension", "extensions", "adopt_config"]
 
 
+@guarded_read
 def last_epochs(store: Store) -> dict[str, int]:
     """run_id → the last epoch stored for it (runs without epochs are absent)."""
-    return {row[0]: int(row[1]) for row in store._conn.execute("SELECT run_id, MAX(epoch) FROM epochs GROUP BY run_id")}
+    last = {}
+    for row in store._conn.execute("SELECT run_id, MAX(epoch) AS epoch FROM epochs GROUP BY run_id"):
+        check_numbers(dict(row), store.path, f"the epochs of run {row[0]!r}", integers=("epoch",), required=("epoch",))
+        last[row[0]] = int(row[1])
+    return last
 
 
 def adopt_config(store: Store, config: Mapping[str, Any], fingerprint: str, reproduce: str = "") -> None:
@@ -28,5 +34,6 @@ def record_extension(store: Store, from_epochs: int, to_epochs: int, runs: int, 
                      (_now(), int(from_epochs), int(to_epochs), int(runs), command))
 
 
+@guarded_read
 def extensions(store: Store) -> list[dict[str, Any]]:
     return [dict(row) for row in store._conn.execute("SELECT * FROM extensions ORDER BY id")]

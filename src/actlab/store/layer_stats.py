@@ -17,7 +17,10 @@ import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from actlab.store.guard import check_numbers, decode_json, guarded_read
 
 __all__ = ["LAYER_COLUMNS", "LayerStatRow", "LayerStatsTables"]
 
@@ -57,6 +60,7 @@ class LayerStatsTables:
     """Reads and writes of the gradient-flow tables (needs ``_conn`` and ``_write`` from the Store)."""
 
     _conn: sqlite3.Connection
+    path: Path
 
     def _write(self) -> AbstractContextManager[sqlite3.Connection]:  # provided by Store
         raise NotImplementedError
@@ -84,6 +88,7 @@ class LayerStatsTables:
             conn.execute("INSERT OR REPLACE INTO clipping (run_id, epoch, steps, clipped_steps) VALUES (?, ?, ?, ?)",
                          (run_id, int(epoch), int(steps), int(clipped_steps)))
 
+    @guarded_read
     def layer_stats(self, run_id: str | None = None) -> list[LayerStatRow]:
         """Rows in run order, then epoch, then layer."""
         query = ("SELECT layer_stats.* FROM layer_stats JOIN runs USING (run_id)"
@@ -91,17 +96,26 @@ class LayerStatsTables:
                  + " ORDER BY runs.rowid, layer_stats.epoch, layer_stats.layer")
         return list(self._layer_rows(self._conn.execute(query, () if run_id is None else (run_id,))))
 
-    @staticmethod
-    def _layer_rows(cursor: sqlite3.Cursor) -> Iterator[LayerStatRow]:
+    def _layer_rows(self, cursor: sqlite3.Cursor) -> Iterator[LayerStatRow]:
         for row in cursor:
             data = dict(row)
-            data["histogram"] = json.loads(data["histogram"]) if data["histogram"] else None
+            where = f"layer {data['layer']!r} at epoch {data['epoch']!r} of run {data['run_id']!r}"
+            data["histogram"] = (decode_json(data["histogram"], self.path, f"the histogram of {where}")
+                                 if data["histogram"] else None)
+            check_numbers(data, self.path, where, integers=("epoch", "layer", "step", "units"),
+                          reals=("loss", *LAYER_COLUMNS), required=("epoch", "layer", "step"))
             yield LayerStatRow(**data)
 
+    @guarded_read
     def has_layer_stats(self) -> bool:
         return self._conn.execute("SELECT 1 FROM layer_stats LIMIT 1").fetchone() is not None
 
+    @guarded_read
     def clipping(self) -> dict[str, tuple[int, int]]:
         """run_id → (steps, clipped_steps)."""
-        return {row[0]: (int(row[1]), int(row[2]))
-                for row in self._conn.execute("SELECT run_id, steps, clipped_steps FROM clipping")}
+        counts = {}
+        for row in self._conn.execute("SELECT run_id, steps, clipped_steps FROM clipping"):
+            check_numbers(dict(row), self.path, f"the clipping counts of run {row[0]!r}",
+                          integers=("steps", "clipped_steps"), required=("steps", "clipped_steps"))
+            counts[row[0]] = (int(row[1]), int(row[2]))
+        return counts

@@ -129,6 +129,8 @@ def plan_sweep(config: Mapping[str, Any]) -> Plan:
             raise ActlabError(f"{key.replace('_', '-')} must be at least 1, got {config[key]}")
     if config["subset"] is not None and config["subset"] < 1:
         raise ActlabError(f"subset must be at least 1, got {config['subset']}")
+    if config.get("margin") is not None and not config["margin"] >= 0:
+        raise ActlabError(f"margin must be a number >= 0 (points of accuracy; % of the best loss), got {config['margin']}")
     from actlab.train import ENGINES
 
     if config["engine"] == "local":
@@ -203,10 +205,11 @@ def plan_from_options(
     if resume and out is not None and not is_store(out):
         raise ActlabError(f"{out} holds no sweep to resume; run without --resume to start one there")
     if resume and out is not None and is_store(out):
-        with Store(out, create=False) as store:
+        with Store(out, readonly=True) as store:
             sweep = store.sweep()
-        if sweep is not None:
-            stored = {k: v for k, v in sweep["config"].items() if k in DEFAULTS}
+        if sweep is None:  # a store whose first write failed (a full disk): nothing to resume, never the defaults
+            raise ActlabError(f"{out} holds no sweep to resume; run without --resume to start one there")
+        stored = {k: v for k, v in sweep["config"].items() if k in DEFAULTS}
     config = resolve_config(options, config_file=config_file, stored=stored)
     plan = plan_sweep(config)
     if is_store(plan.out):

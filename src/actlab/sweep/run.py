@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from actlab.errors import StorageError
 from actlab.store import Store
 from actlab.sweep.options import (
     reproduce_command,
@@ -89,6 +90,7 @@ def open_store(plan: Plan, *, command: str) -> Store:
 
     store = Store(plan.out)
     try:
+        store.validate()  # a damaged row is named now, before the sweep writes anything
         previous = store.sweep()
         if previous is not None and (previous["fingerprint"] != plan.fingerprint
                                      or previous["config"].get("epochs") != plan.config["epochs"]):
@@ -131,6 +133,11 @@ def run_sweep(
     try:
         with SweepLock(plan.out, command=command):
             return _run_locked(plan, command, on_event, should_stop, device, handle_sigint)
+    except StorageError as error:  # a full disk, an I/O error: what was committed stays; say how to go on
+        if error.kind not in ("full", "io"):
+            raise
+        raise StorageError(f"{error}: {reproduce_command(plan.config, resume=True)}", path=error.path,
+                           kind=error.kind) from None
     finally:
         from actlab.compile_policy import set_job_compile
 

@@ -14,12 +14,14 @@ strings, lists and dicts are stored (loaded with ``weights_only=True``).
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from actlab.errors import storage_error
 from actlab.train.events import RunDiverged
 
 __all__ = ["CheckpointDir", "Checkpoint", "cell_key", "grid_state", "load_grid_state", "single_state",
@@ -57,8 +59,9 @@ class Checkpoint:
         return {**state, "format": FORMAT, "run_ids": self.run_ids}
 
     def save(self, state: dict[str, Any]) -> None:
-        state = self.stamp(state)
-        self._write(lambda handle: torch.save(state, handle))
+        buffer = io.BytesIO()  # serialised in memory first: torch's writer makes a failed write an opaque RuntimeError
+        torch.save(self.stamp(state), buffer)
+        self._write(lambda handle: handle.write(buffer.getbuffer()))
 
     def read_bytes(self) -> bytes | None:
         """The file as it is (for an engine that ships it to a worker), None when there is none."""
@@ -75,13 +78,20 @@ class Checkpoint:
             leftover.unlink(missing_ok=True)
 
     def _write(self, write: Any) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Write atomically.  A full disk or a file-size limit raises :class:`~actlab.errors.StorageError` naming
+        the file and the partial temporary file is removed; the previous checkpoint stays."""
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        with open(temporary, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(temporary, "wb") as handle:
+                write(handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, self.path)
+        except OSError as error:
+            problem = storage_error(self.path, error)
+            temporary.unlink(missing_ok=True)
+            raise problem from None
         try:  # the rename itself survives a power cut once the directory is synced
             fd = os.open(self.path.parent, os.O_RDONLY)
         except OSError:  # pragma: no cover - platforms without directory fds
