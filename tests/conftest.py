@@ -45,7 +45,7 @@ def chromium_path() -> str:
 
 
 class Chromium:
-    """One Playwright Chromium for a test module; :meth:`new_context` relaunches it first if it died."""
+    """One Playwright Chromium for a test module; :meth:`new_context` relaunches it if it died."""
 
     def __init__(self, playwright, path: str):
         self.playwright, self.path = playwright, path
@@ -62,7 +62,13 @@ class Chromium:
 
     def new_context(self, **options):
         """A fresh context (own cookies and storage) whose every wait times out after WAIT_MS."""
-        context = self.browser.new_context(**options)
+        from playwright.sync_api import Error
+
+        try:
+            context = self.browser.new_context(**options)
+        except Error:  # it died while idle (is_connected() only learns that from the next call): once more
+            self._close()
+            context = self.browser.new_context(**options)
         context.set_default_timeout(WAIT_MS)
         context.set_default_navigation_timeout(WAIT_MS)
         return context

@@ -307,3 +307,41 @@ def test_diverging_net_keeps_the_page_working(page, server):
     train(page, 10)
     assert page.inner_text("#test-loss") == "–"  # the loss is not finite: shown as a dash (null in the frame)
     assert page.problems == []
+
+
+def test_a_dead_browser_is_relaunched(chromium, server):
+    import signal
+
+    before = chromium.launches
+    browser = chromium.browser
+    # kill Chromium the hard way (as a crash or the OOM killer would): its main process is the one started with
+    # our executable whose parent is Playwright's driver
+    ours = [int(pid) for pid in os.listdir("/proc") if pid.isdigit() and _parent_is_driver(int(pid))]
+    for pid in ours:
+        os.kill(pid, signal.SIGKILL)
+    assert ours or not os.path.isdir("/proc"), "no Chromium process under our Playwright driver"
+    if not ours:  # no /proc: a browser that went away all the same
+        browser.close()
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        page.goto(server, timeout=WAIT)
+        wait(page, SYNCED)
+    finally:
+        context.close()
+    assert chromium.launches == before + 1 and not browser.is_connected() and chromium.browser is not browser
+
+
+def _parent_is_driver(pid: int) -> bool:
+    """``pid``'s parent is a Playwright driver started by this test process."""
+    try:
+        parent = _parent(pid)
+        with open(f"/proc/{parent}/cmdline", "rb") as cmdline:
+            return b"run-driver" in cmdline.read() and _parent(parent) == os.getpid()
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as stat:
+        return int(stat.read().split(")")[-1].split()[1])
