@@ -286,7 +286,8 @@ function drawFrame() {
   featureSpace($('feature-space'), a.feature_space, data.train.map(p => p[2]));
   $('fs-hint').hidden = !!a.feature_space;
   const exp = v => v === null ? '–' : v.toExponential(1), pct = v => v === null ? '–' : `${Math.round(v * 100)} %`;
-  $('flow').tBodies[0].innerHTML = a.flow.map(r => `<tr><td>${r.layer + 1}</td><td>${exp(r.speed)}<span class="bar" style="width:${Math.min(60, (r.speed ?? 0) * 600)}px"></span></td><td>${pct(r.dead)}</td><td>${pct(r.saturated)}</td></tr>`).join('');
+  const fastest = Math.max(1e-30, ...a.flow.map(r => r.speed ?? 0)); // bars: speed relative to the fastest layer
+  $('flow').tBodies[0].innerHTML = a.flow.map(r => `<tr><td>${r.layer + 1}</td><td>${exp(r.speed)}<span class="bar" style="width:${Math.round(60 * (r.speed ?? 0) / fastest)}px"></span></td><td>${exp(r.update_ratio ?? null)}</td><td>${pct(r.dead)}</td><td>${pct(r.saturated)}</td></tr>`).join('');
 }
 
 function setPlaying(p) { playing = p; $('play').textContent = p ? '⏸' : '▶'; $('play').classList.toggle('playing', p); }
