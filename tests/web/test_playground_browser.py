@@ -260,6 +260,16 @@ def test_a_refused_field_is_undone_alone(page, server):
     assert page.problems == []
 
 
+def test_a_link_pasted_into_the_open_tab_is_adopted(page, server):
+    load(page, server)
+    # only the fragment changes: no reload, the page follows the link (compare as a bare name, as people type it)
+    page.evaluate("location.hash = 'dataset=xor&lr=0.3&compare=relu'")
+    wait(page, SYNCED + " && window.playground.accepted.dataset === 'xor' && window.playground.accepted.lr === 0.3"
+         " && window.playground.frame.nets.length === 2")
+    assert page.input_value("#lr") == "0.3" and page.input_value("#compare") == "relu"
+    assert page.problems == []
+
+
 def test_csv_upload_and_refusal(page, server, tmp_path):
     load(page, server)
     good = tmp_path / "good.csv"

@@ -41,7 +41,7 @@ function readUrl() {
       else if (['dataset', 'reg', 'loss'].includes(key)) s[key] = raw;
       else if (CLIENT_ONLY.includes(key)) s[key] = raw === '1';
       else s[key] = Number(raw);
-    } catch { /* a broken field keeps its default */ }
+    } catch { if (key === 'compare') s.compare = raw || null; /* a bare name; any other broken field keeps its default */ }
   }
   if (s.dataset === 'upload') s.dataset = 'circle'; // uploaded data does not live in the URL
   return s;
@@ -284,7 +284,7 @@ function drawFrame() {
   lossChart($('loss-chart'), [{ points: histories[0], colour: '#333' }, ...(b ? [{ points: histories[1], colour: '#c0392b' }] : [])]);
   links(a);
   featureSpace($('feature-space'), a.feature_space, data.train.map(p => p[2]));
-  $('fs-hint').hidden = !!a.feature_space;
+  $('fs-hint').hidden = !!a.feature_space; $('feature-space').hidden = !a.feature_space;
   const exp = v => v === null ? '–' : v.toExponential(1), pct = v => v === null ? '–' : `${Math.round(v * 100)} %`;
   const fastest = Math.max(1e-30, ...a.flow.map(r => r.speed ?? 0)); // bars: speed relative to the fastest layer
   $('flow').tBodies[0].innerHTML = a.flow.map(r => `<tr><td>${r.layer + 1}</td><td>${exp(r.speed)}<span class="bar" style="width:${Math.round(60 * (r.speed ?? 0) / fastest)}px"></span></td><td>${exp(r.update_ratio ?? null)}</td><td>${pct(r.dead)}</td><td>${pct(r.saturated)}</td></tr>`).join('');
@@ -309,6 +309,7 @@ let shown = 0;
 
 async function showActivation(name) {
   const ticket = ++shown;
+  $('act-plot').hidden = false;
   const r = await fetch('/api/activation/' + encodeURIComponent(name));
   if (!r.ok) return;
   const info = await r.json();
@@ -329,6 +330,7 @@ async function checkFormula(text) {
 
 async function showFormula(text) {
   const ticket = ++shown;
+  $('act-plot').hidden = false;
   try {
     const info = await checkFormula(text);
     if (ticket !== shown) return true;
@@ -450,6 +452,12 @@ async function init() {
   $('csv-file').onchange = () => { const f = $('csv-file').files[0]; if (f) upload(f); };
   $('export-png').onclick = exportPng;
   window.addEventListener('resize', () => frame && links(frame.nets[0]));
+  // a link pasted into this tab changes only the fragment (no reload): adopt the state it carries
+  window.addEventListener('hashchange', () => {
+    state = readUrl(); selected = null;
+    syncControls(); buildNetwork(); pushState();
+    if (frame) drawFrame();
+  });
   setInterval(() => { if (document.visibilityState === 'visible') send({ type: 'ping' }); }, 60000);
   syncControls();
   connect();
