@@ -132,7 +132,7 @@ function onError(m) {
   const refused = sent.get(m.seq);
   answer(m.seq);
   if (m.retry) { // dropped by the rate limit, not judged: send the newest state again a little later
-    if (m.seq === seq) setTimeout(() => { if (answered === seq) pushState(true); }, 500);
+    if (m.seq === seq) { document.body.dataset.synced = '0'; setTimeout(() => { if (answered === seq) pushState(true); }, 500); }
     return;
   }
   if (!refused || !accepted) return;
