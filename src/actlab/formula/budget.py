@@ -83,12 +83,7 @@ def _limit_memory() -> None:
         pass
 
 
-def _serve(connection, caller_end=None) -> None:  # pragma: no cover - runs in the forked worker
-    if caller_end is not None:
-        # the fork inherited the caller's end of the pipe: closed here, the caller's death (even os._exit or
-        # SIGKILL, which skip the atexit clean-up) is EOF below, and the worker ends instead of living on as an
-        # orphan that holds every descriptor it inherited (sockets, a test runner's pipes)
-        caller_end.close()
+def _serve(connection) -> None:  # pragma: no cover - runs in the forked worker
     _limit_memory()
     while True:
         try:
@@ -114,8 +109,7 @@ class _Worker:
     def __init__(self) -> None:
         context = multiprocessing.get_context("fork")
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, self.connection), daemon=True,
-                                       name="actlab-formula-worker")
+        self.process = context.Process(target=_serve, args=(child,), daemon=True, name="actlab-formula-worker")
         self.process.start()
         child.close()
         self.pid = os.getpid()
