@@ -21,6 +21,8 @@ SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 # the base of each training command: tiny and quick, so that an input that slips through costs little (and
 # fails the test with exit 0); the hostile option comes after it and wins
+TUNE = ["tune", "--dataset", "moons", "--subset", "100", "--epochs", "1", "--trials", "2", "--acts", "relu",
+        "--out", "{tmp}/tune", "--quiet"]
 COMPARE = ["compare", "--dataset", "moons", "--subset", "100", "--epochs", "1", "--seeds", "1", "--acts", "relu",
            "--width", "8", "--quiet", "--out", "{tmp}/c"]
 BOUNDARY = ["boundary", "--dataset", "circle", "--act", "tanh", "--epochs", "2", "--seeds", "1", "--points", "40",
@@ -84,6 +86,18 @@ CASES: dict[str, list[list[str]]] = {
         ["--lr-grid", "nan,1"], ["--momentum", "nan"], ["--momentum", "-1"], ["--clip-value", "-1"],
         ["--clip-norm", "nan"], ["--model", "nosuch"], ["--weight-decay", "inf"], ["--resume", "--out", "{dir}"],
         ["--resume", "--out", "{missing}"], ["--lr", "0.1", "--lr-grid", "0.1,0.2"],
+    )],
+    "tune": [[*TUNE, *extra] for extra in (
+        ["--trials", "0"], ["--trials", "-1"], ["--trials", "abc"], ["--trials", "1000000000"],
+        ["--space", "lr=1:0"], ["--space", "lr=abc:1"], ["--space", "lrr=1e-4:1e-1:log"], ["--space", "nosuch=1:2"],
+        ["--space", "lr=-1:1:log"], ["--space", "width=0:10"], ["--space", "depth=1:100000"], ["--space", ""],
+        ["--space", "optimizer=adam|nosuch"], ["--space", "lr=nan:1"], ["--pruner", "nosuch"], ["--acts", "reluu"],
+        ["--acts", ""], *(["--acts", f] for f in INJECTIONS), ["--dataset", "mnits"], ["--dataset", "{dir}"],
+        ["--engine", "nosuch"], ["--seeds", "0"], ["--epochs", "-1"], ["--out", ""], ["--out", "{binary}"],
+    )],
+    "compare_ray": [[*COMPARE, *extra] for extra in (
+        ["--cpus-per-task", "0"], ["--cpus-per-task", "abc"], ["--gpus-per-task", "-1"], ["--grid-size", "0"],
+        ["--grid-size", "abc"],
     )],
     "report": [["report", "{missing}"], ["report", "{dir}"], ["report", "{binary}"], ["report", "{store}", "--margin", "nan"],
                ["report", "{store}", "--margin", "-1"], ["report", "{store}", "--margin", "abc"],

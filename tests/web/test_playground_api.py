@@ -335,3 +335,53 @@ def test_idle_session_closed_by_server():
                     break
             assert kinds == ["hello", "data", "frame", "error"] and "idle" in message["message"]
         assert c.app.state.manager.sessions == {}
+
+
+# ------------------------------------------------------------------ state versions (seq)
+def test_state_answers_carry_the_page_version(client):
+    ws, _ = open_session(client)
+    try:
+        ws.send_json({"type": "state", "seq": 7, "state": {**DEFAULT_STATE, "lr": 0.1, "features": ["x2", "x1"]}})
+        ok = receive(ws, "state_ok")
+        assert ok["seq"] == 7 and ok["change"] == "settings"
+        assert ok["state"]["lr"] == 0.1 and ok["state"]["features"] == ["x1", "x2"]  # what the server runs, canonical
+        ws.send_json({"type": "state", "seq": 8, "state": {**DEFAULT_STATE, "lr": 0.1, "dataset": "xor"}})
+        data = receive(ws, "data")
+        assert data["seq"] == 8 and data["state"]["dataset"] == "xor"
+        assert receive(ws, "state_ok")["seq"] == 8
+        ws.send_json({"type": "state", "seq": 9, "state": {**DEFAULT_STATE, "noise": 99}})
+        error = receive(ws, "error")
+        assert error["seq"] == 9 and error["field"] == "noise"
+        ws.send_json({"type": "state", "seq": "ten", "state": DEFAULT_STATE})  # a nonsense seq is ignored
+        ok = receive(ws, "state_ok")
+        assert "seq" not in ok and ok["state"]["dataset"] == "circle"
+    finally:
+        ws.__exit__(None, None, None)
+
+
+def test_a_state_dropped_by_the_rate_limit_is_named():
+    with TestClient(create_app(Limits(burst_messages=1, max_messages_per_s=0.05))) as c:
+        ws, _ = open_session(c)
+        try:
+            ws.send_json({"type": "ping"})
+            ws.send_json({"type": "state", "seq": 3, "state": DEFAULT_STATE})
+            error = receive(ws, "error")
+            assert error["seq"] == 3 and error["retry"] is True and "too many" in error["message"]
+        finally:
+            ws.__exit__(None, None, None)
+
+
+def test_a_refused_rebuild_keeps_the_running_state(monkeypatch):
+    from actlab.web import sessions
+
+    session = sessions.Session(SMALL)
+    session.reset(regenerate=True)
+    before, data, playground = dict(session.state), session.data, session.playground
+
+    def refuse(*args, **kwargs):
+        raise PlayError("no")
+
+    monkeypatch.setattr(sessions, "Playground", refuse)
+    with pytest.raises(PlayError):
+        session.apply({**before, "dataset": "xor"})
+    assert session.state == before and session.data is data and session.playground is playground

@@ -13,6 +13,11 @@
 WebSocket ``/ws``: the server says ``hello`` (the session id), then the page
 sends ``state`` / ``play`` / ``pause`` / ``step`` / ``reset`` / ``regenerate`` /
 ``ping`` messages and receives ``data``, ``frame`` and ``error`` messages.
+A ``state`` message may carry ``seq`` (a whole number, the page's version of its
+state); the server answers every state message in order, with the same ``seq``:
+``state_ok`` (with the state it now runs) or ``error`` (with the refused
+``field`` when it is one field; ``retry: true`` when the rate limit dropped the
+message unread), and tags the ``data`` message the change caused with it.
 Training runs in worker threads, never on the event loop.
 """
 from __future__ import annotations
@@ -50,6 +55,24 @@ def _clean(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_clean(v) for v in value]
     return value
+
+
+def _seq(value: Any) -> int | None:
+    """A state message's ``seq`` when it is a sane whole number (anything else is ignored)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**53:
+        return value
+    return None
+
+
+def _state_seq(text: str | None, max_bytes: int) -> int | None:
+    """The ``seq`` of a state message the rate limit drops (None for any other message)."""
+    if not text or len(text) > max_bytes:
+        return None
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return None
+    return _seq(message.get("seq")) if isinstance(message, dict) and message.get("type") == "state" else None
 
 
 def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
@@ -230,8 +253,11 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
             async with send_lock:
                 await socket.send_json(_clean(message))
 
-        async def error(message: str, field: str | None = None) -> None:
-            await send({"type": "error", "message": message, "field": field})
+        async def error(message: str, field: str | None = None, seq: int | None = None, **extra: Any) -> None:
+            reply = {"type": "error", "message": message, "field": field, **extra}
+            if seq is not None:
+                reply["seq"] = seq
+            await send(reply)
 
         def locked(function):
             def run():
@@ -274,7 +300,8 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
                     continue
                 session.touch()
                 if not session.bucket.take():
-                    await error("too many messages; slow down")
+                    # a dropped state message is named, so that the page sends its newest state again
+                    await error("too many messages; slow down", seq=_state_seq(text, limits.max_message_bytes), retry=True)
                     continue
                 if len(text.encode()) > limits.max_message_bytes:
                     await error(f"message too large ({len(text.encode())} bytes; the limit is {limits.max_message_bytes})")
@@ -291,11 +318,12 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
                 if kind == "ping":
                     await send({"type": "pong"})
                 elif kind == "state":
+                    seq = _seq(message.get("seq"))
                     try:
                         state = await asyncio.to_thread(
                             validate_state, message.get("state"), limits, checker.check, session.upload is not None)
                     except StateError as problem:
-                        await error(str(problem), problem.field)
+                        await error(str(problem), problem.field, seq)
                         continue
 
                     def apply(state=state):
@@ -305,12 +333,13 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
                     try:
                         change, data_message, frame = await in_thread(locked(apply))
                     except (actlab.ActlabError, ValueError) as problem:  # e.g. a data set the loader refuses
-                        await error(str(problem))
+                        await error(str(problem), None, seq)
                         continue
                     if data_message is not None:
-                        await send(data_message)
+                        await send({**data_message, "seq": seq} if seq is not None else data_message)
                         await send({"type": "frame", "playing": session.playing, **frame})
-                    await send({"type": "state_ok", "change": change})
+                    ok = {"type": "state_ok", "change": change, "state": session.state}
+                    await send({**ok, "seq": seq} if seq is not None else ok)
                 elif kind in ("play", "pause"):
                     session.playing = kind == "play"
                     if session.playing and (player is None or player.done()):

@@ -1,13 +1,18 @@
 """What the page draws beside the boundary: the learned feature space of a 2–3 unit layer with the output's
-line or plane, and per-layer gradient flow (speed, dead and saturated units), plus the compact heat-map encoding.
+line or plane, and per-layer gradient flow (speed, dead and saturated units: the measures of
+:mod:`actlab.diagnostics.measures`), plus the compact heat-map encoding.
 """
 from __future__ import annotations
 
 import base64
+import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch import nn
+
+from actlab.nn.per_neuron import PerNeuron
 
 
 # ------------------------------------------------------------------ panels
@@ -41,37 +46,100 @@ def feature_space(net: nn.Sequential, x: torch.Tensor, layer: int) -> dict[str, 
     return result
 
 
-def gradient_flow(net: nn.Sequential, x: torch.Tensor, before: list[torch.Tensor]) -> list[dict[str, float]]:
-    """Per hidden layer: learning speed (‖ΔW‖/‖W‖ over the last epoch), dead and saturated fractions.
+def gradient_flow(net: nn.Sequential, x: torch.Tensor, loss_fn: Callable[[torch.Tensor], torch.Tensor],
+                  before: list[torch.Tensor]) -> list[dict[str, Any]]:
+    """Per hidden layer, the gradient-flow measures of :mod:`actlab.diagnostics.measures` on the points ``x``.
 
-    A unit is dead when its activation's derivative is 0 at every training point;
-    a (unit, point) pair is saturated when the derivative there is below 5 % of
-    the layer's largest derivative, counted over live units.
+    The same definitions and thresholds as ``actlab compare --diagnostics`` (see that module):
+    ``speed`` = ‖∂C/∂b_l‖ (the mean loss ``loss_fn(net(x))``'s bias gradient, Nielsen's speed of learning),
+    ``dead`` = share of units with f′ exactly 0 at every point, ``saturated`` = share of (point, unit)
+    pairs with |f′| below 1 % (``SATURATION_FRACTION``) of the activation's max |f′|; plus
+    ``update_ratio`` = ‖W_l(now) − W_l(before)‖ / ‖W_l(before)‖ over the last epoch (``before``: the
+    hidden layers' weights then).  A per-neuron layer mixes activations: the measures are taken for each
+    group of units sharing one (:func:`~actlab.diagnostics.measures.layer_measures` takes one activation per
+    call) and pooled exactly (norms as root sum of squares, fractions weighted by units); units without a
+    saturation threshold (unbounded f′) are left out of ``saturated`` (None when no unit has one).
     """
-    rows = []
-    linears = [m for m in net if isinstance(m, nn.Linear)]
-    z_list = []
-    with torch.no_grad():
+    from actlab.diagnostics.measures import layer_measures
+
+    linears = [m for m in net if isinstance(m, nn.Linear)][:-1]
+    if not linears:  # no hidden layer: nothing to measure
+        return []
+    pre: list[torch.Tensor] = []
+    with torch.enable_grad():
         h = x
         for i in range(0, len(net) - 1, 2):
             z = net[i](h)
-            z_list.append(z)
+            pre.append(z)
             h = net[i + 1](z)
-    for index, z in enumerate(z_list):
-        z = z.detach().requires_grad_(True)
-        with torch.enable_grad():
-            y = net[2 * index + 1](z)
-            (derivative,) = torch.autograd.grad(y.sum(), z)
-        magnitude = derivative.abs()
-        dead_units = (magnitude <= 1e-8).all(dim=0)
-        live = magnitude[:, ~dead_units]
-        scale = float(live.max()) if live.numel() else 0.0
-        saturated = float((live < 0.05 * scale).float().mean()) if live.numel() and scale > 0 else 0.0
+        loss = loss_fn(net[-1](h))
+        tensors = [t for linear in linears for t in (linear.bias, linear.weight)]
+        grads = torch.autograd.grad(loss, tensors, allow_unused=True)
+    grads = [g if g is not None else torch.zeros_like(t) for g, t in zip(grads, tensors)]
+    rows = []
+    for index, (z, layer) in enumerate(zip(pre, (net[i] for i in range(1, len(net) - 1, 2)))):
+        bias_grad, weight_grad = grads[2 * index], grads[2 * index + 1]
         weight = linears[index].weight.detach()
-        change = float((weight - before[index]).norm() / weight.norm().clamp(min=1e-12))
-        rows.append({"layer": index, "speed": change, "dead": float(dead_units.float().mean()), "saturated": saturated,
-                     "mean_derivative": float(magnitude.mean())})
+        old = before[index]
+        ratio = float((weight - old).norm() / old.norm()) if float(old.norm()) > 0 else None
+        parts = []
+        for group, (item, units) in enumerate(_groups(layer)):
+            cols = torch.tensor(units, dtype=torch.long)
+            (m,) = layer_measures([z.detach()[:, cols]], item.spec, [bias_grad[cols]], [weight_grad[cols]],
+                                  params=[_params(layer, group, item)], max_derivative=_max_derivative(item.spec))
+            parts.append(m)
+        units = sum(m.units for m in parts)
+        with_threshold = [m for m in parts if m.saturated_fraction is not None]
+        rows.append({
+            "layer": index,
+            "speed": math.sqrt(sum(m.speed ** 2 for m in parts)),
+            "update_ratio": ratio,
+            "dead": sum(m.dead_fraction * m.units for m in parts) / units,
+            "saturated": (sum(m.saturated_fraction * m.units for m in with_threshold) / sum(m.units for m in with_threshold)
+                          if with_threshold else None),
+        })
     return rows
+
+
+def _groups(layer: PerNeuron) -> list[tuple[Any, list[int]]]:
+    """(activation item, its units) of a per-neuron layer: the units sharing one activation."""
+    return list(layer.groups)
+
+
+def _params(layer: nn.Module, group: int, item: Any) -> dict[str, Any]:
+    """The group's parameter values: its spec's fixed values and its learnable ones (PReLU's slope) as tensors."""
+    values: dict[str, Any] = dict(item.resolved)
+    if isinstance(layer, PerNeuron):
+        for name, value in layer.learnable[group].items():
+            values[name] = value.detach().reshape(()) if value.numel() == 1 else value.detach()
+    return values
+
+
+_MAX_DERIVATIVE: dict[str, float | None] = {}
+_SAMPLED = torch.linspace(-10.0, 10.0, 4001, dtype=torch.float64)
+
+
+def _max_derivative(spec: Any) -> float | None:
+    """max |f′| for the saturation threshold: the property table's, as the diagnostics take it, for a catalog
+    activation (computed once per process, ~0.1 s); for a typed formula the largest |f′| sampled on [-10, 10]
+    (the property table takes 6-16 s for a formula on this machine, too slow for a live page).
+    None when unbounded or zero (then saturation is not measured)."""
+    key = f"{spec.source}:{spec.name}:{spec.formula}"
+    if key not in _MAX_DERIVATIVE:
+        if spec.source == "catalog":
+            from actlab.diagnostics.measures import max_abs_derivative
+
+            value = max_abs_derivative(spec)
+        else:
+            with torch.no_grad():
+                d = spec.derivative(_SAMPLED, **spec.resolve()).abs()
+            finite = d[torch.isfinite(d)]
+            value = float(finite.max()) if finite.numel() and bool(torch.isfinite(d).all()) else None
+            value = value if value is not None and 0 < value < 1e6 else None  # f′ that keeps growing: unbounded
+        if len(_MAX_DERIVATIVE) > 256:
+            _MAX_DERIVATIVE.clear()
+        _MAX_DERIVATIVE[key] = value
+    return _MAX_DERIVATIVE[key]
 
 
 def encode_grid(values: torch.Tensor) -> str:

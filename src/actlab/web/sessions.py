@@ -192,20 +192,24 @@ class Session:
 
     def reset(self, regenerate: bool = False) -> None:
         """New nets (epoch 0) and, with ``regenerate`` (or no data yet), new data."""
-        if regenerate or self.data is None:
-            self.data = self._make_data()
-        self.playground = Playground(self.data, self._settings())
+        data = self._make_data() if regenerate or self.data is None else self.data
+        playground = Playground(data, self._settings())  # both built before either is kept (a failure changes nothing)
+        self.data, self.playground = data, playground
         self.sent_epochs = 0
 
     def apply(self, state: dict[str, Any]) -> str:
         """Adopt a checked state: returns "data" (new data and nets), "net" (new nets) or "settings"."""
         old, self.state = self.state, state
-        if self.playground is None or any(old[k] != state[k] for k in DATA_KEYS):
-            self.reset(regenerate=True)
-            return "data"
-        if any(old[k] != state[k] for k in NET_KEYS):
-            self.reset()
-            return "net"
+        try:
+            if self.playground is None or any(old[k] != state[k] for k in DATA_KEYS):
+                self.reset(regenerate=True)
+                return "data"
+            if any(old[k] != state[k] for k in NET_KEYS):
+                self.reset()
+                return "net"
+        except BaseException:
+            self.state = old  # refused: the session keeps the state its data and nets were built from
+            raise
         settings = self._settings()
         self.playground.settings.batch_size = settings.batch_size
         self.playground.settings.regularization = settings.regularization

@@ -318,7 +318,7 @@ class Playground:
                 loss = self.loss(net(self.f_train[index]), self.data.y_train[index]) + self._penalty(net)
                 loss.backward()
                 optimizer.step()
-            run.flow = gradient_flow(net, self.f_train, before)
+            run.flow = gradient_flow(net, self.f_train, lambda out: self.loss(out, self.data.y_train), before)
         self.epoch += 1
         for run in self.runs:
             run.history.append((self.epoch, *self._losses(run.net)))

@@ -19,9 +19,16 @@ let state = readUrl();
 let socket = null, session = null, data = null, grid = 20, frame = null, playing = false;
 let activations = [];
 let selected = null; // [layer, unit]
-let lastGood = null; // the last state the server accepted (a refused change is rolled back to it)
+// Every state sent carries a sequence number; the server answers each one (state_ok or error) with it, in order.
+// `state` is what the user asked for (newest); `accepted` what the server runs (its last accepted state).
+let seq = 0, answered = 0; // the last state sent, the last one the server answered
+const sent = new Map(); // seq → the server fields of that state, until answered
+let accepted = null;
 let histories = [[], []];
-window.playground = { get state() { return state; }, get frame() { return frame; }, get session() { return session; }, get histories() { return histories; } };
+window.playground = {
+  get state() { return state; }, get frame() { return frame; }, get session() { return session; }, get histories() { return histories; },
+  get data() { return data; }, get accepted() { return accepted; }, get pending() { return seq - answered; },
+};
 
 // ---------------------------------------------------------------- URL
 function readUrl() {
@@ -34,7 +41,7 @@ function readUrl() {
       else if (['dataset', 'reg', 'loss'].includes(key)) s[key] = raw;
       else if (CLIENT_ONLY.includes(key)) s[key] = raw === '1';
       else s[key] = Number(raw);
-    } catch { /* a broken field keeps its default */ }
+    } catch { if (key === 'compare') s.compare = raw || null; /* a bare name; any other broken field keeps its default */ }
   }
   if (s.dataset === 'upload') s.dataset = 'circle'; // uploaded data does not live in the URL
   return s;
@@ -69,9 +76,35 @@ function send(message) {
   if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
 }
 
-function pushState() {
+// A user's change: a new state version for the server (the whole state; the server diffs it).
+// `keepError`: an internal re-send, which leaves a shown refusal on screen.
+function pushState(keepError = false) {
   writeUrl();
-  send({ type: 'state', state: serverState() });
+  if (!keepError) hideError();
+  if (!socket || socket.readyState !== WebSocket.OPEN) return; // `hello` sends the state once connected
+  seq += 1;
+  const s = serverState();
+  sent.set(seq, structuredClone(s));
+  document.body.dataset.synced = '0';
+  send({ type: 'state', seq, state: s });
+}
+
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+// Take the server's (canonical) state as ours, but only when no newer change of ours is on its way:
+// an answer to an older version must not undo what the user did since.
+function adopt(serverFields, version) {
+  if (version !== seq) return false;
+  const next = { ...state, ...serverFields, discretize: state.discretize, showTest: state.showTest };
+  if (same(next, state)) return false;
+  state = next; writeUrl(); syncControls();
+  return true;
+}
+
+function answer(version) {
+  answered = Math.max(answered, version);
+  for (const k of sent.keys()) if (k <= version) sent.delete(k);
+  document.body.dataset.synced = answered === seq ? '1' : '0';
 }
 
 function handle(m) {
@@ -80,28 +113,53 @@ function handle(m) {
   else if (m.type === 'frame') onFrame(m);
   else if (m.type === 'status') setPlaying(m.playing);
   else if (m.type === 'error') onError(m);
-  else if (m.type === 'state_ok') { hideError(); lastGood = structuredClone(state); document.body.dataset.synced = '1'; }
+  else if (m.type === 'state_ok') onAccepted(m);
 }
 
+function onAccepted(m) {
+  accepted = m.state;
+  if (adopt(m.state, m.seq)) buildNetwork();
+  answer(m.seq);
+}
+
+// The server refused state version m.seq (or dropped it: m.retry).  Undo only that version's change of the
+// refused field (every field it changed, when the server names none), and only where the user has not changed
+// it again since; later versions sent on top of the refused one are re-sent without it.
 function onError(m) {
   if (m.field === 'layers' && selected) { $('unit-error').textContent = m.message; $('unit-error').hidden = false; }
   else showError(m.message);
-  if (m.field && lastGood) { // the server refused a state change: back to what it runs
-    state = { ...structuredClone(lastGood), discretize: state.discretize, showTest: state.showTest };
-    writeUrl(); syncControls(); buildNetwork();
+  if (m.seq === undefined || m.seq === null) return; // not about a state (a bad message, an idle session)
+  const refused = sent.get(m.seq);
+  answer(m.seq);
+  if (m.retry) { // dropped by the rate limit, not judged: send the newest state again a little later
+    if (m.seq === seq) { document.body.dataset.synced = '0'; setTimeout(() => { if (answered === seq) pushState(true); }, 500); }
+    return;
   }
+  if (!refused || !accepted) return;
+  const fields = m.field in refused ? [m.field] : Object.keys(refused).filter(k => !same(refused[k], accepted[k]));
+  let undone = false;
+  for (const k of fields) {
+    if (same(state[k], refused[k]) && !same(state[k], accepted[k])) { state[k] = structuredClone(accepted[k]); undone = true; }
+  }
+  if (!undone) return;
+  if (selected && !state.layers[selected[0]]?.[selected[1]]) selected = null;
+  writeUrl(); syncControls(); buildNetwork();
+  if (!same(serverState(), accepted)) pushState(true); // the user's other changes, without the refused one
+  else document.body.dataset.synced = answered === seq ? '1' : '0';
 }
 function showError(text) { $('status-error').textContent = text; $('status-error').hidden = false; }
 function hideError() { $('status-error').hidden = true; }
 
 // ---------------------------------------------------------------- data + net layout
+// New data and nets.  m.seq: the state version that caused it; none when the server started it
+// (the first data set, reset, regenerate, an upload).
 function onData(m) {
   data = m.data; grid = m.grid;
   frame = null; // the last frame belongs to the old net; the new net's first frame follows
-  const client = { discretize: state.discretize, showTest: state.showTest };
-  state = { ...state, ...m.state, ...client };
-  lastGood = structuredClone(state);
-  writeUrl();
+  if (m.seq === undefined || m.seq === null) {
+    accepted = m.state;
+    adopt(m.state, answered); // only when nothing of ours is pending
+  } else adopt(m.state, m.seq);
   histories = [[], []];
   syncControls();
   buildFeatures(m.features);
@@ -226,9 +284,10 @@ function drawFrame() {
   lossChart($('loss-chart'), [{ points: histories[0], colour: '#333' }, ...(b ? [{ points: histories[1], colour: '#c0392b' }] : [])]);
   links(a);
   featureSpace($('feature-space'), a.feature_space, data.train.map(p => p[2]));
-  $('fs-hint').hidden = !!a.feature_space;
+  $('fs-hint').hidden = !!a.feature_space; $('feature-space').hidden = !a.feature_space;
   const exp = v => v === null ? '–' : v.toExponential(1), pct = v => v === null ? '–' : `${Math.round(v * 100)} %`;
-  $('flow').tBodies[0].innerHTML = a.flow.map(r => `<tr><td>${r.layer + 1}</td><td>${exp(r.speed)}<span class="bar" style="width:${Math.min(60, (r.speed ?? 0) * 600)}px"></span></td><td>${pct(r.dead)}</td><td>${pct(r.saturated)}</td></tr>`).join('');
+  const fastest = Math.max(1e-30, ...a.flow.map(r => r.speed ?? 0)); // bars: speed relative to the fastest layer
+  $('flow').tBodies[0].innerHTML = a.flow.map(r => `<tr><td>${r.layer + 1}</td><td>${exp(r.speed)}<span class="bar" style="width:${Math.round(60 * (r.speed ?? 0) / fastest)}px"></span></td><td>${exp(r.update_ratio ?? null)}</td><td>${pct(r.dead)}</td><td>${pct(r.saturated)}</td></tr>`).join('');
 }
 
 function setPlaying(p) { playing = p; $('play').textContent = p ? '⏸' : '▶'; $('play').classList.toggle('playing', p); }
@@ -245,10 +304,16 @@ async function selectUnit(i, j) {
   else { $('unit-act').value = u; $('unit-formula').value = ''; await showActivation(u); }
 }
 
+// The f/f′ plot and properties show the latest request only (an older, slower answer must not overwrite it).
+let shown = 0;
+
 async function showActivation(name) {
+  const ticket = ++shown;
+  $('act-plot').hidden = false;
   const r = await fetch('/api/activation/' + encodeURIComponent(name));
   if (!r.ok) return;
   const info = await r.json();
+  if (ticket !== shown) return;
   activationPlot($('act-plot'), info);
   const p = info.properties, n = v => v === null ? '∞' : (+v).toPrecision(3);
   const yes = v => v ? 'yes' : 'no';
@@ -264,12 +329,18 @@ async function checkFormula(text) {
 }
 
 async function showFormula(text) {
+  const ticket = ++shown;
+  $('act-plot').hidden = false;
   try {
     const info = await checkFormula(text);
+    if (ticket !== shown) return true;
     activationPlot($('act-plot'), info);
     $('act-props').innerHTML = `<b>formula</b>: f(x) = ${escapeHtml(info.formula)}<br>f′(x) = ${escapeHtml(info.derivative_formula)}` + (info.kinks.length ? `<br>kinks at ${info.kinks.map(k => k.toPrecision(3)).join(', ')}` : '');
     return true;
-  } catch (e) { $('unit-error').textContent = e.message; $('unit-error').hidden = false; return false; }
+  } catch (e) {
+    if (ticket === shown) { $('unit-error').textContent = e.message; $('unit-error').hidden = false; }
+    return false;
+  }
 }
 
 function escapeHtml(s) { return s.replace(/[&<>"]/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c])); }
@@ -283,6 +354,7 @@ async function applyUnit(wholeLayer) {
   if (text) { if (!await showFormula(text)) return; value = 'f:' + text; }
   else if ($('unit-act').value) { value = $('unit-act').value; await showActivation(value); }
   else { $('unit-error').textContent = 'choose an activation or type a formula'; $('unit-error').hidden = false; return; }
+  if (!state.layers[i] || j >= state.layers[i].length) return; // the neuron went away while the formula was checked
   if (wholeLayer) state.layers[i] = state.layers[i].map(() => value); else state.layers[i][j] = value;
   pushState();
 }
@@ -337,7 +409,7 @@ async function upload(file) {
     let message = `upload refused (${r.status})`;
     try { const body = await r.json(); if (typeof body.detail === 'string') message = body.detail; } catch { }
     $('upload-error').textContent = message; $('upload-error').hidden = false;
-  }
+  } else if (state.dataset !== 'upload') { state.dataset = 'upload'; pushState(); } // (a change still pending when the upload landed)
   $('csv-file').value = '';
 }
 
@@ -380,6 +452,12 @@ async function init() {
   $('csv-file').onchange = () => { const f = $('csv-file').files[0]; if (f) upload(f); };
   $('export-png').onclick = exportPng;
   window.addEventListener('resize', () => frame && links(frame.nets[0]));
+  // a link pasted into this tab changes only the fragment (no reload): adopt the state it carries
+  window.addEventListener('hashchange', () => {
+    state = readUrl(); selected = null;
+    syncControls(); buildNetwork(); pushState();
+    if (frame) drawFrame();
+  });
   setInterval(() => { if (document.visibilityState === 'visible') send({ type: 'ping' }); }, 60000);
   syncControls();
   connect();
