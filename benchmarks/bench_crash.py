@@ -37,16 +37,21 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", ""), "ACTLAB_COMPILE": "0"}
 
 
+def _read(out: Path, timeout: float = 5.0) -> sqlite3.Connection:
+    """Read-only: a plain connect would create an empty results.sqlite before the sweep creates its store."""
+    return sqlite3.connect(f"file:{out / 'results.sqlite'}?mode=ro", uri=True, timeout=timeout)
+
+
 def _epoch_count(out: Path) -> int:
     try:
-        with sqlite3.connect(out / "results.sqlite", timeout=30) as conn:
+        with _read(out, 30) as conn:
             return conn.execute("SELECT COUNT(*) FROM epochs").fetchone()[0]
     except sqlite3.Error:
         return 0
 
 
 def _snapshot(out: Path) -> tuple[list, list]:
-    with sqlite3.connect(out / "results.sqlite") as conn:
+    with _read(out) as conn:
         epochs = conn.execute("SELECT run_id, epoch, step, train_loss, val_loss, val_accuracy FROM epochs"
                               " ORDER BY run_id, epoch").fetchall()
         results = conn.execute("SELECT run_id, best_epoch, test_loss, test_accuracy, val_loss, val_accuracy"
@@ -55,7 +60,7 @@ def _snapshot(out: Path) -> tuple[list, list]:
 
 
 def _audit(out: Path, epochs_per_run: int) -> dict[str, object]:
-    with sqlite3.connect(out / "results.sqlite") as conn:
+    with _read(out) as conn:
         runs = conn.execute("SELECT run_id, status FROM runs").fetchall()
         per_run = dict(conn.execute("SELECT run_id, COUNT(*) FROM epochs GROUP BY run_id").fetchall())
         distinct = dict(conn.execute("SELECT run_id, COUNT(DISTINCT epoch) FROM epochs GROUP BY run_id").fetchall())
@@ -83,13 +88,14 @@ def crash_trials(kills: int, root: Path, *, seed: int = 0, engine: str = "grid",
     subprocess.run(_command(reference, sweep, engine, False), env=_env(), check=True, capture_output=True)
     reference_seconds = time.monotonic() - started
     delivered = survived = finished_early = last_count = 0
+    unchecked = False  # a kill whose survival the next process has not checked yet
     for trial in range(kills):
         resume = (crashed / "results.sqlite").is_file()
         before = _epoch_count(crashed) if resume else 0
         child = subprocess.Popen(_command(crashed, sweep, engine, resume), env=_env(),
                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        if delivered:
-            survived += 1 if before >= last_count else 0  # the store kept what the killed process had stored
+        if unchecked:  # the store kept what the killed process had stored
+            survived, unchecked = survived + (1 if before >= last_count else 0), False
         deadline = time.monotonic() + 300
         while child.poll() is None and _epoch_count(crashed) <= before and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -101,12 +107,14 @@ def crash_trials(kills: int, root: Path, *, seed: int = 0, engine: str = "grid",
         child.send_signal(signal.SIGKILL)
         child.wait()
         child.stderr.close()
-        delivered += 1
+        delivered, unchecked = delivered + 1, True
         last_count = _epoch_count(crashed)
         log(f"trial {trial + 1}: SIGKILL with {last_count} epoch rows stored")
     final = subprocess.run(_command(crashed, sweep, engine, True), env=_env(), capture_output=True, text=True)
-    if delivered:
+    if unchecked:
         survived += 1 if final.returncode == 0 and _epoch_count(crashed) >= last_count else 0
+    if final.returncode != 0:
+        raise RuntimeError(f"the final resume failed (rc {final.returncode}): {final.stderr[-2000:]}")
     audit = _audit(crashed, epochs_per_run)
     equal = final.returncode == 0 and _snapshot(crashed) == _snapshot(reference)
     return {"kills_delivered": delivered, "kills_survived": survived, "ended_before_kill": finished_early,

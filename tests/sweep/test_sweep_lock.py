@@ -60,6 +60,18 @@ SWEEP = ["--dataset", "moons", "--subset", "300", "--acts", "relu,tanh,elu", "--
          "--batch-size", "16", "--width", "16", "--precision", "fp32", "--quiet"]
 
 
+def _open_when_created(out, timeout: float = 120.0) -> Store:
+    """The store another process is creating, once it is one (the file exists empty for a moment first)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return Store(out, create=False)
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 @pytest.mark.slow
 def test_two_writers_lose_nothing(tmp_path):
     """Issue 17: a second compare on the same --out while the first runs; Ctrl-C to the second."""
@@ -82,10 +94,7 @@ def test_two_writers_lose_nothing(tmp_path):
     """)
     first = subprocess.Popen([sys.executable, "-c", first_code], env=ENV, stdout=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while not (out / "results.sqlite").is_file() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        with Store(out, create=False) as store:
+        with _open_when_created(out) as store:
             assert store.wait_for_epochs(1, timeout=120)
         second = subprocess.Popen([sys.executable, "-m", "actlab.cli", "compare", *SWEEP, "--out", str(out)],
                                   env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -114,11 +123,9 @@ def test_sigterm_stops_within_a_step_and_resumes(tmp_path):
             "relu,tanh", "--seeds", "1", "--epochs", "400", "--batch-size", "8", "--width", "16", "--precision",
             "fp32", "--quiet", "--out", str(out)]
     child = subprocess.Popen(args, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not (out / "results.sqlite").is_file() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    with Store(out, create=False) as store:
+    with _open_when_created(out) as store:
         assert store.wait_for_epochs(2, timeout=120)
+        before = len(store.epochs())
     sent = time.monotonic()
     child.send_signal(signal.SIGTERM)
     _, err = child.communicate(timeout=60)
@@ -126,8 +133,9 @@ def test_sigterm_stops_within_a_step_and_resumes(tmp_path):
     err = " ".join(err.split())
     assert child.returncode == 130, err
     assert "Interrupted: 0 of 2 runs finished" in err and "--resume" in err
-    assert stopped_in < 5  # an epoch here is 150 steps; the stop comes at the next one (plus writing)
+    assert stopped_in < 30  # wall time is only a hang guard: the 2 cores may be shared with other jobs
     with Store(out, create=False) as store:
         stored = len(store.epochs())
-        assert 2 <= stored < 800 and store.integrity_check() == "ok"
+        # an epoch is 150 steps: stopping within a step stores at most the epoch under way (one row per run)
+        assert 2 <= stored <= before + 2 and store.integrity_check() == "ok"
     assert not (out / LOCK_NAME).read_text()  # the lock was released

@@ -139,6 +139,11 @@ def plan_sweep(config: Mapping[str, Any]) -> Plan:
         raise ActlabError(f"engine must be one of {', '.join(ENGINES)}, ray, got {config['engine']!r}")
     if config["engine"] == "ray":
         _check_ray(config)
+    for key, least in (("cpus_per_task", 1), ("gpus_per_task", 0)):  # refused whatever the engine
+        if config.get(key) is not None and config[key] < least:
+            raise ActlabError(f"{key.replace('_', '-')} must be at least {least}, got {config[key]}")
+    if config.get("out") is not None and not str(config["out"]).strip():
+        raise ActlabError("--out is an empty path; give a directory")
     if config["clip_value"] is not None and config["clip_norm"] is not None:
         raise ActlabError("give either --clip-value or --clip-norm, not both")
     activations = _resolve_activations(config["acts"])

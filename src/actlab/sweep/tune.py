@@ -68,9 +68,15 @@ class TuneOutcome:
     resume_command: str = ""
 
 
+MAX_TRIALS = 10_000  # per activation: beyond it a typo, not a search (studies resume, so more is still possible)
+
+
 def _check(trials: int, pruner: str, engine: str) -> None:
     if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
         raise ActlabError(f"--trials must be a whole number of at least 1, got {trials!r}")
+    if trials > MAX_TRIALS:
+        raise ActlabError(f"--trials {trials} is more than {MAX_TRIALS} trials per activation; a search that long "
+                          f"is better split into several runs of the same command (studies resume)")
     if pruner not in PRUNERS:
         raise ActlabError(f"--pruner must be {' or '.join(PRUNERS)}, got {pruner!r}")
     if engine not in ENGINES:
