@@ -51,6 +51,14 @@ def test_failure_reason(pairs, status, reason):
     assert why.startswith(reason) if reason else why == ""
 
 
+def test_chance_level_at_the_reported_epoch():
+    """Above chance at one epoch (20 %), but the epoch the report quotes (lowest validation loss) is at 11 %."""
+    pairs = [(2.3, 0.20), (2.2, 0.11)]
+    why = failure_reason(_run(val_accuracy=0.11, val_loss=2.2), _epochs(*pairs), DIGITS)
+    assert why.startswith("chance level at the reported epoch") and "11.0 %" in why
+    assert failure_reason(_run(val_accuracy=0.20, val_loss=2.3), _epochs(*pairs), DIGITS) == ""
+
+
 def test_regression_thresholds():
     baseline = Baseline(False, 0, 100, None, 2.0)  # validation targets' variance 2
     assert failure_reason(_run(val_loss=1.0), _epochs((1.5, None), (1.0, None)), baseline) == ""
@@ -142,6 +150,15 @@ def test_recommend_never_counts_a_failed_run_as_evidence_for_it(tmp_path):
     assert any("1 of 3 seeds failed to learn" in reason for reason in by_name["relu"]["reasons"])
     assert all(e["seeds"] == 2 for e in relu)  # the chance-level seed is not a measurement
     assert [r["activation"] for r in result["recommendations"]][-1] == "square"
+
+
+def test_the_only_activation_that_learned_is_not_called_significantly_better(tmp_path):
+    # nothing was tested against relu: the headline must not claim a significant difference
+    run = _store(tmp_path / "r", {"relu": [(0.9, 0.9, 0.3), (0.7, 0.7, 0.9)], "tanh": [(0.1, 0.1, 2.3)] * 2,
+                                  "exponential": [None, None]})
+    d = decide(summarize(run), cost={})
+    assert d.recommended.label == "relu"
+    assert "the only activation that learned" in d.headline and "significantly" not in d.headline
 
 
 def test_every_activation_failed(tmp_path):

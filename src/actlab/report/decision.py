@@ -236,6 +236,9 @@ def _headline(data: ReportData, d: Decision) -> str:
                 f"{len(d.best.metric_values)} finished seed(s); a paired test needs 2 seeds in common): the data do "
                 f"not decide. Provisional pick by the tie-break ({d.decided_by or 'the only one'}): {rec.label}. "
                 "Rerun with more seeds.")
+    if len(d.group) == 1 and not tested:  # nothing else to test against: every other activation failed to learn
+        return (f"Use {rec.label}: the only activation that learned ({len(rec.metric_values)} seed(s); every other "
+                f"one failed to learn, so nothing was tested against it); mean {data.metric_name} {_pct(rec.mean, c)}.")
     if len(d.group) == 1:
         runner = min(d.worse, key=lambda s: d.effects[s.label].difference or math.inf, default=None)
         closest = None if runner is None else d.effects[runner.label].difference

@@ -10,6 +10,9 @@ learn.  A run that *finished* failed to learn too when (classification):
   validation examples: a one-sided binomial bound, 3 standard errors (an
   accuracy a classifier with no information reaches by luck with probability
   about 0.13 %). Digits (359 validation examples, 10 classes): ≤ 14.9 %.
+  The same bound applies to the validation accuracy at the *reported* epoch (the
+  best-validation-loss epoch, whose test numbers the report quotes): a run that was
+  above chance at some epoch but is quoted at chance level did not learn either.
 * **exploded loss** — its last validation loss is not finite, or more than
   ``LOSS_FACTOR`` (10) × the *constant-prediction loss* (the cross-entropy of
   predicting the validation class frequencies, log K for K balanced classes —
@@ -71,7 +74,8 @@ class Baseline:
         parts = ["runs whose loss became NaN or infinite (diverged)"]
         if self.classification:
             if self.chance_bound is not None:
-                parts.append(f"finished runs whose best validation accuracy is at most {100 * self.chance_bound:.1f} % "
+                parts.append(f"finished runs whose best validation accuracy, or the one at the reported epoch, is at "
+                             f"most {100 * self.chance_bound:.1f} % "
                              f"(chance level {100 * self.chance:.1f} % + {CHANCE_SIGMAS:g} binomial standard errors "
                              f"over {self.val_size} validation examples)")
             if self.loss_bound is not None:
@@ -162,6 +166,9 @@ def failure_reason(run: Any, epochs: Sequence[Any], baseline: Baseline) -> str:
         chance = baseline.chance_bound
         if accuracies and chance is not None and max(accuracies) <= chance:
             return f"chance level: best validation accuracy {100 * max(accuracies):.1f} % ≤ {100 * chance:.1f} %"
+        if run.val_accuracy is not None and chance is not None and run.val_accuracy <= chance:
+            return (f"chance level at the reported epoch: validation accuracy {100 * run.val_accuracy:.1f} % ≤ "
+                    f"{100 * chance:.1f} %")
         return ""
     losses = [e.val_loss for e in ordered if e.val_loss is not None and math.isfinite(e.val_loss)]
     if run.val_loss is not None and math.isfinite(run.val_loss):
