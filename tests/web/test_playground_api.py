@@ -251,6 +251,9 @@ def test_two_sessions_are_isolated_and_capped(client):
         # a's export is a's net, not b's
         assert client.get(f"/api/session/{sid_a}/model.py").status_code == 200
         assert client.get("/api/session/0000/model.pt").status_code == 404
+        for part in ("model.pt", "model.py"):  # a net the session does not have
+            missing = client.get(f"/api/session/{sid_a}/{part}?net=5")
+            assert missing.status_code == 404 and "no net 5" in missing.text
     finally:
         a.__exit__(None, None, None)
         b.__exit__(None, None, None)

@@ -213,15 +213,19 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
             await socket.send_json(_clean({"type": "frame", "playing": False, **frame}))
         return {"points": len(session.data.x_train) + len(session.data.x_test), "task": session.data.task}
 
-    @app.get("/api/session/{session_id}/model.pt")
-    async def model_weights(session_id: str, net: int = 0) -> Response:
-        import torch
-
+    def exported(session_id: str, net: int) -> tuple[Any, str]:
+        """Net ``net`` of a session as (state_dict, rebuild snippet); 404 for an unknown session or net."""
         session = session_or_404(session_id)
         with session.lock:
             if not 0 <= net < len(session.playground.runs):
                 raise HTTPException(404, f"no net {net} in this session")
-            state_dict, _ = session.playground.export(net)
+            return session.playground.export(net)
+
+    @app.get("/api/session/{session_id}/model.pt")
+    async def model_weights(session_id: str, net: int = 0) -> Response:
+        import torch
+
+        state_dict, _ = exported(session_id, net)
         buffer = io.BytesIO()
         torch.save(state_dict, buffer)
         return Response(buffer.getvalue(), media_type="application/octet-stream",
@@ -229,11 +233,7 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
 
     @app.get("/api/session/{session_id}/model.py")
     async def model_code(session_id: str, net: int = 0) -> Response:
-        session = session_or_404(session_id)
-        with session.lock:
-            if not 0 <= net < len(session.playground.runs):
-                raise HTTPException(404, f"no net {net} in this session")
-            _, code = session.playground.export(net)
+        _, code = exported(session_id, net)
         return Response(code, media_type="text/x-python", headers={"Content-Disposition": 'attachment; filename="model.py"'})
 
     # ------------------------------------------------------------------ WebSocket
