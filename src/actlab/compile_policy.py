@@ -2,50 +2,64 @@
 
 - ``ACTLAB_COMPILE`` = 0 / false / no / off turns compilation off everywhere (read by
   :func:`compile_enabled`, the only place that parses it).
-- Size thresholds: formula activations compile for tensors of at least
-  :data:`FORMULA_MIN_NUMEL` elements (one fused elementwise kernel pays above that);
+- Size thresholds: formula activations, and the modules of catalog entries without a native op, compile
+  for tensors of at least :data:`ELEMENTWISE_MIN_NUMEL` elements (one fused elementwise kernel pays above
+  that; :class:`actlab.nn.fused.Fused`);
   the grid engine's fused step sections for hidden tensors of at least
   :data:`GRID_MIN_NUMEL` (compiling costs seconds once per process and shape).
 - A failed compilation runs the eager function (same values) and warns once per
   context; a real bug raises from the eager run.
 - Per job (``--compile {auto,on,off}``, :func:`decide`): "off" never compiles, "on" compiles wherever the
   size thresholds allow, "auto" compiles only when the job's work — steps × models × hidden-tensor elements
-  (batch × width) — reaches :data:`JOB_MIN_WORK`.  Measured on this machine (2-core Xeon, AVX-512, torch
-  2.13 CPU, shared: load 8–12) by ``benchmarks/bench_compile_crossover.py``, the default grid (MNIST,
-  9 activations × 3 seeds, width 128), each job a fresh process, ``--compile off`` / ``on`` (cold cache):
-  work 7.1e6 (2 000 images × 1 epoch) 18.5 s / 53.3 s (load 3.5) and 29.2 s / 135.9 s (load 8);
-  work 3.5e7 (10 000 × 1) 196 s / 313 s; work 1.4e8 (10 000 × 4) 783 s / 197 s — the crossover lies near
-  6.5e7 (log-interpolated).  Cold compilation took 29–100 s depending on the load.  The crossover moves
-  with the load: with 2 threads on a contended machine every eager op waits for the other thread (eager step
-  2.48 s vs compiled 0.60 s in one process, load 10), while with one thread (no such waits) the step is
-  51.8 ms eager vs 43.4 ms compiled, which puts the crossover near 1.4e9.  ``JOB_MIN_WORK = 1e8`` follows the
-  contended measurement: compiling a job that would not need it costs at most one compilation (~30–100 s),
-  not compiling a job that needs it cost up to 4× its time (1.4e8: 783 s vs 197 s).  The issue's small digits
-  job (≤ 2.9e7) runs eager, the medium MNIST-1D job (2.8e8) and ``make demo`` (3.5e9) compile.
+  (batch × width) — reaches the threshold for the machine's state when the job starts: :data:`JOB_MIN_WORK`
+  on a contended machine (1-minute load average ≥ the usable cores), :data:`JOB_MIN_WORK_IDLE` on an idle one.
+  Measured on this machine (2-core Xeon, AVX-512, torch 2.13 CPU) by ``benchmarks/bench_compile_crossover.py``,
+  the default grid (MNIST, 9 activations × 3 seeds, width 128), each job a fresh process, ``--compile off`` /
+  ``on`` with a cold inductor cache:
+
+  * contended (load 8–12): work 7.1e6 (2 000 images × 1 epoch) 18.5 s / 53.3 s (load 3.5) and 29.2 s / 135.9 s
+    (load 8); work 3.5e7 (10 000 × 1) 196 s / 313 s; work 1.4e8 (10 000 × 4) 783 s / 197 s — crossover near
+    6.5e7 (log-interpolated).  With 2 threads on a contended machine every eager op waits for the other thread
+    (eager step 2.48 s vs compiled 0.60 s in one process, load 10).
+  * idle (load 0.5–1.8): work 7.1e6 8.2 s / 34.1 s; 3.5e7 10.6 s / 32.7 s; 1.4e8 39.5 s / 43.5 s; 1.7e8 (all
+    50 000 × 1) 16.4 s / 39.0 s — compiling never paid up to there.  In one process (load 0.6, 2 threads) the
+    step is 18.6 ms eager vs 15.1 ms compiled, saving 3.6 ms per step of work 4.4e5; a cold compilation takes
+    22–25 s (4.1 s from a warm on-disk cache), so compiling pays from work ≈ 23 s / (3.6 ms / 4.4e5) ≈ 2.8e9
+    (≈ 5e8 when the cache is warm, which the policy cannot know beforehand).
+
+  Compiling a job that would not need it costs one compilation (~25–100 s); not compiling a contended job that
+  needs it cost up to 4× its time (1.4e8: 783 s vs 197 s).  The issue's small digits job (≤ 2.9e7) runs eager
+  either way, the medium MNIST-1D job (2.8e8) compiles only on a contended machine, ``make demo`` (3.5e9)
+  compiles either way.
 - Each compiled function gets a code object of its own (:func:`own_code`): torch
   keeps compiled code per code object and recompiles one at most 8 times, so
   sharing code would silently turn later uses eager.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import types
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
-__all__ = ["compile_enabled", "compile_errors", "own_code", "warn_once", "FORMULA_MIN_NUMEL", "GRID_MIN_NUMEL",
+__all__ = ["compile_enabled", "compile_errors", "own_code", "warn_once", "FORMULA_MIN_NUMEL", "ELEMENTWISE_MIN_NUMEL",
+           "GRID_MIN_NUMEL", "compiling", "JOB_MIN_WORK_IDLE", "machine_contended", "job_threshold",
            "COMPILE_MODES", "DEVICES", "JOB_MIN_WORK", "decide", "job_work", "set_job_compile", "job_compiles",
            "resolve_device", "use_persistent_cache", "add_compile_seconds", "compile_seconds"]
 
-FORMULA_MIN_NUMEL = 1 << 16
+ELEMENTWISE_MIN_NUMEL = 1 << 16
+FORMULA_MIN_NUMEL = ELEMENTWISE_MIN_NUMEL  # the older name
 GRID_MIN_NUMEL = 1 << 18
 _OFF = ("0", "false", "no", "off")
 COMPILE_MODES = ("auto", "on", "off")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-JOB_MIN_WORK = 1e8  # steps × models × hidden elements from which compiling a job pays: measured crossover ≈ 6.5e7
-# on this shared 2-core machine (benchmarks/bench_compile_crossover.py; see the module doc for the table)
+# steps × models × hidden elements from which compiling a job pays (benchmarks/bench_compile_crossover.py; the
+# module doc has the tables): on a contended machine the measured crossover is ≈ 6.5e7, on an idle one ≈ 2.8e9
+JOB_MIN_WORK = 1e8
+JOB_MIN_WORK_IDLE = 3e9
 _JOB = {"compile": True}  # the running job's decision (set by the sweep before it trains)
 _WARNED: set[str] = set()
 _SECONDS = [0.0]  # seconds spent compiling in this process (the grid's fused sections report here)
@@ -102,9 +116,30 @@ def job_work(steps: int, models: int, hidden_numel: int) -> float:
     return float(steps) * float(models) * float(hidden_numel)
 
 
-def decide(mode: str, work: float) -> bool:
+def machine_contended() -> bool:
+    """Whether the 1-minute load average reaches the cores this process may use (runnable threads wait)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover — not Linux
+        cores = os.cpu_count() or 1
+    try:
+        return os.getloadavg()[0] >= cores
+    except OSError:  # pragma: no cover — no load average: assume the worst (compiling is the safer bet)
+        return True
+
+
+def job_threshold(contended: bool | None = None) -> float:
+    """The work from which "auto" compiles: :data:`JOB_MIN_WORK` on a contended machine, else
+    :data:`JOB_MIN_WORK_IDLE` (``contended`` None: :func:`machine_contended` now)."""
+    if contended is None:
+        contended = machine_contended()
+    return JOB_MIN_WORK if contended else JOB_MIN_WORK_IDLE
+
+
+def decide(mode: str, work: float, contended: bool | None = None) -> bool:
     """Whether a job of ``work`` (:func:`job_work`) compiles under ``mode`` ("auto", "on", "off").
 
+    "auto" compares ``work`` with :func:`job_threshold` (``contended`` None: the machine's state now).
     ``ACTLAB_COMPILE=0`` still turns compilation off everywhere.
     """
     if mode not in COMPILE_MODES:
@@ -113,7 +148,7 @@ def decide(mode: str, work: float) -> bool:
         raise ActlabError(f"unknown compile mode {mode!r}; choose one of {', '.join(COMPILE_MODES)}")
     if mode == "off" or not compile_enabled():
         return False
-    return mode == "on" or work >= JOB_MIN_WORK
+    return mode == "on" or work >= job_threshold(contended)
 
 
 def set_job_compile(enabled: bool) -> None:
@@ -149,6 +184,18 @@ def compile_seconds() -> float:
 
 def job_compiles() -> bool:
     return _JOB["compile"] and compile_enabled()
+
+
+@contextlib.contextmanager
+def compiling(enabled: bool) -> Iterator[None]:
+    """The running job's decision set to ``enabled`` inside the block, put back after (e.g. no compilation
+    while the property table times a module: compiling would cost seconds per entry)."""
+    before = _JOB["compile"]
+    _JOB["compile"] = bool(enabled)
+    try:
+        yield
+    finally:
+        _JOB["compile"] = before
 
 
 def resolve_device(device: str) -> str:

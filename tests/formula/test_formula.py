@@ -28,6 +28,7 @@ from actlab.formula import (
     torchfn,
 )
 from actlab.formula.store import config_path
+from actlab.nn import fused as fused_mod
 
 
 @pytest.fixture(autouse=True)
@@ -443,7 +444,7 @@ def test_module_saves_only_the_input():
 # ------------------------------------------------------------- compilation
 def test_compile_failure_falls_back_once(monkeypatch):
     monkeypatch.setenv("ACTLAB_COMPILE", "1")
-    monkeypatch.setattr(torchfn, "COMPILE_MIN_NUMEL", 0)
+    monkeypatch.setattr(fused_mod, "MIN_NUMEL", 0)
     monkeypatch.setattr(compile_policy, "_WARNED", set())
 
     def broken_compile(fn, **kwargs):
@@ -469,7 +470,7 @@ def test_compile_switch_and_small_inputs(monkeypatch):
     calls = []
     monkeypatch.setattr(torchfn.torch, "compile", lambda fn, **kw: calls.append(fn) or fn)
     fused = torchfn.Fused(torchfn.forward_function(parse("x*sigmoid(x)")), "test_switch")
-    big = torch.randn(torchfn.COMPILE_MIN_NUMEL)
+    big = torch.randn(fused_mod.MIN_NUMEL)
     fused(big)  # ACTLAB_COMPILE=0 from the fixture
     fused(torch.randn(10))
     assert not calls
@@ -482,7 +483,7 @@ def test_compile_switch_and_small_inputs(monkeypatch):
 
 def test_real_errors_are_not_hidden_by_the_fallback(monkeypatch):
     monkeypatch.setenv("ACTLAB_COMPILE", "1")
-    monkeypatch.setattr(torchfn, "COMPILE_MIN_NUMEL", 0)
+    monkeypatch.setattr(fused_mod, "MIN_NUMEL", 0)
     monkeypatch.setattr(torchfn.torch, "compile", lambda fn, **kw: fn)
     fused = torchfn.Fused(torchfn.forward_function(parse("x*a")), "test_errors")
     with pytest.raises(RuntimeError):
@@ -494,7 +495,7 @@ def test_real_errors_are_not_hidden_by_the_fallback(monkeypatch):
 def test_compiled_equals_eager(monkeypatch):
     monkeypatch.setenv("ACTLAB_COMPILE", "1")
     spec = from_formula("where(x > 0, x, a*expm1(x)) + x*sigmoid(x)", {"a": 0.5})
-    x = torch.randn(torchfn.COMPILE_MIN_NUMEL * 2)
+    x = torch.randn(fused_mod.MIN_NUMEL * 2)
     g = torch.randn_like(x)
     torch.testing.assert_close(spec.forward(x, a=0.5), spec.forward.eager(x, a=0.5), rtol=1e-6, atol=1e-6)
     torch.testing.assert_close(spec.vjp(x, g, a=0.5), spec.vjp.eager(x, g, a=0.5), rtol=1e-6, atol=1e-6)

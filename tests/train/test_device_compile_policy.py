@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from actlab.compile_policy import JOB_MIN_WORK, decide, job_work, resolve_device
+from actlab.compile_policy import JOB_MIN_WORK, JOB_MIN_WORK_IDLE, decide, job_threshold, job_work, resolve_device
 from actlab.errors import ActlabError
 from actlab.store import Store
 from actlab.sweep.plan import plan_from_options
@@ -18,17 +18,30 @@ def _work(train_examples: int, epochs: int, models: int, batch: int = 128, width
     return job_work(epochs * math.ceil(train_examples / batch), models, batch * width)
 
 
-def test_policy_off_for_the_small_job_on_for_the_default_job(monkeypatch):
+@pytest.mark.parametrize("contended", [True, False])
+def test_policy_off_for_the_small_job_on_for_the_default_job(monkeypatch, contended):
     monkeypatch.delenv("ACTLAB_COMPILE", raising=False)
     small = _work(1797, epochs=10, models=4 * 3)  # digits (all of it, an upper bound), 4 acts × 3 seeds × 10 epochs
+    medium = _work(3500, epochs=20, models=9 * 3)  # mnist1d (3 500 training sequences), 9 acts × 3 seeds × 20
     default = _work(50_000, epochs=20, models=9 * 3)  # make demo: MNIST, 9 acts × 3 seeds × 20 epochs
-    assert small < JOB_MIN_WORK <= default
-    assert decide("auto", small) is False and decide("auto", default) is True
-    assert decide("on", small) is True and decide("off", default) is False
+    assert small < JOB_MIN_WORK <= medium < JOB_MIN_WORK_IDLE <= default
+    assert decide("auto", small, contended) is False and decide("auto", default, contended) is True
+    assert decide("auto", medium, contended) is contended  # pays only where eager ops wait for a core
+    assert decide("on", small, contended) is True and decide("off", default, contended) is False
     monkeypatch.setenv("ACTLAB_COMPILE", "0")
-    assert decide("on", default) is False
+    assert decide("on", default, contended) is False
     with pytest.raises(ActlabError, match="compile mode"):
         decide("sometimes", 1.0)
+
+
+def test_contention_is_read_from_the_load_average(monkeypatch):
+    import os
+
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.setattr(os, "getloadavg", lambda: (cores + 0.5, 0.0, 0.0))
+    assert job_threshold() == JOB_MIN_WORK
+    monkeypatch.setattr(os, "getloadavg", lambda: (cores - 0.5, 0.0, 0.0))
+    assert job_threshold() == JOB_MIN_WORK_IDLE
 
 
 def test_a_small_job_records_its_eager_decision(tmp_path, monkeypatch):

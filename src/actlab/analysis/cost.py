@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from actlab.analysis.fields import COST_REPEATS, COST_SHAPE
+from actlab.compile_policy import compiling
 from actlab.resolve import get
 from actlab.spec import ActivationSpec
 
@@ -31,12 +32,13 @@ def _relative_cost(spec: ActivationSpec, values: dict[str, Any]) -> tuple[float 
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(COST_SHAPE, generator=generator, dtype=torch.float32)
     try:
-        mine = _timer(spec.with_params(**values).module().eval(), x)
-        relu = _timer(get("relu").module(impl="native").eval(), x)
-        ratios = []
-        for _ in range(COST_REPEATS):
-            ratios.append(mine.blocked_autorange(min_run_time=0.02).median
-                          / relu.blocked_autorange(min_run_time=0.02).median)
+        with compiling(False):
+            mine = _timer(spec.with_params(**values).module().eval(), x)
+            relu = _timer(get("relu").module(impl="native").eval(), x)
+            ratios = []
+            for _ in range(COST_REPEATS):
+                ratios.append(mine.blocked_autorange(min_run_time=0.02).median
+                              / relu.blocked_autorange(min_run_time=0.02).median)
     except RuntimeError:  # an activation that cannot run on a 1000×1000 float32 tensor
         return None, None
     return round(statistics.median(ratios), 2), round((max(ratios) - min(ratios)) / 2, 2)

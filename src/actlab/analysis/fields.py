@@ -37,7 +37,9 @@ Exact definitions (one line each, as in the README):
   E f(Z), E f(Z)², Var f(Z), E f'(Z) for Z ~ N(0, 1) (null when f is not defined on the whole line).
 - ``self_normalizing``: |E f(Z)| ≤ 1e-4 and |Var f(Z) − 1| ≤ 1e-4 (the fixed point (0, 1) of the mean/variance map).
 - ``relative_cost``: time of forward + backward of the activation's module (``impl="auto"``: the native torch op
-  where the record has one, else actlab's autograd Function) on a 1000×1000 float32 tensor divided by torch's
+  where the record has one, else actlab's autograd Function, run eagerly: the table does not pay seconds of
+  compilation per entry, so an entry without a native op costs less in a long training run, where its module
+  compiles) on a 1000×1000 float32 tensor divided by torch's
   native ReLU's, measured with ``torch.utils.benchmark`` (``blocked_autorange``) in interleaved rounds: the median
   of the rounds' ratios; ``relative_cost_spread``: half the range of those ratios (hardware- and load-dependent).
 - Vector / grouped activations (softmax, log_softmax, maxout) are described by their scalar slice

@@ -2,10 +2,9 @@
 the SymPy derivative (derivative, vjp).  No code is generated from text; each node
 becomes a small closure over torch ops.
 
-:class:`Fused` wraps such a function with ``torch.compile`` (one fused kernel),
-compiled lazily on the first call with a large tensor, with a one-time warning
+:class:`actlab.nn.fused.Fused` (re-exported here) wraps such a function with ``torch.compile``
+(one fused kernel), compiled lazily on the first call with a large tensor, with a one-time warning
 and eager fallback where compilation is unavailable or fails.
-``ACTLAB_COMPILE=0`` turns compilation off.
 """
 from __future__ import annotations
 
@@ -18,24 +17,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from actlab.compile_policy import (
-    FORMULA_MIN_NUMEL,
-    compile_enabled,
-    compile_errors,
-    own_code,
-    warn_once,
-)
+from actlab.compile_policy import compile_enabled
 from actlab.formula.parse import FormulaError, Node
+from actlab.nn.fused import Fused
 
 __all__ = [
     "forward_function", "node_function", "vjp_function", "Fused",
-    "compile_enabled", "COMPILE_MIN_NUMEL",
+    "compile_enabled",
 ]
 
 log = logging.getLogger(__name__)
 
-# below this many elements the eager composition is used (compiling costs seconds)
-COMPILE_MIN_NUMEL = FORMULA_MIN_NUMEL
 
 Env = dict[str, Any]  # "x" and the parameter values
 Fn = Callable[[Env], Any]
@@ -184,46 +176,3 @@ def vjp_function(derivative: Callable[..., Tensor]) -> Callable[..., Tensor]:
     return vjp
 
 
-# ------------------------------------------------------------- compilation (policy: actlab.compile_policy)
-def _fresh_code(fn: Callable[..., Any], label: str) -> Callable[..., Any]:
-    """``fn`` with its own code object, so torch.compile's per-code cache holds one formula each."""
-    return own_code(fn, label)
-
-
-class Fused:
-    """A torch function that runs as one ``torch.compile``-d kernel on large inputs.
-
-    Small inputs (fewer than :data:`COMPILE_MIN_NUMEL` elements), ``ACTLAB_COMPILE=0``,
-    or a failed compilation run the eager function.  Compilation happens on the
-    first large call; a second shape recompiles once with dynamic shapes (``dynamic=None``).
-    """
-
-    def __init__(self, eager: Callable[..., Tensor], label: str):
-        self.eager = eager
-        self.label = label
-        self._compiled: Callable[..., Tensor] | None = None
-        self._failed = False
-
-    def compiled(self) -> Callable[..., Tensor]:
-        if self._compiled is None:
-            self._compiled = torch.compile(_fresh_code(self.eager, self.label), dynamic=None)
-        return self._compiled
-
-    def use_compiled(self, x: Tensor) -> bool:
-        return (
-            not self._failed
-            and x.numel() >= COMPILE_MIN_NUMEL
-            and compile_enabled()
-            and not torch.compiler.is_compiling()
-        )
-
-    def __call__(self, x: Tensor, *args: Any, **params: Any) -> Tensor:
-        if not self.use_compiled(x):
-            return self.eager(x, *args, **params)
-        try:
-            return self.compiled()(x, *args, **params)
-        except compile_errors() as error:
-            result = self.eager(x, *args, **params)  # a real bug in the formula raises here
-            self._failed = True
-            warn_once("formula", error, "formula activations run eagerly (slower, same values)")
-            return result

@@ -4,6 +4,10 @@ Like timm's memory-efficient ("ME") activations, the function saves only its
 input (plus any tensor-valued parameters: a learnable slope, RReLU's sampled
 slopes) and recomputes the derivative in backward from the spec's analytic
 formula (the one backward rule, :meth:`ActivationSpec.input_grad`).  Autograd never records the forward's intermediate tensors.
+
+``function_for(spec, fused=True)`` (the ``impl="auto"`` module of an entry without a native op) runs the
+forward and the backward each as one ``torch.compile``-d kernel on large tensors (:class:`actlab.nn.fused.Fused`);
+formula specs' functions are fused already.
 """
 from __future__ import annotations
 
@@ -25,12 +29,27 @@ def _reduce_to(grad: Tensor, like: Tensor) -> Tensor:
     return grad.sum_to_size(like.shape)
 
 
+def function_for(spec: ActivationSpec, fused: bool = False) -> type[torch.autograd.Function]:
+    """The autograd Function class for ``spec`` (one per spec and ``fused``, cached).
+
+    ``fused``: forward and backward compiled for large tensors (each one kernel; eager below
+    :data:`actlab.nn.fused.MIN_NUMEL` elements or when the job does not compile)."""
+    from actlab.nn.fused import Fused
+
+    return _function(spec, fused and not isinstance(spec.forward, Fused))
+
+
 @functools.cache
-def function_for(spec: ActivationSpec) -> type[torch.autograd.Function]:
-    """The autograd Function class for ``spec`` (one per spec, cached)."""
+def _function(spec: ActivationSpec, fused: bool) -> type[torch.autograd.Function]:
     names = spec.param_names
     forward_fn = spec.forward
     input_grad = spec.input_grad
+    if fused:
+        from actlab.nn.fused import Fused
+
+        label = "".join(c if c.isalnum() else "_" for c in spec.name)
+        forward_fn = Fused(forward_fn, f"{label}_forward", "module")
+        input_grad = Fused(input_grad, f"{label}_input_grad", "module")
     param_derivatives = dict(spec.param_derivatives)
 
     class SpecFunction(torch.autograd.Function):
@@ -63,7 +82,8 @@ def function_for(spec: ActivationSpec) -> type[torch.autograd.Function]:
                     grads.append(None)
             return tuple(grads)
 
-    SpecFunction.__name__ = SpecFunction.__qualname__ = f"{spec.name}_function"
+    SpecFunction.parts = (forward_fn, input_grad)  # what runs: the spec's functions, or their Fused wrappers
+    SpecFunction.__name__ = SpecFunction.__qualname__ = f"{spec.name}_{'fused_' if fused else ''}function"
     return SpecFunction
 
 

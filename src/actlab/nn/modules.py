@@ -2,7 +2,9 @@
 
 Two implementations behind one module: ``native`` (the spec's PyTorch op, torch's own
 autograd: native speed) and ``reference`` (the generic Function: backward from the
-spec's analytic derivative, saves only the input).  The conformance suite checks
+spec's analytic derivative, saves only the input).  ``impl="auto"`` takes the native op where
+the spec has one, else the generic Function with its forward and backward each compiled into one
+kernel for large tensors (:class:`actlab.nn.fused.Fused`).  The conformance suite checks
 that both agree (values and gradients, at kinks too).
 """
 from __future__ import annotations
@@ -44,6 +46,7 @@ class ActivationModule(nn.Module):
         self.spec = spec
         self.num_parameters = int(num_parameters)
         self.impl = "native" if impl == "auto" and spec.native is not None else ("reference" if impl == "auto" else impl)
+        self.fused = impl == "auto" and self.impl == "reference"  # compiled for large tensors
         resolved = spec.resolve(**params)
         self.fixed: dict[str, Any] = {}
         for p in spec.params:
@@ -80,7 +83,8 @@ class ActivationModule(nn.Module):
             params[p.name] = self._learnable_value(getattr(self, p.attribute), x).to(x.dtype)
         if self.training and spec.sample is not None:
             params.update(spec.sample(x, **params))
-        return function_for(spec).apply(x, *(params[n] for n in spec.param_names))
+        fused = getattr(self, "fused", False)  # (modules pickled before the attribute existed: eager)
+        return function_for(spec, fused).apply(x, *(params[n] for n in spec.param_names))
 
     # ------------------------------------------------------------ interop
     def torch_equivalent(self) -> nn.Module:
@@ -110,5 +114,5 @@ class ActivationModule(nn.Module):
         if self.spec.learnable_params:
             shown.append(f"learnable={[p.attribute for p in self.spec.learnable_params]} x{self.num_parameters}")
         if self.impl != "native":
-            shown.append(f"impl={self.impl}")
+            shown.append("impl=auto (compiled for large tensors)" if getattr(self, "fused", False) else f"impl={self.impl}")
         return f"{self.spec.name}" + (", " + ", ".join(shown) if shown else "")

@@ -214,13 +214,23 @@ def _search(plan: Plan, dims: Sequence[Dimension], *, trials: int, pruner: str, 
             on_trial: Callable[[TrialEnd], None] | None, on_event: Callable[[Any], None] | None,
             outcome: TuneOutcome) -> dict[str, Any]:
     """Run every study up to ``trials`` counted trials (or until ``stop``). Returns label → study."""
-    from actlab.compile_policy import resolve_device, set_job_compile
-    from actlab.sweep import studies
+    from actlab.compile_policy import compiling, resolve_device
 
     direction, _ = _objective(plan.dataset.task == "classification")
     identity, describe = _study_identity(plan.config, dims, pruner, seed)
     device = resolve_device(plan.config.get("device") or "auto")
-    set_job_compile(False)  # every trial has another shape: compiling each would cost more than it saves
+    with compiling(False):  # every trial has another shape: compiling each would cost more than it saves
+        return _search_studies(plan, dims, trials=trials, pruner=pruner, seed=seed, enqueue=enqueue, stop=stop,
+                               on_trial=on_trial, on_event=on_event, outcome=outcome, direction=direction,
+                               identity=identity, describe=describe, device=device)
+
+
+def _search_studies(plan: Plan, dims: Sequence[Dimension], *, trials: int, pruner: str, seed: int,
+                    enqueue: Mapping[str, Sequence[Mapping[str, Any]]] | None, stop: Callable[[], bool],
+                    on_trial: Callable[[TrialEnd], None] | None, on_event: Callable[[Any], None] | None,
+                    outcome: TuneOutcome, direction: str, identity: Any, describe: Any, device: str) -> dict[str, Any]:
+    from actlab.sweep import studies
+
     opened: dict[str, Any] = {}
     for activation in plan.activations:
         study = studies.open_study(plan.out, activation.label, identity=identity, direction=direction, pruner=pruner,

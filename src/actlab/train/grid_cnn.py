@@ -53,4 +53,4 @@ def apply_activation(g, z: Tensor) -> Tensor:
     """Group ``g``'s activation on all of ``z`` (float32: under bf16 autocast the layer before gives bfloat16)."""
     if g.spec.native is not None:  # torch's own op, as the sequential engine's module (impl="auto")
         return g.spec.native(z.float(), **dict(zip(g.spec.param_names, g.values)))
-    return function_for(g.spec).apply(z.float(), *g.values)
+    return function_for(g.spec, fused=True).apply(z.float(), *g.values)  # compiled for large tensors, as the module
