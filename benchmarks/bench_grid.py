@@ -253,10 +253,11 @@ def warm_up(trainer: GridTrainer, data) -> float:
 def floor(trainer: GridTrainer, data, steps: int = 60) -> float:
     """Seconds per step of the grid step's matrix multiplies and fused Adam alone (nothing else).
 
-    The same GEMMs as the fast path (layer 1 per seed group — on a real batch's nonzero columns
-    where the fast path skips the zero ones, i.e. in fp32 — batched matmuls for the other layers,
-    forward and backward) in the trainer's compute dtype, and ``torch._fused_adam_`` over copies
-    of the grid's parameters and optimiser state.
+    The least GEMM work of the step, as large GEMMs: layer 1 per seed group as one GEMM on a real
+    batch's nonzero columns in fp32 (the fast path multiplies each run's nonzero column *range*, a
+    superset, run by run, to avoid moving weights), batched matmuls for the other layers, forward and
+    backward, in the trainer's compute dtype; and ``torch._fused_adam_`` over copies of the grid's
+    parameters and optimiser state.
     """
     dtype, M, S = trainer.compute_dtype, trainer.M, len(trainer.seeds)
     m = M // S

@@ -278,18 +278,16 @@ def test_compiled_fast_path_gradients_match_autograd(task, classes, interleaved,
     data = prepare(make_dataset(n=64, task=task, classes=classes), "mlp")
     config = TrainConfig(depth=2, width=8, batch_size=16, precision="fp32", weight_decay=0.0)
     runs = [RunSpec(a, s) for a in DEFAULT_ACTIVATIONS for s in (0, 1)]
-    if not interleaved:  # seed 2 has one run: layer 1 goes through the general path
+    if not interleaved:  # seed 2 has one run: seed groups of different sizes
         runs.append(RunSpec("elu", 2, params=(("alpha", 0.5),)))
     grid = GridTrainer(data, config, runs)
-    assert grid.mlp._interleaved == interleaved
     g = torch.Generator().manual_seed(1)
     index = torch.stack([torch.randperm(64, generator=g)[:16] for _ in grid.seeds])
     xs = list(data.x_train[index])
     y = data.y_train[index][grid.seed_index]
     for _ in range(2):  # the second call runs the cached compiled code
         fast_losses, fast_grads = grid.mlp.loss_and_grads(grid.params, xs, y, data.kind)
-    fused = [grid.mlp._fused_backward, grid.mlp._fused_loss]
-    fused += [grid.mlp._fused_first, grid.mlp._fused_first_backward] if interleaved else [grid.mlp._fused_forward]
+    fused = [grid.mlp._fused_forward, grid.mlp._fused_backward, grid.mlp._fused_loss]
     assert all(f.compiled is not None and not f.failed for f in fused)
     ref_losses, ref_grads = autograd_losses_and_grads(grid, xs, y)
     torch.testing.assert_close(fast_losses, ref_losses, rtol=1e-5, atol=1e-6)
@@ -335,28 +333,43 @@ def test_compile_failure_falls_back_to_eager(monkeypatch):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
 
 
-def test_zero_column_skip_is_exact(monkeypatch):
+@pytest.mark.parametrize("compiled", [False, True])
+def test_zero_column_skip_is_exact(compiled, monkeypatch):
+    """Layer 1 multiplies each batch's nonzero column range only: same losses and gradients as multiplying every
+    column (the batched path), the gradient rows outside the range exactly 0."""
     from actlab.train import fast_mlp
 
+    monkeypatch.setattr(fast_mlp, "COMPILE", compiled)
+    monkeypatch.setattr(fast_mlp, "COMPILE_MIN_NUMEL", 0)
     dataset = make_dataset(n=64, shape=(40,))
     for split in (dataset.x_train, dataset.x_val, dataset.x_test):
-        split[:, ::3] = 0.0  # a third of the input columns are zero in every batch
+        split[:, :7] = 0.0  # a border: zero in every batch
+        split[:, 33:] = 0.0
+        split[:, 20] = 0.0  # zero inside the range: multiplied (it adds nothing), its gradient row 0 too
+    dataset.x_train[16:32, 7] = 0.0  # seed 1's batch starts later
     data = prepare(dataset, "mlp")
     config = TrainConfig(depth=1, width=8, batch_size=16, precision="fp32")
     runs = [RunSpec("tanh", 0), RunSpec("relu", 1), RunSpec("gelu", 0), RunSpec("silu", 0)]  # seed 0: runs 0, 2, 3
     grid = GridTrainer(data, config, runs)
     xs = [data.x_train[:16], data.x_train[16:32]]
     y = data.y_train[:32].view(2, 16)[grid.seed_index]
-    assert grid.mlp._nonzero_columns(xs[0]) is not None  # the skip is taken
-    skipped_losses, skipped = grid.mlp.loss_and_grads(grid.params, xs, y, data.kind)
-    assert bool((skipped[0][:, ::3] == 0).all())  # zero columns: gradient rows exactly 0
-    monkeypatch.setattr(fast_mlp, "SKIP_FRACTION", 0.0)
-    assert grid.mlp._nonzero_columns(xs[0]) is None
+    assert grid.mlp._column_range(xs[0]) == (7, 33) and grid.mlp._column_range(xs[1]) == (8, 33)
+    assert grid.mlp._column_range(torch.zeros(4, 40)) == (0, 0)
+    assert grid.mlp._column_range(torch.tensor([[0.0, float("nan"), -0.0, 2.0, 0.0]])) == (1, 4)  # NaN is not zero
+    out = torch.full_like(grid.params[0], float("nan"))  # garbage in the reused buffer must not survive
+    skipped_losses, skipped = grid.mlp.loss_and_grads(grid.params, xs, y, data.kind, out=out)
+    assert skipped[0] is out
+    assert bool((skipped[0][:, :7] == 0).all() and (skipped[0][:, 33:] == 0).all())
+    assert bool((skipped[0][:, 20] == 0).all()) and bool((skipped[0][1, 7] == 0).all())
+    monkeypatch.setattr(grid.mlp, "_run_by_run", lambda w: False)  # the batched GEMM over every column
     dense_losses, dense = grid.mlp.loss_and_grads(grid.params, xs, y, data.kind)
     torch.testing.assert_close(skipped_losses, dense_losses, rtol=1e-6, atol=1e-7)
     for a, b in zip(skipped, dense):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-7)
-    assert bool((dense[0][:, ::3] == 0).all())
+    ref_losses, ref_grads = autograd_losses_and_grads(grid, xs, y)
+    torch.testing.assert_close(skipped_losses, ref_losses, rtol=1e-5, atol=1e-6)
+    for a, b in zip(skipped, ref_grads):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("compiled", [False, True])
@@ -376,7 +389,7 @@ def test_gradient_buffer_is_filled_completely(compiled, seeds, zero_columns, pre
     dataset = make_dataset(n=96, shape=(30,))
     dataset.x_train[dataset.x_train == 0] = 0.5
     if zero_columns:
-        dataset.x_train[:16 if zero_columns == "mixed" else None, ::3] = 0.0  # mixed: only seed 0's batch
+        dataset.x_train[:16 if zero_columns == "mixed" else None, -10:] = 0.0  # mixed: only seed 0's batch
     data = prepare(dataset, "mlp")
     config = TrainConfig(depth=2, width=8, batch_size=16, precision=precision)
     runs = [RunSpec(a, s) for a in ("tanh", "relu", "gelu") for s in seeds]
@@ -391,9 +404,9 @@ def test_gradient_buffer_is_filled_completely(compiled, seeds, zero_columns, pre
     assert grads[0] is out
     assert bool(torch.isfinite(out).all())
     if zero_columns is True:
-        assert bool((out[:, ::3] == 0).all())
+        assert bool((out[:, -10:] == 0).all())
     if zero_columns == "mixed":
-        assert grid.mlp._nonzero_columns(xs[0]) is not None and grid.mlp._nonzero_columns(xs[1]) is None
+        assert grid.mlp._column_range(xs[0]) == (0, 20) and grid.mlp._column_range(xs[1]) == (0, 30)
     if precision == "fp32":  # and both are right: autograd through the general path agrees
         ref_losses, ref_grads = autograd_losses_and_grads(grid, xs, y)
         torch.testing.assert_close(losses, ref_losses, rtol=1e-5, atol=1e-6)

@@ -3,13 +3,14 @@
 The stacked weights are those of :class:`actlab.train.grid.GridTrainer`: linear
 layers ``(M, in, out)``, biases ``(M, 1, out)``.  What makes it fast:
 
-* **Layer 1 per seed group.**  Runs with the same seed see the same mini-batch
-  ``X`` (B, in), so their first layer is one GEMM ``X @ [W_1 … W_m]`` of shape
-  (B, in) @ (in, m·H), and its weight gradient one GEMM ``Xᵀ dZ``.
-* **Zero columns skipped, exactly.**  Input columns that are zero in the whole
-  batch (MNIST's border pixels: ~1/3 of 784) add nothing to ``Z`` and give a
-  zero weight gradient, so both GEMMs run on the nonzero columns only and the
-  gradient rows of the zero columns are exactly 0.
+* **Layer 1 run by run on the batch's nonzero column range, with no copies.**  Each run's first layer is
+  one GEMM ``X_s[:, lo:hi] @ W_r[lo:hi]`` written straight into its slab of ``Z`` (M, B, H), and its weight
+  gradient one GEMM ``X_s[:, lo:hi]ᵀ dZ_r`` written straight into rows lo:hi of the gradient buffer; ``X_s``
+  is the batch of the run's seed.  Input columns outside [lo, hi) are zero in the whole batch (MNIST's top
+  and bottom border rows: ~1/9 of 784), so they add nothing to ``Z`` and their gradient rows are exactly 0.
+  A range is a view of the stacked weights (no gather, no transpose, no scatter: the per-seed-group GEMM
+  over the nonzero columns that this replaced spent as long moving weights as multiplying them).  In bf16
+  and on a GPU, layer 1 is one batched GEMM over all runs instead (no host sync, no per-run loop).
 * **bfloat16 matmuls** (``precision="bf16"``): GEMM operands in bfloat16, as
   ``torch.autocast`` does; weights, gradients, activations and losses stay float32.
 * **Activations per contiguous slice** of runs sharing an activation, backward by
@@ -18,13 +19,12 @@ layers ``(M, in, out)``, biases ``(M, 1, out)``.  What makes it fast:
 * **Compiled elementwise sections** (training steps whose hidden tensors have at least
   ``COMPILE_MIN_NUMEL`` elements, no dropout): bias + activation *and its slope f'(z)* (one
   pass; the backward pass then only multiplies), loss + output gradient, slope × gradient + bias
-  gradient (and layer 1's seed-group layout) each run as one ``torch.compile`` (inductor) kernel,
+  gradient each run as one ``torch.compile`` (inductor) kernel,
   compiled once per process for the batch's shape; evaluation runs everything after layer 1's
-  GEMM as one compiled graph.  Other shapes, and everything after a compile failure (one
+  GEMMs as one compiled graph.  Other shapes, and everything after a compile failure (one
   warning), run the same functions eagerly.  ``ACTLAB_COMPILE=0`` turns it off.
 * **No fresh big tensors per step**: layer 1's weight gradient goes into a buffer the trainer
-  passes every step (``out``), its cast weights into one the module keeps — a new 10 MB tensor
-  per step cost ~2000 page faults (~1–2 ms) a step.
+  passes every step (``out``) — a new 10 MB tensor per step cost ~2000 page faults (~1–2 ms) a step.
 * **Loss gradients by hand**: softmax − one-hot (cross-entropy), sigmoid − y
   (binary cross-entropy), 2(ŷ − y)/n (mean squared error), each divided by the
   batch as the per-model mean loss is.
@@ -48,11 +48,10 @@ from actlab.compile_policy import (
 )
 from actlab.nn.alpha_dropout import alpha_prime, drop_terms
 
-__all__ = ["StackedMLP", "loss_and_output_grad", "SKIP_FRACTION", "SKIP_DTYPES", "COMPILE", "COMPILE_MIN_NUMEL"]
+__all__ = ["StackedMLP", "loss_and_output_grad", "SKIP_DTYPES", "COMPILE", "COMPILE_MIN_NUMEL"]
 
-SKIP_FRACTION = 0.9  # gather the nonzero columns only when they are fewer than this share of the input
-# Skip zero columns in these compute dtypes.  Measured on Zen 4 (2 threads): fp32 layer 1 ~30 % faster;
-# with bf16 the gathers and scatters cost what the smaller GEMMs save, so bf16 multiplies all columns.
+# Layer 1 run by run on the nonzero column range (CPU) in these compute dtypes; bf16 (and any GPU) takes one
+# batched GEMM over all runs.
 SKIP_DTYPES = (torch.float32, torch.float64)
 # Fuse the training step's elementwise sections (bias + activations, activation derivatives + bias
 # gradient, loss) with torch.compile (inductor), for hidden tensors of at least COMPILE_MIN_NUMEL
@@ -140,17 +139,6 @@ def loss_and_output_grad(out: Tensor, target: Tensor, kind: str) -> tuple[Tensor
     return losses, diff.mul_(2.0 / (batch * out.shape[2]))
 
 
-def _progression(index: Tensor) -> slice | None:
-    """``index`` as a slice (start, stop, step) when it is an arithmetic progression, else None."""
-    values = index.tolist()
-    if len(values) == 1:
-        return slice(values[0], values[0] + 1, 1)
-    step = values[1] - values[0]
-    if step <= 0 or any(b - a != step for a, b in zip(values, values[1:])):
-        return None
-    return slice(values[0], values[-1] + 1, step)
-
-
 class StackedMLP:
     """Forward/backward of M stacked MLPs with per-slice activations.
 
@@ -163,8 +151,6 @@ class StackedMLP:
                  dropout: float = 0.0, generator: torch.Generator | None = None):
         self.groups = list(groups)
         self.M = self.groups[-1].stop
-        self.seed_runs = [(runs, _progression(runs)) for runs in seed_runs]
-        self.all_runs = [(torch.arange(self.M, device=seed_runs[0].device), slice(0, self.M, 1))]
         self.dtype = compute_dtype
         self.dropout = dropout
         self.generator = generator
@@ -172,22 +158,15 @@ class StackedMLP:
         self._fused_forward = _Fused(self._train_section)
         self._fused_backward = _Fused(self._backward_section)
         self._fused_loss = _Fused(self._loss_section)
-        self._fused_first = _Fused(self._first_section)
-        self._fused_first_backward = _Fused(self._first_backward_section)
         self._fused_eval = _Fused(self._eval_section)
-        self._w_c: Tensor | None = None  # layer 1's weights in the compute dtype, laid out per seed group
-        S = len(self.seed_runs)
-        # runs ordered (activation, seed): seed s holds runs s, s + S, ... (the grid's usual order)
-        self._interleaved = self.M % S == 0 and all(
-            where == slice(s, self.M, S) or (where is not None and (where.start, where.step) == (s, S)
-                                             and len(runs) == self.M // S)
-            for s, (runs, where) in enumerate(self.seed_runs))
+        self._seed_lists = [runs.tolist() for runs in seed_runs]  # run indices per seed group
+        self._all_lists = [list(range(self.M))]
 
     @property
     def compile_seconds(self) -> float:
         """Seconds spent compiling the fused sections in this process (0 when eager)."""
         return sum(f.compile_seconds for f in (self._fused_forward, self._fused_backward, self._fused_loss,
-                                                  self._fused_first, self._fused_first_backward, self._fused_eval))
+                                                  self._fused_eval))
 
     # ------------------------------------------------------------ fusable sections (eager definitions)
     def _forward_section(self, z: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
@@ -209,19 +188,6 @@ class StackedMLP:
         h = outs[0] if len(outs) == 1 else torch.cat(outs)
         slope = slopes[0] if len(slopes) == 1 else torch.cat(slopes)
         return slope.float(), self._cast(h)
-
-    def _first_section(self, outs: list[Tensor], b: Tensor) -> tuple[Tensor, Tensor]:
-        """:meth:`_train_section` of layer 1 from the per-seed GEMM outputs (B, M/S·H), interleaved runs."""
-        batch, H = outs[0].shape[0], b.shape[2]
-        z = torch.stack([o.view(batch, -1, H).transpose(0, 1) for o in outs], 1).reshape(self.M, batch, H)
-        return self._train_section(z.float(), b)
-
-    def _first_backward_section(self, slope: Tensor, dh: Tensor) -> tuple[Tensor, Tensor]:
-        """Layer 1's bias gradient and dL/dz per seed as (S, B, M/S·H) in the compute dtype (interleaved runs)."""
-        d, d_sum, _ = self._backward_section(slope, dh)
-        S, (M, batch, H) = len(self.seed_runs), d.shape
-        per_seed = d.view(M // S, S, batch, H).permute(1, 2, 0, 3).reshape(S, batch, -1)
-        return d_sum, self._cast(per_seed)
 
     def _backward_section(self, slope: Tensor, dh: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """dL/dz = dL/dh · f'(z), its bias gradient (sum over the batch) and dL/dz in the compute dtype."""
@@ -281,60 +247,63 @@ class StackedMLP:
             mult[g.start:g.stop], add[g.start:g.stop] = drop_terms(k, p, alpha_prime(g.spec))
         return mult, add
 
-    def _nonzero_columns(self, x: Tensor) -> Tensor | None:
-        """The batch's nonzero input columns, or None to multiply all of them."""
-        if self.dtype not in SKIP_DTYPES or x.device.type != "cpu":  # on a GPU the test would sync every step
-            return None
-        nz = (x != 0).any(0).nonzero().flatten()
-        return None if nz.numel() >= SKIP_FRACTION * x.shape[1] else nz
+    def _column_range(self, x: Tensor) -> tuple[int, int]:
+        """(lo, hi): every input column outside [lo, hi) is zero in the whole batch ``x`` (B, in)."""
+        nz = x.abs().amax(0).nonzero()  # 44 µs on a 128×784 batch, (x != 0).any(0) 269 µs; NaN counts as nonzero
+        if nz.numel() == 0:
+            return 0, 0
+        return int(nz[0]), int(nz[-1]) + 1
+
+    def _run_by_run(self, w: Tensor) -> bool:
+        """Layer 1 run by run on column ranges: on a CPU (the range test would sync a GPU every step), when the
+        GEMMs run in the weights' own dtype (fp32)."""
+        return self.dtype in SKIP_DTYPES and self.dtype == w.dtype and w.device.type == "cpu"
 
     # ------------------------------------------------------------ layer 1
-    def _first_layer(self, w: Tensor, b: Tensor | None, xs: Sequence[Tensor], groups) -> tuple[Tensor, list]:
+    def _first_layer(self, w: Tensor, b: Tensor | None, xs: Sequence[Tensor], groups: Sequence[list[int]]
+                     ) -> tuple[Tensor, tuple]:
+        """Pre-activations (M, B, H) float32 of layer 1 (plus ``b`` if given): run ``r`` of ``groups[k]`` sees
+        the batch ``xs[k]``.  Returns them and what :meth:`_first_layer_grad` needs."""
         M, H = self.M, w.shape[2]
         batch = xs[0].shape[0]
-        z = torch.empty(M, batch, H, device=w.device)
-        saved = []
-        for x, (runs, where) in zip(xs, groups):
-            nz = self._nonzero_columns(x)
-            runs_w = w[where] if where is not None else w.index_select(0, runs)  # (m, in, H), maybe a view
-            if nz is None:
-                x_used = self._cast(x)
-                w_used = torch.empty(w.shape[1], len(runs), H, dtype=self.dtype, device=w.device)
-                w_used.copy_(runs_w.transpose(0, 1))  # one pass: transpose and cast
-                w_used = w_used.view(w.shape[1], -1)
-            else:
-                x_used = self._cast(x.index_select(1, nz))
-                w_used = self._cast(runs_w.transpose(0, 1)[nz].reshape(len(nz), -1))
-            out = (x_used @ w_used).view(batch, len(runs), H).transpose(0, 1)
-            if where is not None:
-                z[where] = out
-            else:
-                z.index_copy_(0, runs, out.float())
-            saved.append((x_used, nz))
+        if self._run_by_run(w):
+            z = torch.empty(M, batch, H, dtype=w.dtype, device=w.device)
+            ranges = []
+            for x, runs in zip(xs, groups):
+                x = self._cast(x)
+                lo, hi = self._column_range(x)
+                part = x[:, lo:hi]
+                for r in runs:
+                    torch.mm(part, w[r, lo:hi], out=z[r])
+                ranges.append((lo, hi))
+            saved: tuple = ([self._cast(x) for x in xs], ranges, groups)
+        else:  # one batched GEMM over all runs (bf16, GPU)
+            which = torch.empty(M, dtype=torch.long)
+            for k, runs in enumerate(groups):
+                which[runs] = k
+            x_all = self._cast(torch.stack(list(xs)) if len(xs) > 1 else xs[0].unsqueeze(0))
+            x_all = x_all[which.to(x_all.device)] if len(xs) > 1 else x_all.expand(M, *x_all.shape[1:])
+            z = torch.bmm(x_all, self._cast(w)).float()
+            saved = (x_all, None, groups)
         return (z if b is None else z.add_(b)), saved
 
-    def _first_layer_grad(self, dz: Tensor, w_shape: torch.Size, saved: list, groups,
-                          out: Tensor | None = None) -> Tensor:
-        covered = all(where is not None and nz is None for (_, nz), (_, where) in zip(saved, groups))
-        # every run's rows are written below when each seed group is a slice and no column is skipped
-        grad = _buffer(out, w_shape, dz.device, zero=not covered)
-        H = w_shape[2]
-        for (x_used, nz), (runs, where) in zip(saved, groups):
-            part = dz[where] if where is not None else dz.index_select(0, runs)  # (m, B, H)
-            d = torch.empty(part.shape[1], len(runs), H, dtype=self.dtype, device=dz.device)
-            d.copy_(part.transpose(0, 1))
-            dw = (x_used.t() @ d.view(part.shape[1], -1)).view(-1, len(runs), H)  # (cols, m, H)
-            if where is not None:
-                target = grad[where].transpose(0, 1)  # (in, m, H) view
-                if nz is None:
-                    target.copy_(dw)
-                else:
-                    target[nz] = dw.float()
-            else:
-                full = dw.float()
-                if nz is not None:
-                    full = torch.zeros(w_shape[1], len(runs), H, device=dz.device).index_copy_(0, nz, full)
-                grad.index_copy_(0, runs, full.transpose(0, 1))
+    def _first_layer_grad(self, dz: Tensor, w_shape: torch.Size, saved: tuple, out: Tensor | None = None) -> Tensor:
+        """Layer 1's weight gradient (M, in, H) float32 from dL/dz (M, B, H) (any dtype): into ``out`` when
+        given; rows of columns outside a batch's range exactly 0."""
+        grad = _buffer(out, w_shape, dz.device)
+        inputs, ranges, groups = saved
+        if ranges is None:
+            product = torch.bmm(inputs.transpose(1, 2), self._cast(dz))
+            return grad.copy_(product)
+        dz = dz.float()
+        for x, (lo, hi), runs in zip(inputs, ranges, groups):
+            part = x[:, lo:hi].t()
+            for r in runs:
+                torch.mm(part, dz[r], out=grad[r, lo:hi])
+                if lo > 0:
+                    grad[r, :lo].zero_()
+                if hi < w_shape[1]:
+                    grad[r, hi:].zero_()
         return grad
 
     # ------------------------------------------------------------ passes
@@ -344,9 +313,9 @@ class StackedMLP:
         Large batches run everything after layer 1's GEMM as one compiled graph (:meth:`_eval_section`).
         """
         if self._use_fused(self.M * x.shape[0] * params[0].shape[2]):
-            z, _ = self._first_layer(params[0], None, [x], self.all_runs)
+            z, _ = self._first_layer(params[0], None, [x], self._all_lists)
             return self._fused_eval(z, params[1], list(params[2:]))
-        z, _ = self._first_layer(params[0], params[1], [x], self.all_runs)
+        z, _ = self._first_layer(params[0], params[1], [x], self._all_lists)
         h = self._activate(z)
         rest = params[2:]
         for i in range(0, len(rest) - 2, 2):
@@ -371,7 +340,7 @@ class StackedMLP:
         drop = train and self.dropout > 0
         if not drop and self._use_fused(self.M * xs[0].shape[0] * w1.shape[2]):
             return self._fused_loss_and_grads(params, xs, target, kind, out)
-        z, saved_first = self._first_layer(w1, b1, xs, self.seed_runs)
+        z, saved_first = self._first_layer(w1, b1, xs, self._seed_lists)
         pre, inputs, masks = [z], [], []
         h = self._activate(z)
         for k, (w, b) in enumerate(rest):
@@ -401,67 +370,20 @@ class StackedMLP:
             if drop:
                 dh.mul_(masks[k])
             d = self._activation_backward(pre[k], dh)
-        grads[0] = self._first_layer_grad(d, w1.shape, saved_first, self.seed_runs, out)
+        grads[0] = self._first_layer_grad(d, w1.shape, saved_first, out)
         grads[1] = d.sum(1, keepdim=True)
         return losses, grads
-
-    def _first_gemms(self, w1: Tensor, xs: Sequence[Tensor]) -> tuple[list[Tensor], list]:
-        """Layer 1 per seed group (interleaved runs): ``X_s @ [W_s,1 … W_s,m]`` (B, m·H) on the batch's nonzero columns.
-
-        The weights are transposed and cast in one pass (gathering the nonzero rows where columns are skipped).
-        """
-        M, (inputs_, H), S = self.M, w1.shape[1:], len(xs)
-        per_seed = w1.view(M // S, S, inputs_, H)
-        full = (S, inputs_, M // S, H)
-        columns = [self._nonzero_columns(x) for x in xs]
-        dense = all(nz is None for nz in columns)
-        if dense:  # one pass for all seeds: transpose and cast
-            if self._w_c is None or self._w_c.shape != full or self._w_c.device != w1.device:
-                self._w_c = torch.empty(full, dtype=self.dtype, device=w1.device)  # kept: no page faults
-            self._w_c.copy_(per_seed.detach().permute(1, 2, 0, 3))
-        outs, saved = [], []
-        for s, (x, nz) in enumerate(zip(xs, columns)):
-            if dense:
-                w_c = self._w_c[s]
-            elif nz is None:  # this seed's batch has no zero column, another one's has
-                w_c = torch.empty(full[1:], dtype=self.dtype, device=w1.device)
-                w_c.copy_(per_seed[:, s].transpose(0, 1))
-            else:
-                x = x.index_select(1, nz)
-                w_c = self._cast(per_seed[:, s].transpose(0, 1).index_select(0, nz))  # (cols, m, H)
-            x_c = self._cast(x)
-            outs.append(x_c @ w_c.view(len(w_c), -1))
-            saved.append((x_c, nz))
-        return outs, saved
-
-    def _first_grads(self, shape: torch.Size, saved: list, per_seed: Tensor, out: Tensor | None) -> Tensor:
-        """Layer 1's weight gradient (M, in, H) float32 from dL/dz per seed (S, B, m·H); skipped rows exactly 0."""
-        M, inputs_, H = shape
-        S = len(saved)
-        grad = _buffer(out, shape, per_seed.device, zero=any(nz is not None for _, nz in saved))
-        view = grad.view(M // S, S, inputs_, H)
-        for s, (x_c, nz) in enumerate(saved):
-            dw = (x_c.t() @ per_seed[s]).view(-1, M // S, H)  # (columns, m, H)
-            if nz is None:
-                view[:, s].copy_(dw.transpose(0, 1))
-            else:
-                view[:, s].transpose(0, 1).index_copy_(0, nz, dw.float())
-        return grad
 
     def _fused_loss_and_grads(self, params: Sequence[Tensor], xs: Sequence[Tensor], target: Tensor,
                               kind: str, out: Tensor | None = None) -> tuple[Tensor, list[Tensor]]:
         """:meth:`loss_and_grads` without dropout, its elementwise sections compiled (:class:`_Fused`)."""
         w1, b1 = params[0], params[1]
         rest = [(params[i], params[i + 1]) for i in range(2, len(params), 2)]
-        first = self._interleaved
-        if first:  # layer 1's GEMM outputs go straight into the compiled section
-            outs, saved = self._first_gemms(w1, xs)
-        else:
-            z, saved_first = self._first_layer(w1, None, xs, self.seed_runs)
+        z, saved_first = self._first_layer(w1, None, xs, self._seed_lists)
         slopes, inputs, weights = [], [], []  # per hidden layer: f'(z), the activation, the weights (compute dtype)
         b = b1
-        for k, (w, b_next) in enumerate(rest):
-            slope, h_c = self._fused_first(outs, b) if first and k == 0 else self._fused_forward(z, b)
+        for w, b_next in rest:
+            slope, h_c = self._fused_forward(z, b)
             slopes.append(slope)
             inputs.append(h_c)
             weights.append(self._cast(w))  # cast once, used again in the backward pass
@@ -474,11 +396,7 @@ class StackedMLP:
             grads[2 + 2 * k] = torch.bmm(inputs[k].transpose(1, 2), d_c).float()
             grads[3 + 2 * k] = d_sum
             dh = torch.bmm(d_c, weights[k].transpose(1, 2))
-            if first and k == 0:
-                grads[1], per_seed = self._fused_first_backward(slopes[0], dh)
-                grads[0] = self._first_grads(w1.shape, saved, per_seed, out)
-                return losses, grads
             d, d_sum, d_c = self._fused_backward(slopes[k], dh)
-        grads[0] = self._first_layer_grad(d, w1.shape, saved_first, self.seed_runs, out)
+        grads[0] = self._first_layer_grad(d_c, w1.shape, saved_first, out)
         grads[1] = d_sum
         return losses, grads
