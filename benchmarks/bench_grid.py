@@ -19,7 +19,8 @@ compare`` records every epoch).  Test accuracy is computed after training, untim
 side.  Prints seconds per epoch, speed-ups, and mean test accuracies per activation.
 
 Then the **floor**: the step's GEMMs and ``torch._fused_adam_`` alone, on the same shapes —
-the time no implementation built from these PyTorch kernels can go below.
+the time no implementation built from these PyTorch kernels can go below — and the grid's training
+step as a multiple of it, the two timed in alternating blocks of 20 steps (``floor_ratio``).
 
 ``--full N`` also trains the default grid (precision "auto") for N epochs and prints, for each
 n ≤ N, the estimated job time and ReLU's test accuracy at its best validation epoch (≤ n).
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import time
 
 import torch
@@ -251,7 +253,18 @@ def warm_up(trainer: GridTrainer, data) -> float:
 
 
 def floor(trainer: GridTrainer, data, steps: int = 60) -> float:
-    """Seconds per step of the grid step's matrix multiplies and fused Adam alone (nothing else).
+    """Seconds per step of the grid step's matrix multiplies and fused Adam alone (nothing else)."""
+    step = floor_step(trainer, data)
+    for _ in range(5):
+        step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return (time.perf_counter() - start) / steps
+
+
+def floor_step(trainer: GridTrainer, data):
+    """A function running one step of the grid step's matrix multiplies and fused Adam alone.
 
     The least GEMM work of the step, as large GEMMs: layer 1 per seed group as one GEMM on a real
     batch's nonzero columns in fp32 (the fast path multiplies each run's nonzero column *range*, a
@@ -292,12 +305,50 @@ def floor(trainer: GridTrainer, data, steps: int = 60) -> float:
         torch._fused_adam_(flat, grads, m1, m2, [], [count] * len(flat), amsgrad=False, lr=1e-3, beta1=0.9,
                            beta2=0.999, weight_decay=0.0, eps=1e-8, maximize=False)
 
-    for _ in range(5):
-        step()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return (time.perf_counter() - start) / steps
+    return step
+
+
+def grid_step(trainer: GridTrainer, data):
+    """A function running one training step of ``trainer`` (the fast path: batch gather, loss and gradients,
+    Adam), on the epoch's batches in order — what ``train_epoch`` does per step, without its bookkeeping."""
+    order = torch.stack([epoch_order(s, 0, len(data.x_train)) for s in trainer.seeds])
+    parts = batches(len(data.x_train), trainer.config.batch_size)
+    count = [0]
+
+    def step():
+        index = order[:, parts[count[0] % len(parts)]]
+        count[0] += 1
+        xs = data.x_train[index]
+        y = data.y_train[index][trainer.seed_index]
+        with torch.no_grad():
+            _, grads = trainer.mlp.loss_and_grads(trainer.params, list(xs), y, data.kind, out=trainer._grad_first)
+        trainer._update(grads)
+        trainer.step += 1
+
+    return step
+
+
+def floor_ratio(trainer: GridTrainer, data, blocks: int = 8, steps: int = 20) -> tuple[float, float, float, float]:
+    """The grid's training step as a multiple of the floor step, both timed in alternating blocks of ``steps``
+    in this process (the machine's speed drifts by up to ±40 % between minutes: a floor measured at another
+    moment than the grid can be off by that much).  Returns (median ratio, lowest, highest, median floor s)."""
+    g, f = grid_step(trainer, data), floor_step(trainer, data)
+    for _ in range(3):
+        g()
+        f()
+    ratios, floors = [], []
+    for _ in range(blocks):
+        start = time.perf_counter()
+        for _ in range(steps):
+            g()
+        mid = time.perf_counter()
+        for _ in range(steps):
+            f()
+        end = time.perf_counter()
+        ratios.append((mid - start) / (end - mid))
+        floors.append((end - mid) / steps)
+    ratios.sort()
+    return ratios[len(ratios) // 2], ratios[0], ratios[-1], sorted(floors)[len(floors) // 2]
 
 
 def compare(data, runs, args, base_config) -> None:
@@ -358,6 +409,11 @@ def compare(data, runs, args, base_config) -> None:
         print(f"\nfloor ({auto}): the step's GEMMs and fused Adam alone take {1000 * per_step:.2f} ms/step = "
               f"{per_step * steps / args.epochs:.2f} s/epoch, so even with nothing else the speed-up could be "
               f"at most {base / (per_step * steps / args.epochs):.2f}x (4x needs {base / 4:.2f} s/epoch)")
+        if trainer.mlp is not None:
+            ratio, low, high, floor_s = floor_ratio(trainer, data)
+            print(f"grid training step / floor step, interleaved in blocks of 20 steps: median {ratio:.2f}x "
+                  f"(blocks {low:.2f}–{high:.2f}x; floor {1000 * floor_s:.2f} ms/step in those blocks)  "
+                  f"[{torch.get_num_threads()} thread(s), load {' '.join(f'{v:.1f}' for v in os.getloadavg())}]")
 
 
 def full_job(data, runs, args) -> None:
