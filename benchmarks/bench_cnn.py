@@ -66,18 +66,20 @@ def sgemm_peak(device: str, n: int = 2048) -> float:
 
 
 def conv_floor(grid: GridTrainer, device: str, repeats: int = 2) -> float:
-    """Seconds per step of the step's convolutions alone, as the grid runs them (one grouped channels-last conv
-    per activation group; conv 1 forward + weight gradient, conv 2 forward + input and weight gradients),
-    on random tensors: no activation, pooling, dense layers, loss or optimiser."""
+    """Seconds per step of the step's convolutions alone, as the grid runs them (on a CPU one channels-last
+    convolution per model, elsewhere one grouped channels-last convolution per activation group; conv 1 forward +
+    weight gradient, conv 2 forward + input and weight gradients), on random tensors: no activation, pooling,
+    dense layers, loss or optimiser."""
     cl = torch.channels_last
+    per_model = device == "cpu"
     tensors = []
     for g in grid.groups:
-        n = g.stop - g.start
-        x = torch.randn(BATCH, n, 28, 28, device=device).contiguous(memory_format=cl)
-        w1 = torch.randn(32 * n, 1, 3, 3, device=device, requires_grad=True)
-        h = torch.randn(BATCH, 32 * n, 26, 26, device=device).contiguous(memory_format=cl).requires_grad_(True)
-        w2 = torch.randn(64 * n, 32, 3, 3, device=device).contiguous(memory_format=cl).requires_grad_(True)
-        tensors.append((n, x, w1, h, w2))
+        for n in ([1] * (g.stop - g.start) if per_model else [g.stop - g.start]):
+            x = torch.randn(BATCH, n, 28, 28, device=device).contiguous(memory_format=cl)
+            w1 = torch.randn(32 * n, 1, 3, 3, device=device, requires_grad=True)
+            h = torch.randn(BATCH, 32 * n, 26, 26, device=device).contiguous(memory_format=cl).requires_grad_(True)
+            w2 = torch.randn(64 * n, 32, 3, 3, device=device).contiguous(memory_format=cl).requires_grad_(True)
+            tensors.append((n, x, w1, h, w2))
 
     def step() -> None:
         for n, x, w1, h, w2 in tensors:
@@ -172,7 +174,7 @@ def main() -> None:
         fraction = images * TRAIN_FLOPS / 1e9 / peak
         print(f"{key:34s} {seconds:6.2f} s/step  {seconds * len(parts):7.1f} s/epoch  {images:6.0f} images/s  "
               f"{100 * fraction:4.0f} % of peak  plain/this {base / seconds:4.2f}×  [{name}]")
-    print(f"convolutions alone (grouped, channels-last, fwd + bwd): {floor:.2f} s/step — with nothing else, the grid "
+    print(f"convolutions alone ({'one per model' if device == 'cpu' else 'grouped'}, channels-last, fwd + bwd): {floor:.2f} s/step — with nothing else, the grid "
           f"could be at most {base / floor:.2f}× the plain loop  [{name}, load {os.getloadavg()[0]:.1f}]")
 
 

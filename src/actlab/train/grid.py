@@ -211,15 +211,17 @@ class GridTrainer:
             h = self._activate(z, 0, 1, train)
             rest = params[2:]
         else:
-            h = self._cnn_features(params, x, shared, train)
-            rest = params[4:]
+            h, used = self._cnn_features(params, x, shared, train)
+            if used == 6:  # the first dense layer was applied run by run
+                h = self._activate(h, 0, 1, train)
+            rest = params[used:]
         layers = [(rest[i], rest[i + 1]) for i in range(0, len(rest), 2)]
         for w, b in layers[:-1]:
             h = self._activate(torch.baddbmm(b, h, w), 0, 1, train)
         w, b = layers[-1]
         return torch.baddbmm(b, h, w)
 
-    def _cnn_features(self, params: list[Tensor], x: Tensor, shared: bool, train: bool) -> Tensor:
+    def _cnn_features(self, params: list[Tensor], x: Tensor, shared: bool, train: bool) -> tuple[Tensor, int]:
         return cnn_features(self, params, x, shared, train)
 
     # ------------------------------------------------------------ training
