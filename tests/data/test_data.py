@@ -170,6 +170,22 @@ def test_digits_split_and_range():
     assert counts.min() >= 35 and counts.max() <= 37  # stratified
 
 
+def test_digits_read_without_sklearn_equal_sklearns_loader(monkeypatch):
+    import sys
+
+    from sklearn.datasets import load_digits as reference
+
+    from actlab.data import digits
+
+    pixels, labels = digits._read_digits()
+    bunch = reference()
+    assert np.array_equal(pixels, bunch.data) and np.array_equal(labels, bunch.target)
+    monkeypatch.setattr(digits.importlib.util, "find_spec", lambda name: None)  # the file not found: sklearn's loader
+    again, labels_again = digits._read_digits()
+    assert np.array_equal(again, bunch.data) and np.array_equal(labels_again, bunch.target)
+    assert "sklearn.datasets" in sys.modules
+
+
 def test_digits_seed_shape_and_subset():
     a, b = data.load("digits", seed=1), data.load("digits", seed=2)
     assert not torch.equal(a.y_train, b.y_train)

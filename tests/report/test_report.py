@@ -106,3 +106,28 @@ def test_everything_diverged_still_renders(tmp_path):
     text = write_report(run)["html"].read_text()
     assert "Every activation failed to learn" in text and "relu" in text  # not "no run has finished yet"
     assert "all 2 seeds failed to learn (diverged)" in text
+
+
+def test_t_functions_equal_scipy_stats():
+    """The report's t quantile, noncentral t CDF and paired t-test (scipy.special, a fraction of scipy.stats'
+    import time) give scipy.stats' values."""
+    import math
+
+    import numpy as np
+    from scipy import stats as reference
+
+    from actlab.report.stats import nct_cdf, paired_t_pvalue, t_ppf
+
+    for df in (1, 2, 4, 9, 29):
+        for q in (0.025, 0.5, 0.9, 0.975):
+            assert t_ppf(q, df) == pytest.approx(float(reference.t.ppf(q, df)), rel=1e-10, abs=1e-12)
+        for nc in (0.0, 0.7, 3.0):
+            for x in (-2.5, 0.0, 1.3, 4.0):
+                assert nct_cdf(x, df, nc) == pytest.approx(float(reference.nct.cdf(x, df, nc)), rel=1e-8, abs=1e-12)
+    rng = np.random.default_rng(0)
+    for n in (2, 3, 5, 10):
+        a, b = rng.normal(size=n), rng.normal(size=n) + 0.3
+        assert paired_t_pvalue(a, b) == pytest.approx(float(reference.ttest_rel(a, b).pvalue), rel=1e-10)
+    assert paired_t_pvalue([1.0, 2.0], [1.0, 2.0]) != paired_t_pvalue([1.0, 2.0], [1.0, 2.0])  # nan, as scipy
+    assert math.isnan(float(reference.ttest_rel([1.0, 2.0], [1.0, 2.0]).pvalue))
+    assert paired_t_pvalue([2.0, 3.0], [1.0, 2.0]) == 0.0 == float(reference.ttest_rel([2.0, 3.0], [1.0, 2.0]).pvalue)

@@ -31,11 +31,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from actlab.errors import ActlabError
 from actlab.report.failure import Baseline, failure_reason, stored_baseline
-from actlab.report.stats import ALPHA, _finite, _mean, _std, bounded_interval, holm
+from actlab.report.stats import ALPHA, _finite, _mean, _std, bounded_interval, holm, paired_t_pvalue
 from actlab.store import EpochRow, RunRow, Store
 
 MNIST_THRESHOLD = 0.97
@@ -237,7 +236,7 @@ def _significance(summaries: list[ActivationSummary], best: ActivationSummary | 
         if np.allclose(diff, diff[0]):
             p = 1.0 if abs(diff[0]) < 1e-15 else 0.0  # no spread: the t statistic is 0 or unbounded
         else:
-            p = float(stats.ttest_rel(a, b).pvalue)
+            p = paired_t_pvalue(a, b)
         s.p_value = p
         tested.append(s)
         pvalues.append(p)
