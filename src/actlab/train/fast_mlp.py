@@ -9,8 +9,8 @@ layers ``(M, in, out)``, biases ``(M, 1, out)``.  What makes it fast:
   is the batch of the run's seed.  Input columns outside [lo, hi) are zero in the whole batch (MNIST's top
   and bottom border rows: ~1/9 of 784), so they add nothing to ``Z`` and their gradient rows are exactly 0.
   A range is a view of the stacked weights (no gather, no transpose, no scatter: the per-seed-group GEMM
-  over the nonzero columns that this replaced spent as long moving weights as multiplying them).  In bf16
-  and on a GPU, layer 1 is one batched GEMM over all runs instead (no host sync, no per-run loop).
+  over the nonzero columns that this replaced spent as long moving weights as multiplying them).  On a GPU
+  layer 1 is one batched GEMM over all runs instead (no host sync, no per-run loop).
 * **bfloat16 matmuls** (``precision="bf16"``): GEMM operands in bfloat16, as
   ``torch.autocast`` does; weights, gradients, activations and losses stay float32.
 * **Activations per contiguous slice** of runs sharing an activation, backward by
@@ -50,9 +50,9 @@ from actlab.nn.alpha_dropout import alpha_prime, drop_terms
 
 __all__ = ["StackedMLP", "loss_and_output_grad", "SKIP_DTYPES", "COMPILE", "COMPILE_MIN_NUMEL"]
 
-# Layer 1 run by run on the nonzero column range (CPU) in these compute dtypes; bf16 (and any GPU) takes one
-# batched GEMM over all runs.
-SKIP_DTYPES = (torch.float32, torch.float64)
+# Compute dtypes whose layer 1 skips the columns outside the batch's nonzero range (all of them since the range
+# is read in place; kept for the benchmarks that import it).
+SKIP_DTYPES = (torch.float32, torch.float64, torch.bfloat16)
 # Fuse the training step's elementwise sections (bias + activations, activation derivatives + bias
 # gradient, loss) with torch.compile (inductor), for hidden tensors of at least COMPILE_MIN_NUMEL
 # elements: compiled once per process and shape (seconds), eager everywhere else or on any failure.
@@ -160,6 +160,7 @@ class StackedMLP:
         self._fused_loss = _Fused(self._loss_section)
         self._fused_eval = _Fused(self._eval_section)
         self._seed_lists = [runs.tolist() for runs in seed_runs]  # run indices per seed group
+        self._w_c: Tensor | None = None  # layer 1's weights in the compute dtype (bf16), reused every step
         self._all_lists = [list(range(self.M))]
 
     @property
@@ -255,9 +256,17 @@ class StackedMLP:
         return int(nz[0]), int(nz[-1]) + 1
 
     def _run_by_run(self, w: Tensor) -> bool:
-        """Layer 1 run by run on column ranges: on a CPU (the range test would sync a GPU every step), when the
-        GEMMs run in the weights' own dtype (fp32)."""
-        return self.dtype in SKIP_DTYPES and self.dtype == w.dtype and w.device.type == "cpu"
+        """Layer 1 run by run on column ranges: on a CPU (the range test would sync a GPU every step)."""
+        return w.device.type == "cpu"
+
+    def _cast_weights(self, w: Tensor) -> Tensor:
+        """``w`` in the compute dtype, cast into a buffer the module keeps (a fresh 5–10 MB tensor per step costs
+        page faults)."""
+        if w.dtype == self.dtype:
+            return w
+        if self._w_c is None or self._w_c.shape != w.shape or self._w_c.device != w.device:
+            self._w_c = torch.empty(w.shape, dtype=self.dtype, device=w.device)
+        return self._w_c.copy_(w)
 
     # ------------------------------------------------------------ layer 1
     def _first_layer(self, w: Tensor, b: Tensor | None, xs: Sequence[Tensor], groups: Sequence[list[int]]
@@ -266,24 +275,27 @@ class StackedMLP:
         the batch ``xs[k]``.  Returns them and what :meth:`_first_layer_grad` needs."""
         M, H = self.M, w.shape[2]
         batch = xs[0].shape[0]
+        w_c = self._cast_weights(w)
         if self._run_by_run(w):
-            z = torch.empty(M, batch, H, dtype=w.dtype, device=w.device)
-            ranges = []
+            z = torch.empty(M, batch, H, dtype=self.dtype, device=w.device)
+            ranges, inputs = [], []
             for x, runs in zip(xs, groups):
                 x = self._cast(x)
                 lo, hi = self._column_range(x)
                 part = x[:, lo:hi]
                 for r in runs:
-                    torch.mm(part, w[r, lo:hi], out=z[r])
+                    torch.mm(part, w_c[r, lo:hi], out=z[r])
                 ranges.append((lo, hi))
-            saved: tuple = ([self._cast(x) for x in xs], ranges, groups)
-        else:  # one batched GEMM over all runs (bf16, GPU)
+                inputs.append(x)
+            z = z.float()
+            saved: tuple = (inputs, ranges, groups)
+        else:  # one batched GEMM over all runs (GPU: no host sync, no per-run loop)
             which = torch.empty(M, dtype=torch.long)
             for k, runs in enumerate(groups):
                 which[runs] = k
             x_all = self._cast(torch.stack(list(xs)) if len(xs) > 1 else xs[0].unsqueeze(0))
             x_all = x_all[which.to(x_all.device)] if len(xs) > 1 else x_all.expand(M, *x_all.shape[1:])
-            z = torch.bmm(x_all, self._cast(w)).float()
+            z = torch.bmm(x_all, w_c).float()
             saved = (x_all, None, groups)
         return (z if b is None else z.add_(b)), saved
 
@@ -292,14 +304,17 @@ class StackedMLP:
         given; rows of columns outside a batch's range exactly 0."""
         grad = _buffer(out, w_shape, dz.device)
         inputs, ranges, groups = saved
+        dz = self._cast(dz)
         if ranges is None:
-            product = torch.bmm(inputs.transpose(1, 2), self._cast(dz))
-            return grad.copy_(product)
-        dz = dz.float()
+            return grad.copy_(torch.bmm(inputs.transpose(1, 2), dz))
+        same = dz.dtype == grad.dtype
         for x, (lo, hi), runs in zip(inputs, ranges, groups):
             part = x[:, lo:hi].t()
             for r in runs:
-                torch.mm(part, dz[r], out=grad[r, lo:hi])
+                if same:
+                    torch.mm(part, dz[r], out=grad[r, lo:hi])
+                else:  # bf16 product, float32 gradient
+                    grad[r, lo:hi].copy_(torch.mm(part, dz[r]))
                 if lo > 0:
                     grad[r, :lo].zero_()
                 if hi < w_shape[1]:
