@@ -146,8 +146,8 @@ OPTIONS: tuple[Option, ...] = (
            default_text="0.2 points; 5 % of the best loss"),
     Option("device", "str", "auto", "auto, cpu, cuda or mps (auto: cuda, else mps, else cpu); recorded in the store.",
            identity=False),
-    Option("compile", "str", "auto", "torch.compile the grid's fused steps: auto (when the job is large enough), "
-           "on or off.", identity=False),
+    Option("compile", "str", "auto", "torch.compile the grid's fused steps: auto (when the job is large enough to "
+           "pay: from 1e8 steps × models × batch × width on a busy machine, 3e9 on an idle one), on or off.", identity=False),
     Option("out", "str", None, "Output directory.", identity=False,
            default_text="runs/compare-<dataset>-<model>-<hash>"),
 )
