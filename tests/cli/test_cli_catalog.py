@@ -52,6 +52,18 @@ def test_show_json_with_param(capsys):
     assert data["init"]["scheme"] == "he"
 
 
+def test_show_says_what_the_module_runs(capsys):
+    """show names the module's implementation, and it is the one spec.module() picks."""
+    for name, impl in (("gelu", "native"), ("quick_gelu", "fused"), ("sinc", "fused")):
+        code, out, _ = run(capsys, "show", name, "--json")
+        assert code == 0
+        assert json.loads(out)["module"]["impl"] == impl
+        module = actlab.get(name).module()
+        assert module.impl == ("native" if impl == "native" else "reference") and module.fused == (impl == "fused")
+    code, out, _ = run(capsys, "show", "gelu")
+    assert "module (spec.module(), impl='auto'): the native PyTorch op" in out and "_native.gelu" in out
+
+
 def test_eval_json_values_and_derivatives(capsys):
     code, out, _ = run(capsys, "eval", "relu", "--x", "0.5,-1,3", "--json")
     assert code == 0

@@ -66,6 +66,7 @@ def show_command(
     if extra is not None:
         info["properties"] = extra
     info["equivalents"] = equivalents_for(spec.name)
+    info["module"] = _module_impl(spec)
     if json:
         print_json(info)
         return
@@ -88,6 +89,7 @@ def show_command(
         say("properties:")
         for key, value in extra.items():
             say(f"  {key}: {value}")
+    say(f"module (spec.module(), impl='auto'): {info['module']['text']}")
     _print_equivalents(spec, say)
     if spec.notes:
         say("notes:")
@@ -97,6 +99,20 @@ def show_command(
         say("references:")
         for ref in spec.references:
             say(f"  • {ref}")
+
+
+def _module_impl(spec: actlab.ActivationSpec) -> dict[str, str]:
+    """What ``spec.module()`` runs: torch's own op, or actlab's Function (compiled for large tensors)."""
+    if spec.native is not None:
+        return {"impl": "native", "text": f"the native PyTorch op ({spec.native.__module__}.{spec.native.__qualname__}), "
+                                          "torch's own autograd; impl='reference' gives the analytic-derivative Function"}
+    if spec.kind == "elementwise":
+        from actlab.compile_policy import ELEMENTWISE_MIN_NUMEL
+
+        return {"impl": "fused", "text": "actlab's autograd Function (backward from the analytic derivative, saves only "
+                                         f"x); forward and backward each one torch.compile-d kernel from "
+                                         f"{ELEMENTWISE_MIN_NUMEL:,} elements, eager below"}
+    return {"impl": "reference", "text": "actlab's autograd Function (backward from the analytic derivative)"}
 
 
 def _print_equivalents(spec: actlab.ActivationSpec, say) -> None:
