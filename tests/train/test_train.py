@@ -372,6 +372,25 @@ def test_zero_column_skip_is_exact(compiled, monkeypatch):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_all_zero_batch_gives_zero_first_layer_gradient(precision, monkeypatch):
+    """A batch with no nonzero input (an empty column range): layer 1 outputs its bias only, its weight gradient
+    is exactly 0, and everything equals the batched GEMM over every column."""
+    data = prepare(make_dataset(n=64, shape=(12,)), "mlp")
+    grid = GridTrainer(data, TrainConfig(depth=1, width=8, batch_size=16, precision=precision),
+                       [RunSpec("tanh", 0), RunSpec("relu", 1)])
+    xs = [torch.zeros(16, 12), data.x_train[:16]]
+    y = data.y_train[:32].view(2, 16)[grid.seed_index]
+    out = torch.full_like(grid.params[0], float("nan"))
+    losses, grads = grid.mlp.loss_and_grads(grid.params, xs, y, data.kind, out=out)
+    assert bool((grads[0][0] == 0).all()) and bool(torch.isfinite(grads[0]).all())
+    monkeypatch.setattr(grid.mlp, "_run_by_run", lambda w: False)
+    ref_losses, ref = grid.mlp.loss_and_grads(grid.params, xs, y, data.kind)
+    torch.testing.assert_close(losses, ref_losses)
+    for a, b in zip(grads, ref):
+        torch.testing.assert_close(a, b)
+
+
 @pytest.mark.parametrize("compiled", [False, True])
 @pytest.mark.parametrize("seeds", [(0, 1), (0, 1, 2)])
 @pytest.mark.parametrize("zero_columns, precision", [(True, "fp32"), (False, "fp32"), ("mixed", "fp32"),
