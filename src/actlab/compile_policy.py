@@ -12,7 +12,7 @@
 - Per job (``--compile {auto,on,off}``, :func:`decide`): "off" never compiles, "on" compiles wherever the
   size thresholds allow, "auto" compiles only when the job's work — steps × models × hidden-tensor elements
   (batch × width) — reaches the threshold for the machine's state when the job starts: :data:`JOB_MIN_WORK`
-  on a contended machine (1-minute load average ≥ the usable cores), :data:`JOB_MIN_WORK_IDLE` on an idle one.
+  on a contended machine (1-minute load average ≥ the usable cores + 1), :data:`JOB_MIN_WORK_IDLE` on an idle one.
   Measured on this machine (2-core Xeon, AVX-512, torch 2.13 CPU) by ``benchmarks/bench_compile_crossover.py``,
   the default grid (MNIST, 9 activations × 3 seeds, width 128), each job a fresh process, ``--compile off`` /
   ``on`` with a cold inductor cache:
@@ -27,6 +27,8 @@
     22–25 s (4.1 s from a warm on-disk cache), so compiling pays from work ≈ 23 s / (3.6 ms / 4.4e5) ≈ 2.8e9
     (≈ 5e8 when the cache is warm, which the policy cannot know beforehand).
 
+  Compiled and eager steps agree to float rounding, not bit for bit, so a rerun that decides otherwise moves
+  the last digits; ``--compile on`` / ``off`` pins the decision (it is recorded as ``compile_used``).
   Compiling a job that would not need it costs one compilation (~25–100 s); not compiling a contended job that
   needs it cost up to 4× its time (1.4e8: 783 s vs 197 s).  The issue's small digits job (≤ 2.9e7) runs eager
   either way, the medium MNIST-1D job (2.8e8) compiles only on a contended machine, ``make demo`` (3.5e9)
@@ -117,13 +119,16 @@ def job_work(steps: int, models: int, hidden_numel: int) -> float:
 
 
 def machine_contended() -> bool:
-    """Whether the 1-minute load average reaches the cores this process may use (runnable threads wait)."""
+    """Whether other work keeps the cores this process may use busy: the 1-minute load average reaches the
+    cores + 1 (the job itself — its imports and data loading just before the decision — counts for about one;
+    measured: idle 0.5–1.8, contended 3.5–12 on 2 cores).  The load average is the host's: in a container
+    limited to fewer cores than the host has, a busy host counts as contended."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover — not Linux
         cores = os.cpu_count() or 1
     try:
-        return os.getloadavg()[0] >= cores
+        return os.getloadavg()[0] >= cores + 1
     except OSError:  # pragma: no cover — no load average: assume the worst (compiling is the safer bet)
         return True
 

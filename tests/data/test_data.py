@@ -171,8 +171,6 @@ def test_digits_split_and_range():
 
 
 def test_digits_read_without_sklearn_equal_sklearns_loader(monkeypatch):
-    import sys
-
     from sklearn.datasets import load_digits as reference
 
     from actlab.data import digits
@@ -180,10 +178,14 @@ def test_digits_read_without_sklearn_equal_sklearns_loader(monkeypatch):
     pixels, labels = digits._read_digits()
     bunch = reference()
     assert np.array_equal(pixels, bunch.data) and np.array_equal(labels, bunch.target)
+    import sklearn.datasets
+
+    calls = []
     monkeypatch.setattr(digits.importlib.util, "find_spec", lambda name: None)  # the file not found: sklearn's loader
+    monkeypatch.setattr(sklearn.datasets, "load_digits", lambda: calls.append(1) or reference())
     again, labels_again = digits._read_digits()
+    assert calls == [1]
     assert np.array_equal(again, bunch.data) and np.array_equal(labels_again, bunch.target)
-    assert "sklearn.datasets" in sys.modules
 
 
 def test_digits_seed_shape_and_subset():

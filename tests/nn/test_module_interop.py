@@ -169,3 +169,20 @@ def test_fused_module_equals_reference_on_large_tensors(name: str, monkeypatch) 
 
     forward, backward = function_for(spec, fused=True).parts
     assert forward._compiled is not None and backward._compiled is not None and not forward._failed
+
+
+@pytest.mark.slow
+def test_fused_counts_recompiles_as_compile_time(monkeypatch):
+    from actlab import compile_policy
+    from actlab.nn import fused as fused_mod
+
+    monkeypatch.setenv("ACTLAB_COMPILE", "1")
+    f = fused_mod.Fused(lambda x: x * torch.tanh(x) + 1.0, "test_recompile_count", "module")
+    before = compile_policy.compile_seconds()
+    f(torch.randn(fused_mod.MIN_NUMEL))
+    first = compile_policy.compile_seconds()
+    assert first > before
+    f(torch.randn(fused_mod.MIN_NUMEL))  # same shape: no compilation
+    assert compile_policy.compile_seconds() == first
+    f(torch.randn(2, fused_mod.MIN_NUMEL))  # another shape: a recompile, counted
+    assert compile_policy.compile_seconds() > first

@@ -38,9 +38,9 @@ def test_contention_is_read_from_the_load_average(monkeypatch):
     import os
 
     cores = len(os.sched_getaffinity(0))
-    monkeypatch.setattr(os, "getloadavg", lambda: (cores + 0.5, 0.0, 0.0))
+    monkeypatch.setattr(os, "getloadavg", lambda: (cores + 1.5, 0.0, 0.0))
     assert job_threshold() == JOB_MIN_WORK
-    monkeypatch.setattr(os, "getloadavg", lambda: (cores - 0.5, 0.0, 0.0))
+    monkeypatch.setattr(os, "getloadavg", lambda: (cores + 0.5, 0.0, 0.0))  # the job itself counts for about one
     assert job_threshold() == JOB_MIN_WORK_IDLE
 
 

@@ -102,17 +102,20 @@ def show_command(
 
 
 def _module_impl(spec: actlab.ActivationSpec) -> dict[str, str]:
-    """What ``spec.module()`` runs: torch's own op, or actlab's Function (compiled for large tensors)."""
-    if spec.native is not None:
+    """What ``spec.module()`` runs (read from the module itself): torch's own op, or actlab's Function, compiled for
+    large tensors where ``impl="auto"`` has no native op."""
+    from actlab.compile_policy import ELEMENTWISE_MIN_NUMEL
+
+    module = spec.module()
+    if module.impl == "native":
         return {"impl": "native", "text": f"the native PyTorch op ({spec.native.__module__}.{spec.native.__qualname__}), "
                                           "torch's own autograd; impl='reference' gives the analytic-derivative Function"}
-    if spec.kind == "elementwise":
-        from actlab.compile_policy import ELEMENTWISE_MIN_NUMEL
-
-        return {"impl": "fused", "text": "actlab's autograd Function (backward from the analytic derivative, saves only "
-                                         f"x); forward and backward each one torch.compile-d kernel from "
+    function = ("actlab's autograd Function (backward from the analytic derivative; saves its input and any "
+                "tensor-valued parameter, not the forward's intermediates)")
+    if getattr(module, "fused", False):
+        return {"impl": "fused", "text": f"{function}; forward and backward each one torch.compile-d kernel from "
                                          f"{ELEMENTWISE_MIN_NUMEL:,} elements, eager below"}
-    return {"impl": "reference", "text": "actlab's autograd Function (backward from the analytic derivative)"}
+    return {"impl": "reference", "text": function}
 
 
 def _print_equivalents(spec: actlab.ActivationSpec, say) -> None:

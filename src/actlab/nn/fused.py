@@ -6,7 +6,7 @@ tensors of fewer than :data:`MIN_NUMEL` elements, when the running job decided n
 (:func:`actlab.compile_policy.job_compiles`: ``--compile off``, a small ``--compile auto`` job,
 ``ACTLAB_COMPILE=0``), inside another compilation, and after a failed compilation (one warning per context;
 the eager function gives the same values and a real bug raises from it).  The first compiled call's time
-counts as compile time (``compare --json``).
+and every call that recompiled (a new shape or stride) count as compile time (``compare --json``).
 """
 from __future__ import annotations
 
@@ -61,6 +61,7 @@ class Fused:
         if not self.use_compiled(x):
             return self.eager(x, *args, **params)
         first = self._compiled is None
+        graphs = _graphs_compiled()
         start = time.perf_counter()
         try:
             result = self.compiled()(x, *args, **params)
@@ -69,6 +70,14 @@ class Fused:
             self._failed = True
             warn_once(self.context, error, _CONSEQUENCE.get(self.context, "it runs eagerly (same values)"))
             return result
-        if first:
+        if first or _graphs_compiled() != graphs:  # this call compiled (the first call, or a recompile)
             add_compile_seconds(time.perf_counter() - start)
         return result
+
+
+def _graphs_compiled() -> int:
+    """Graphs Dynamo compiled in this process so far (0 before it was first imported)."""
+    import sys
+
+    utils = sys.modules.get("torch._dynamo.utils")
+    return utils.counters["stats"]["unique_graphs"] if utils is not None else 0

@@ -29,7 +29,8 @@ class ActivationModule(nn.Module):
     broadcast along dim 1 of the input when ``num_parameters > 1``.
     Random parameters (RReLU) are sampled in training mode and fixed in eval.
 
-    ``impl``: ``"auto"`` (native where the spec names a PyTorch op, else reference),
+    ``impl``: ``"auto"`` (native where the spec names a PyTorch op, else the reference Function with its
+    forward and backward compiled for large tensors: ``fused``),
     ``"native"`` or ``"reference"``.  The module pickles, ``torch.save``-s and
     deep-copies like a ``torch.nn`` module; ``torch.jit.script`` receives the equivalent
     ``torch.nn`` module where one exists.

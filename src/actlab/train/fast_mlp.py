@@ -160,6 +160,9 @@ class StackedMLP:
         self._fused_loss = _Fused(self._loss_section)
         self._fused_eval = _Fused(self._eval_section)
         self._seed_lists = [runs.tolist() for runs in seed_runs]  # run indices per seed group
+        if sorted(r for runs in self._seed_lists for r in runs) != list(range(self.M)):
+            # layer 1 writes each run's rows of the reused gradient buffer: a run in no group would keep garbage
+            raise ValueError(f"seed_runs must list every run 0..{self.M - 1} exactly once, got {self._seed_lists}")
         self._w_c: Tensor | None = None  # layer 1's weights in the compute dtype (bf16), reused every step
         self._all_lists = [list(range(self.M))]
 
