@@ -199,6 +199,12 @@ def train_cell(task: CellTask) -> Iterator[tuple]:
     # no forked SymPy helper (actlab.formula.budget) in a Ray worker: a child forked from it keeps the
     # worker's connection to Ray open, so a worker that dies would never be seen dead (and never retried)
     os.environ["ACTLAB_FORMULA_WORKER"] = "0"
+    # torch.optim imports torch._dynamo (and with it SymPy) on its first use: do it here, before the trainer's
+    # thread starts, so no two threads of this worker import SymPy at once (Python's import-deadlock avoidance
+    # then hands one of them the half-initialised module: "module 'sympy' has no attribute 'printing'", seen once
+    # in CI)
+    import sympy  # noqa: F401
+    import torch._dynamo  # noqa: F401
     torch.set_num_threads(max(1, int(task.threads)))
     set_job_compile(task.compile)
     _register_formulas(task.formulas)
