@@ -240,7 +240,11 @@ def train_cell(task: CellTask) -> Iterator[tuple]:
                 return
     finally:
         stop.set()
-        thread.join()
+        while thread.is_alive():  # the trainer stops at its next step; a second cancellation must not leave it
+            try:                  # running beside the next task this worker takes
+                thread.join()
+            except KeyboardInterrupt:
+                continue
 
 
 def _crash_once(marker: str) -> None:
