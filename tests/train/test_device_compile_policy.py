@@ -161,3 +161,13 @@ def test_compile_seconds_accumulate():
     compile_policy.add_compile_seconds(1.5)
     assert compile_policy.compile_seconds() == pytest.approx(before + 1.5)
     compile_policy._SECONDS[0] = before
+
+
+@pytest.mark.parametrize("key, value, message", [("compile", "sometimes", "unknown compile 'sometimes'"),
+                                                 ("compile", "of", "did you mean off"),
+                                                 ("device", "cdua", "did you mean cuda")])
+def test_bad_compile_or_device_is_refused_when_planning(tmp_path, key, value, message):
+    """Refused with the plan (nothing trained, no output folder, no progress display started)."""
+    with pytest.raises(ActlabError, match=message):
+        plan_from_options({"dataset": "moons", "acts": ["relu"], key: value, "out": str(tmp_path / "r")})
+    assert not (tmp_path / "r").exists()

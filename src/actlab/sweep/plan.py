@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import actlab
-from actlab.errors import ActlabError
+from actlab.errors import ActlabError, suggest
 from actlab.store import Store, is_store
 from actlab.sweep import budget
 from actlab.sweep.dataset import load_dataset
@@ -131,6 +131,14 @@ def plan_sweep(config: Mapping[str, Any]) -> Plan:
         raise ActlabError(f"subset must be at least 1, got {config['subset']}")
     if config.get("margin") is not None and not config["margin"] >= 0:
         raise ActlabError(f"margin must be a number >= 0 (points of accuracy; % of the best loss), got {config['margin']}")
+    from actlab.compile_policy import COMPILE_MODES, DEVICES
+
+    for key, choices in (("compile", COMPILE_MODES), ("device", DEVICES)):  # before anything is trained or shown
+        value = config.get(key)
+        if value is not None and value not in choices:
+            near = suggest(str(value), choices, n=1)
+            raise ActlabError(f"unknown {key} {value!r}; choose one of {', '.join(choices)}"
+                              + (f" (did you mean {near[0]}?)" if near else ""))
     from actlab.train import ENGINES
 
     if config["engine"] == "local":
