@@ -4,7 +4,7 @@
   :func:`compile_enabled`, the only place that parses it).
 - Size thresholds: formula activations, and the modules of catalog entries without a native op, compile
   for tensors of at least :data:`ELEMENTWISE_MIN_NUMEL` elements (one fused elementwise kernel pays above
-  that; :class:`actlab.nn.fused.Fused`);
+  that; :class:`actlab.fused.Fused`);
   the grid engine's fused step sections for hidden tensors of at least
   :data:`GRID_MIN_NUMEL` (compiling costs seconds once per process and shape).
 - A failed compilation runs the eager function (same values) and warns once per

@@ -25,7 +25,6 @@ def ensure_catalog() -> None:
     """Register the built-in catalog (once)."""
     if _state["catalog"]:
         return
-    import actlab.nn  # noqa: F401  (spec.module() builds actlab.nn's module class)
     from actlab.catalog import BUILTIN
 
     for spec in BUILTIN:

@@ -30,7 +30,6 @@ from typing import Any
 import sympy
 import torch
 
-import actlab.nn  # noqa: F401  a formula spec comes with its module class ready (spec.module())
 from actlab.errors import ActlabError
 from actlab.formula import budget, chainrule, symbolic
 from actlab.formula.chainrule import MAX_DERIVATIVE_NODES
