@@ -25,16 +25,6 @@ KINDS = ("elementwise", "vector", "grouped")
 
 Tensor = torch.Tensor
 
-# name/formula -> spec, set by actlab.resolve on import: how a pickled spec finds its record again
-_REBUILD: Callable[..., ActivationSpec] | None = None
-
-
-def set_rebuild(rebuild: Callable[..., ActivationSpec]) -> None:
-    """Called once by :mod:`actlab.resolve`: pickles of registered specs store their name, not their code."""
-    global _REBUILD
-    _REBUILD = rebuild
-
-
 @dataclass(frozen=True)
 class Param:
     """One scalar parameter of an activation, with its allowed range and provenance."""
@@ -300,12 +290,6 @@ class ActivationSpec:
 
     def __deepcopy__(self, memo: dict) -> ActivationSpec:
         return self
-
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        """Registered specs pickle as (name or formula, parameter values) and come back as the registry's record."""
-        if _REBUILD is not None and (self.source == "catalog" or self.expression is not None):
-            return (_REBUILD, (self.name, self.expression, self.defaults()))
-        return super().__reduce_ex__(protocol)
 
     def __repr__(self) -> str:
         values = ", ".join(f"{p.name}={p.default}" for p in self.params)
