@@ -1,7 +1,9 @@
 """The package layout: imports follow the layer table, no cycles, no oversized modules, a light import.
 
 Every import counts: top level, inside functions (lazy) and under ``if TYPE_CHECKING:``; a bare
-``import actlab`` counts as an import of each ``actlab.<name>`` the file then uses.
+``import actlab`` counts as an import of each ``actlab.<name>`` the file then uses, and a module name
+in a lazy re-export table (``{"name": "actlab.x.y"}``) or in ``import_module("actlab.x.y")`` as an
+import of that module.
 """
 from __future__ import annotations
 
@@ -108,7 +110,12 @@ def imports_of(name: str, path: Path, known: dict[str, Path], exports: dict[str,
 
     binds_root = False
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in known:
+            parent = parents.get(id(node))  # a lazy re-export table's value, or import_module("actlab.x")
+            called = isinstance(parent, ast.Call) and ast.unparse(parent.func).endswith("import_module")
+            if isinstance(parent, ast.Dict) and node in parent.values or called:
+                add(node.value, node)
+        elif isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name == "actlab" or alias.name.startswith("actlab."):
                     if alias.asname is None:
@@ -145,6 +152,8 @@ def all_imports() -> list[Import]:
     exports = _exports()
     result: list[Import] = []
     for name, path in known.items():
+        if name == "actlab":  # the facade: it re-exports from every layer, lazily (resolved where used)
+            continue
         for item in imports_of(name, path, known, exports):
             result.append(item)
             # importing a.b.c runs a/__init__ and a/b/__init__ first
@@ -204,10 +213,30 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return sorted(found)
 
 
+def shortest_cycle(component: list[str], graph: dict[str, set[str]]) -> list[str]:
+    """The shortest cycle through ``component``'s first node, as a path that ends where it starts."""
+    start, members = component[0], set(component)
+    previous: dict[str, str] = {}
+    frontier = [start]
+    while frontier:
+        following = []
+        for node in frontier:
+            for nxt in sorted(graph[node] & members):
+                if nxt == start:
+                    path = [node]
+                    while path[-1] != start:
+                        path.append(previous[path[-1]])
+                    return [*reversed(path), start]
+                if nxt not in previous:
+                    previous[nxt] = node
+                    following.append(nxt)
+        frontier = following
+    raise AssertionError(f"{component} is not a cycle")
+
+
 def _describe(component: list[str], graph: dict[str, set[str]]) -> str:
-    members = set(component)
-    edges = [f"{a} → {b}" for a in component for b in sorted(graph[a] & members)]
-    return "{" + ", ".join(component) + "}: " + "; ".join(edges)
+    path = " → ".join(shortest_cycle(component, graph))
+    return f"{path}  ({len(component)} in the cycle: {', '.join(component)})"
 
 
 def _where(module: str) -> str:
@@ -222,6 +251,7 @@ def test_the_checker_finds_planted_cycles():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"e"}, "e": {"d"}, "f": set()}
     assert cycles(graph) == [["a", "b", "c"], ["d", "e"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+    assert shortest_cycle(["a", "b", "c"], {"a": {"b", "c"}, "b": {"c"}, "c": {"a"}}) == ["a", "c", "a"]
 
 
 def test_the_checker_sees_lazy_type_only_and_facade_imports(tmp_path):
@@ -239,11 +269,13 @@ def test_the_checker_sees_lazy_type_only_and_facade_imports(tmp_path):
         "def f():\n"
         "    from .. import top\n"
         "    return actlab.get('relu')\n"
+        "LAZY = {'thing': 'actlab.top'}\n"
     )
     known = {"actlab": package / "__init__.py", "actlab.low": package / "low" / "__init__.py",
              "actlab.low.mod": source, "actlab.top": package / "top.py", "actlab.resolve": package / "top.py"}
     found = {(i.target, i.line, i.how) for i in imports_of("actlab.low.mod", source, known, {"get": "actlab.resolve"})}
-    assert found == {("actlab.top", 4, "type-only"), ("actlab.top", 6, "lazy"), ("actlab.resolve", 7, "lazy")}
+    assert found == {("actlab.top", 4, "type-only"), ("actlab.top", 6, "lazy"), ("actlab.resolve", 7, "lazy"),
+                     ("actlab.top", 8, "top")}
 
 
 def test_the_layer_table_places_members_by_longest_prefix():
@@ -334,3 +366,12 @@ def test_cli_help_imports_no_heavy_library():
     loaded = _imported_after(code)
     heavy = loaded & {"torch", "sympy", "scipy", "matplotlib", "numpy"}
     assert not heavy, heavy
+
+
+def test_the_readme_block_is_rewritten_between_its_markers_only():
+    readme = f"# actlab\n\n## Layout\n\n{layers.START}\nold table\n{layers.END}\n\nmore text\n"
+    rewritten = layers.with_table(readme)
+    assert rewritten == f"# actlab\n\n## Layout\n\n{layers.START}\n{layers.markdown()}{layers.END}\n\nmore text\n"
+    assert layers.with_table(rewritten) == rewritten
+    with pytest.raises(ValueError, match="layers:start"):
+        layers.with_table("# actlab without the block\n")
