@@ -361,6 +361,12 @@ def test_import_actlab_is_light():
 
 
 @pytest.mark.slow
+def test_building_a_catalog_module_is_light():
+    loaded = _imported_after("import actlab.nn\nactlab.nn.create('gelu')\nactlab.nn.create(actlab.get('elu'), impl='reference')")
+    assert not loaded & {"sympy", "scipy", "matplotlib"}, loaded & {"sympy", "scipy", "matplotlib"}
+
+
+@pytest.mark.slow
 def test_cli_help_imports_no_heavy_library():
     code = "import sys; sys.argv=['actlab','--help']\nfrom actlab.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass"
     loaded = _imported_after(code)
