@@ -73,6 +73,45 @@ def _screenshot(page: Path, target: Path, width: int = 1000, height: int = 900) 
             browser.close()
 
 
+# the README's two screenshots of the built site: (file in docs/screenshots, page, viewport height)
+SITE_SCREENSHOTS = (("catalog", "catalog/", 820), ("gelu", "catalog/gelu/", 820))
+
+
+def site_screenshots(site: Path, destination: Path, width: int = 1200) -> list[Path]:
+    """Screenshots of the built site (served over local HTTP, as a browser sees it) for the README."""
+    import functools
+    import http.server
+    import threading
+
+    from playwright.sync_api import sync_playwright
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    destination.mkdir(parents=True, exist_ok=True)
+    written = []
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            try:
+                for name, path, height in SITE_SCREENSHOTS:
+                    page = browser.new_page(viewport={"width": width, "height": height})
+                    page.goto(f"http://127.0.0.1:{server.server_address[1]}/{path}", wait_until="networkidle")
+                    page.wait_for_timeout(500)  # MathJax typesets after load
+                    target = destination / f"{name}.png"
+                    page.screenshot(path=str(target))
+                    written.append(target)
+            finally:
+                browser.close()
+    finally:
+        server.shutdown()
+    return written
+
+
 def render(figure: Figure, destination: Path) -> Path:
     """Run the command behind ``figure`` and copy its output to ``destination/<name>.png``."""
     destination.mkdir(parents=True, exist_ok=True)
@@ -94,7 +133,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help="figures to draw (default: all): " + ", ".join(f.name for f in FIGURES))
     parser.add_argument("--out", default="docs/figures", help="folder of the committed figures")
+    parser.add_argument("--site", help="a built site (make docs): take the README's screenshots of it instead")
+    parser.add_argument("--screenshots", default="docs/screenshots", help="where the site's screenshots go")
     options = parser.parse_args(argv)
+    if options.site:
+        for path in site_screenshots(Path(options.site), Path(options.screenshots)):
+            print(f"  → {path}", flush=True)
+        return 0
     known = {f.name: f for f in FIGURES}
     unknown = [n for n in options.names if n not in known]
     if unknown:
