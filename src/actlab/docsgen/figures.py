@@ -26,6 +26,7 @@ class Figure:
     produced: str = "{png}"  # the file the command writes that becomes the figure
     what: str = ""
     screenshot: bool = False  # the figure is headless Chromium's view of ``produced`` (an HTML page), 1000 px wide
+    anchor: str = ""  # the screenshot starts at this element id of the page
 
 
 FIGURES: tuple[Figure, ...] = (
@@ -53,12 +54,15 @@ FIGURES: tuple[Figure, ...] = (
     Figure("report", ("compare", "--dataset", "moons", "--acts", "relu,tanh,gelu,sigmoid", "--seeds", "3",
                       "--epochs", "30", "--out", "{out}", "--quiet"), "{out}/report.html",
            what="the top of the report: the decision, the ranking, effect sizes", screenshot=True),
+    Figure("tune_report", ("tune", "--acts", "relu,tanh", "--dataset", "digits", "--trials", "6", "--epochs", "5",
+                           "--seeds", "2", "--out", "{out}", "--quiet"), "{out}/report.html",
+           what="the tuned-settings section of a tune report", screenshot=True, anchor="tuning"),
 )
 
 CHROMIUM = "/usr/bin/chromium"
 
 
-def _screenshot(page: Path, target: Path, width: int = 1000, height: int = 900) -> None:
+def _screenshot(page: Path, target: Path, width: int = 1000, height: int = 900, anchor: str = "") -> None:
     """Headless Chromium's view of the top of ``page`` (Playwright driving the system's Chromium)."""
     from playwright.sync_api import sync_playwright
 
@@ -67,7 +71,7 @@ def _screenshot(page: Path, target: Path, width: int = 1000, height: int = 900) 
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         try:
             view = browser.new_page(viewport={"width": width, "height": height})
-            view.goto(page.resolve().as_uri())
+            view.goto(page.resolve().as_uri() + (f"#{anchor}" if anchor else ""))
             view.screenshot(path=str(target))
         finally:
             browser.close()
@@ -123,7 +127,7 @@ def render(figure: Figure, destination: Path) -> Path:
         subprocess.run([sys.executable, "-m", "actlab.cli", *args], check=True)
         produced = Path(figure.produced.format(out=out, png=png))
         if figure.screenshot:
-            _screenshot(produced, target)
+            _screenshot(produced, target, anchor=figure.anchor)
         else:
             shutil.copyfile(produced, target)
     return target
