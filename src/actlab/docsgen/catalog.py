@@ -143,8 +143,9 @@ def activation_page(spec: ActivationSpec, properties: Mapping[str, Any], measure
     lines += ["## Formula", ""]
     if spec.latex:
         lines += [_math(f"f(x) = {spec.latex}"), ""]
-    if spec.derivative_latex:
-        lines += [_math(f"f'(x) = {spec.derivative_latex}"), ""]
+    if spec.derivative_latex:  # a Jacobian (vector kinds) names its own left-hand side
+        prefix = "" if "\\partial" in spec.derivative_latex else "f'(x) = "
+        lines += [_math(prefix + spec.derivative_latex), ""]
     lines += ["As code (what `actlab show` prints):", "", "```text",
               f"f(x)  = {spec.formula}", f"f'(x) = {spec.derivative_formula}", "```", ""]
     if spec.kind != "elementwise":
