@@ -71,7 +71,7 @@ def properties_page() -> str:
 
     text = (fields.__doc__ or "").strip()
     body = text.split("\n", 1)[1].strip() if "\n" in text else text
-    body = body.replace("Exact definitions (one line each, as in the README):", "Exact definitions:")
+    body = re.sub(r"Exact definitions \([^)]*\):", "Exact definitions:", body)
     return "\n".join(["# The property table", "",
                       "`actlab.properties(name)` and `actlab props` compute these fields from an activation's "
                       "forward and derivative in float64. Nothing is typed in: the catalog's stated properties are "
