@@ -204,7 +204,7 @@ def activation_page(spec: ActivationSpec, properties: Mapping[str, Any], measure
         lines += ["", "*measured*: the torch op is compared with this record (values and gradients, kinks included) "
                       "by the test suite; *documented*: read from the framework's source or documentation.", ""]
     else:
-        lines += ["No framework ships this activation as a built-in; `spec.module()` runs actlab's autograd "
+        lines += ["No framework ships this activation as a built-in; `actlab.nn.create(spec)` runs actlab's autograd "
                   "Function.", ""]
 
     if spec.notes:
@@ -219,7 +219,7 @@ def activation_page(spec: ActivationSpec, properties: Mapping[str, Any], measure
                       "| " + " | ".join(_cell(c) for c in columns) + " |", "|" + "---|" * len(columns),
                       "| " + " | ".join(_cell(str(c)) for c in item["row"]) + " |", ""]
     lines += ["## Use it", "", "```python", "import actlab", "",
-              f"spec = actlab.get(\"{spec.name}\")", "layer = spec.module()        # a torch.nn.Module",
+              f"spec = actlab.get(\"{spec.name}\")", "layer = actlab.nn.create(spec)  # a torch.nn.Module",
               "spec(torch.linspace(-3, 3, 7))  # f(x); spec.grad(x) is f'(x)", "```", "",
               "```bash", f"actlab show {spec.name}", f"actlab plot {spec.name} -o {spec.name}.png", "```", ""]
     return "\n".join(lines)
