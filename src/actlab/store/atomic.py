@@ -23,9 +23,8 @@ def temporary_name(path: Path) -> Path:
 
 
 def _with_errno(error: OSError) -> OSError:
-    """pyarrow's ``OSError`` carries the errno only in its text (``[errno 27] File too large``)."""
-    if error.errno is not None:
-        return error
+    """pyarrow's ``OSError`` says its errno inside a long text (``... Detail: [errno 27] File too large``): the
+    plain error for that errno."""
     found = re.search(r"\[errno (\d+)\]", str(error), re.IGNORECASE)
     if not found:
         return error
