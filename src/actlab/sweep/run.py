@@ -136,8 +136,10 @@ def run_sweep(
     except StorageError as error:  # a full disk, an I/O error: what was committed stays; say how to go on
         if error.kind not in ("full", "io"):
             raise
-        raise StorageError(f"{error}: {reproduce_command(plan.config, resume=True)}", path=error.path,
-                           kind=error.kind) from None
+        from actlab.store.going_on import after_failed_write
+
+        raise after_failed_write(error, plan.out, resume=reproduce_command(plan.config, resume=True),
+                                 again=reproduce_command(plan.config)) from None
     finally:
         from actlab.compile_policy import set_job_compile
 
