@@ -23,6 +23,7 @@ from actlab.sweep.options import (
     reproduce_command,
 )
 from actlab.sweep.plan import Plan, plan_from_options
+from actlab.sweep.probes import probes_for
 from actlab.sweep.sink import StoreSink
 
 
@@ -208,7 +209,7 @@ def _run_locked(plan: Plan, command: str, on_event: Callable[[Any], None] | None
                                 part.dataset, part.train_config, part.runs, engine=engine, on_event=record,
                                 should_stop=flag, device=device, checkpoints=CheckpointDir(plan.out),
                                 skip_cell=lambda kind, cell: not any(needs(run.run_id) for run in cell),
-                                grid_size=plan.config.get("grid_size"),
+                                grid_size=plan.config.get("grid_size"), probes=probes_for(part.train_config),
                             ) or {})
                         if flag.set:
                             break
