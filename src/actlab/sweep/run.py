@@ -221,11 +221,11 @@ def _run_locked(plan: Plan, command: str, on_event: Callable[[Any], None] | None
             for result in results.values():
                 if isinstance(result, (RunEnd, RunDiverged)):
                     record(result, notify=False)
-        if not flag.set:  # what the report shows but does not compute: module cost, 2-D thumbnails
+        _conclude(store, plan, outcome, started, flag.set, results, set(todo))
+        if not flag.set:  # what the report shows but does not compute: module cost, 2-D thumbnails (not training time)
             from actlab.sweep.measure import measure_sweep
 
             measure_sweep(store, plan, should_stop=flag)
-        _conclude(store, plan, outcome, started, flag.set, results, set(todo))
     finally:
         store.close()
     return outcome
