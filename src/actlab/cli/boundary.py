@@ -73,7 +73,8 @@ def boundary_command(
 
     result = run_boundary(dataset, acts, config, points=points, noise=noise, data_seed=data_seed)
     figure = boundary_figure(result.dataset, result.trained, result.summaries,
-                             subtitle=config.describe()["text"])
+                             subtitle=f"{steps} Adam steps, lr {lr:g}" + (f", best of {restarts} restarts"
+                                                                         if restarts > 1 else ""))
     try:
         figure.savefig(output, format="png")
     except OSError as error:
