@@ -127,3 +127,36 @@ def test_report_run_loads_no_trainer(measured):
                          text=True, check=True, timeout=300)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
     assert (measured / "copy" / "figures" / "boundaries.png").is_file()
+
+
+def test_a_store_from_before_the_measured_tables_is_upgraded_and_renders(tmp_path, store):
+    import sqlite3
+
+    run = store(tmp_path / "v4", {"relu": noisy(0.95, seeds=3), "tanh": noisy(0.9, seeds=3)}, dataset="moons")
+    conn = sqlite3.connect(run / "results.sqlite")  # as an older actlab left it: schema 4, no measured tables
+    for table in ("cost", "thumbnail_frame", "thumbnails"):
+        conn.execute(f"DROP TABLE {table}")
+    conn.execute("PRAGMA user_version = 4")
+    conn.commit()
+    conn.close()
+    assert main(["report", str(run)]) == 0
+    md = (run / "report.md").read_text()
+    assert md.count("| not measured |") == 2 and not (run / "figures" / "boundaries.png").exists()
+    with Store(run, readonly=True) as st:
+        assert read_costs(st) == {} and read_thumbnails(st) == (None, {})
+
+
+@pytest.mark.slow
+def test_a_sweep_measures_once_and_its_report_is_reproducible(tmp_path):
+    from actlab.sweep import compare
+
+    out = tmp_path / "sweep"
+    compare({"dataset": "moons", "subset": 200, "acts": ["relu", "tanh"], "seeds": 2, "epochs": 2, "width": 8,
+             "batch_size": 50, "precision": "fp32", "out": str(out)})
+    with Store(out, readonly=True) as st:
+        costs, (frame, thumbs) = read_costs(st), read_thumbnails(st)
+    assert set(costs) == set(thumbs) == {"relu", "tanh"} and frame.dataset == "moons"
+    assert all(c.median > 0 and (c.batch, c.width) == (50, 8) for c in costs.values())
+    before = _outputs(out)
+    assert main(["report", str(out)]) == 0
+    assert _outputs(out) == before  # the sweep's own report and a later one: the same bytes
