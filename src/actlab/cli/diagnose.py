@@ -84,9 +84,11 @@ def _number(value: Any) -> str:
 def _print_table(summary: dict[str, Any]) -> None:
     from rich.table import Table
 
+    threshold = summary["setup"].get("saturation_threshold", 0.01)
+    saturated = f"saturated final (|f′| < {100 * threshold:g} % max)"
     for name, data in summary["activations"].items():
         table = Table(title=f"{name}: {data['verdict']}", title_justify="left")
-        for column in ("layer", "speed at init (mean ± std)", "speed final", "dead final", "saturated final"):
+        for column in ("layer", "speed at init (mean ± std)", "speed final", "dead final", saturated):
             table.add_column(column, justify="right")
         for layer in data["layers"]:
             table.add_row(str(layer["layer"]), f"{_number(layer['speed_at_init'])} ± {_number(layer['speed_at_init_std'])}",
@@ -95,6 +97,11 @@ def _print_table(summary: dict[str, Any]) -> None:
         console.print(table)
         for reason in data["reasons"]:
             console.print(f"  {reason}", highlight=False)
+        numbers = data["numbers"]
+        if numbers.get("collapsed_fraction_init") or numbers.get("collapsed_fraction_final"):
+            console.print(f"  nets with a hidden layer entirely dead (constant output): "
+                          f"{_percent(numbers['collapsed_fraction_init'])} at init, "
+                          f"{_percent(numbers['collapsed_fraction_final'])} at the end", highlight=False)
         if data["clipped_fraction"] is not None:
             console.print(f"  clipped steps: {_percent(data['clipped_fraction'])}", highlight=False)
 
@@ -149,6 +156,7 @@ def diagnose_command(
     every: Annotated[Optional[int], typer.Option("--every", help="Measure every k optimiser steps instead of after every epoch.")] = None,
     eval_size: Annotated[Optional[int], typer.Option("--eval-size", help="The first N training examples are the evaluation batch. [default: 1000]")] = None,
     subset: Annotated[Optional[int], typer.Option(help="Train on the first N training examples only.")] = None,
+    saturation_threshold: Annotated[Optional[float], typer.Option("--saturation-threshold", help="A (example, unit) pair is saturated when |f′(z)| is below this fraction of max |f′| (0.2: a sigmoid below 0.053 or above 0.947). [default: 0.01]")] = None,
     preset: Annotated[Optional[str], typer.Option(help="nielsen, exploding or dying-relu (explicit options override the preset).")] = None,
     compare_acts: Annotated[Optional[str], typer.Option("--compare-acts", help="Comma-separated activations run with the same setup, e.g. sigmoid,tanh,relu,selu,gelu.")] = None,
     param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="Activation parameter NAME=VALUE (repeatable; applies to every activation that has it).")] = None,
@@ -177,7 +185,8 @@ def diagnose_command(
     params = parse_params(param)
     explicit = {"depth": depth, "width": width, "dataset": dataset, "init": init, "epochs": epochs, "lr": lr,
                 "optimizer": optimizer, "batch_size": batch_size, "l2": l2, "clip_value": clip_value,
-                "clip_norm": clip_norm, "seeds": seeds, "every": every, "eval_size": eval_size, "subset": subset}
+                "clip_norm": clip_norm, "seeds": seeds, "every": every, "eval_size": eval_size, "subset": subset,
+                "saturation_threshold": saturation_threshold}
     values.update({k: v for k, v in explicit.items() if v is not None})
     values["params"] = tuple(sorted(params.items()))
     values["preset"] = preset
@@ -210,7 +219,7 @@ def _exploding(setup: Any, target: Path, json: bool) -> None:
     if setup.depth < 2:
         fail("the exploding preset needs --depth of at least 2 (a growth factor is between two layers)")
     result = run_exploding(setup.depth, setup.activations[0], lr=setup.lr, clip_value=setup.clip_value,
-                           clip_norm=setup.clip_norm)
+                           clip_norm=setup.clip_norm, saturation_threshold=setup.saturation_threshold)
     speeds = [abs(g) for g in result["bias_gradients"]]
     ratio = speeds[0] / speeds[-1] if speeds[-1] > 0 else math.inf
     result["verdict"] = "exploding" if ratio > EXPLODING_RATIO else "vanishing" if ratio < VANISHING_RATIO else "healthy"

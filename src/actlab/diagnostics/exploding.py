@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 import actlab
-from actlab.diagnostics.measures import max_abs_derivative
+from actlab.diagnostics.measures import SATURATION_FRACTION, max_abs_derivative
 from actlab.diagnostics.presets import EXPLODING_WEIGHT
 from actlab.diagnostics.run import clip_gradients
 from actlab.errors import ActlabError
@@ -36,7 +36,8 @@ def exploding_chain(depth: int, activation: str = "sigmoid", weight: float = EXP
 
 
 def run_exploding(depth: int, activation: str = "sigmoid", *, weight: float = EXPLODING_WEIGHT, lr: float = 0.1,
-                  clip_value: float | None = None, clip_norm: float | None = None) -> dict[str, Any]:
+                  clip_value: float | None = None, clip_norm: float | None = None,
+                  saturation_threshold: float = SATURATION_FRACTION) -> dict[str, Any]:
     """Bias gradients layer by layer, their growth factor, and the update unclipped / clipped by value / by norm."""
     spec = actlab.get(activation)
     if spec.kind != "elementwise":
@@ -62,7 +63,7 @@ def run_exploding(depth: int, activation: str = "sigmoid", *, weight: float = EX
                            "elements_changed": int(sum(bool(p.grad != g) for p, g in zip(parameters, grads)))}
     speeds = [abs(g) for g in bias_grads]
     biggest = max_abs_derivative(spec)
-    saturated = None if biggest is None else float(abs(derivative) < 0.01 * biggest)
+    saturated = None if biggest is None else float(abs(derivative) < saturation_threshold * biggest)
     return {
         "activation": spec.name,
         "depth": depth,

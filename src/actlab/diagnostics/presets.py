@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from actlab.analysis.layer_measures import SATURATION_FRACTION, check_saturation_threshold
 from actlab.errors import ActlabError
 
 __all__ = ["EXPLODING_WEIGHT", "INITS", "LOSSES", "OPTIMIZERS", "PRESETS", "Setup", "preset_defaults"]
@@ -43,6 +44,9 @@ PRESETS: dict[str, dict[str, Any]] = {
                        seeds=3, eval_size=1000),
 }
 
+
+# options a store may predate: at these values a setup hashes as it did before they existed
+_LATER_OPTIONS: dict[str, Any] = {"saturation_threshold": SATURATION_FRACTION}
 
 # sizes diagnose refuses before building anything (a hostile --depth 100000 ran out of memory measuring itself)
 MAX_DEPTH = 1000
@@ -73,6 +77,7 @@ class Setup:
     eval_size: int = 1000  # the first N training examples make the evaluation batch
     subset: int | None = None  # train on the first N training examples only
     preset: str | None = None
+    saturation_threshold: float = SATURATION_FRACTION  # saturated: |f'| below this fraction of max |f'|
 
     def validate(self) -> None:
         if not self.activations:
@@ -111,6 +116,7 @@ class Setup:
             raise ActlabError(f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}")
         if len(set(self.activations)) != len(self.activations):
             raise ActlabError(f"an activation is listed twice in {','.join(self.activations)}")
+        check_saturation_threshold(self.saturation_threshold, "--saturation-threshold")
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -123,6 +129,9 @@ class Setup:
         data = self.to_dict()
         for key in ("seeds", "preset", "activations"):
             data.pop(key)
+        for key, default in _LATER_OPTIONS.items():  # at their defaults they leave older stores' fingerprints
+            if data.get(key) == default:
+                data.pop(key)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -175,7 +175,8 @@ def train_run(setup: Setup, activation: str, seed: int, data: DiagnoseData,
     l2 = setup.l2 / n
 
     def measure(step: int, ratios: list[float | None] | None) -> Snapshot:
-        snapshot = collect(model, data.x_eval, eval_loss, spec, max_derivative=biggest, update_ratios=ratios)
+        snapshot = collect(model, data.x_eval, eval_loss, spec, max_derivative=biggest, update_ratios=ratios,
+                           saturation_threshold=setup.saturation_threshold)
         if on_point is not None:
             on_point(step, step / steps_per_epoch, snapshot)
         return snapshot

@@ -1,0 +1,112 @@
+"""diagnose's saturation threshold, bias-free layers and collapsed (born-dead) nets, checked against direct
+computations."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import actlab
+from actlab.analysis.layer_measures import (
+    SATURATION_FRACTION,
+    check_saturation_threshold,
+    collapsed,
+    collect,
+    layer_measures,
+    verdict,
+)
+from actlab.cli import main
+from actlab.diagnostics.presets import Setup
+from actlab.errors import ActlabError
+
+
+def sigmoid_layer(values):
+    z = torch.tensor([values], dtype=torch.float32)
+    return [z], [torch.zeros(z.shape[1])], [torch.zeros(z.shape[1], 3)]
+
+
+def test_saturated_fraction_follows_the_threshold():
+    # σ'(z) = σ(1 − σ), max 0.25: at z = −3 σ' = 0.0452 (18 % of max), at z = −6 0.00247 (0.99 %), at 0 it is max
+    spec = actlab.get("sigmoid")
+    values = [-6.0, -3.0, 0.0, 3.0, 6.5]
+    derivative = [1 / (1 + math.exp(-v)) * (1 - 1 / (1 + math.exp(-v))) for v in values]
+    z, b, w = sigmoid_layer(values)
+    for threshold in (0.01, 0.2, 0.5, 1.0):
+        expected = sum(d < threshold * 0.25 for d in derivative) / len(values)
+        (layer,) = layer_measures(z, spec, b, w, max_derivative=0.25, saturation_threshold=threshold)
+        assert layer.saturated_fraction == pytest.approx(expected)
+    (default,) = layer_measures(z, spec, b, w, max_derivative=0.25)
+    assert SATURATION_FRACTION == 0.01 and default.saturated_fraction == pytest.approx(2 / 5)  # −6 and 6.5 only
+
+
+@pytest.mark.parametrize("bad", [0, -0.1, 1.5, math.nan, math.inf, "0.1", True])
+def test_a_bad_threshold_is_refused(bad):
+    with pytest.raises(ActlabError, match="fraction of max"):
+        check_saturation_threshold(bad)
+    with pytest.raises(ActlabError, match="--saturation-threshold"):
+        Setup(saturation_threshold=bad).validate()
+
+
+def test_the_default_threshold_keeps_older_fingerprints():
+    setup = Setup()
+    data = setup.to_dict()
+    for key in ("seeds", "preset", "activations", "saturation_threshold"):
+        data.pop(key)
+    import hashlib
+
+    older = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+    assert setup.fingerprint() == older
+    assert Setup(saturation_threshold=0.2).fingerprint() != older
+
+
+def test_a_bias_free_layer_gets_the_speed_its_bias_would_have():
+    torch.manual_seed(0)
+    spec = actlab.get("tanh")
+    with_bias = nn.Sequential(nn.Linear(5, 7), spec.module(), nn.Linear(7, 6), spec.module(), nn.Linear(6, 3))
+    without = nn.Sequential(nn.Linear(5, 7, bias=False), spec.module(), nn.Linear(7, 6, bias=False), spec.module(),
+                            nn.Linear(6, 3, bias=False))
+    with torch.no_grad():
+        for a, b in zip((m for m in with_bias if isinstance(m, nn.Linear)), (m for m in without if isinstance(m, nn.Linear))):
+            a.bias.zero_()
+            b.weight.copy_(a.weight)
+    x, y = torch.randn(40, 5), torch.randint(0, 3, (40,))
+    loss = lambda out: nn.functional.cross_entropy(out, y)  # noqa: E731
+    reference = collect(with_bias, x, loss, spec, max_derivative=1.0)
+    measured = collect(without, x, loss, spec, max_derivative=1.0)
+    for a, b in zip(reference.layers, measured.layers):
+        assert b.speed == pytest.approx(a.speed, rel=1e-5) and a.speed > 0
+        assert b.weight_grad_norm == pytest.approx(a.weight_grad_norm, rel=1e-5)
+
+
+def test_collapsed_means_a_whole_layer_dead():
+    relu = actlab.get("relu")
+    alive = torch.tensor([[1.0, -1.0], [-1.0, -2.0]])  # unit 1 active on example 1
+    dead = torch.tensor([[-1.0, -1.0], [-3.0, -2.0]])
+    grads = [torch.zeros(2)] * 2, [torch.zeros(2, 2)] * 2
+    layers = layer_measures([alive, dead], relu, *grads)
+    assert [layer.dead_fraction for layer in layers] == [0.5, 1.0]
+    assert collapsed(layers) and not collapsed(layers[:1])
+    runs = [{"init": [m.to_dict() for m in layers], "final": [m.to_dict() for m in layers[:1]] * 2, "losses": [1.0]},
+            {"init": [layers[0].to_dict()] * 2, "final": [layers[0].to_dict()] * 2, "losses": [1.0]}]
+    numbers = verdict(runs)["numbers"]
+    assert numbers["collapsed_fraction_init"] == 0.5 and numbers["collapsed_fraction_final"] == 0.0
+
+
+def test_cli_saturation_threshold(capsys, tmp_path):
+    common = ["diagnose", "--act", "sigmoid", "--dataset", "moons", "--depth", "2", "--width", "6", "--epochs", "1",
+              "--seeds", "1", "--eval-size", "100", "--init", "normal", "--json"]
+    fractions = []
+    for threshold in ("0.01", "0.9"):
+        assert main([*common, "--saturation-threshold", threshold, "-o", str(tmp_path / threshold)]) == 0
+        data = json.loads(capsys.readouterr().out)
+        fractions.append([layer["saturated_fraction_final"] for layer in data["layers"]])
+        stored = json.loads((tmp_path / threshold / "diagnostics.json").read_text())
+        assert stored["setup"]["saturation_threshold"] == float(threshold)
+        assert (tmp_path / threshold / "activations.png").stat().st_size > 10_000
+    assert all(high > low for low, high in zip(*fractions))  # N(0, 1) weights: wide z, many pairs below 90 %
+    code = main([*common, "--saturation-threshold", "0", "-o", str(tmp_path / "bad")])
+    _, err = capsys.readouterr()
+    assert code == 2 and "--saturation-threshold" in err and "Traceback" not in err
