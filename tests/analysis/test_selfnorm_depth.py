@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from actlab.analysis.depth import depth_experiment
 from actlab.cli import main
+from actlab.diagnostics.depth import depth_experiment
 
 SELU_VARIANCE_TOLERANCE = 0.4
 SELU_MEAN_TOLERANCE = 0.15

@@ -50,16 +50,24 @@ def test_a_bad_threshold_is_refused(bad):
         Setup(saturation_threshold=bad).validate()
 
 
-def test_the_default_threshold_keeps_older_fingerprints():
+def test_later_options_at_their_defaults_leave_the_fingerprint():
     setup = Setup()
-    data = setup.to_dict()
-    for key in ("seeds", "preset", "activations", "saturation_threshold"):
-        data.pop(key)
-    import hashlib
+    same = Setup(saturation_threshold=0.01, steps=None, no_bias=False, weight_scale=1.0)
+    assert same.fingerprint() == setup.fingerprint()
+    for changed in (Setup(saturation_threshold=0.2), Setup(steps=100), Setup(no_bias=True), Setup(weight_scale=2.0),
+                    Setup(init="standard")):
+        assert changed.fingerprint() != setup.fingerprint()
 
-    older = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
-    assert setup.fingerprint() == older
-    assert Setup(saturation_threshold=0.2).fingerprint() != older
+
+def test_a_store_of_an_earlier_trainer_is_refused(tmp_path):
+    from actlab.diagnostics.db import DiagnoseStore
+    from actlab.diagnostics.run import run_setup
+
+    setup = Setup(activations=("tanh",), dataset="moons", depth=2, width=4, epochs=1, seeds=1)
+    with DiagnoseStore(tmp_path / "d") as store:
+        store.claim(setup.to_dict(), "0123456789abcdef")  # same options, another trainer's fingerprint
+    with pytest.raises(ActlabError, match="earlier version of the trainer"):
+        run_setup(setup, tmp_path / "d")
 
 
 def test_a_bias_free_layer_gets_the_speed_its_bias_would_have():
@@ -97,7 +105,7 @@ def test_collapsed_means_a_whole_layer_dead():
 
 def test_cli_saturation_threshold(capsys, tmp_path):
     common = ["diagnose", "--act", "sigmoid", "--dataset", "moons", "--depth", "2", "--width", "6", "--epochs", "1",
-              "--seeds", "1", "--eval-size", "100", "--init", "normal", "--json"]
+              "--seeds", "1", "--eval-size", "100", "--init", "nielsen", "--weight-scale", "3", "--json"]
     fractions = []
     for threshold in ("0.01", "0.9"):
         assert main([*common, "--saturation-threshold", threshold, "-o", str(tmp_path / threshold)]) == 0
@@ -106,7 +114,7 @@ def test_cli_saturation_threshold(capsys, tmp_path):
         stored = json.loads((tmp_path / threshold / "diagnostics.json").read_text())
         assert stored["setup"]["saturation_threshold"] == float(threshold)
         assert (tmp_path / threshold / "activations.png").stat().st_size > 10_000
-    assert all(high > low for low, high in zip(*fractions))  # N(0, 1) weights: wide z, many pairs below 90 %
+    assert all(high > low for low, high in zip(*fractions))  # weights ×3: wide z, many pairs below 90 %
     code = main([*common, "--saturation-threshold", "0", "-o", str(tmp_path / "bad")])
     _, err = capsys.readouterr()
     assert code == 2 and "--saturation-threshold" in err and "Traceback" not in err

@@ -144,8 +144,11 @@ def diagnose_command(
     depth: Annotated[Optional[int], typer.Option(help="Hidden layers. [default: 4; exploding: 5]")] = None,
     width: Annotated[Optional[int], typer.Option(help="Units per hidden layer. [default: 30]")] = None,
     dataset: Annotated[Optional[str], typer.Option(help="A classification dataset (actlab data list). [default: mnist]")] = None,
-    init: Annotated[Optional[str], typer.Option(help="normal (N(0,1) weights and biases), he, glorot, lecun, or nielsen (N(0,1/n_in) weights, N(0,1) biases). [default: each activation's recommended scheme, zero biases]")] = None,
+    init: Annotated[Optional[str], typer.Option(help="Init scheme of every layer: he, glorot, lecun (their _normal form), he_uniform, glorot_uniform, lecun_uniform, standard (U[−1/√n, 1/√n], biases 0; Glorot & Bengio 2010), torch-default (nn.Linear's), or nielsen (N(0, 1/n) weights, N(0, 1) biases). [default: each activation's recommended scheme, output layer glorot, zero biases]")] = None,
+    weight_scale: Annotated[Optional[float], typer.Option("--weight-scale", help="Gain on every initial weight. [default: 1]")] = None,
+    no_bias: Annotated[bool, typer.Option("--no-bias", help="No layer has a bias (speed is then measured on the pre-activations: what the bias gradient would be).")] = False,
     epochs: Annotated[Optional[int], typer.Option(help="Training epochs; 0 measures at initialisation only. [default: 5]")] = None,
+    steps: Annotated[Optional[int], typer.Option("--steps", help="The budget in optimiser steps instead of --epochs (0: measure at initialisation only).")] = None,
     lr: Annotated[Optional[float], typer.Option(help="Learning rate. [default: 0.1]")] = None,
     optimizer: Annotated[Optional[str], typer.Option(help="sgd or adam. [default: sgd]")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="[default: 10]")] = None,
@@ -186,7 +189,11 @@ def diagnose_command(
     explicit = {"depth": depth, "width": width, "dataset": dataset, "init": init, "epochs": epochs, "lr": lr,
                 "optimizer": optimizer, "batch_size": batch_size, "l2": l2, "clip_value": clip_value,
                 "clip_norm": clip_norm, "seeds": seeds, "every": every, "eval_size": eval_size, "subset": subset,
-                "saturation_threshold": saturation_threshold}
+                "saturation_threshold": saturation_threshold, "weight_scale": weight_scale, "steps": steps}
+    if no_bias:
+        values["no_bias"] = True
+    if steps is not None and epochs is not None:
+        fail("give either --epochs or --steps, not both")
     values.update({k: v for k, v in explicit.items() if v is not None})
     values["params"] = tuple(sorted(params.items()))
     values["preset"] = preset

@@ -12,10 +12,24 @@ from torch import Tensor, nn
 import actlab
 from actlab.diagnostics.measures import SATURATION_FRACTION, max_abs_derivative
 from actlab.diagnostics.presets import EXPLODING_WEIGHT
-from actlab.diagnostics.run import clip_gradients
 from actlab.errors import ActlabError
 
-__all__ = ["exploding_chain", "run_exploding"]
+__all__ = ["clip_gradients", "exploding_chain", "run_exploding"]
+
+
+def clip_gradients(parameters: list[nn.Parameter], clip_value: float | None, clip_norm: float | None) -> bool:
+    """Clip the ``.grad`` of ``parameters`` in place (by value, or by global norm); True when clipping changed them."""
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if clip_value is not None:
+        changed = any(bool((g.abs() > clip_value).any()) for g in grads)
+        nn.utils.clip_grad_value_(parameters, clip_value)
+        return changed
+    if clip_norm is not None:
+        norm = float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
+        nn.utils.clip_grad_norm_(parameters, clip_norm)
+        return norm > clip_norm
+    return False
+
 
 def exploding_chain(depth: int, activation: str = "sigmoid", weight: float = EXPLODING_WEIGHT,
                     x: float = 1.0) -> tuple[list[nn.Parameter], list[nn.Parameter], Callable[[], Tensor]]:
