@@ -118,3 +118,113 @@ def test_cli_saturation_threshold(capsys, tmp_path):
     code = main([*common, "--saturation-threshold", "0", "-o", str(tmp_path / "bad")])
     _, err = capsys.readouterr()
     assert code == 2 and "--saturation-threshold" in err and "Traceback" not in err
+
+
+# ----------------------------------------------------------------------------- the core's options
+def synthetic(n=40, features=5, classes=3, seed=0, scale=1.0):
+    from actlab.diagnostics.run import DiagnoseData
+
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, features, generator=g) * scale
+    y = torch.randint(0, classes, (n,), generator=g)
+    return DiagnoseData(x, y, x[:20], y[:20], classes, "synthetic")
+
+
+def built_model(setup, data):
+    from actlab.diagnostics.run import prepared, train_config
+    from actlab.train.config import RunSpec
+    from actlab.train.sequential import SingleRun
+
+    return SingleRun(prepared(setup, data), train_config(setup, len(data.x_train)), RunSpec(setup.activations[0], 0)).model
+
+
+@pytest.mark.parametrize("init,scale", [("standard", 1.0), ("standard", 3.0), ("torch-default", 1.0),
+                                        ("he_uniform", 1.0), ("glorot_uniform", 2.0), ("lecun_uniform", 1.0)])
+def test_uniform_inits_reach_the_diagnose_model(init, scale):
+    setup = Setup(activations=("sigmoid",), depth=3, width=64, init=init, weight_scale=scale)
+    linears = [m for m in built_model(setup, synthetic(features=50)).modules() if isinstance(m, nn.Linear)]
+    for linear in linears:
+        fan_in, fan_out = linear.in_features, linear.out_features
+        bound = {"he_uniform": math.sqrt(6 / fan_in), "glorot_uniform": math.sqrt(6 / (fan_in + fan_out)),
+                 "lecun_uniform": math.sqrt(3 / fan_in)}.get(init, 1 / math.sqrt(fan_in)) * scale
+        w = linear.weight.detach()
+        assert float(w.abs().max()) <= bound and float(w.abs().max()) > 0.9 * bound  # uniform: reaches its bound
+        assert float(w.std()) == pytest.approx(bound / math.sqrt(3), rel=0.15)
+        if init == "torch-default":  # nn.Linear's own: biases U[-1/√n, 1/√n] too
+            assert 0 < float(linear.bias.detach().abs().max()) <= 1 / math.sqrt(fan_in)
+        else:
+            assert float(linear.bias.detach().abs().max()) == 0.0
+
+
+def test_no_bias_model_and_its_speeds():
+    from actlab.diagnostics.run import train_run
+
+    setup = Setup(activations=("tanh",), depth=2, width=6, epochs=1, batch_size=10, no_bias=True)
+    assert all(m.bias is None for m in built_model(setup, synthetic()).modules() if isinstance(m, nn.Linear))
+    outcome = train_run(setup, "tanh", 0, synthetic())
+    assert outcome.status == "finished" and outcome.steps == 4
+    assert all(math.isfinite(layer.speed) and layer.speed > 0 for layer in outcome.init.layers + outcome.end.layers)
+
+
+def test_steps_budget_and_measurement_points(capsys, tmp_path):
+    # moons: 600 training points, batch 32 → 19 steps an epoch; --steps 45 crosses two epoch ends
+    common = ["diagnose", "--act", "relu", "--dataset", "moons", "--depth", "2", "--width", "6", "--batch-size", "32",
+              "--seeds", "1", "--eval-size", "100"]
+    assert main([*common, "--steps", "45", "-o", str(tmp_path / "s"), "--json"]) == 0
+    capsys.readouterr()
+    summary = json.loads((tmp_path / "s" / "diagnostics.json").read_text())
+    run = summary["activations"]["relu"]["runs"][0]
+    assert run["steps"] == 45 and [p["step"] for p in run["points"]] == [0, 19, 38, 45]
+    assert main([*common, "--steps", "45", "--every", "20", "-o", str(tmp_path / "k"), "--json"]) == 0
+    capsys.readouterr()
+    run = json.loads((tmp_path / "k" / "diagnostics.json").read_text())["activations"]["relu"]["runs"][0]
+    assert [p["step"] for p in run["points"]] == [0, 20, 40, 45]
+    assert main([*common, "--steps", "0", "-o", str(tmp_path / "z"), "--json"]) == 0  # measured at init only
+    capsys.readouterr()
+    run = json.loads((tmp_path / "z" / "diagnostics.json").read_text())["activations"]["relu"]["runs"][0]
+    assert run["steps"] == 0 and [p["step"] for p in run["points"]] == [0]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (("--steps", "10", "--epochs", "1"), "not both"),
+    (("--steps", "-1"), "steps"),
+    (("--weight-scale", "0"), "--weight-scale"),
+    (("--weight-scale", "nan"), "--weight-scale"),
+    (("--init", "standrad"), "did you mean standard"),
+    (("--init", "he_unifrom"), "did you mean he_uniform"),
+])
+def test_bad_core_options_exit_2(capsys, tmp_path, argv, message):
+    code = main(["diagnose", "--act", "relu", "--dataset", "moons", *argv, "-o", str(tmp_path / "bad")])
+    out, err = capsys.readouterr()
+    assert code == 2 and message in err and "Traceback" not in out + err
+
+
+def test_born_dead_fraction_matches_the_closed_form():
+    """Bias-free ReLU nets, symmetric weights: at one input each hidden layer of width N is entirely off with
+    probability 2^-N, independently of the layers below, so P(dead at x) = 1 − (1 − 2^-N)^L exactly."""
+    from actlab.diagnostics.run import run_setup
+
+    data = synthetic(n=1, features=4, seed=3)
+    data = type(data)(data.x_train, data.y_train, data.x_train, data.y_train, 3, "one point")
+    seeds, width, depth = 300, 2, 6
+    setup = Setup(activations=("relu",), depth=depth, width=width, init="he", no_bias=True, epochs=0, seeds=seeds,
+                  eval_size=1)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as out:
+        summary = run_setup(setup, out, data=data)
+    measured = summary["activations"]["relu"]["numbers"]["collapsed_fraction_init"]
+    expected = 1 - (1 - 2.0 ** -width) ** depth  # 0.822
+    sigma = math.sqrt(expected * (1 - expected) / seeds)  # 0.022
+    assert abs(measured - expected) < 4 * sigma, (measured, expected)
+
+
+def test_no_training_loop_left_in_the_diagnostics():
+    import re
+    from pathlib import Path
+
+    root = Path(actlab.__file__).parent
+    files = [*sorted((root / "diagnostics").glob("*.py")), root / "analysis" / "depth.py",
+             root / "analysis" / "layer_measures.py"]
+    pattern = re.compile(r"\.backward\(|optim\.(Adam|AdamW|SGD|RMSprop|LBFGS)\(")
+    assert [str(f) for f in files if pattern.search(f.read_text())] == []
