@@ -152,7 +152,7 @@ def diagnose_command(
     lr: Annotated[Optional[float], typer.Option(help="Learning rate. [default: 0.1]")] = None,
     optimizer: Annotated[Optional[str], typer.Option(help="sgd or adam. [default: sgd]")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="[default: 10]")] = None,
-    l2: Annotated[Optional[float], typer.Option("--l2", help="L2 λ: (λ/n)·W is added to each weight gradient. [default: 0; nielsen: 5]")] = None,
+    l2: Annotated[Optional[float], typer.Option("--l2", help="L2 λ: weight decay λ/n (n = training examples) on every parameter. [default: 0; nielsen: 5]")] = None,
     clip_value: Annotated[Optional[float], typer.Option("--clip-value", help="Clamp each gradient element to [-v, v].")] = None,
     clip_norm: Annotated[Optional[float], typer.Option("--clip-norm", help="Rescale the gradient to global norm ≤ v.")] = None,
     seeds: Annotated[Optional[int], typer.Option(help="Seeds per activation. [default: 3; nielsen: 5]")] = None,
