@@ -98,8 +98,30 @@ CREATE TABLE IF NOT EXISTS extensions (
 );
 """
 
+# version 4: per-step training losses (``--log-every-step``) and every reportable point of a finished run
+# (best validation loss, best validation accuracy, final; ``results`` holds the one ``--report-at`` chose)
+_V4 = """
+CREATE TABLE IF NOT EXISTS steps (
+    run_id     TEXT NOT NULL REFERENCES runs(run_id),
+    step       INTEGER NOT NULL,   -- 1-based optimiser step
+    train_loss REAL,               -- the step's mini-batch loss, before its update
+    PRIMARY KEY (run_id, step)
+);
+CREATE TABLE IF NOT EXISTS result_points (
+    run_id        TEXT NOT NULL REFERENCES runs(run_id),
+    criterion     TEXT NOT NULL CHECK (criterion IN ('best-val-loss', 'best-val-acc', 'final')),
+    epoch         INTEGER,         -- the evaluation point (epochs done; with a step budget its number)
+    step          INTEGER,
+    test_loss     REAL,
+    test_accuracy REAL,
+    val_loss      REAL,
+    val_accuracy  REAL,
+    PRIMARY KEY (run_id, criterion)
+);
+"""
+
 # each entry: the SQL that takes a store from version i to i + 1 (statements separated by ";\n")
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
