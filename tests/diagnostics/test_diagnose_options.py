@@ -228,3 +228,18 @@ def test_no_training_loop_left_in_the_diagnostics():
              root / "analysis" / "layer_measures.py"]
     pattern = re.compile(r"\.backward\(|optim\.(Adam|AdamW|SGD|RMSprop|LBFGS)\(")
     assert [str(f) for f in files if pattern.search(f.read_text())] == []
+
+
+def test_the_engines_sigmoid_task_is_nielsens_cost():
+    from actlab.diagnostics.run import SIGMOID_TASK, loss_function
+    from actlab.train.metrics import correct_count, per_model_loss, prepare_targets
+
+    g = torch.Generator().manual_seed(5)
+    out = torch.randn(2, 7, 4, generator=g, dtype=torch.float64) * 3  # two stacked runs, 7 examples, 4 classes
+    y = prepare_targets(torch.tensor([0, 3, 1, 1, 2, 0, 3]), SIGMOID_TASK)
+    a = torch.sigmoid(out)
+    onehot = torch.nn.functional.one_hot(y, 4).double()
+    expected = -(onehot * torch.log(a) + (1 - onehot) * torch.log(1 - a)).sum(-1).mean(-1)  # Σ_j, mean over x
+    assert per_model_loss(out, y, SIGMOID_TASK) == pytest.approx(expected.tolist(), rel=1e-12)
+    assert float(loss_function("sigmoid", y, 4)(out[1])) == pytest.approx(float(expected[1]), rel=1e-12)
+    assert correct_count(out, y, SIGMOID_TASK).tolist() == (out.argmax(-1) == y).sum(-1).tolist()
