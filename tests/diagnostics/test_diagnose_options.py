@@ -241,5 +241,5 @@ def test_the_engines_sigmoid_task_is_nielsens_cost():
     onehot = torch.nn.functional.one_hot(y, 4).double()
     expected = -(onehot * torch.log(a) + (1 - onehot) * torch.log(1 - a)).sum(-1).mean(-1)  # Σ_j, mean over x
     assert per_model_loss(out, y, SIGMOID_TASK) == pytest.approx(expected.tolist(), rel=1e-12)
-    assert float(loss_function("sigmoid", y, 4)(out[1])) == pytest.approx(float(expected[1]), rel=1e-12)
+    assert float(loss_function("sigmoid", y, 4)(out[1])) == pytest.approx(float(expected[1]), rel=1e-6)  # float32 targets
     assert correct_count(out, y, SIGMOID_TASK).tolist() == (out.argmax(-1) == y).sum(-1).tolist()
