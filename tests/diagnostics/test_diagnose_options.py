@@ -243,3 +243,15 @@ def test_the_engines_sigmoid_task_is_nielsens_cost():
     assert per_model_loss(out, y, SIGMOID_TASK) == pytest.approx(expected.tolist(), rel=1e-12)
     assert float(loss_function("sigmoid", y, 4)(out[1])) == pytest.approx(float(expected[1]), rel=1e-6)  # float32 targets
     assert correct_count(out, y, SIGMOID_TASK).tolist() == (out.argmax(-1) == y).sum(-1).tolist()
+
+
+def test_a_group_of_born_dead_nets_is_judged_dying():
+    relu = actlab.get("relu")
+    grads = [torch.zeros(2)] * 2, [torch.zeros(2, 2)] * 2
+    alive = layer_measures([torch.tensor([[1.0, -1.0]]), torch.tensor([[1.0, 2.0]])], relu, *grads)
+    dead = layer_measures([torch.tensor([[1.0, -1.0]]), torch.tensor([[-1.0, -2.0]])], relu, *grads)
+    run = lambda layers: {"init": [m.to_dict() for m in layers], "final": [m.to_dict() for m in layers],  # noqa: E731
+                          "losses": [1.0]}
+    judged = verdict([run(dead)] + [run(alive)] * 9)  # 10 % of the runs collapsed: the threshold
+    assert judged["verdict"] == "dying" and "entirely dead" in judged["reasons"][0]
+    assert verdict([run(dead)] + [run(alive)] * 10)["verdict"] != "dying"  # 9 %

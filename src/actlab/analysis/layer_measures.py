@@ -36,7 +36,9 @@ Verdict (:func:`verdict`), thresholds in the constants below; the first that app
   ``EXPLODING_RATIO``; or some layer's weight-gradient norm ends ``EXPLODING_GROWTH``× above its
   value at initialisation.
 - ``dying``: the dead fraction of some hidden layer (mean over seeds) grows by at least
-  ``DYING_GROWTH`` (absolute) from initialisation to the end.
+  ``DYING_GROWTH`` (absolute) from initialisation to the end; or at least ``COLLAPSED_RUNS`` of
+  the runs end :func:`collapsed` (a hidden layer entirely dead: constant output, no gradient
+  below it — at initialisation already, for nets born dead).
 - ``vanishing``: the speed ratio first/last hidden layer is below ``VANISHING_RATIO`` at
   initialisation or at the end (means over seeds).
 - ``healthy``: none of these.
@@ -55,6 +57,7 @@ from actlab.errors import ActlabError
 from actlab.spec import ActivationSpec
 
 __all__ = [
+    "COLLAPSED_RUNS",
     "DYING_GROWTH",
     "EXPLODING_GROWTH",
     "EXPLODING_RATIO",
@@ -78,6 +81,7 @@ VANISHING_RATIO = 0.25  # speed(first hidden) / speed(last hidden) below this: v
 EXPLODING_RATIO = 4.0  # … above this: exploding
 EXPLODING_GROWTH = 100.0  # a weight-gradient norm ending this many times above its init value: exploding
 DYING_GROWTH = 0.10  # dead fraction of a hidden layer growing by this much (absolute): dying
+COLLAPSED_RUNS = 0.10  # this share of the runs ending with a hidden layer entirely dead: dying
 
 
 @dataclass(frozen=True)
@@ -336,6 +340,11 @@ def verdict(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         reasons.append(f"dead units in hidden layer {worst + 1} grew by {100 * growth_per_layer[worst]:.1f} points "
                        f"(threshold +{100 * DYING_GROWTH:g}); all layers: {100 * dead_init:.1f} % → "
                        f"{100 * dead_final:.1f} %")
+    elif numbers["collapsed_fraction_final"] >= COLLAPSED_RUNS:
+        label = "dying"
+        reasons.append(f"{100 * numbers['collapsed_fraction_final']:.1f} % of the runs end with a hidden layer "
+                       f"entirely dead (constant output; {100 * numbers['collapsed_fraction_init']:.1f} % at "
+                       f"initialisation; threshold {100 * COLLAPSED_RUNS:g} %)")
     elif ratio_init < VANISHING_RATIO or ratio_final < VANISHING_RATIO:
         label = "vanishing"
         slowest = min(r for r in (ratio_init, ratio_final) if math.isfinite(r))

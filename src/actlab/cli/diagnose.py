@@ -98,10 +98,11 @@ def _print_table(summary: dict[str, Any]) -> None:
         for reason in data["reasons"]:
             console.print(f"  {reason}", highlight=False)
         numbers = data["numbers"]
-        if numbers.get("collapsed_fraction_init") or numbers.get("collapsed_fraction_final"):
-            console.print(f"  nets with a hidden layer entirely dead (constant output): "
-                          f"{_percent(numbers['collapsed_fraction_init'])} at init, "
-                          f"{_percent(numbers['collapsed_fraction_final'])} at the end", highlight=False)
+        collapsed = (numbers.get("collapsed_fraction_init"), numbers.get("collapsed_fraction_final"))
+        if any(collapsed) and not any("entirely dead" in reason for reason in data["reasons"]):
+            at_init_only = all(run["steps"] == 0 for run in data["runs"])
+            console.print(f"  runs with a hidden layer entirely dead (constant output): {_percent(collapsed[0])} at "
+                          f"init" + ("" if at_init_only else f", {_percent(collapsed[1])} at the end"), highlight=False)
         if data["clipped_fraction"] is not None:
             console.print(f"  clipped steps: {_percent(data['clipped_fraction'])}", highlight=False)
 
@@ -256,9 +257,14 @@ def _train(setup: Any, target: Path, json: bool) -> None:
     from actlab.diagnostics.figures import write_figures
     from actlab.diagnostics.run import run_setup
 
-    def on_run(run_id: str, message: str) -> None:
-        if not json:
-            err_console.print(f"  {run_id}: {message}", highlight=False)
+    total = len(setup.activations) * setup.seeds
+    done = [0]
+
+    def on_run(run_id: str, message: str) -> None:  # every run of a small setup; every 100th of a large one
+        done[0] += 1
+        if not json and (total <= 20 or done[0] % 100 == 0 or done[0] == total or not message.startswith("finished")):
+            counter = f"[{done[0]}/{total}] " if total > 20 else ""
+            err_console.print(f"  {counter}{run_id}: {message}", highlight=False)
 
     if not json:
         err_console.print(f"actlab diagnose: {len(setup.activations)} × {setup.seeds} runs → {target}", highlight=False)

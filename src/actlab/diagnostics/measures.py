@@ -6,6 +6,7 @@ They are pure functions of a model's tensors and live in :mod:`actlab.analysis.l
 from __future__ import annotations
 
 from actlab.analysis.layer_measures import (
+    COLLAPSED_RUNS,
     DYING_GROWTH,
     EXPLODING_GROWTH,
     EXPLODING_RATIO,
@@ -24,6 +25,7 @@ from actlab.analysis.layer_measures import (
 )
 
 __all__ = [
+    "COLLAPSED_RUNS",
     "DYING_GROWTH",
     "EXPLODING_GROWTH",
     "EXPLODING_RATIO",
