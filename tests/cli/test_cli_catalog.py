@@ -112,10 +112,3 @@ def test_console_script_exit_code_and_no_traceback():
 def test_unknown_command_is_a_usage_error(capsys):
     code, _, err = run(capsys, "frobnicate")
     assert code == 2 and "No such command" in err
-
-
-def test_readme_lists_every_catalog_activation():
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    for spec in actlab.all_specs():
-        if spec.source == "catalog":
-            assert f"| `{spec.name}` |" in readme, f"README's catalog table lacks {spec.name}"

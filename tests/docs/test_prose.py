@@ -15,7 +15,7 @@ def _files():
     yield ROOT / "README.md"
     for folder in ("docs", "src"):
         for path in sorted((ROOT / folder).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts:
+            if path.is_file() and "__pycache__" not in path.parts and not any(p.endswith(".egg-info") for p in path.parts):
                 yield path
 
 

@@ -1,4 +1,4 @@
-"""The default 2-D recipe reproduces the classic results on ≥ 9 of 10 seeds (measured table: docs/recipes-2d.md)."""
+"""The default 2-D recipe reproduces the classic results on ≥ 9 of 10 seeds (measured table: docs/recipes/classic-2d.md)."""
 from __future__ import annotations
 
 import pytest

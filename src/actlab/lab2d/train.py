@@ -40,7 +40,7 @@ class BoundaryConfig:
     ``restarts``: each seed trains that many initialisations side by side and keeps the one with the lowest
     final *training* loss (the test split plays no part).  Measured on ``circle`` (seeds 0–29): square with
     2 units and no bias reaches 100 % on every seed with 4 restarts, on 6 of 10 with 1; see
-    ``docs/recipes-2d.md``.  ``init``: the hidden layer's scheme (None: each unit's activation's
+    ``docs/recipes/classic-2d.md``.  ``init``: the hidden layer's scheme (None: each unit's activation's
     recommendation); the output layer is glorot_normal; ``weight_scale``: a gain on both layers' weights.
     """
 
