@@ -48,7 +48,7 @@ from actlab.formula.parse import (
 from actlab.formula.scan import KINK_SEARCH, ScanDeadline, _boundaries, _domain, _KinkFinder, scan_deadline
 from actlab.formula.store import config_path, read_saved, save_formula
 from actlab.formula.sympyfn import Untranslatable, plan_function, sympy_plan
-from actlab.formula.torchfn import Fused, forward_function, node_function, vjp_function
+from actlab.formula.torchfn import Fused, derivative_function, forward_function, vjp_function
 from actlab.spec import ActivationSpec, Init, Param
 
 __all__ = [
@@ -144,6 +144,7 @@ def register_formula(
     if name.lower() in {"x", "pi", "e"} | {f.lower() for f in _functions}:
         raise ActlabError(f"activation name {name!r} is reserved by the formula language (x, pi, e and its functions)")
     spec = from_formula(formula, params, name=name)
+    _check_usable(spec)  # everything a later command does with it, before it is registered or saved
     existing = registry.lookup(name)
     if existing is not None and existing.source != "formula":
         raise ActlabError(f"activation name {name!r} is taken by the catalog entry {existing.name!r}")
@@ -151,6 +152,24 @@ def register_formula(
     if save:
         save_formula(name, spec.expression or formula, spec.defaults())
     return spec
+
+
+def _check_usable(spec: ActivationSpec) -> None:
+    """The kink search, f and f' with the parameter defaults (float64 and float32) and the module: a formula
+    that fails any of them raises :class:`FormulaError` here, so nothing half-checked is registered or saved."""
+    try:
+        spec.kink_points()
+        for dtype in (torch.float64, torch.float32):
+            x = torch.tensor([-2.0, -0.5, 0.0, 0.5, 2.0], dtype=dtype)
+            with torch.no_grad():
+                spec.forward(x, **spec.defaults())
+                spec.derivative(x, **spec.defaults())
+        spec.module()
+    except ActlabError:
+        raise
+    except (TypeError, ValueError, ArithmeticError, RuntimeError) as error:
+        raise FormulaError(f"the formula {_short(spec.expression or spec.name)!r} cannot be used: "
+                           f"{type(error).__name__}: {error}") from None
 
 
 # ------------------------------------------------------------------- build
@@ -328,7 +347,7 @@ def _symbolic(tree: Node, names: tuple[str, ...], text: str, seconds: float):
         }
         reason = _short(failure, 160) if failure else f"SymPy did not finish within {seconds:g} s"
         notes.append(f"{reason}: the derivative is the exact chain rule applied to the formula tree, not simplified")
-    return node_function(derivative_tree), shown, notes
+    return derivative_function(derivative_tree), shown, notes
 
 
 def _init(forward, params: dict[str, float]) -> Init:
@@ -360,7 +379,7 @@ def load_saved_formulas(path: Path | None = None) -> list[str]:
             if not isinstance(params, dict):
                 raise ActlabError("\"params\" must be an object of NAME: number")
             register_formula(str(name), entry["formula"], params)
-        except ActlabError as error:
+        except ActlabError as error:  # register_formula turns every failure of the formula into a FormulaError
             warnings.warn(f"actlab: skipping saved formula {name!r} in {path}: {error}", RuntimeWarning, stacklevel=2)
             continue
         loaded.append(str(name))

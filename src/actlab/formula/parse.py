@@ -21,6 +21,7 @@ without bound.
 from __future__ import annotations
 
 import ast
+import keyword
 import math
 from dataclasses import dataclass
 
@@ -36,6 +37,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_NODES",
     "MAX_EXPONENT",
+    "RESERVED_NAMES",
 ]
 
 MAX_LENGTH = 500  # characters of formula text
@@ -52,6 +54,15 @@ FUNCTIONS: dict[str, int] = {
 }
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 VARIABLE = "x"
+# names a parameter may not take: the keyword arguments of the functions that receive a formula's parameters as
+# ``**params`` (f(x, **params), vjp(x, grad_output, **params), actlab.get(identifier, **params), properties(...),
+# spec.module(num_parameters, impl=..., **params), moments(spec, mean, std, ...)), Python's own names, and the
+# formula language's
+RESERVED_NAMES = frozenset({
+    "self", "cls", "x", "grad_output", "identifier", "spec", "spec_or_name", "measure_cost", "num_parameters", "impl",
+    "activation", "mean", "std", "breakpoints", "args", "kwargs", "params", "name", "dtype", "device",
+    "None", "True", "False", "match", "case", "type",
+})
 
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _REJECTED_BINARY = {
@@ -234,6 +245,12 @@ class _Builder:
             )
         if name.startswith("_"):
             raise self._fail(node, "name", "parameter names may not start with '_'")
+        if name in RESERVED_NAMES or keyword.iskeyword(name):
+            raise FormulaError(
+                f"parameter name {name!r} at column {self._col(node)} is reserved (actlab or Python uses "
+                f"it itself); rename the parameter, e.g. {name}_ or p_{name}",
+                self._col(node), name,
+            )
         return Node("param", text=name, column=self._col(node))
 
     def _binary(self, node: ast.BinOp) -> Node:
