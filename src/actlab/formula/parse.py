@@ -21,7 +21,7 @@ without bound.
 from __future__ import annotations
 
 import ast
-import keyword
+from keyword import iskeyword
 import math
 from dataclasses import dataclass
 
@@ -245,7 +245,7 @@ class _Builder:
             )
         if name.startswith("_"):
             raise self._fail(node, "name", "parameter names may not start with '_'")
-        if name in RESERVED_NAMES or keyword.iskeyword(name):
+        if name in RESERVED_NAMES or iskeyword(name):
             raise FormulaError(
                 f"parameter name {name!r} at column {self._col(node)} is reserved (actlab or Python uses "
                 f"it itself); rename the parameter, e.g. {name}_ or p_{name}",
