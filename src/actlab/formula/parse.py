@@ -21,9 +21,9 @@ without bound.
 from __future__ import annotations
 
 import ast
-from keyword import iskeyword
 import math
 from dataclasses import dataclass
+from keyword import iskeyword
 
 from actlab.errors import ActlabError, suggest
 
