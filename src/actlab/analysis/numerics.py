@@ -266,6 +266,8 @@ def _saturation(df: Callable, x: Array, v: Array, biggest: float, kinks: tuple[f
     def is_live(values: Array) -> Array:
         return np.abs(values) >= threshold
 
+    if indices.size == 0:  # the largest |f'| is a spike between grid points (tan near its poles): no live grid point
+        return None, None
     first, last = int(indices[0]), int(indices[-1])
     low = None if first == 0 else _snap(_bisect_edge(None, float(x[first]), float(x[first - 1]), df, is_live), kinks)
     high = None if last == len(x) - 1 else _snap(_bisect_edge(None, float(x[last]), float(x[last + 1]), df, is_live), kinks)
