@@ -43,6 +43,7 @@ from actlab.formula.parse import (
     MAX_NODES,
     FormulaError,
     Node,
+    check_param_names,
     parse,
 )
 from actlab.formula.scan import KINK_SEARCH, ScanDeadline, _boundaries, _domain, _KinkFinder, scan_deadline
@@ -66,6 +67,7 @@ __all__ = [
     "MAX_EXPONENT",
     "KINK_SEARCH",
     "check_formula",
+    "float32_problem",
 ]
 
 _CACHE: OrderedDict[tuple, ActivationSpec] = OrderedDict()
@@ -100,6 +102,7 @@ def from_formula(
     problem raises :class:`FormulaError` naming the token and its column.
     """
     params = dict(params or {})
+    check_param_names(params)
     if not isinstance(text, str):
         raise FormulaError(f"a formula is a string, got {type(text).__name__}")
     values: dict[str, float] = {}
@@ -384,6 +387,45 @@ def load_saved_formulas(path: Path | None = None) -> list[str]:
             continue
         loaded.append(str(name))
     return loaded
+
+
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+
+
+def float32_problem(spec: ActivationSpec, params: Mapping[str, Any] | None = None) -> str | None:
+    """Why a formula activation cannot train in float32, or None: a constant of the formula (a number, or a part
+    without x and parameters such as ``exp(100)``) or a parameter value beyond float32's range (±3.4e38), which
+    becomes ±inf there (``1e308*x`` is inf·x in float32).  Not a formula: None."""
+    if spec.source != "formula" or not spec.expression:
+        return None
+    text = spec.expression
+    try:
+        tree = parse(text)
+    except FormulaError:
+        return None
+    from actlab.formula.parse import constant_value
+
+    stack = [tree]  # the largest constant parts: the torch functions fold those in float64 before meeting x
+    while stack:
+        node = stack.pop()
+        if node.kind in ("<", "<=", ">", ">=", "==", "!="):  # x > 1e300 compares the same in float32
+            continue
+        value = constant_value(node)
+        if value is None:
+            stack.extend(node.args)
+            continue
+        if math.isfinite(value) and abs(value) > FLOAT32_MAX:
+            what = f"the number {node.text}" if node.kind == "num" else "a constant part of it"
+            where = f" at column {node.column}" if node.column else ""
+            return (f"the formula {_short(text)!r} cannot train in float32: {what}{where} is {value:.3g}, beyond "
+                    f"float32's range (±{FLOAT32_MAX:.3g}), where it becomes infinite; scale the formula so that "
+                    "its constants stay within float32")
+    values = {**spec.defaults(), **dict(params or {})}
+    for name, value in values.items():
+        if isinstance(value, (int, float)) and math.isfinite(value) and abs(value) > FLOAT32_MAX:
+            return (f"the formula {_short(text)!r} cannot train in float32: its parameter {name} = {value:.3g} is "
+                    f"beyond float32's range (±{FLOAT32_MAX:.3g}), where it becomes infinite")
+    return None
 
 
 # ------------------------------------------------------------ entry point

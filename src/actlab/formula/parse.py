@@ -38,6 +38,7 @@ __all__ = [
     "MAX_NODES",
     "MAX_EXPONENT",
     "RESERVED_NAMES",
+    "check_param_names",
 ]
 
 MAX_LENGTH = 500  # characters of formula text
@@ -344,6 +345,14 @@ class _Builder:
         left = self.build(node.left, False)
         right = self.build(right_node, False)
         return Node(symbol, (left, right), text=symbol, column=self._operator_column(node.left, right_node, symbol))
+
+
+def check_param_names(names) -> None:
+    """Raise :class:`FormulaError` for a parameter name the formula language reserves (see :data:`RESERVED_NAMES`)."""
+    for name in names:
+        if name in RESERVED_NAMES or iskeyword(str(name)):
+            raise FormulaError(f"parameter name {name!r} is reserved (actlab or Python uses it itself); rename the "
+                               f"parameter, e.g. {name}_ or p_{name}", None, str(name))
 
 
 # ---------------------------------------------------------------- constants
