@@ -153,3 +153,12 @@ def test_float32_problem_names_the_constant(text, problem):
     found = float32_problem(actlab.get(text))
     assert (found is None) if problem is None else (problem in found and "float32" in found)
     assert float32_problem(actlab.get("relu")) is None
+
+
+def test_compare_refuses_a_formula_beyond_float32_before_training(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["compare", "--dataset", "digits", "--acts", "1e308*x", "--seeds", "1", "--epochs", "1",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "'1e308*x'" in err and "float32" in err and "Traceback" not in err
+    assert not out.exists()
