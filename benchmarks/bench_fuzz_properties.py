@@ -20,7 +20,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "formula"
 import fuzz_strategies
 import numpy as np
 from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import HypothesisWarning
 
 from actlab.analysis import properties
 from actlab.errors import ActlabError
