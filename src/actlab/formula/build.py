@@ -79,7 +79,8 @@ _CONVENTIONS = {
     "relu": "relu'(0) = 0, as PyTorch's autograd",
     "maximum": "maximum/minimum take the first argument's derivative at a tie",
     "minimum": "maximum/minimum take the first argument's derivative at a tie",
-    "clip": "clip(u, low, high) passes u' at u = low and u = high (as torch.clamp)",
+    "clip": "clip(u, low, high) = minimum(maximum(u, low), high) passes u' at u = low and u = high, and is high "
+            "(with high's derivative) wherever low > high (as torch.clamp)",
     "where": "where() takes the derivative of the branch its condition selects at the boundary",
 }
 

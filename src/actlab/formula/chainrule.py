@@ -9,7 +9,9 @@ against :data:`MAX_DERIVATIVE_NODES`.
 
 The rules follow the conventions of the SymPy path: ``relu'(0) = 0``,
 ``abs' = sign`` (0 at 0), ``sign' = 0``, ``maximum``/``minimum`` take the first
-argument's derivative at a tie, ``clip`` passes ``u'`` at its boundaries and
+argument's derivative at a tie, ``clip`` passes ``u'`` at its boundaries (and is ``high`` wherever
+``low > high``, as ``torch.clamp``), powers follow ``torch.pow``'s autograd (0 where the exponent is 0 or does
+not change) and
 ``where`` takes the derivative of the branch its condition selects.
 
 Also here: plain-text and LaTeX printers for trees (the text parses back).
