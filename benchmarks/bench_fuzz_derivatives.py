@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import signal
 import sys
 import time
 import warnings
@@ -46,12 +47,16 @@ class Undefined(Exception):
     """The formula is not real (or not finite) at the point."""
 
 
+HUGE = mpmath.mpf("1e300")  # an intermediate beyond this is inf in float64: no comparison there (and mpmath's
+# sin/tan of a number with a huge exponent needs that many bits of precision: minutes)
+
+
 def _real(value):
     if isinstance(value, mpmath.mpc):
         if value.imag != 0:
             raise Undefined
         value = value.real
-    if not mpmath.isfinite(value):
+    if not mpmath.isfinite(value) or abs(value) > HUGE:
         raise Undefined
     return value
 
@@ -85,6 +90,8 @@ def mp_eval(node: Node, x, params: dict):
         return mp_eval(node.args[1] if chosen else node.args[2], x, params)
     args = [mp_eval(arg, x, params) for arg in node.args]
     try:
+        if any(not isinstance(a, bool) and abs(a) > HUGE for a in args):
+            raise Undefined
         if kind == "neg":
             return -args[0]
         if kind == "+":
@@ -169,7 +176,30 @@ def generate(count: int) -> list[str]:
     return texts
 
 
+REFERENCE_SECONDS = 20  # the mpmath reference of one formula at all its points may take at most this
+
+
+class _Late(Exception):
+    pass
+
+
+def _alarm(signum, frame):
+    raise _Late
+
+
 def check(text: str, counts: dict, report: list) -> None:
+    signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(REFERENCE_SECONDS)
+    try:
+        _check(text, counts, report)
+    except _Late:
+        counts["reference too slow"] = counts.get("reference too slow", 0) + 1
+        report.append(f"  (mpmath reference past {REFERENCE_SECONDS} s, skipped): {text}")
+    finally:
+        signal.alarm(0)
+
+
+def _check(text: str, counts: dict, report: list) -> None:
     try:
         spec = from_formula(text)
     except FormulaError:
