@@ -25,6 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from actlab.errors import ActlabError
+from actlab.nn import create
 from actlab.resolve import get
 from actlab.spec import INIT_SCHEMES, ActivationSpec
 
@@ -257,16 +258,16 @@ def build_model(spec_or_name: str | ActivationSpec, input_shape: Sequence[int], 
     if config.model in MLP_MODELS:
         modules.append(nn.Flatten())
         for layer in plan[:-1]:
-            modules += [nn.Linear(layer.shape[1], layer.shape[0]), spec.module(),
+            modules += [nn.Linear(layer.shape[1], layer.shape[0]), create(spec),
                         *_dropout(spec, config.dropout, config.model)]
         modules.append(nn.Linear(plan[-1].shape[1], plan[-1].shape[0]))
     else:
         conv1, conv2, dense, out = plan
         modules += [
-            nn.Conv2d(conv1.shape[1], conv1.shape[0], CNN_KERNEL), spec.module(),
-            nn.Conv2d(conv2.shape[1], conv2.shape[0], CNN_KERNEL), spec.module(),
+            nn.Conv2d(conv1.shape[1], conv1.shape[0], CNN_KERNEL), create(spec),
+            nn.Conv2d(conv2.shape[1], conv2.shape[0], CNN_KERNEL), create(spec),
             nn.MaxPool2d(CNN_POOL), *_dropout(spec, config.dropout), nn.Flatten(),
-            nn.Linear(dense.shape[1], dense.shape[0]), spec.module(), *_dropout(spec, config.dense_dropout()),
+            nn.Linear(dense.shape[1], dense.shape[0]), create(spec), *_dropout(spec, config.dense_dropout()),
             nn.Linear(out.shape[1], out.shape[0]),
         ]
     model = nn.Sequential(*modules)

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from actlab.errors import ActlabError
+from actlab.nn import create
 from actlab.resolve import get
 from actlab.spec import INIT_SCHEMES, ActivationSpec
 
@@ -115,7 +116,7 @@ def _network(spec: ActivationSpec, scheme: str, in_features: int, depth: int, wi
         with torch.no_grad():
             linear.weight.copy_(torch.randn(width, fan_in, generator=generator) * init_std(scheme, fan_in, width))
             linear.bias.zero_()
-        layers += [linear, spec.module()]
+        layers += [linear, create(spec)]
         if rate > 0:
             layers.append(AlphaDropout(rate, spec) if alpha else nn.Dropout(rate))
         fan_in = width
@@ -234,7 +235,7 @@ def plot_depth(result: DepthResult):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from actlab.analysis.palette import color_for
+    from actlab.palette import color_for
 
     figure = Figure(figsize=(11, 7.5), layout="constrained")
     FigureCanvasAgg(figure)

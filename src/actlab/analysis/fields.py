@@ -10,7 +10,7 @@ bounded minimisation of extrema).  Gaussian moments come from
 Nothing is typed in: the catalog's ``expected`` values are *checked* against
 this table by the test suite.
 
-Exact definitions (one line each, as in the README):
+Exact definitions (one line each; the docs site's property table page prints them):
 
 - ``range_min`` / ``range_max``: inf / sup of f over its domain (±inf when f grows without bound toward an end).
 - ``monotonic``: f is non-decreasing or non-increasing (grid differences and the sign of f' both agree).

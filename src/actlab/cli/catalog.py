@@ -89,7 +89,7 @@ def show_command(
         say("properties:")
         for key, value in extra.items():
             say(f"  {key}: {value}")
-    say(f"module (spec.module(), impl='auto'): {info['module']['text']}")
+    say(f"module (actlab.nn.create, impl='auto'): {info['module']['text']}")
     _print_equivalents(spec, say)
     if spec.notes:
         say("notes:")
@@ -102,11 +102,12 @@ def show_command(
 
 
 def _module_impl(spec: actlab.ActivationSpec) -> dict[str, str]:
-    """What ``spec.module()`` runs (read from the module itself): torch's own op, or actlab's Function, compiled for
+    """What ``actlab.nn.create(spec)`` runs (read from the module itself): torch's own op, or actlab's Function, compiled for
     large tensors where ``impl="auto"`` has no native op."""
     from actlab.compile_policy import ELEMENTWISE_MIN_NUMEL
+    from actlab.nn import create
 
-    module = spec.module()
+    module = create(spec)
     if module.impl == "native":
         return {"impl": "native", "text": f"the native PyTorch op ({spec.native.__module__}.{spec.native.__qualname__}), "
                                           "torch's own autograd; impl='reference' gives the analytic-derivative Function"}

@@ -14,6 +14,7 @@ from actlab.diagnostics.measures import max_abs_derivative
 from actlab.diagnostics.presets import EXPLODING_WEIGHT
 from actlab.diagnostics.run import clip_gradients
 from actlab.errors import ActlabError
+from actlab.nn import create
 
 __all__ = ["exploding_chain", "run_exploding"]
 
@@ -24,7 +25,7 @@ def exploding_chain(depth: int, activation: str = "sigmoid", weight: float = EXP
     f0 = float(spec(torch.zeros((), dtype=torch.float64)))
     weights = [nn.Parameter(torch.tensor(weight, dtype=torch.float64)) for _ in range(depth)]
     biases = [nn.Parameter(torch.tensor(-weight * (x if i == 0 else f0), dtype=torch.float64)) for i in range(depth)]
-    module = spec.module()
+    module = create(spec)
 
     def cost() -> Tensor:
         a = torch.tensor(x, dtype=torch.float64)

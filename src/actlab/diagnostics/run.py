@@ -28,6 +28,7 @@ from actlab.diagnostics.db import DiagnoseStore
 from actlab.diagnostics.measures import Snapshot, collect, max_abs_derivative, verdict
 from actlab.diagnostics.presets import Setup
 from actlab.errors import ActlabError
+from actlab.nn import create
 
 __all__ = [
     "HISTOGRAM_BINS",
@@ -83,7 +84,7 @@ def _std(init: str, fan_in: int, fan_out: int) -> tuple[float, float]:
 
 
 def build_mlp(spec: actlab.ActivationSpec, sizes: list[int], init: str | None, seed: int) -> nn.Sequential:
-    """Linear → ``spec.module()`` per hidden layer, then Linear; weights and biases drawn from one seeded generator.
+    """Linear → ``actlab.nn.create(spec)`` per hidden layer, then Linear; weights and biases drawn from one seeded generator.
 
     ``init`` None: the spec's recommended scheme for hidden layers, glorot for the output, zero biases.
     """
@@ -100,7 +101,7 @@ def build_mlp(spec: actlab.ActivationSpec, sizes: list[int], init: str | None, s
             linear.bias.copy_(torch.randn((fan_out,), generator=generator) * bias_std)
         modules.append(linear)
         if hidden:
-            modules.append(spec.module())
+            modules.append(create(spec))
     return nn.Sequential(*modules)
 
 

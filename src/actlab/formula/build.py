@@ -30,7 +30,6 @@ from typing import Any
 import sympy
 import torch
 
-import actlab.nn  # noqa: F401  a formula spec comes with its module class ready (spec.module())
 from actlab.errors import ActlabError
 from actlab.formula import budget, chainrule, symbolic
 from actlab.formula.chainrule import MAX_DERIVATIVE_NODES
@@ -130,7 +129,7 @@ def from_formula(
 def register_formula(
     name: str, formula: str, params: Mapping[str, Any] | None = None, *, save: bool = False
 ) -> ActivationSpec:
-    """Register ``formula`` under ``name`` for this session (and, with ``save=True``, for later ones).
+    """Register ``formula`` under ``name`` in this process (and, with ``save=True``, for later ones).
 
     ``params`` are the parameter defaults.  A name taken by a catalog activation
     raises :class:`ActlabError`; a name taken by an earlier formula is replaced.

@@ -2,7 +2,7 @@
 the SymPy derivative (derivative, vjp).  No code is generated from text; each node
 becomes a small closure over torch ops.
 
-:class:`actlab.nn.fused.Fused` (re-exported here) wraps such a function with ``torch.compile``
+:class:`actlab.fused.Fused` (re-exported here) wraps such a function with ``torch.compile``
 (one fused kernel), compiled lazily on the first call with a large tensor, with a one-time warning
 and eager fallback where compilation is unavailable or fails.
 """
@@ -19,7 +19,7 @@ from torch import Tensor
 
 from actlab.compile_policy import compile_enabled
 from actlab.formula.parse import FormulaError, Node
-from actlab.nn.fused import Fused
+from actlab.fused import Fused
 
 __all__ = [
     "forward_function", "node_function", "derivative_function", "vjp_function", "Fused",

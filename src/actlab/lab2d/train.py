@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from actlab.errors import ActlabError
+from actlab.nn import create
 from actlab.nn.per_neuron import (
     ActivationItem,
     PerNeuron,
@@ -181,7 +182,7 @@ class TrainedRow:
             if self.b1 is not None:
                 first.bias.copy_(self.b1[k, 0])
         if pieces > 1:
-            activation: nn.Module = self.row.items[0].spec.module()
+            activation: nn.Module = create(self.row.items[0].spec)
         else:
             activation = PerNeuron([item.spec for item in self.row.items])
             # copy learned parameters (PerNeuron groups by spec object; rebuild per unit when learnable)
