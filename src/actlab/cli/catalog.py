@@ -178,7 +178,7 @@ def eval_command(
 def checked_params(pairs: list[str] | None) -> dict:
     """--param NAME=VALUE pairs; a name the formula language reserves (self, identifier, ...) is refused here,
     before it can collide with a keyword argument of the functions that receive the parameters."""
-    from actlab.formula.parse import check_param_names
+    from actlab.formula.checks import check_param_names
 
     params = parse_params(pairs)
     check_param_names(params)

@@ -54,7 +54,7 @@ _LAZY = {
     "load_saved_formulas": "actlab.formula.build",
     "config_path": "actlab.formula.store",
     "check_formula": "actlab.formula.build",
-    "float32_problem": "actlab.formula.build",
+    "float32_problem": "actlab.formula.checks",
 }
 
 

@@ -33,6 +33,7 @@ import torch
 from actlab.errors import ActlabError
 from actlab.formula import budget, chainrule, symbolic
 from actlab.formula.chainrule import MAX_DERIVATIVE_NODES
+from actlab.formula.checks import check_param_names, check_usable, float32_problem
 from actlab.formula.parse import (
     CONSTANTS,
     FUNCTIONS,
@@ -42,7 +43,6 @@ from actlab.formula.parse import (
     MAX_NODES,
     FormulaError,
     Node,
-    check_param_names,
     parse,
 )
 from actlab.formula.scan import KINK_SEARCH, ScanDeadline, _boundaries, _domain, _KinkFinder, scan_deadline
@@ -147,7 +147,7 @@ def register_formula(
     if name.lower() in {"x", "pi", "e"} | {f.lower() for f in _functions}:
         raise ActlabError(f"activation name {name!r} is reserved by the formula language (x, pi, e and its functions)")
     spec = from_formula(formula, params, name=name)
-    _check_usable(spec)  # everything a later command does with it, before it is registered or saved
+    check_usable(spec)  # everything a later command does with it, before it is registered or saved
     existing = registry.lookup(name)
     if existing is not None and existing.source != "formula":
         raise ActlabError(f"activation name {name!r} is taken by the catalog entry {existing.name!r}")
@@ -155,23 +155,6 @@ def register_formula(
     if save:
         save_formula(name, spec.expression or formula, spec.defaults())
     return spec
-
-
-def _check_usable(spec: ActivationSpec) -> None:
-    """The kink search, and f and f' with the parameter defaults in float64 and float32: a formula
-    that fails any of them raises :class:`FormulaError` here, so nothing half-checked is registered or saved."""
-    try:
-        spec.kink_points()
-        for dtype in (torch.float64, torch.float32):
-            x = torch.tensor([-2.0, -0.5, 0.0, 0.5, 2.0], dtype=dtype)
-            with torch.no_grad():
-                spec.forward(x, **spec.defaults())
-                spec.derivative(x, **spec.defaults())
-    except ActlabError:
-        raise
-    except (TypeError, ValueError, ArithmeticError, RuntimeError) as error:
-        raise FormulaError(f"the formula {_short(spec.expression or spec.name)!r} cannot be used: "
-                           f"{type(error).__name__}: {error}") from None
 
 
 # ------------------------------------------------------------------- build
@@ -386,45 +369,6 @@ def load_saved_formulas(path: Path | None = None) -> list[str]:
             continue
         loaded.append(str(name))
     return loaded
-
-
-FLOAT32_MAX = float(torch.finfo(torch.float32).max)
-
-
-def float32_problem(spec: ActivationSpec, params: Mapping[str, Any] | None = None) -> str | None:
-    """Why a formula activation cannot train in float32, or None: a constant of the formula (a number, or a part
-    without x and parameters such as ``exp(100)``) or a parameter value beyond float32's range (±3.4e38), which
-    becomes ±inf there (``1e308*x`` is inf·x in float32).  Not a formula: None."""
-    if spec.source != "formula" or not spec.expression:
-        return None
-    text = spec.expression
-    try:
-        tree = parse(text)
-    except FormulaError:
-        return None
-    from actlab.formula.parse import constant_value
-
-    stack = [tree]  # the largest constant parts: the torch functions fold those in float64 before meeting x
-    while stack:
-        node = stack.pop()
-        if node.kind in ("<", "<=", ">", ">=", "==", "!="):  # x > 1e300 compares the same in float32
-            continue
-        value = constant_value(node)
-        if value is None:
-            stack.extend(node.args)
-            continue
-        if math.isfinite(value) and abs(value) > FLOAT32_MAX:
-            what = f"the number {node.text}" if node.kind == "num" else "a constant part of it"
-            where = f" at column {node.column}" if node.column else ""
-            return (f"the formula {_short(text)!r} cannot train in float32: {what}{where} is {value:.3g}, beyond "
-                    f"float32's range (±{FLOAT32_MAX:.3g}), where it becomes infinite; scale the formula so that "
-                    "its constants stay within float32")
-    values = {**spec.defaults(), **dict(params or {})}
-    for name, value in values.items():
-        if isinstance(value, (int, float)) and math.isfinite(value) and abs(value) > FLOAT32_MAX:
-            return (f"the formula {_short(text)!r} cannot train in float32: its parameter {name} = {value:.3g} is "
-                    f"beyond float32's range (±{FLOAT32_MAX:.3g}), where it becomes infinite")
-    return None
 
 
 # ------------------------------------------------------------ entry point

@@ -23,9 +23,9 @@ from __future__ import annotations
 import ast
 import math
 from dataclasses import dataclass
-from keyword import iskeyword
 
 from actlab.errors import ActlabError, suggest
+from actlab.formula.names import RESERVED_NAMES, is_reserved, reserved_message
 
 __all__ = [
     "FormulaError",
@@ -38,7 +38,6 @@ __all__ = [
     "MAX_NODES",
     "MAX_EXPONENT",
     "RESERVED_NAMES",
-    "check_param_names",
 ]
 
 MAX_LENGTH = 500  # characters of formula text
@@ -55,16 +54,6 @@ FUNCTIONS: dict[str, int] = {
 }
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 VARIABLE = "x"
-# names a parameter may not take: the keyword arguments of the functions that receive a formula's parameters as
-# ``**params`` (f(x, **params), vjp(x, grad_output, **params), actlab.get(identifier, **params), properties(...),
-# spec.module(num_parameters, impl=..., **params), moments(spec, mean, std, ...)), Python's own names, and the
-# formula language's
-RESERVED_NAMES = frozenset({
-    "self", "cls", "x", "grad_output", "identifier", "spec", "spec_or_name", "measure_cost", "num_parameters", "impl",
-    "activation", "mean", "std", "breakpoints", "args", "kwargs", "params", "name", "dtype", "device",
-    "None", "True", "False", "match", "case", "type",
-})
-
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _REJECTED_BINARY = {
     ast.Mod: "%", ast.FloorDiv: "//", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>",
@@ -246,12 +235,8 @@ class _Builder:
             )
         if name.startswith("_"):
             raise self._fail(node, "name", "parameter names may not start with '_'")
-        if name in RESERVED_NAMES or iskeyword(name):
-            raise FormulaError(
-                f"parameter name {name!r} at column {self._col(node)} is reserved (actlab or Python uses "
-                f"it itself); rename the parameter, e.g. {name}_ or p_{name}",
-                self._col(node), name,
-            )
+        if is_reserved(name):
+            raise FormulaError(reserved_message(name, self._col(node)), self._col(node), name)
         return Node("param", text=name, column=self._col(node))
 
     def _binary(self, node: ast.BinOp) -> Node:
@@ -345,14 +330,6 @@ class _Builder:
         left = self.build(node.left, False)
         right = self.build(right_node, False)
         return Node(symbol, (left, right), text=symbol, column=self._operator_column(node.left, right_node, symbol))
-
-
-def check_param_names(names) -> None:
-    """Raise :class:`FormulaError` for a parameter name the formula language reserves (see :data:`RESERVED_NAMES`)."""
-    for name in names:
-        if name in RESERVED_NAMES or iskeyword(str(name)):
-            raise FormulaError(f"parameter name {name!r} is reserved (actlab or Python uses it itself); rename the "
-                               f"parameter, e.g. {name}_ or p_{name}", None, str(name))
 
 
 # ---------------------------------------------------------------- constants
