@@ -24,8 +24,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
 
+    from actlab.sweep.probes import GradientFlowProbe
     from actlab.train import RunSpec, TrainConfig
-    from actlab.train.diagnostics_hook import GridProbe
+    from actlab.train.driver import _probe
     from actlab.train.grid import GridTrainer
     from actlab.train.prepared import prepare
 
@@ -42,8 +43,10 @@ def main() -> None:
     config = TrainConfig(depth=3, width=128, epochs=1, diagnostics=True)
     runs = [RunSpec(act, seed) for act in ("relu", "sigmoid", "tanh") for seed in (0, 1)]
     trainer = GridTrainer(prepare(dataset, "mlp"), config, runs)
-    probe = GridProbe(trainer)
-    probe.start(lambda event: None)
+    def measure_all() -> None:
+        _probe([GradientFlowProbe()], trainer, trainer.epoch, lambda event: None)
+
+    measure_all()
     trainer.train_epoch()  # warm-up (compiles)
     ratios = []
     for rep in range(args.reps):
@@ -51,7 +54,7 @@ def main() -> None:
         trainer.train_epoch()
         epoch = time.perf_counter() - start
         start = time.perf_counter()
-        probe.epoch_end(lambda event: None)
+        measure_all()
         measure = time.perf_counter() - start
         ratios.append(measure / epoch)
         print(f"rep {rep}: epoch {epoch:.2f} s, measuring {len(runs)} runs {measure:.2f} s, "

@@ -1,51 +1,74 @@
-"""Models built from activation specs: the MLP and the small CNN that ``actlab compare`` trains.
+"""Models built from activation specs: one description (:class:`ModelConfig`) and one builder (:func:`build`).
 
-Two engines train these models (:mod:`actlab.train`): the sequential one trains
-the honest ``nn.Sequential`` that :func:`build_model` returns; the vectorised
-grid trains many copies at once from stacked weights.  Both start from the same
-numbers, because both take them from :func:`initial_weights`, which draws every
-layer from one per-run ``torch.Generator`` seeded by the run's seed, in layer
-order, as ``randn(shape) * std``.  Runs with the same seed therefore start from
-the same weights up to each init scheme's scale (paired comparisons).
+Every MLP, SNN and CNN that actlab trains comes from :func:`build` (or, for the
+stacked grid, from the same numbers: :func:`initial_weights`).  Two engines train
+these models (:mod:`actlab.train`): the sequential one trains the honest
+``nn.Sequential`` that :func:`build` returns; the vectorised grid trains many
+copies at once from stacked weights.  Both start from the same numbers, because
+both take them from :func:`initial_weights`, which draws every layer from one
+per-run ``torch.Generator`` seeded by the run's seed, in layer order: the weight
+first, then the bias when the scheme draws one.  Runs with the same seed
+therefore start from the same weights up to each normal scheme's scale (paired
+comparisons).
 
-Architecture (``LayerPlan``) is described once by :func:`layer_plan`; a later
-2-D net with per-unit activations only needs a new plan and a module per layer.
+Init schemes (:data:`INIT_SCHEMES`; ``weight_scale`` multiplies every weight):
 
->>> from actlab.train import TrainConfig
->>> net = build_model("relu", (784,), 10, TrainConfig(depth=2, width=64), seed=0)
+==================  ===================================================  ================
+scheme              weights                                              biases
+==================  ===================================================  ================
+he_normal (he)      N(0, 2/fan_in)                                       0
+he_uniform          U[-a, a], a = √(6/fan_in)                            0
+glorot_normal       N(0, 2/(fan_in + fan_out))                           0
+glorot_uniform      U[-a, a], a = √(6/(fan_in + fan_out))                0
+lecun_normal        N(0, 1/fan_in)                                       0
+lecun_uniform       U[-a, a], a = √(3/fan_in)                            0
+torch-default       U[-1/√fan_in, 1/√fan_in] (nn.Linear's kaiming a=√5)  U[-1/√fan_in, 1/√fan_in]
+standard            U[-1/√fan_in, 1/√fan_in] (Glorot & Bengio 2010)      0
+nielsen             N(0, 1/fan_in)                                       N(0, 1)
+==================  ===================================================  ================
+
+``bias_init`` (a number) sets every bias to that value instead.  Conv layers
+count ``fan_in = in_channels·k·k``.  Depth 0 is a linear model (one Linear:
+logistic / softmax regression).
+
+>>> cfg = ModelConfig(kind="mlp", depth=2, width=64)
+>>> net = build(cfg, "relu", (784,), 10, seed=0)
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from actlab.errors import ActlabError
+from actlab.errors import ActlabError, suggest
 from actlab.nn import create
 from actlab.resolve import get
-from actlab.spec import INIT_SCHEMES, ActivationSpec
-
-if TYPE_CHECKING:  # the config lives in the trainer package (it imports this module)
-    from actlab.train.config import TrainConfig
+from actlab.spec import ActivationSpec
 
 __all__ = [
     "MODELS",
     "MLP_MODELS",
+    "INIT_SCHEMES",
+    "ModelConfig",
     "LayerPlan",
+    "build",
     "resolve_activation",
     "uses_alpha_dropout",
     "init_scheme",
     "parse_init",
+    "canonical_scheme",
     "init_std",
+    "draw_layer",
     "output_units",
     "layer_plan",
     "initial_weights",
     "init_weights",
     "build_model",
+    "model_config_of",
 ]
 
 MODELS = ("mlp", "cnn", "snn")
@@ -95,11 +118,30 @@ def uses_alpha_dropout(spec: ActivationSpec, model: str = "mlp") -> bool:
     return model == "snn" or spec.name == "selu"
 
 
+# the schemes --init accepts; he / glorot / lecun alone mean their normal form
+INIT_SCHEMES = ("he_normal", "he_uniform", "glorot_normal", "glorot_uniform", "lecun_normal", "lecun_uniform",
+                "torch-default", "standard", "nielsen")
+_ALIASES = {"he": "he_normal", "glorot": "glorot_normal", "lecun": "lecun_normal", "torch_default": "torch-default"}
+_NAMES = (*INIT_SCHEMES, *_ALIASES)
+
+
+def canonical_scheme(scheme: str) -> str:
+    """The scheme's canonical name (``he`` → ``he_normal``); :class:`ActlabError` with a near miss if unknown."""
+    name = str(scheme).strip().lower()
+    name = _ALIASES.get(name, name)
+    if name not in INIT_SCHEMES:
+        near = suggest(str(scheme), _NAMES, n=1)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        raise ActlabError(f"unknown init scheme {scheme!r}{hint}; choose one of {', '.join(INIT_SCHEMES)} "
+                          "(he, glorot and lecun mean their _normal form)")
+    return name
+
+
 def parse_init(text: str | None) -> tuple[str | None, dict[str, str]]:
     """``--init``: "auto" / None (each activation's recommendation), "glorot" (all), or "glorot,selu=lecun"
     (a default and per-activation schemes; NAME=auto keeps that activation's recommendation).
 
-    Returns (default or None, {activation name: scheme or "auto"}).
+    Returns (canonical default or None, {activation name: canonical scheme or "auto"}).
     """
     if text is None:
         return None, {}
@@ -107,9 +149,14 @@ def parse_init(text: str | None) -> tuple[str | None, dict[str, str]]:
     per: dict[str, str] = {}
     for item in (part.strip() for part in str(text).split(",")):
         name, _, scheme = item.rpartition("=")
-        if scheme not in (*INIT_SCHEMES, "auto"):
-            raise ActlabError(f"unknown init scheme {scheme!r} in --init {text!r}; choose one of "
-                              f"{', '.join(INIT_SCHEMES)} or auto (per activation: glorot,selu=lecun)")
+        if scheme.strip().lower() != "auto":
+            try:
+                scheme = canonical_scheme(scheme)
+            except ActlabError as error:
+                raise ActlabError(f"{error} in --init {text!r} (per activation: glorot,selu=lecun or "
+                                  "glorot,selu=auto)") from None
+        else:
+            scheme = "auto"
         if name:
             per[get(name.strip()).name] = scheme
         elif default is not None:
@@ -120,26 +167,125 @@ def parse_init(text: str | None) -> tuple[str | None, dict[str, str]]:
 
 
 def init_scheme(spec: ActivationSpec, override: str | None = None) -> str:
-    """The init scheme for layers feeding ``spec``: ``override`` (see :func:`parse_init`) or the spec's
-    recommendation."""
+    """The (canonical) init scheme for layers feeding ``spec``: ``override`` (see :func:`parse_init`) or the
+    spec's recommendation."""
     default, per = parse_init(override)
     scheme = per.get(spec.name, default)
     if scheme is None or scheme == "auto":
         scheme = spec.init.scheme
-    if scheme not in INIT_SCHEMES:
-        raise ActlabError(f"unknown init scheme {scheme!r}; choose one of {', '.join(INIT_SCHEMES)}")
-    return scheme
+    return canonical_scheme(scheme)
 
 
 def init_std(scheme: str, fan_in: int, fan_out: int) -> float:
-    """Standard deviation of the normal init: he √(2/fan_in), glorot √(2/(fan_in+fan_out)), lecun √(1/fan_in)."""
-    if scheme == "he":
+    """Standard deviation of a scheme's weights (before the gain): he √(2/fan_in), glorot √(2/(fan_in+fan_out)),
+    lecun and nielsen √(1/fan_in), torch-default and standard √(1/(3·fan_in)) (uniform on ±1/√fan_in)."""
+    name = canonical_scheme(scheme)
+    family = name.split("_")[0]
+    if family == "he":
         return math.sqrt(2.0 / fan_in)
-    if scheme == "glorot":
+    if family == "glorot":
         return math.sqrt(2.0 / (fan_in + fan_out))
-    if scheme == "lecun":
+    if family in ("lecun", "nielsen"):
         return math.sqrt(1.0 / fan_in)
-    raise ActlabError(f"unknown init scheme {scheme!r}; choose one of {', '.join(INIT_SCHEMES)}")
+    return math.sqrt(1.0 / (3.0 * fan_in))  # torch-default, standard
+
+
+def _uniform(shape: Sequence[int], bound: float, generator: torch.Generator) -> Tensor:
+    return (torch.rand(tuple(shape), generator=generator) * 2.0 - 1.0) * bound
+
+
+def draw_layer(scheme: str, shape: Sequence[int], fan_in: int, fan_out: int, generator: torch.Generator, *,
+               gain: float = 1.0, bias: bool = True, bias_init: float | None = None) -> tuple[Tensor, Tensor | None]:
+    """One layer's (weight, bias) drawn from ``generator``: the weight first, then the bias if the scheme draws it.
+
+    ``bias`` False: no bias (None) and nothing drawn for it; ``bias_init``: every bias that value (nothing drawn).
+    """
+    name = canonical_scheme(scheme)
+    std = init_std(name, fan_in, fan_out)
+    if name.endswith("_normal") or name == "nielsen":
+        weight = torch.randn(tuple(shape), generator=generator) * (std * gain)
+    else:  # uniform with the same variance: bound √3·σ (torch-default and standard: 1/√fan_in)
+        bound = 1.0 / math.sqrt(fan_in) if name in ("torch-default", "standard") else math.sqrt(3.0) * std
+        weight = _uniform(shape, bound * gain, generator)
+    if not bias:
+        return weight, None
+    units = int(shape[0])
+    if bias_init is not None:
+        return weight, torch.full((units,), float(bias_init))
+    if name == "torch-default":
+        return weight, _uniform((units,), 1.0 / math.sqrt(fan_in), generator)
+    if name == "nielsen":
+        return weight, torch.randn(units, generator=generator)
+    return weight, torch.zeros(units)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """What to build: the architecture and its initialisation (no optimiser, no schedule).
+
+    ``kind``: "mlp" | "snn" (the mlp with lecun_normal init and AlphaDropout) | "cnn".
+    ``depth``: hidden layers (0: a linear model, one Linear); ``width``: units per hidden layer.
+    ``bias``: every Linear/Conv has a bias.  ``dropout``: after each hidden activation (AlphaDropout for
+    SELU); the cnn: after the pooling, and ``dropout_dense`` (None: the same) after its dense layer.
+    ``init``: None / "auto" (each activation's recommendation), a scheme for every layer, or per activation
+    ("glorot,selu=auto"); the output layer uses glorot_normal unless a default scheme is given.
+    ``weight_scale``: a gain on every weight; ``bias_init``: every bias this value (None: the scheme's).
+    """
+
+    kind: str = "mlp"
+    depth: int = 2
+    width: int = 128
+    bias: bool = True
+    dropout: float = 0.0
+    dropout_dense: float | None = None
+    init: str | None = None
+    weight_scale: float = 1.0
+    bias_init: float | None = None
+
+    def validate(self) -> None:
+        """Raise :class:`ActlabError` naming the first bad field."""
+        if self.kind not in MODELS:
+            near = suggest(str(self.kind), MODELS, n=1)
+            raise ActlabError(f"unknown model {self.kind!r}{f' (did you mean {near[0]}?)' if near else ''}; "
+                              f"choose one of {', '.join(MODELS)}")
+        for name, least in (("depth", 0), ("width", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ActlabError(f"{name} must be a whole number >= {least}, got {value!r}")
+        if not isinstance(self.bias, bool):
+            raise ActlabError(f"bias must be true or false, got {self.bias!r}")
+        for name in ("dropout", "dropout_dense"):
+            value = getattr(self, name)
+            if value is not None and not (0.0 <= value < 1.0):
+                raise ActlabError(f"dropout must be in [0, 1), got {value!r}")
+        if self.dropout_dense is not None and self.kind != "cnn":
+            raise ActlabError(f"two dropout values (after the pooling, after the dense layer) are for the cnn; "
+                              f"the {self.kind} has one place: give one value")
+        if self.init is not None:
+            parse_init(self.init)  # raises on an unknown scheme
+        scale = self.weight_scale
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (math.isfinite(scale) and scale > 0):
+            raise ActlabError(f"weight_scale must be a number > 0, got {scale!r}")
+        if self.bias_init is not None:
+            value = self.bias_init
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ActlabError(f"bias_init must be a finite number, got {value!r}")
+            if not self.bias:
+                raise ActlabError("bias_init sets the biases, but the model has none (no-bias): drop one of them")
+
+    def dense_dropout(self) -> float:
+        """The dropout after dense hidden layers (the mlp's only place; the cnn's second)."""
+        return self.dropout if self.dropout_dense is None else self.dropout_dense
+
+
+def model_config_of(config: Any) -> ModelConfig:
+    """``config`` itself when it is a :class:`ModelConfig`, else its ``model_config`` (a training config)."""
+    if isinstance(config, ModelConfig):
+        return config
+    found = getattr(config, "model_config", None)
+    if not isinstance(found, ModelConfig):
+        raise TypeError(f"expected a ModelConfig or a config with .model_config, got {type(config).__name__}")
+    return found
 
 
 def output_units(task: str, num_classes: int, target_shape: Sequence[int] = ()) -> int:
@@ -199,28 +345,47 @@ def layer_plan(model: str, input_shape: Sequence[int], num_outputs: int, depth: 
     raise ActlabError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
 
 
-def initial_weights(spec: ActivationSpec, input_shape: Sequence[int], num_outputs: int,
-                    config: TrainConfig, seed: int) -> list[tuple[Tensor, Tensor]]:
-    """(weight, bias) per layer in torch layout, drawn from ``Generator().manual_seed(seed)``.
+def _hidden_specs(spec_or_specs: Any, model: ModelConfig, params: Mapping[str, Any] | None = None
+                  ) -> list[ActivationSpec]:
+    """One checked spec per hidden layer: one activation for all, or a list of ``depth`` (mlp / snn)."""
+    if isinstance(spec_or_specs, (list, tuple)):
+        if model.kind not in MLP_MODELS:
+            raise ActlabError(f"one activation per hidden layer is for the mlp, not the {model.kind}")
+        if len(spec_or_specs) != model.depth:
+            raise ActlabError(f"{len(spec_or_specs)} activations for {model.depth} hidden layers")
+        specs = [resolve_activation(s, params, model.kind) for s in spec_or_specs]
+        if len({s.width_divisor for s in specs}) > 1:
+            raise ActlabError("per-layer activations must share their width divisor (maxout's k)")
+        return specs
+    spec = resolve_activation(spec_or_specs, params, model.kind)
+    return [spec] * (3 if model.kind == "cnn" else max(model.depth, 1))  # the cnn: conv, conv, dense
 
-    Hidden layers use :func:`init_scheme` (the spec's recommendation unless
-    ``config.init`` overrides it); the output layer uses glorot (or the override).
-    Biases start at zero.
+
+def initial_weights(spec_or_specs: Any, input_shape: Sequence[int], num_outputs: int,
+                    config: Any, seed: int) -> list[tuple[Tensor, Tensor | None]]:
+    """(weight, bias) per layer in torch layout, drawn from ``Generator().manual_seed(seed)`` (bias None when the
+    model has none).
+
+    ``config``: a :class:`ModelConfig` (or a training config that has one).  Hidden layers use
+    :func:`init_scheme` (each activation's recommendation unless ``init`` overrides it; the snn: lecun_normal);
+    the output layer uses glorot_normal (or the default scheme of ``init``).
     """
+    model = model_config_of(config)
+    specs = _hidden_specs(spec_or_specs, model)
     generator = torch.Generator().manual_seed(int(seed))
-    hidden = init_scheme(spec, config.init if config.init is not None or config.model != "snn" else SNN_INIT)
-    output = parse_init(config.init)[0] or OUTPUT_INIT
+    override = model.init if model.init is not None or model.kind != "snn" else SNN_INIT
+    output = parse_init(model.init)[0] or OUTPUT_INIT
     weights = []
-    for layer in layer_plan(config.model, input_shape, num_outputs, config.depth, config.width, spec.width_divisor):
-        scheme = hidden if layer.activation else output
-        std = init_std(scheme, layer.fan_in, layer.fan_out)
-        weight = torch.randn(layer.shape, generator=generator) * std
-        weights.append((weight, torch.zeros(layer.shape[0])))
+    plan = layer_plan(model.kind, input_shape, num_outputs, model.depth, model.width, specs[0].width_divisor)
+    for index, layer in enumerate(plan):
+        scheme = init_scheme(specs[min(index, len(specs) - 1)], override) if layer.activation else output
+        weights.append(draw_layer(scheme, layer.shape, layer.fan_in, layer.fan_out, generator,
+                                  gain=float(model.weight_scale), bias=model.bias, bias_init=model.bias_init))
     return weights
 
 
-def init_weights(model: nn.Sequential, spec: ActivationSpec, input_shape: Sequence[int], num_outputs: int,
-                 config: TrainConfig, seed: int) -> nn.Sequential:
+def init_weights(model: nn.Sequential, spec: Any, input_shape: Sequence[int], num_outputs: int,
+                 config: Any, seed: int) -> nn.Sequential:
     """Copy :func:`initial_weights` into the Linear / Conv2d layers of ``model`` (in order)."""
     layers = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d))]
     weights = initial_weights(spec, input_shape, num_outputs, config, seed)
@@ -229,7 +394,8 @@ def init_weights(model: nn.Sequential, spec: ActivationSpec, input_shape: Sequen
     with torch.no_grad():
         for layer, (weight, bias) in zip(layers, weights):
             layer.weight.copy_(weight)
-            layer.bias.copy_(bias)
+            if layer.bias is not None and bias is not None:
+                layer.bias.copy_(bias)
     return model
 
 
@@ -243,32 +409,45 @@ def _dropout(spec: ActivationSpec, p: float, model: str = "mlp") -> list[nn.Modu
     return [nn.AlphaDropout(p) if uses_alpha_dropout(spec) else nn.Dropout(p)]
 
 
-def build_model(spec_or_name: str | ActivationSpec, input_shape: Sequence[int], num_outputs: int,
-                config: TrainConfig, seed: int, params: Mapping[str, Any] | None = None) -> nn.Sequential:
-    """The plain ``nn.Sequential`` for one run, initialised by :func:`init_weights`.
+def build(model_config: ModelConfig, spec_or_specs: Any, input_shape: Sequence[int], n_outputs: int,
+          seed: int, params: Mapping[str, Any] | None = None) -> nn.Sequential:
+    """The plain ``nn.Sequential`` for one run, initialised by :func:`initial_weights`.
 
-    mlp: Flatten → [Linear → activation → dropout] × depth → Linear.
+    ``spec_or_specs``: one activation (name, alias, formula or spec; ``params`` its parameters) or, for the
+    mlp / snn, one per hidden layer.
+    mlp / snn: Flatten → [Linear → activation → dropout] × depth → Linear (depth 0: Flatten → Linear).
     cnn: Conv 32 3×3 → act → Conv 64 3×3 → act → MaxPool 2 → dropout → Flatten
     → Linear 128 → act → dropout → Linear.  The output layer gives logits
     (or values for regression); the loss applies softmax / sigmoid.
     """
-    spec = resolve_activation(spec_or_name, params, config.model)
-    plan = layer_plan(config.model, input_shape, num_outputs, config.depth, config.width, spec.width_divisor)
+    model = model_config_of(model_config)
+    model.validate()
+    specs = _hidden_specs(spec_or_specs, model, params)
+    spec = specs[0]
+    plan = layer_plan(model.kind, input_shape, n_outputs, model.depth, model.width, spec.width_divisor)
+    bias = model.bias
     modules: list[nn.Module] = []
-    if config.model in MLP_MODELS:
+    if model.kind in MLP_MODELS:
         modules.append(nn.Flatten())
-        for layer in plan[:-1]:
-            modules += [nn.Linear(layer.shape[1], layer.shape[0]), create(spec),
-                        *_dropout(spec, config.dropout, config.model)]
-        modules.append(nn.Linear(plan[-1].shape[1], plan[-1].shape[0]))
+        for layer, layer_spec in zip(plan[:-1], specs):
+            modules += [nn.Linear(layer.shape[1], layer.shape[0], bias=bias), create(layer_spec),
+                        *_dropout(layer_spec, model.dropout, model.kind)]
+        modules.append(nn.Linear(plan[-1].shape[1], plan[-1].shape[0], bias=bias))
     else:
         conv1, conv2, dense, out = plan
         modules += [
-            nn.Conv2d(conv1.shape[1], conv1.shape[0], CNN_KERNEL), create(spec),
-            nn.Conv2d(conv2.shape[1], conv2.shape[0], CNN_KERNEL), create(spec),
-            nn.MaxPool2d(CNN_POOL), *_dropout(spec, config.dropout), nn.Flatten(),
-            nn.Linear(dense.shape[1], dense.shape[0]), create(spec), *_dropout(spec, config.dense_dropout()),
-            nn.Linear(out.shape[1], out.shape[0]),
+            nn.Conv2d(conv1.shape[1], conv1.shape[0], CNN_KERNEL, bias=bias), create(spec),
+            nn.Conv2d(conv2.shape[1], conv2.shape[0], CNN_KERNEL, bias=bias), create(spec),
+            nn.MaxPool2d(CNN_POOL), *_dropout(spec, model.dropout), nn.Flatten(),
+            nn.Linear(dense.shape[1], dense.shape[0], bias=bias), create(spec),
+            *_dropout(spec, model.dense_dropout()),
+            nn.Linear(out.shape[1], out.shape[0], bias=bias),
         ]
-    model = nn.Sequential(*modules)
-    return init_weights(model, spec, input_shape, num_outputs, config, seed)
+    net = nn.Sequential(*modules)
+    return init_weights(net, specs if len(set(map(id, specs))) > 1 else spec, input_shape, n_outputs, model, seed)
+
+
+def build_model(spec_or_name: str | ActivationSpec, input_shape: Sequence[int], num_outputs: int,
+                config: Any, seed: int, params: Mapping[str, Any] | None = None) -> nn.Sequential:
+    """:func:`build` from a :class:`ModelConfig` or a training config that has one (``config.model_config``)."""
+    return build(model_config_of(config), spec_or_name, input_shape, num_outputs, seed, params)

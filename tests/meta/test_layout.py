@@ -27,16 +27,7 @@ LONG_ALLOWED_DIRS = {"catalog"}
 
 # Known offenders that are being fixed in the files that own them, as (importer, imported) edges.
 # Each entry must still occur (a stale one fails the test), so this list only shrinks; keep it empty.
-PENDING: dict[tuple[str, str], str] = {
-    # core (models.py, train/): TrainConfig holds a ModelConfig, so the builder stops reading the trainer's config
-    ("actlab.models", "actlab.train.config"): "models ↔ train.config cycle (type-only import of TrainConfig)",
-    ("actlab.models", "actlab.train"): "the same import runs actlab/train/__init__",
-    # core (train/): the driver calls the probes it is given; train imports neither the engines back nor diagnostics
-    ("actlab.train.diagnostics_hook", "actlab.train.grid"): "diagnostics_hook ↔ grid cycle (type-only)",
-    ("actlab.train.diagnostics_hook", "actlab.train.sequential"): "diagnostics_hook ↔ sequential cycle (type-only)",
-    ("actlab.train.diagnostics_hook", "actlab.diagnostics.measures"): "train → diagnostics (layer 7 → 8)",
-    ("actlab.train.diagnostics_hook", "actlab.diagnostics"): "the same import runs actlab/diagnostics/__init__",
-}
+PENDING: dict[tuple[str, str], str] = {}  # known offenders being fixed elsewhere: none
 
 
 @dataclass(frozen=True)

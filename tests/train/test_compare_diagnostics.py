@@ -12,12 +12,25 @@ import torch
 from actlab.data.base import Dataset
 from actlab.models import build_model, initial_weights, resolve_activation
 from actlab.nn import create
-from actlab.train import EpochEnd, RunSpec, TrainConfig, train_runs
-from actlab.train.diagnostics_hook import EVAL_EXAMPLES, GridProbe, copy_stacked_weights, histogram
+from actlab.sweep.probes import GradientFlowProbe, histogram, probes_for
+from actlab.train import EpochEnd, RunSpec, TrainConfig
+from actlab.train import train_runs as _train_runs
+from actlab.train.driver import PROBE_EXAMPLES as EVAL_EXAMPLES
+from actlab.train.driver import _probe
 from actlab.train.events import ClipCount, LayerDiagnostics
-from actlab.train.grid import GridTrainer
+from actlab.train.grid import GridTrainer, copy_stacked_weights
 from actlab.train.metrics import per_model_loss
 from actlab.train.prepared import prepare
+
+
+def train_runs(dataset, config, runs, **keywords):
+    """As ``actlab compare`` trains: the gradient-flow probe when the config asks for diagnostics."""
+    return _train_runs(dataset, config, runs, probes=probes_for(config), **keywords)
+
+
+def measure(trainer, emit, epoch=1):
+    """The probe on a trainer's live models, as the driver calls it."""
+    _probe([GradientFlowProbe()], trainer, epoch, emit)
 
 
 def make_dataset(n=240, features=10, classes=3, seed=0):
@@ -106,7 +119,7 @@ def test_speed_after_training_equals_autograd_on_the_stacked_weights():
     assert trainer.fast
     trainer.train_epoch()
     events: list = []
-    GridProbe(trainer).epoch_end(events.append)
+    measure(trainer, events.append)
     measured = {e.run_id: e for e in events if isinstance(e, LayerDiagnostics)}
     assert set(measured) == {r.run_id for r in trainer.runs}
     x, y = data.x_train[:EVAL_EXAMPLES], data.y_train[:EVAL_EXAMPLES]
@@ -154,7 +167,7 @@ def test_a_relu_layer_with_only_negative_inputs_is_all_dead():
     with torch.no_grad():
         trainer.params[3].fill_(-1e3)  # bias of hidden layer 2
     events: list = []
-    GridProbe(trainer).start(events.append)
+    measure(trainer, events.append, 0)
     (event,) = events
     assert [layer["dead_fraction"] for layer in event.layers] == [0.0, 1.0, pytest.approx(event.layers[2]["dead_fraction"])]
     assert event.layers[1]["zero_fraction"] == 1.0 and event.layers[0]["speed"] == 0.0

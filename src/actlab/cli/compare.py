@@ -44,13 +44,16 @@ class _Display:
 
     def __init__(self, plan: Any, completed: int) -> None:
         self.labels = plan.labels
-        self.epochs = plan.config["epochs"]
+        self.epochs = plan.eval_points  # evaluation points per run (epochs, unless --steps / --eval-every)
+        self.unit = "epoch" if plan.config.get("steps") is None and plan.config.get("eval_every", 1) == 1 \
+            else "evaluation"
         self.classification = plan.dataset.task == "classification"
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
-            TextColumn("epochs"),
+            TextColumn("epochs" if plan.config.get("steps") is None and plan.config.get("eval_every", 1) == 1
+                       else "evaluations"),
             TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
@@ -66,7 +69,7 @@ class _Display:
         self.live = Live(Group(self.progress, self), console=err_console, refresh_per_second=4, transient=False)
 
     def __rich__(self) -> Table:
-        title = f"epoch {self.current_epoch}/{self.epochs}"
+        title = f"{self.unit} {self.current_epoch}/{self.epochs}"
         if self.current_epoch == 0 and self.config.get("compile_used"):  # announce the compilation pause
             title = f"compiling… {time.monotonic() - self.started:.0f} s (torch.compile, once per shape)"
         table = Table(title=title, title_justify="left", box=None,
@@ -168,13 +171,16 @@ def run_compare(options: dict[str, Any], *, config_file: Path | None, resume: bo
     if (plan.out / "results.sqlite").is_file():
         from actlab.store.extend import last_epochs
 
-        epochs = plan.config["epochs"]
+        epochs = plan.eval_points
         with Store(plan.out, readonly=True) as store:
             runs, stored = store.runs(), last_epochs(store)
         done = {r.run_id for r in runs if r.status == "diverged" or (r.status == "finished"
                                                                       and stored.get(r.run_id, 0) >= epochs)}
         completed = sum(epochs if r.status == "diverged" else min(stored.get(r.run_id, 0), epochs)
                         for r in runs if r.run_id in plan.labels)
+    if plan.config.get("val_size") == 0 and not json:
+        err_console.print("no validation split (--val-size 0): each run reports its final evaluation point, and the "
+                          "test split is read only then", highlight=False, soft_wrap=True)
     display = None if quiet or json else _Display(plan, completed)
     if display is not None:
         err_console.print(f"actlab compare: {len(plan.runs)} runs ({len(done & set(plan.labels))} already done) "
@@ -321,22 +327,60 @@ def export_command(
     csv: Annotated[Optional[Path], typer.Option("--csv", parser=path_value, help="Write runs.csv and epochs.csv into this directory.")] = None,
     parquet: Annotated[Optional[Path], typer.Option("--parquet", parser=path_value, help="Write runs.parquet and epochs.parquet into this directory.")] = None,
     tensorboard: Annotated[Optional[Path], typer.Option("--tensorboard", parser=path_value, help="Write TensorBoard event files (one subdirectory per run; scalars and HParams).")] = None,
+    last_steps: Annotated[Optional[int], typer.Option("--last-steps", help="Score each run by the mean training loss "
+                          "of its last N steps (needs a sweep run with --log-every-step): printed per activation, "
+                          "and written to step_scores.csv with --csv.")] = None,
 ) -> None:
-    """Export a sweep's runs and epochs as CSV, Parquet or TensorBoard scalars."""
+    """Export a sweep's runs, evaluation points and per-step losses as CSV, Parquet or TensorBoard scalars."""
     from actlab import store as export
 
     _existing_store(run_dir)
-    if csv is None and parquet is None and tensorboard is None:
-        fail("say what to export: --csv DIR, --parquet DIR and/or --tensorboard DIR")
+    if last_steps is not None and last_steps < 1:
+        fail(f"--last-steps must be at least 1, got {last_steps}")
+    if csv is None and parquet is None and tensorboard is None and last_steps is None:
+        fail("say what to export: --csv DIR, --parquet DIR, --tensorboard DIR and/or --last-steps N")
     started = time.monotonic()
     written: list[Path] = []
+    if last_steps is not None:
+        _print_step_scores(run_dir, last_steps)
     if csv is not None:
-        written += export.to_csv(run_dir, csv)
+        written += export.to_csv(run_dir, csv, last_steps)
     if parquet is not None:
         written += export.to_parquet(run_dir, parquet)
     if tensorboard is not None:
         written += export.to_tensorboard(run_dir, tensorboard)
+    if not written:
+        return
     console.print(f"wrote {len(written)} files in {time.monotonic() - started:.1f} s: "
                   + ", ".join(str(p) for p in written[:6]) + (" …" if len(written) > 6 else ""),
                   highlight=False, soft_wrap=True)
 
+
+
+def _print_step_scores(run_dir: Path, last: int) -> None:
+    """Per activation (and lr): mean ± std over seeds of each run's mean training loss over its last ``last``
+    steps."""
+    import statistics
+
+    from actlab.store.export import step_scores
+
+    scores = step_scores(run_dir, last)
+    if not scores:
+        fail(f"{run_dir} holds no per-step losses: run the sweep with --log-every-step")
+    groups: dict[tuple[str, Any], list[float | None]] = {}
+    for row in scores:
+        groups.setdefault((row["label"], row["lr"]), []).append(row["mean_train_loss"])
+    table = Table(title=f"mean training loss of the last {last} steps (per run; mean ± std over seeds)",
+                  title_justify="left", box=None, padding=(0, 1))
+    for column in ("activation", "lr", "runs", "mean", "std"):
+        table.add_column(column, justify="left" if column == "activation" else "right")
+    ranked = sorted(groups.items(), key=lambda item: (
+        statistics.fmean([v for v in item[1] if v is not None]) if any(v is not None for v in item[1])
+        else math.inf))
+    for (label, lr), values in ranked:
+        finite = [v for v in values if v is not None]
+        mean = statistics.fmean(finite) if finite else math.nan
+        std = statistics.stdev(finite) if len(finite) > 1 else math.nan
+        table.add_row(label, f"{lr:g}" if lr is not None else "—", f"{len(finite)}/{len(values)}",
+                      f"{mean:.4f}", f"{std:.4f}")
+    console.print(table)

@@ -8,8 +8,10 @@ Tables
              run's spec, ``status`` (pending | running | finished | diverged), where
              a diverged run diverged (epoch, step, reason), wall time, timestamps.
 ``epochs``   one row per finished epoch, primary key ``(run_id, epoch)``.
-``results``  final metrics of a finished run (test loss/accuracy at the best
-             validation epoch, best epoch, validation metrics, seconds per epoch).
+``results``  final metrics of a finished run at the point ``report_at`` chose (test
+             loss/accuracy, that point's epoch, validation metrics, seconds per epoch).
+``result_points``  every reportable point of a finished run (best-val-loss, best-val-acc, final).
+``steps``    per-step training losses (``log_every_step``), primary key ``(run_id, step)``.
 
 Every write is idempotent (``INSERT OR REPLACE`` / upserts keyed on ``run_id``),
 so replaying an event — after a crash, or from a second process writing the same
@@ -37,9 +39,10 @@ from actlab.errors import ActlabError
 from actlab.store.guard import check_numbers, damaged, decode_json, guarded_read
 from actlab.store.layer_stats import LayerStatsTables
 from actlab.store.opening import DB_NAME, StoreFile, is_store, make_dir
-from actlab.store.rows import EpochRow, RunRow
+from actlab.store.rows import EpochRow, PointRow, RunRow, StepRow
 
-__all__ = ["DB_NAME", "STATUSES", "Store", "is_store", "library_versions", "make_dir", "EpochRow", "RunRow"]
+__all__ = ["DB_NAME", "STATUSES", "Store", "is_store", "library_versions", "make_dir", "EpochRow", "RunRow",
+           "PointRow", "StepRow"]
 
 STATUSES = ("pending", "running", "finished", "diverged")
 
@@ -221,6 +224,7 @@ class Store(StoreFile, LayerStatsTables):  # opening (store/opening.py) + the gr
                 (int(epoch), int(step), str(reason), _finite_or_none(wall_seconds), _now(), run_id),
             )
             conn.execute("DELETE FROM results WHERE run_id = ?", (run_id,))
+            conn.execute("DELETE FROM result_points WHERE run_id = ?", (run_id,))
 
     def record_end(
         self,
@@ -257,7 +261,62 @@ class Store(StoreFile, LayerStatsTables):  # opening (store/opening.py) + the gr
                 (_finite_or_none(wall_seconds), _now(), run_id),
             )
 
+    def record_steps(self, run_id: str, first_step: int, losses: list[float] | tuple[float, ...]) -> None:
+        """Training losses of steps ``first_step``, ``first_step + 1``, … (1-based); replaying replaces them."""
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT OR REPLACE INTO steps (run_id, step, train_loss) VALUES (?, ?, ?)",
+                [(run_id, int(first_step) + k, _finite_or_none(loss)) for k, loss in enumerate(losses)],
+            )
+
+    def record_points(self, run_id: str, points: Mapping[str, Mapping[str, Any]]) -> None:
+        """Every reportable point of a finished run ({criterion: {epoch, step, test_loss, ...}})."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM result_points WHERE run_id = ?", (run_id,))
+            conn.executemany(
+                "INSERT OR REPLACE INTO result_points (run_id, criterion, epoch, step, test_loss, test_accuracy,"
+                " val_loss, val_accuracy) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, criterion, None if p.get("epoch") is None else int(p["epoch"]),
+                  None if p.get("step") is None else int(p["step"]), _finite_or_none(p.get("test_loss")),
+                  _finite_or_none(p.get("test_accuracy")), _finite_or_none(p.get("val_loss")),
+                  _finite_or_none(p.get("val_accuracy"))) for criterion, p in points.items()],
+            )
+
     # --------------------------------------------------------------- reads
+    @guarded_read
+    def steps(self, run_id: str | None = None) -> list[StepRow]:
+        """Per-step training losses (``log_every_step``), in run order then step order."""
+        if run_id is None:
+            cursor = self._conn.execute(
+                "SELECT steps.* FROM steps JOIN runs USING (run_id) ORDER BY runs.rowid, steps.step")
+        else:
+            cursor = self._conn.execute("SELECT * FROM steps WHERE run_id = ? ORDER BY step", (run_id,))
+        rows = []
+        for row in cursor:
+            data = dict(row)
+            check_numbers(data, self.path, f"step {data['step']!r} of run {data['run_id']!r}",
+                          integers=("step",), reals=("train_loss",), required=("step",))
+            rows.append(StepRow(**data))
+        return rows
+
+    @guarded_read
+    def points(self, run_id: str | None = None) -> list[PointRow]:
+        """Every reportable point of the finished runs (best-val-loss, best-val-acc, final)."""
+        query = "SELECT result_points.* FROM result_points JOIN runs USING (run_id)"
+        args: tuple[Any, ...] = ()
+        if run_id is not None:
+            query += " WHERE run_id = ?"
+            args = (run_id,)
+        query += " ORDER BY runs.rowid, result_points.criterion"
+        rows = []
+        for row in self._conn.execute(query, args):
+            data = dict(row)
+            check_numbers(data, self.path, f"the {data['criterion']!r} point of run {data['run_id']!r}",
+                          integers=("epoch", "step"), reals=("test_loss", "test_accuracy", "val_loss",
+                                                             "val_accuracy"))
+            rows.append(PointRow(**data))
+        return rows
+
     @guarded_read
     def runs(self, status: str | None = None) -> list[RunRow]:
         query = (
@@ -321,6 +380,8 @@ class Store(StoreFile, LayerStatsTables):  # opening (store/opening.py) + the gr
         self.epochs()
         self.layer_stats()
         self.clipping()
+        self.steps()
+        self.points()
         self._consistent(lambda: [decode_json(row[1], self.path, f"the spec of run {row[0]!r}") for row in
                                   self._conn.execute("SELECT run_id, spec FROM runs")])
 

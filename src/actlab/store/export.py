@@ -31,22 +31,59 @@ def _tables(run_dir: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, A
     return runs, epochs
 
 
+STEP_COLUMNS = ("run_id", "step", "train_loss")
+POINT_COLUMNS = ("run_id", "criterion", "epoch", "step", "test_loss", "test_accuracy", "val_loss", "val_accuracy")
+STEP_SCORE_COLUMNS = ("run_id", "label", "seed", "lr", "steps", "last_steps", "mean_train_loss")
+
+
+def step_scores(run_dir: str | Path, last: int) -> list[dict[str, Any]]:
+    """Per run with stored step losses (``log_every_step``): the mean training loss of its last ``last`` steps
+    (fewer when it took fewer; NaN/inf losses make it None) — MNIST-1D's score."""
+    import math
+
+    with Store(run_dir, readonly=True) as store:
+        runs = store.runs()
+        by_run: dict[str, list[float | None]] = {}
+        for row in store.steps():
+            by_run.setdefault(row.run_id, []).append(row.train_loss)
+    scores = []
+    for run in runs:
+        losses = by_run.get(run.run_id)
+        if not losses:
+            continue
+        tail = losses[-int(last):]
+        finite = all(v is not None and math.isfinite(v) for v in tail)
+        scores.append({"run_id": run.run_id, "label": run.label, "seed": run.seed, "lr": run.lr,
+                       "steps": len(losses), "last_steps": len(tail),
+                       "mean_train_loss": sum(tail) / len(tail) if finite else None})  # type: ignore[arg-type]
+    return scores
+
+
 _LAYER_CSV_COLUMNS = ("run_id", "epoch", "layer", "step", "loss", "speed", "weight_grad_norm", "mean", "std",
                       "saturated_fraction", "zero_fraction", "dead_fraction", "units")
 
 
-def to_csv(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
-    """``runs.csv`` (one row per run, final metrics included) and ``epochs.csv`` (one row per epoch);
-    with diagnostics also ``layers.csv`` (one row per run, epoch and hidden layer; no histograms)."""
+def to_csv(run_dir: str | Path, out_dir: str | Path, last_steps: int | None = None) -> list[Path]:
+    """``runs.csv`` (one row per run, the reported point's metrics included), ``epochs.csv`` (one row per
+    evaluation point) and ``points.csv`` (every reportable point: best-val-loss, best-val-acc, final); with
+    ``log_every_step`` also ``steps.csv`` (run_id, step, train_loss) and, given ``last_steps``,
+    ``step_scores.csv`` (:func:`step_scores`); with diagnostics ``layers.csv`` (one row per run, epoch and
+    hidden layer; no histograms)."""
     import csv
 
     runs, epochs = _tables(run_dir)
     with Store(run_dir, readonly=True) as store:
         layers = [{k: row.to_dict()[k] for k in _LAYER_CSV_COLUMNS} for row in store.layer_stats()]
+        steps = [row.to_dict() for row in store.steps()]
+        points = [row.to_dict() for row in store.points()]
     out = Path(out_dir)
     make_dir(out)
     written = []
     tables = [("runs.csv", _RUN_COLUMNS, runs), ("epochs.csv", _EPOCH_COLUMNS, epochs)]
+    tables += [("points.csv", POINT_COLUMNS, points)] if points else []
+    tables += [("steps.csv", STEP_COLUMNS, steps)] if steps else []
+    if steps and last_steps is not None:
+        tables.append(("step_scores.csv", STEP_SCORE_COLUMNS, step_scores(run_dir, last_steps)))
     tables += [("layers.csv", _LAYER_CSV_COLUMNS, layers)] if layers else []
     for name, columns, rows in tables:
         path = out / name

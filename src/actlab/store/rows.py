@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RunRow", "EpochRow"]
+__all__ = ["RunRow", "EpochRow", "StepRow", "PointRow"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,33 @@ class EpochRow:
     val_loss: float | None
     val_accuracy: float | None
     seconds: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class StepRow:
+    run_id: str
+    step: int
+    train_loss: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class PointRow:
+    """One reportable point of a finished run: ``criterion`` best-val-loss | best-val-acc | final."""
+
+    run_id: str
+    criterion: str
+    epoch: int | None
+    step: int | None
+    test_loss: float | None
+    test_accuracy: float | None
+    val_loss: float | None
+    val_accuracy: float | None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -42,6 +42,10 @@ def load_dataset(config: Mapping[str, Any]) -> Any:
             options["n"] = config["subset"]
         else:
             raise ActlabError(f"--subset does not apply to dataset {name!r}")
+    if config.get("val_size") is not None:
+        if "val_size" not in valid:
+            raise ActlabError(f"--val-size does not apply to dataset {name!r} (its validation split is fixed)")
+        options["val_size"] = config["val_size"]
     if config["model"] == "cnn" and "flatten" in valid:
         options["flatten"] = False
     return data.load(name, **options)

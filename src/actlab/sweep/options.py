@@ -58,6 +58,12 @@ class Option:
     # whether the option means anything for this config (momentum only for SGD); the reproduce command
     # spells out every option that applies and is set
     applies: Callable[[Mapping[str, Any]], bool] | None = None
+    # the fingerprint leaves the option out while it has its default (options added after stores existed:
+    # those stores keep their fingerprint, so they still resume)
+    omit_default: bool = False
+    # the TrainConfig value from the option's value (None: the value itself)
+    to_train: Callable[[Any], Any] | None = None
+    applies_text: str = ""  # the configs it is for, for the message when it is given where it does not apply
 
     @property
     def flag(self) -> str:
@@ -92,33 +98,89 @@ def _no_grid(config: Mapping[str, Any]) -> bool:
     return config.get("lr_grid") is None
 
 
+def _adam(config: Mapping[str, Any]) -> bool:
+    return config.get("optimizer") == "adam"
+
+
+def _rmsprop(config: Mapping[str, Any]) -> bool:
+    return config.get("optimizer") == "rmsprop"
+
+
+def _adaptive(config: Mapping[str, Any]) -> bool:
+    return config.get("optimizer") in ("adam", "rmsprop")
+
+
+def _steps(config: Mapping[str, Any]) -> bool:
+    return config.get("steps") is None  # --epochs means nothing with a step budget
+
+
+def _not(value: Any) -> Any:
+    return not value
+
+
+REPORT_POINTS = ("best-val-loss", "best-val-acc", "final")  # actlab.train.config.REPORT_AT (not imported: light)
+
+
 OPTIONS: tuple[Option, ...] = (
     Option("dataset", "str", "mnist", "Dataset name (actlab data list) or a CSV/npz path."),
     Option("target", "str", None, "Label column of a CSV file."),
     Option("subset", "int", None, "Keep N training examples (toy sets: N points in all)."),
     Option("model", "str", "mlp", "mlp, cnn or snn (the mlp with lecun_normal init and AlphaDropout; --acts default selu).",
            train_field="model"),
-    Option("depth", "int", 2, "Hidden layers (mlp).", train_field="depth"),
+    Option("depth", "int", 2, "Hidden layers (mlp; 0: a linear model, e.g. logistic regression).",
+           train_field="depth"),
     Option("width", "int", 128, "Units per hidden layer.", train_field="width"),
     Option("acts", "acts", list(DEFAULT_ACTIVATIONS),
            "Comma-separated activation names or formulas in x, e.g. 'relu,gelu,maximum(x, 0)'."),
     Option("seeds", "int", 3, "Seeds per activation (and lr)."),
     Option("epochs", "int", DEFAULT_EPOCHS, "Epochs per run.", train_field="epochs",
-           identity=False),  # a larger budget extends a sweep in place (--resume --epochs N)
+           identity=False, applies=_steps),  # a larger budget extends a sweep in place (--resume --epochs N)
+    Option("steps", "int", None, "Budget in optimiser steps instead of --epochs (crossing epoch ends).",
+           train_field="steps", omit_default=True, default_text="the --epochs budget"),
+    Option("eval_every", "int", 1, "Evaluate every N epochs (every N steps with --steps); the end of the budget is "
+           "always evaluated.", train_field="eval_every", omit_default=True),
+    Option("val_size", "int", None, "Validation examples carved from the training split (0: none; then runs report "
+           "their final point and the test split is read only at the end).", omit_default=True,
+           default_text="the dataset's own split"),
+    Option("report_at", "str", "best-val-loss", "Which evaluation point a run reports: best-val-loss, best-val-acc "
+           "or final (all three are stored).", train_field="report_at", omit_default=True),
+    Option("log_every_step", "bool", False, "Store each optimiser step's training loss (actlab export writes "
+           "steps.csv).", identity=False, train_field="log_every_step"),
     Option("batch_size", "int", 128, "Mini-batch size.", train_field="batch_size"),
     Option("optimizer", "str", "adam", "adam, sgd (with --momentum) or rmsprop.", train_field="optimizer"),
     Option("lr", "float", None, "Learning rate.", train_field="lr", default_text="1e-3", applies=_no_grid),
     Option("lr_grid", "floats", None,
            "Comma-separated learning rates; each activation is reported at its best (by validation accuracy)."),
     Option("momentum", "float", 0.9, "SGD momentum.", train_field="momentum", applies=_sgd),
+    Option("nesterov", "bool", False, "Nesterov momentum (SGD).", train_field="nesterov", applies=_sgd,
+           omit_default=True, applies_text="--optimizer sgd"),
+    Option("adam_beta1", "float", 0.9, "Adam's beta1.", train_field="adam_beta1", applies=_adam, omit_default=True,
+           applies_text="--optimizer adam"),
+    Option("adam_beta2", "float", 0.999, "Adam's beta2.", train_field="adam_beta2", applies=_adam,
+           omit_default=True, applies_text="--optimizer adam"),
+    Option("eps", "float", 1e-8, "Adam's and RMSprop's epsilon.", train_field="eps", applies=_adaptive,
+           omit_default=True, applies_text="--optimizer adam or rmsprop"),
+    Option("rmsprop_alpha", "float", 0.99, "RMSprop's smoothing constant alpha (Keras' rho).",
+           train_field="rmsprop_alpha", applies=_rmsprop, omit_default=True, applies_text="--optimizer rmsprop"),
+    Option("rmsprop_momentum", "float", 0.0, "RMSprop's momentum.", train_field="rmsprop_momentum",
+           applies=_rmsprop, omit_default=True, applies_text="--optimizer rmsprop"),
+    Option("rmsprop_centered", "bool", False, "Centered RMSprop (divide by the gradient's estimated variance).",
+           train_field="rmsprop_centered", applies=_rmsprop, omit_default=True, applies_text="--optimizer rmsprop"),
     Option("weight_decay", "float", 0.0, "L2 added to the gradient.", train_field="weight_decay"),
     Option("clip_value", "float", None, "Clamp each gradient element to [-c, c].", train_field="clip_value"),
     Option("clip_norm", "float", None, "Rescale each run's gradient to global norm ≤ c.", train_field="clip_norm"),
     Option("dropout", "dropouts", 0.0, "Dropout after each hidden activation (AlphaDropout for SELU); cnn: "
            "two values, after the pooling and after the dense layer (0.25,0.5).", train_field="dropout"),
-    Option("init", "str", None, "he, glorot, lecun or auto; per activation: glorot,selu=auto (SELU keeps "
-           "lecun_normal).", train_field="init",
+    Option("init", "str", None, "Weight init: he, glorot or lecun (each _normal or _uniform; plain: normal), "
+           "torch-default (nn.Linear's U[±1/√fan_in], biases too), standard (Glorot & Bengio's U[±1/√fan_in]), "
+           "nielsen (N(0, 1/fan_in), biases N(0, 1)) or auto; per activation: glorot,selu=auto.", train_field="init",
            default_text="each activation's recommended init"),
+    Option("weight_scale", "float", 1.0, "Gain on every initial weight.", train_field="weight_scale",
+           omit_default=True),
+    Option("bias_init", "float", None, "Every bias starts at this value.", train_field="bias_init",
+           omit_default=True, default_text="the init scheme's, mostly 0"),
+    Option("no_bias", "bool", False, "Layers without biases.", train_field="bias", to_train=_not,
+           omit_default=True),
     Option("precision", "str", "auto", "Matmul precision: fp32, bf16 or auto (bf16 on CPUs with native bf16).",
            train_field="precision"),
     # measuring changes no weight and no random stream: not part of the fingerprint, so a sweep can be
@@ -331,12 +393,25 @@ def resolve_config(
                                   "(Adam's momentum is its beta1 = 0.9)")
             # this layer chose sgd, a later one another optimizer: its momentum no longer applies
             config["momentum"] = (stored or DEFAULTS).get("momentum", DEFAULTS["momentum"])
+    for option in OPTIONS:  # an optimiser's own option given for another optimiser: refused, not ignored
+        if not option.applies_text or option.applies is None or option.applies(config):
+            continue
+        for source, layer in layers:
+            if source != "the stored config" and layer.get(option.key) not in (None, option.default):
+                where = f"{option.key} in {source}" if source else option.flag
+                raise ActlabError(f"{where} is for {option.applies_text}; {config['optimizer']} does not use it")
+        config[option.key] = option.default
+    given = [layer for source, layer in layers if source != "the stored config"]
+    if any("epochs" in layer for layer in given) and any(layer.get("steps") is not None for layer in given):
+        raise ActlabError("give the budget as --epochs or --steps, not both")
     return config
 
 
 def identity_of(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of a config that decides the results (the options marked ``identity``)."""
-    return {k: v for k, v in config.items() if k in _BY_KEY and _BY_KEY[k].identity}
+    """The part of a config that decides the results (the options marked ``identity``; an ``omit_default``
+    option only when it differs from its default)."""
+    return {k: v for k, v in config.items() if k in _BY_KEY and _BY_KEY[k].identity
+            and not (_BY_KEY[k].omit_default and v == _BY_KEY[k].default)}
 
 
 def train_options(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -349,7 +424,7 @@ def train_options(config: Mapping[str, Any]) -> dict[str, Any]:
         if option.type == "dropouts" and isinstance(value, (list, tuple)):
             out["dropout"], out["dropout_dense"] = float(value[0]), float(value[1])
         elif value is not None:  # None: the trainer's default (lr 1e-3, no clipping, each activation's init)
-            out[option.train_field] = value
+            out[option.train_field] = value if option.to_train is None else option.to_train(value)
     return out
 
 

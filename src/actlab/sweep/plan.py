@@ -66,6 +66,15 @@ class Plan:
         return parts
 
     @property
+    def eval_points(self) -> int:
+        """Evaluation points per run (epoch rows in the store): ``epochs`` with the default cadence; with a step
+        budget the number of evaluations (the label of the last one, either way)."""
+        from actlab.train.driver import Budget
+
+        budget = Budget.from_config(self.train_config, len(self.dataset.x_train))
+        return budget.label(budget.total_steps)
+
+    @property
     def labels(self) -> dict[str, str]:
         """run_id → activation label."""
         return {row["run_id"]: row["label"] for row in self.rows}
@@ -130,9 +139,35 @@ def plan_sweep(config: Mapping[str, Any]) -> Plan:
     from actlab.train import RunSpec, TrainConfig
 
     config = dict(config)
-    for key in ("seeds", "epochs", "depth", "width", "batch_size", "grid_size"):
+    for key in ("seeds", "epochs", "width", "batch_size", "grid_size", "steps", "eval_every"):
         if config.get(key) is not None and config[key] < 1:
             raise ActlabError(f"{key.replace('_', '-')} must be at least 1, got {config[key]}")
+    for key in ("depth", "val_size"):
+        if config.get(key) is not None and config[key] < 0:
+            raise ActlabError(f"{key.replace('_', '-')} must be at least 0, got {config[key]}")
+    if config["depth"] == 0 and config["model"] == "cnn":
+        raise ActlabError("--depth 0 (a linear model) is for the mlp; the cnn's layers are fixed")
+    from actlab.sweep.options import REPORT_POINTS
+
+    if config["report_at"] not in REPORT_POINTS:
+        near = suggest(str(config["report_at"]), REPORT_POINTS, n=1)
+        raise ActlabError(f"unknown --report-at {config['report_at']!r}; choose one of {', '.join(REPORT_POINTS)}"
+                          + (f" (did you mean {near[0]}?)" if near else ""))
+    if config.get("val_size") == 0 and config["report_at"] != "final":
+        raise ActlabError(f"--val-size 0 leaves no validation split, so there is no {config['report_at']} point: "
+                          "add --report-at final (each run reports its last evaluation; the test split is read "
+                          "only at the end)")
+    if config.get("weight_scale") is not None and not config["weight_scale"] > 0:
+        raise ActlabError(f"--weight-scale must be a number > 0, got {config['weight_scale']}")
+    if config.get("no_bias") and config.get("bias_init") is not None:
+        raise ActlabError("--bias-init sets the biases, but --no-bias removes them: give one of the two")
+    for key in ("adam_beta1", "adam_beta2", "rmsprop_alpha", "rmsprop_momentum"):
+        if not 0 <= config[key] < 1:
+            raise ActlabError(f"--{key.replace('_', '-')} must be in [0, 1), got {config[key]}")
+    if not config["eps"] > 0:
+        raise ActlabError(f"--eps must be a number > 0, got {config['eps']}")
+    if config.get("nesterov") and not config["momentum"] > 0:
+        raise ActlabError("--nesterov needs a --momentum > 0")
     if config["subset"] is not None and config["subset"] < 1:
         raise ActlabError(f"subset must be at least 1, got {config['subset']}")
     if config.get("margin") is not None and not config["margin"] >= 0:

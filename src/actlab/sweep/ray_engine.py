@@ -193,6 +193,7 @@ def train_cell(task: CellTask) -> Iterator[tuple]:
     import torch
 
     from actlab.compile_policy import set_job_compile
+    from actlab.sweep.probes import probes_for
     from actlab.train.grid import train_grid
     from actlab.train.sequential import train_sequential
 
@@ -218,7 +219,7 @@ def train_cell(task: CellTask) -> Iterator[tuple]:
         try:
             trainer = train_grid if task.kind == "grid" else train_sequential
             finished = trainer(data, task.config, list(task.runs), lambda event: out.put(("event", event)),
-                               stop.is_set, results, checkpoint)
+                               stop.is_set, results, checkpoint, probes_for(task.config))
             out.put(("results", results, bool(finished)))
         except BaseException as error:  # handed to the generator, which raises it in the task
             out.put(("error", error))

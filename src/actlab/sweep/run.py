@@ -23,6 +23,7 @@ from actlab.sweep.options import (
     reproduce_command,
 )
 from actlab.sweep.plan import Plan, plan_from_options
+from actlab.sweep.probes import probes_for
 from actlab.sweep.sink import StoreSink
 
 
@@ -163,7 +164,7 @@ def _run_locked(plan: Plan, command: str, on_event: Callable[[Any], None] | None
             previous_epochs = None if sweep is None else sweep["config"].get("epochs")
     store = open_store(plan, command=command)
     try:
-        target = plan.config["epochs"]
+        target = plan.eval_points
         status = {run.run_id: run.status for run in store.runs()}
         stored = last_epochs(store)
 
@@ -181,9 +182,9 @@ def _run_locked(plan: Plan, command: str, on_event: Callable[[Any], None] | None
         outcome = Outcome(out=plan.out, total=len(plan.runs), finished=0, skipped=len(plan.runs) - len(todo))
         outcome.resume_command = reproduce_command(plan.config, resume=True)
         reopened = [run_id for run_id in todo if status.get(run_id) == "finished"]
-        if previous_epochs is not None and target > previous_epochs:
+        if previous_epochs is not None and plan.config["epochs"] > previous_epochs and plan.config.get("steps") is None:
             outcome.extended_from = previous_epochs
-            record_extension(store, previous_epochs, target, len(reopened), command)
+            record_extension(store, previous_epochs, plan.config["epochs"], len(reopened), command)
         sink = StoreSink(store)
 
         def record(event: Any, notify: bool = True) -> None:
@@ -210,7 +211,7 @@ def _run_locked(plan: Plan, command: str, on_event: Callable[[Any], None] | None
                                 part.dataset, part.train_config, part.runs, engine=engine, on_event=record,
                                 should_stop=flag, device=device, checkpoints=CheckpointDir(plan.out),
                                 skip_cell=lambda kind, cell: not any(needs(run.run_id) for run in cell),
-                                grid_size=plan.config.get("grid_size"),
+                                grid_size=plan.config.get("grid_size"), probes=probes_for(part.train_config),
                             ) or {})
                         if flag.set:
                             break
@@ -223,6 +224,10 @@ def _run_locked(plan: Plan, command: str, on_event: Callable[[Any], None] | None
                 if isinstance(result, (RunEnd, RunDiverged)):
                     record(result, notify=False)
         _conclude(store, plan, outcome, started, flag.set, results, set(todo))
+        if not flag.set:  # what the report shows but does not compute: module cost, 2-D thumbnails (not training time)
+            from actlab.sweep.measure import measure_sweep
+
+            measure_sweep(store, plan, should_stop=flag)
     finally:
         store.close()
     return outcome
@@ -242,7 +247,7 @@ def _conclude(store: Store, plan: Plan, outcome: Outcome, started: float, stoppe
     outcome.trained = sum(1 for run_id, r in results.items()
                           if run_id in todo and isinstance(r, (RunEnd, RunDiverged)))
     stored = last_epochs(store)
-    target = plan.config["epochs"]
+    target = plan.eval_points
     outcome.epochs_stored = sum(min(stored.get(run.run_id, 0), target) for run in runs)
     outcome.epochs_planned = sum(run.diverged_epoch or target if run.status == "diverged" else target for run in runs)
     outcome.interrupted = stopped or outcome.finished < outcome.total
@@ -258,7 +263,8 @@ def _job_device_and_compile(plan: Plan, device: str) -> str:
         wanted = "cuda" if (plan.config.get("gpus_per_task") or 0) > 0 else "cpu"
     resolved = resolve_device(wanted) if plan.config.get("engine") != "ray" else wanted
     batch = int(plan.config.get("batch_size") or 128)
-    steps = int(plan.config.get("epochs") or 1) * max(1, -(-len(plan.dataset.x_train) // batch))
+    steps = plan.train_config.total_steps(len(plan.dataset.x_train)) if plan.train_config is not None else \
+        int(plan.config.get("epochs") or 1) * max(1, -(-len(plan.dataset.x_train) // batch))
     work = job_work(steps, len(plan.runs), batch * int(plan.config.get("width") or 1))
     compiles = decide(plan.config.get("compile") or "auto", work)
     set_job_compile(compiles)

@@ -9,7 +9,8 @@ __all__ = ["StoreSink"]
 
 
 class StoreSink:
-    """Writes engine events into the store: an epoch row per ``EpochEnd``, a run's end or divergence,
+    """Writes engine events into the store: an epoch row per ``EpochEnd``, step rows per ``StepLosses``,
+    a run's end (and its reportable points) or divergence,
     per-layer rows per ``LayerDiagnostics`` and the clipped-step count per ``ClipCount``.
 
     Idempotent (the store's writes are), so the engine's final results may be replayed.
@@ -20,7 +21,7 @@ class StoreSink:
 
     def __call__(self, event: Any) -> None:
         from actlab.train import EpochEnd, RunDiverged, RunEnd
-        from actlab.train.events import ClipCount, LayerDiagnostics
+        from actlab.train.events import ClipCount, LayerDiagnostics, StepLosses
 
         store = self.store
         if isinstance(event, EpochEnd):
@@ -28,6 +29,8 @@ class StoreSink:
                 event.run_id, event.epoch, event.step, event.train_loss,
                 event.val_loss, event.val_accuracy, event.seconds,
             )
+        elif isinstance(event, StepLosses):
+            store.record_steps(event.run_id, event.first_step, event.losses)
         elif isinstance(event, LayerDiagnostics):
             store.record_layer_stats(event.run_id, event.epoch, event.step, event.loss, event.layers,
                                      event.histograms)
@@ -45,3 +48,5 @@ class StoreSink:
                 val_accuracy=event.val_accuracy,
                 seconds_per_epoch=event.seconds_per_epoch,
             )
+            if event.points:
+                store.record_points(event.run_id, event.points)

@@ -114,7 +114,7 @@ class CheckpointDir:
     def epochs(self, kind: str, run_ids: list[str]) -> int:
         """The epoch a cell's checkpoint reached (0 when it has none)."""
         state = self.for_cell(kind, run_ids).load()
-        return 0 if state is None else int(state["epoch"])
+        return 0 if state is None else int(state.get("engine_state", state)["epoch"])
 
 
 def _clone(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -131,7 +131,7 @@ def _copy_into(targets: list[torch.Tensor], sources: list[torch.Tensor]) -> None
 
 # ---------------------------------------------------------------- grid
 def grid_state(trainer: Any) -> dict[str, Any]:
-    """A :class:`~actlab.train.grid.GridTrainer`'s state after an epoch."""
+    """A :class:`~actlab.train.grid.GridTrainer`'s state (weights, optimiser, kept slots, RNG, step)."""
     optimizer = trainer.optimizer
     return {
         "engine": "grid",
@@ -140,43 +140,43 @@ def grid_state(trainer: Any) -> dict[str, Any]:
         "params": _clone(trainer.params),
         "state": _clone(optimizer.state),
         "state2": _clone(optimizer.state2),
+        "state3": _clone(optimizer.state3),
         "adam_step": optimizer._adam_step.detach().to("cpu", copy=True),
         "alive": trainer.alive.detach().to("cpu", copy=True),
-        "best_loss": trainer.best_loss.detach().clone(),
-        "best_acc": list(trainer.best_acc),
-        "best_epoch": list(trainer.best_epoch),
-        "best_params": _clone(trainer.best_params),
-        "seconds": [list(s) for s in trainer.seconds],
+        "slots": {name: _clone(tensors) for name, tensors in trainer.slots.items()},
         "diverged": {str(i): [e.run_id, e.epoch, e.step, e.reason] for i, e in trainer.diverged.items()},
         "dropout_rng": trainer.dropout_generator.get_state(),
     }
 
 
 def load_grid_state(trainer: Any, state: dict[str, Any]) -> None:
-    """Put ``state`` (from :func:`grid_state` of the same cell) back into a fresh trainer."""
+    """Put ``state`` (from :func:`grid_state` of the same cell) back into a fresh trainer.
+
+    A checkpoint written before the slots existed holds ``best_params`` (the lowest validation loss): it
+    fills the "best-val-loss" and "best-val-acc" slots."""
     optimizer = trainer.optimizer
     _copy_into(trainer.params, state["params"])
     _copy_into(optimizer.state, state["state"])
     _copy_into(optimizer.state2, state["state2"])
+    _copy_into(optimizer.state3, state.get("state3", [t.detach().cpu() for t in optimizer.state3]))
     optimizer._adam_step.copy_(state["adam_step"])
     trainer.alive.copy_(state["alive"].to(trainer.alive.device))
     optimizer.alive = trainer.alive
-    trainer.best_loss.copy_(state["best_loss"])
-    trainer.best_acc[:] = state["best_acc"]
-    trainer.best_epoch[:] = state["best_epoch"]
-    _copy_into(trainer.best_params, state["best_params"])
-    trainer.seconds[:] = [list(s) for s in state["seconds"]]
+    slots = state.get("slots")
+    if slots is None and "best_params" in state:
+        slots = {"best-val-loss": state["best_params"], "best-val-acc": state["best_params"]}
+    trainer.slots = {name: [t.to(trainer.params[0].device, copy=True) for t in tensors]
+                     for name, tensors in (slots or {}).items()}
     trainer.diverged.clear()
     for index, (run_id, epoch, step, reason) in state["diverged"].items():
         trainer.diverged[int(index)] = RunDiverged(run_id, int(epoch), int(step), reason)
     trainer.dropout_generator.set_state(state["dropout_rng"])
-    trainer.epoch, trainer.step = int(state["epoch"]), int(state["step"])
+    trainer.step = int(state["step"])
 
 
 # ---------------------------------------------------------- sequential
 def single_state(single: Any) -> dict[str, Any]:
-    """A :class:`~actlab.train.sequential.SingleRun`'s state after an epoch."""
-    best = single.best
+    """A :class:`~actlab.train.sequential.SingleRun`'s state (model, optimiser, kept slots, RNG, step)."""
     return {
         "engine": "sequential",
         "epoch": int(single.epoch),
@@ -184,10 +184,12 @@ def single_state(single: Any) -> dict[str, Any]:
         "model": {k: v.detach().to("cpu", copy=True) for k, v in single.model.state_dict().items()},
         "optimizer": single.optimizer.state_dict(),
         "rng": single._rng.get_state(),
-        "best": None if best is None else [best[0], best[1], best[2]],
-        "best_state": None if single.best_state is None else {k: v.detach().to("cpu", copy=True)
-                                                              for k, v in single.best_state.items()},
-        "seconds": list(single.seconds),
+        "slots": {name: {k: v.detach().to("cpu", copy=True) for k, v in kept.items()}
+                  for name, kept in single.slots.items()},
+        "diverged": None if single.diverged_event is None else [single.diverged_event.run_id,
+                                                                single.diverged_event.epoch,
+                                                                single.diverged_event.step,
+                                                                single.diverged_event.reason],
     }
 
 
@@ -196,9 +198,11 @@ def load_single_state(single: Any, state: dict[str, Any]) -> None:
     single.model.load_state_dict(state["model"])
     single.optimizer.load_state_dict(state["optimizer"])
     single._rng.set_state(state["rng"])
-    best = state["best"]
-    single.best = None if best is None else (float(best[0]), None if best[1] is None else float(best[1]), int(best[2]))
-    single.best_state = None if state["best_state"] is None else {k: v.to(device)
-                                                                  for k, v in state["best_state"].items()}
-    single.seconds = list(state["seconds"])
-    single.epoch, single.step = int(state["epoch"]), int(state["step"])
+    slots = state.get("slots")
+    if slots is None and state.get("best_state") is not None:
+        slots = {"best-val-loss": state["best_state"], "best-val-acc": state["best_state"]}
+    single.slots = {name: {k: v.to(device) for k, v in kept.items()} for name, kept in (slots or {}).items()}
+    diverged = state.get("diverged")
+    single.diverged_event = None if diverged is None else RunDiverged(diverged[0], int(diverged[1]),
+                                                                     int(diverged[2]), diverged[3])
+    single.step = int(state["step"])

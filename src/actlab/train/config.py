@@ -1,5 +1,9 @@
-"""What to train: :class:`TrainConfig` (the architecture and optimiser, shared by a grid)
-and :class:`RunSpec` (one cell of the grid: activation, seed, learning rate)."""
+"""What to train: :class:`TrainConfig` (the model, the optimiser and the budget, shared by a grid)
+and :class:`RunSpec` (one cell of the grid: activation, seed, learning rate).
+
+``TrainConfig`` carries the model's fields flat (the options table fills them) and hands the builder a
+:class:`~actlab.models.ModelConfig` through :attr:`TrainConfig.model_config`: the models know nothing of
+the trainer."""
 from __future__ import annotations
 
 import dataclasses
@@ -10,11 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from actlab.errors import ActlabError
-from actlab.models import MODELS, parse_init
+from actlab.models import ModelConfig
 
-__all__ = ["TrainConfig", "RunSpec", "OPTIMIZERS", "PRECISIONS", "resolve_precision", "cpu_has_native_bf16"]
+__all__ = ["TrainConfig", "RunSpec", "OPTIMIZERS", "PRECISIONS", "REPORT_AT", "resolve_precision",
+           "cpu_has_native_bf16"]
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
+# which evaluation point a run reports (all three are recorded): lowest validation loss, highest validation
+# accuracy (regression: lowest loss), or the last one
+REPORT_AT = ("best-val-loss", "best-val-acc", "final")
 PRECISIONS = ("auto", "fp32", "bf16")
 _BF16_CPU_FLAGS = ("avx512_bf16", "amx_bf16", "bf16")  # x86 AVX-512 BF16 / AMX; aarch64 FEAT_BF16
 
@@ -49,41 +57,69 @@ class TrainConfig:
     """Architecture, optimiser and schedule; everything but ``lr`` is shared by all runs of a grid."""
 
     model: str = "mlp"  # "mlp" | "cnn" | "snn" (the mlp with lecun_normal init and AlphaDropout)
-    depth: int = 2  # hidden layers (mlp)
+    depth: int = 2  # hidden layers (mlp; 0: a linear model)
     width: int = 128  # units per hidden layer (mlp)
-    epochs: int = 10
+    epochs: int = 10  # the budget in epochs (unless ``steps`` is set)
     batch_size: int = 128
-    optimizer: str = "adam"  # "adam" | "sgd" | "rmsprop" (torch.optim.RMSprop defaults: alpha 0.99, eps 1e-8)
+    optimizer: str = "adam"  # "adam" | "sgd" | "rmsprop"
     lr: float = 1e-3  # default learning rate (a RunSpec may override)
     momentum: float = 0.9  # sgd only
-    weight_decay: float = 0.0  # L2 added to the gradient, as torch.optim.Adam / SGD
+    weight_decay: float = 0.0  # L2 added to the gradient, as torch.optim.Adam / SGD / RMSprop
     clip_value: float | None = None  # clamp every gradient element to [-c, c]
     clip_norm: float | None = None  # rescale each model's gradient to global norm <= c
     dropout: float = 0.0  # after each hidden activation (AlphaDropout for SELU); cnn: after the pooling
     dropout_dense: float | None = None  # cnn only: after the dense layer (None: the same as ``dropout``)
-    # None or "auto" → each activation's spec.init.scheme; "he" | "glorot" | "lecun" for all; per activation:
-    # "glorot,selu=lecun" or "glorot,selu=auto" (SELU keeps its recommended lecun_normal, the others glorot)
+    # None or "auto" → each activation's spec.init.scheme; a scheme of actlab.models.INIT_SCHEMES for all;
+    # per activation: "glorot,selu=lecun" or "glorot,selu=auto" (SELU keeps lecun_normal, the others glorot)
     init: str | None = None
     # matmul precision: "fp32"; "bf16" (bfloat16 matmul operands, float32 weights, optimiser state,
     # activations and losses, like torch.autocast); "auto" → bf16 on a CPU with native bf16, else fp32
     precision: str = "auto"
-    # record per-layer gradient flow at init and after each epoch (actlab.train.diagnostics_hook);
+    # record per-layer gradient flow at init and after each evaluation (a probe the driver calls);
     # measuring changes no weight, so the results are the same with or without it
     diagnostics: bool = False
+    bias: bool = True  # every layer has a bias
+    weight_scale: float = 1.0  # gain on every initial weight
+    bias_init: float | None = None  # every bias starts at this value (None: the init scheme's, mostly 0)
+    steps: int | None = None  # the budget in optimiser steps (instead of ``epochs``)
+    eval_every: int = 1  # evaluate every N epochs (epoch budget) or N steps (step budget); the end always
+    report_at: str = "best-val-loss"  # the evaluation point whose test metrics a run reports (REPORT_AT)
+    log_every_step: bool = False  # record each step's training loss (per run)
+    adam_beta1: float = 0.9  # torch.optim.Adam defaults
+    adam_beta2: float = 0.999
+    eps: float = 1e-8  # Adam's and RMSprop's epsilon (torch defaults)
+    rmsprop_alpha: float = 0.99  # torch.optim.RMSprop defaults (Keras: rho 0.9, eps 1e-7)
+    rmsprop_momentum: float = 0.0
+    rmsprop_centered: bool = False
+    nesterov: bool = False  # sgd only
+
+    @property
+    def model_config(self) -> ModelConfig:
+        """The model this config trains (what :func:`actlab.models.build` takes)."""
+        return ModelConfig(kind=self.model, depth=self.depth, width=self.width, bias=self.bias,
+                           dropout=self.dropout, dropout_dense=self.dropout_dense, init=self.init,
+                           weight_scale=self.weight_scale, bias_init=self.bias_init)
 
     def validate(self, dataset: Any = None) -> None:
         """Raise :class:`ActlabError` naming the first bad field (and the dataset mismatch, if any)."""
-        if self.model not in MODELS:
-            raise ActlabError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
+        self.model_config.validate()
         if self.optimizer not in OPTIMIZERS:
             raise ActlabError(f"unknown optimizer {self.optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
         _positive_int("epochs", self.epochs)
+        if self.steps is not None:
+            _positive_int("steps", self.steps)
+        _positive_int("eval_every", self.eval_every)
         _positive_int("batch_size", self.batch_size)
-        _positive_int("depth", self.depth)
-        _positive_int("width", self.width)
         _positive_float("lr", self.lr)
-        if not (0.0 <= self.momentum < 1.0):
-            raise ActlabError(f"momentum must be in [0, 1), got {self.momentum!r}")
+        if self.report_at not in REPORT_AT:
+            raise ActlabError(f"unknown report point {self.report_at!r}; choose one of {', '.join(REPORT_AT)}")
+        for name in ("momentum", "rmsprop_momentum", "adam_beta1", "adam_beta2", "rmsprop_alpha"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (0.0 <= value < 1.0):
+                raise ActlabError(f"{name} must be in [0, 1), got {value!r}")
+        _positive_float("eps", self.eps)
+        if self.nesterov and (self.optimizer != "sgd" or not self.momentum > 0):
+            raise ActlabError("nesterov is for --optimizer sgd with a momentum > 0")
         if not (self.weight_decay >= 0.0 and math.isfinite(self.weight_decay)):
             raise ActlabError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
         if self.clip_value is not None and self.clip_norm is not None:
@@ -92,18 +128,8 @@ class TrainConfig:
             _positive_float("clip_value", self.clip_value)
         if self.clip_norm is not None:
             _positive_float("clip_norm", self.clip_norm)
-        if not (0.0 <= self.dropout < 1.0):
-            raise ActlabError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if self.precision not in PRECISIONS:
             raise ActlabError(f"unknown precision {self.precision!r}; choose one of {', '.join(PRECISIONS)}")
-        if self.init is not None:
-            parse_init(self.init)  # raises on an unknown scheme
-        if self.dropout_dense is not None:
-            if self.model != "cnn":
-                raise ActlabError(f"two dropout values (after the pooling, after the dense layer) are for the cnn; "
-                                  f"the {self.model} has one place: give one value")
-            if not (0.0 <= self.dropout_dense < 1.0):
-                raise ActlabError(f"dropout must be in [0, 1), got {self.dropout_dense!r}")
         if dataset is not None:
             self._validate_dataset(dataset)
 
@@ -119,12 +145,23 @@ class TrainConfig:
             raise ActlabError(f"unknown task {dataset.task!r} in dataset {dataset.name!r}")
         if dataset.task == "classification" and dataset.num_classes < 2:
             raise ActlabError(f"dataset {dataset.name!r} is a classification set with {dataset.num_classes} classes")
-        if len(dataset.x_train) == 0 or len(dataset.x_val) == 0 or len(dataset.x_test) == 0:
-            raise ActlabError(f"dataset {dataset.name!r} has an empty train, validation or test split")
+        if len(dataset.x_train) == 0 or len(dataset.x_test) == 0:
+            raise ActlabError(f"dataset {dataset.name!r} has an empty train or test split")
+        if len(dataset.x_val) == 0 and self.report_at != "final":
+            raise ActlabError(f"dataset {dataset.name!r} has no validation split: report at the final evaluation "
+                              f"(report_at 'final'), not {self.report_at!r}")
 
     def dense_dropout(self) -> float:
         """The dropout after dense hidden layers (the mlp's only place; the cnn's second)."""
-        return self.dropout if self.dropout_dense is None else self.dropout_dense
+        return self.model_config.dense_dropout()
+
+    def steps_per_epoch(self, examples: int) -> int:
+        """Optimiser steps in one pass over ``examples`` training examples (the last batch may be short)."""
+        return max(1, math.ceil(int(examples) / self.batch_size))
+
+    def total_steps(self, examples: int) -> int:
+        """The budget in steps: ``steps``, or ``epochs`` passes over the training set."""
+        return int(self.steps) if self.steps is not None else self.epochs * self.steps_per_epoch(examples)
 
     def resolved_precision(self, device: Any = "cpu") -> str:
         """The precision the engines use on ``device``: "fp32" or "bf16" ("auto" resolved)."""

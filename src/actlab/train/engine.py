@@ -1,12 +1,13 @@
 """``train_runs``: train one architecture once per run (activation × seed × lr), grid or sequential.
 
-Best checkpoint: each run keeps (in memory) its weights from the epoch with the
-lowest validation loss — one criterion for every task, and smoother than
-accuracy — and its test metrics are computed with those weights.
+Each cell of runs goes to one engine (stacked grid, or sequential) and the driver
+(:mod:`actlab.train.driver`) trains it: the budget, the evaluation points, the three
+reported points (best validation loss, best validation accuracy, final), checkpoints,
+probes and events.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import torch
@@ -14,8 +15,9 @@ import torch
 from actlab.errors import ActlabError
 from actlab.models import resolve_activation
 from actlab.train.config import RunSpec, TrainConfig
+from actlab.train.driver import Probe
 from actlab.train.events import RunDiverged, RunEnd
-from actlab.train.grid import grid_supports, train_grid
+from actlab.train.grid import grid_handles, grid_supports, train_grid
 from actlab.train.prepared import prepare
 from actlab.train.sequential import train_sequential
 
@@ -31,10 +33,11 @@ def plan_cells(config: TrainConfig, runs: list[RunSpec], engine: str = "grid",
     grid: runs whose activations share the architecture (maxout's k changes the
     layer widths) form one grid cell; runs with learnable or randomised
     activation parameters (prelu, rrelu) become sequential cells of one run.
+    Models the stacked grid cannot express go to sequential cells of one run too.
     sequential: one cell per run.  ``grid_size`` splits each grid into grids of at most that many runs
     (in run order).  Cells are plain data (picklable).
     """
-    if engine == "sequential":
+    if engine == "sequential" or not grid_handles(config):
         return [("sequential", [run]) for run in runs]
     grids: dict[int, list[RunSpec]] = {}
     alone: list[tuple[str, list[RunSpec]]] = []
@@ -68,7 +71,7 @@ def train_runs(dataset, config: TrainConfig, runs: list[RunSpec], *, engine: str
                should_stop: Callable[[], bool] | None = None,
                device: str = "cpu", checkpoints=None,
                skip_cell: Callable[[str, list[RunSpec]], bool] | None = None,
-               grid_size: int | None = None) -> dict[str, RunEnd | RunDiverged]:
+               grid_size: int | None = None, probes: Sequence[Probe] = ()) -> dict[str, RunEnd | RunDiverged]:
     """Train every run on ``dataset``; return run_id → RunEnd (finished) or RunDiverged.
 
     ``on_event`` receives EpochEnd / RunDiverged / RunEnd synchronously;
@@ -76,7 +79,8 @@ def train_runs(dataset, config: TrainConfig, runs: list[RunSpec], *, engine: str
     stops at once: runs that had not finished are absent from the result.
     ``checkpoints`` (:class:`actlab.train.checkpoint.CheckpointDir`): each cell resumes from its
     last checkpoint and checkpoints every epoch; ``skip_cell(kind, runs)`` True leaves a cell out;
-    ``grid_size``: at most that many runs per grid (:func:`plan_cells`).
+    ``grid_size``: at most that many runs per grid (:func:`plan_cells`); ``probes``: called by the driver at
+    initialisation and after every evaluation (:mod:`actlab.train.driver`).
     """
     if engine not in ENGINES:
         raise ActlabError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
@@ -102,6 +106,6 @@ def train_runs(dataset, config: TrainConfig, runs: list[RunSpec], *, engine: str
                 continue
             trainer = train_grid if kind == "grid" else train_sequential
             checkpoint = None if checkpoints is None else checkpoints.for_cell(kind, [run.run_id for run in cell])
-            if not trainer(data, config, cell, emit, should_stop, results, checkpoint):
+            if not trainer(data, config, cell, emit, should_stop, results, checkpoint, probes):
                 break
     return {run_id: results[run_id] for run_id in ids if run_id in results}

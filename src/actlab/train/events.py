@@ -5,7 +5,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ClipCount", "EpochEnd", "LayerDiagnostics", "RunDiverged", "RunEnd"]
+__all__ = ["ClipCount", "EpochEnd", "LayerDiagnostics", "RunDiverged", "RunEnd", "StepLosses"]
 
 
 class _Event:
@@ -15,14 +15,17 @@ class _Event:
 
 @dataclass(frozen=True)
 class EpochEnd(_Event):
-    """One run finished an epoch (1-based); ``step`` counts its optimiser steps so far."""
+    """One run reached an evaluation point; ``step`` counts its optimiser steps so far.
+
+    ``epoch``: epochs completed (epoch budget) or the evaluation's number, 1-based (step budget).
+    """
 
     run_id: str
     epoch: int
     step: int
-    train_loss: float  # mean over the epoch's training examples
-    val_loss: float
-    val_accuracy: float | None  # None for regression
+    train_loss: float  # mean over the training examples since the previous evaluation point
+    val_loss: float | None  # None without a validation split
+    val_accuracy: float | None  # None for regression or without a validation split
     seconds: float  # this run's share of the epoch's wall time (grid: grid time / live runs)
 
 
@@ -37,16 +40,34 @@ class RunDiverged(_Event):
 
 
 @dataclass(frozen=True)
+class StepLosses(_Event):
+    """The training loss of each optimiser step ``first_step``, ``first_step + 1``, … (1-based) of one run
+    (``log_every_step``): the mean loss of the step's mini-batch, before the step's update."""
+
+    run_id: str
+    first_step: int
+    losses: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class RunEnd(_Event):
-    """The run finished; test metrics use the weights of ``best_epoch`` (lowest validation loss)."""
+    """The run finished; the test metrics are those of the evaluation point ``report_at`` chose
+    (``best_epoch``, ``step``): lowest validation loss, highest validation accuracy, or the final one.
+
+    ``points``: every criterion's point ({criterion: {epoch, step, test_loss, test_accuracy, val_loss,
+    val_accuracy}}); without a validation split only "final".
+    """
 
     run_id: str
     best_epoch: int
     test_loss: float
     test_accuracy: float | None  # None for regression
-    val_loss: float  # at best_epoch
+    val_loss: float | None  # at best_epoch (None without a validation split)
     val_accuracy: float | None  # at best_epoch
     seconds_per_epoch: float
+    report_at: str = "best-val-loss"
+    step: int | None = None
+    points: dict[str, dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -54,7 +75,7 @@ class LayerDiagnostics(_Event):
     """Gradient flow per hidden layer of one run (``--diagnostics``), on the fixed evaluation batch.
 
     Measured after ``epoch`` (1-based; 0: at initialisation, before any step) by
-    :mod:`actlab.train.diagnostics_hook`.  ``layers``: one dict per hidden layer
+    the gradient-flow probe (:mod:`actlab.sweep.probes`).  ``layers``: one dict per hidden layer
     (:meth:`actlab.diagnostics.measures.LayerMeasures.to_dict`: speed, weight_grad_norm,
     mean, std, saturated/zero/dead fractions, units); ``histograms``: one compact
     histogram of the layer's activations per hidden layer (min, max, num, sum,

@@ -20,8 +20,13 @@ on both paths (float32 master weights, optimiser state, activations and losses);
 Adam is ``torch._fused_adam_`` (one call per learning rate) where torch has it.
 
 A run whose loss turns NaN/inf is masked out (its gradients zeroed, the
-optimiser skips it); the others go on.  :class:`GridTrainer` trains epoch by
-epoch and can be stepped.
+optimiser skips it); the others go on.  :class:`GridTrainer` implements the engine protocol of
+:mod:`actlab.train.driver` (``train_steps``, ``evaluate``, ``keep``, ``live_models``, ``state_dict``);
+:func:`train_grid` hands it to the driver.
+
+Bias-free models (``bias=False``) keep zero bias tensors whose gradients are zeroed before every
+update, so they stay exactly 0 (every optimiser here maps a zero gradient on a zero parameter to zero).
+Depth 0 (a linear model) runs on the autograd path.
 """
 from __future__ import annotations
 
@@ -39,7 +44,6 @@ from actlab.models import MLP_MODELS, initial_weights, resolve_activation, uses_
 from actlab.nn.alpha_dropout import alpha_prime, drop_terms
 from actlab.spec import ActivationSpec
 from actlab.train.config import RunSpec, TrainConfig
-from actlab.train.diagnostics_hook import GridProbe
 from actlab.train.events import EpochEnd, RunDiverged, RunEnd
 from actlab.train.fast_mlp import StackedMLP
 from actlab.train.grid_cnn import apply_activation, cnn_features
@@ -47,7 +51,7 @@ from actlab.train.metrics import batches, correct_count, epoch_order, per_model_
 from actlab.train.optimizers import StackedOptimizer
 from actlab.train.prepared import Prepared
 
-__all__ = ["GridTrainer", "train_grid", "EVAL_BATCH", "grid_supports", "fast_path_supports"]
+__all__ = ["GridTrainer", "train_grid", "EVAL_BATCH", "grid_supports", "grid_handles", "fast_path_supports", "copy_stacked_weights"]
 
 EVAL_BATCH = 2048
 
@@ -73,9 +77,15 @@ def grid_supports(spec: ActivationSpec) -> bool:
     return not spec.learnable_params and spec.sample is None
 
 
+def grid_handles(config: TrainConfig) -> bool:
+    """Whether the stacked grid trains this config's model (every model and optimiser option today)."""
+    return True
+
+
 def fast_path_supports(config: TrainConfig, specs: list[ActivationSpec]) -> bool:
     """The hand-written MLP path covers elementwise activations (not maxout) in the mlp."""
-    return config.model in MLP_MODELS and all(spec.kind == "elementwise" for spec in specs)
+    return (config.model in MLP_MODELS and config.depth >= 1
+            and all(spec.kind == "elementwise" for spec in specs))
 
 
 @dataclass(frozen=True)
@@ -127,14 +137,11 @@ class GridTrainer:
         self.params = self._stack_initial_weights(device)
         self.flat = [p.view(M, -1) for p in self.params]
         self.optimizer = StackedOptimizer(self.flat, self.lr, config)
-        self.step = 0  # optimiser steps (all live runs step together)
-        self.epoch = 0
-        self.best_loss = torch.full((M,), math.inf, dtype=torch.float64)
-        self.best_acc: list[float | None] = [None] * M
-        self.best_epoch = [0] * M
-        self.best_params = [p.detach().clone() for p in self.params]
-        self.seconds: list[list[float]] = [[] for _ in range(M)]
+        self.step = 0  # optimiser steps (all live runs step together); the epoch and batch follow from it
+        self.steps_per_epoch = config.steps_per_epoch(len(data.x_train))
+        self.slots: dict[str, list[Tensor]] = {}  # kept weights (keep): e.g. the best-validation ones
         self.diverged: dict[int, RunDiverged] = {}
+        self._orders: tuple[int, Tensor] | None = None  # (epoch, the seeds' batch orders for it)
         self.dropout_generator = torch.Generator(device=device).manual_seed(int(seeds[0]))
         self.mlp = (StackedMLP(self.groups, self.seed_runs, self.compute_dtype, config.dropout,
                                self.dropout_generator) if self.fast else None)
@@ -142,6 +149,15 @@ class GridTrainer:
         if self.fast:
             for p in self.params:
                 p.requires_grad_(False)
+
+    @property
+    def epoch(self) -> int:
+        """Epochs completed."""
+        return self.step // self.steps_per_epoch
+
+    @property
+    def run_ids(self) -> list[str]:
+        return [run.run_id for run in self.runs]
 
     # ------------------------------------------------------------ weights
     def _stack_initial_weights(self, device: str | torch.device) -> list[Tensor]:
@@ -151,7 +167,8 @@ class GridTrainer:
         stacked: list[Tensor] = []
         for layer in range(len(per_run[0])):
             weights = [w[layer][0] for w in per_run]
-            biases = [w[layer][1] for w in per_run]
+            biases = [w[layer][1] if w[layer][1] is not None else torch.zeros(w[layer][0].shape[0])
+                      for w in per_run]
             if weights[0].dim() == 4:  # conv: (M·out, in, k, k) and (M·out,) for groups=M
                 stacked += [torch.cat(weights), torch.cat(biases)]
             else:  # linear: (M, in, out) and (M, 1, out) for baddbmm
@@ -208,6 +225,8 @@ class GridTrainer:
                 z = z.view(len(x), M, -1).transpose(0, 1) + b
             else:
                 z = torch.baddbmm(b, x, w)
+            if len(params) == 2:  # depth 0: a linear model
+                return z
             h = self._activate(z, 0, 1, train)
             rest = params[2:]
         else:
@@ -225,82 +244,158 @@ class GridTrainer:
         return cnn_features(self, params, x, shared, train)
 
     # ------------------------------------------------------------ training
-    def train_epoch(self, should_stop: Callable[[], bool] | None = None,
-                    emit: Callable[[object], None] | None = None) -> list[EpochEnd] | None:
-        """One epoch for every live run; returns the EpochEnd events, or None if ``should_stop`` said so."""
+    def _batch_order(self, epoch: int) -> Tensor:
+        """(S, n): each seed's order of the training set in ``epoch`` (0-based), computed once per epoch."""
+        if self._orders is None or self._orders[0] != epoch:
+            n = len(self.data.x_train)
+            orders = torch.stack([epoch_order(s, epoch, n) for s in self.seeds]).to(self.data.x_train.device)
+            self._orders = (epoch, orders)
+        return self._orders[1]
+
+    def train_steps(self, count: int, should_stop: Callable[[], bool] | None = None,
+                    emit: Callable[[object], None] | None = None, record_steps: bool = False):
+        """``count`` optimiser steps for every live run (across epoch ends); see :class:`actlab.train.driver.Engine`.
+
+        Returns a :class:`~actlab.train.driver.Chunk` (per-run summed losses, examples, per-step losses when
+        ``record_steps``), or None when ``should_stop`` said so (polled before each step and once after the
+        last); the steps taken stay taken.
+        """
+        from actlab.train.driver import Chunk
+
         data, config, M = self.data, self.config, self.M
-        start_time = time.perf_counter()
-        n = len(data.x_train)
-        device = data.x_train.device
-        orders = torch.stack([epoch_order(s, self.epoch, n) for s in self.seeds]).to(device)
-        total = torch.zeros(M, dtype=torch.float64, device=device)  # on the device: no copy per step
-        count = 0
-        live_at_start = int(self.alive.sum())
+        n, batch = len(data.x_train), config.batch_size
+        total = torch.zeros(M, dtype=torch.float64, device=data.x_train.device)  # on the device: no copy per step
+        count_examples = 0
+        per_step: list[Tensor] = []
+        first = self.step
         one_seed = len(self.seeds) == 1
+        bias_free = not config.bias
         with _gc_paused():
-            for part in batches(n, config.batch_size):
+            for _ in range(int(count)):
                 if should_stop is not None and should_stop():
                     return None
-                index = orders[:, part]  # (S, B)
+                epoch, position = divmod(self.step, self.steps_per_epoch)
+                index = self._batch_order(epoch)[:, position * batch:min((position + 1) * batch, n)]  # (S, B)
                 if self.fast:
                     xs = data.x_train[index]  # (S, B, in): one batch per seed group
                     y = data.y_train[index][self.seed_index]
                     with torch.no_grad():
                         losses, grads = self.mlp.loss_and_grads(self.params, list(xs), y, data.kind,
                                                                 out=self._grad_first)
-                    finite = torch.isfinite(losses)
-                    if not bool(finite[self.alive].all()):
-                        self._mark_diverged(self.alive & ~finite, losses, emit, "training loss became")
-                    self._update(grads)
-                    self.step += 1
-                    total += torch.where(self.alive, losses, 0).double() * len(index[0])
-                    count += len(index[0])
-                    continue
-                if one_seed:
-                    x, y = data.x_train[index[0]], data.y_train[index[0]]
-                    out = self.forward(self.params, x, True, True)
                 else:
-                    xs = data.x_train[index]  # gathered once per seed: (S, B, ...)
-                    y = data.y_train[index][self.seed_index]
-                    out = self.forward(self.params, xs[self.seed_index], False, True)
-                losses = per_model_loss(out, y, data.kind)  # (M,)
+                    if one_seed:
+                        x, y = data.x_train[index[0]], data.y_train[index[0]]
+                        out = self.forward(self.params, x, True, True)
+                    else:
+                        xs = data.x_train[index]  # gathered once per seed: (S, B, ...)
+                        y = data.y_train[index][self.seed_index]
+                        out = self.forward(self.params, xs[self.seed_index], False, True)
+                    losses = per_model_loss(out, y, data.kind)  # (M,)
+                    for p in self.params:
+                        p.grad = None
+                    losses.sum().backward()
+                    grads = [p.grad for p in self.params]
+                    losses = losses.detach()
                 finite = torch.isfinite(losses)
                 if not bool(finite[self.alive].all()):
                     self._mark_diverged(self.alive & ~finite, losses, emit, "training loss became")
-                for p in self.params:
-                    p.grad = None
-                losses.sum().backward()
-                self._update([p.grad for p in self.params])
+                if bias_free:
+                    for g in grads[1::2]:
+                        g.zero_()
+                self._update(grads)
                 self.step += 1
-                total += torch.where(self.alive, losses.detach(), 0).double() * len(index[0])
-                count += len(index[0])
+                live_losses = torch.where(self.alive, losses, 0).double()
+                total += live_losses * index.shape[1]
+                count_examples += index.shape[1]
+                if record_steps:
+                    per_step.append(torch.where(self.alive, losses, torch.nan))
             if should_stop is not None and should_stop():  # before the (long, for a cnn) validation pass
                 return None
-        self.epoch += 1
-        val_loss, val_acc = self.evaluate(self.params, data.x_val, data.y_val)
+        steps = torch.stack(per_step).cpu() if per_step else None
+        return Chunk(first, self.step, total.cpu(), count_examples, steps)
+
+    def train_epoch(self, should_stop: Callable[[], bool] | None = None,
+                    emit: Callable[[object], None] | None = None) -> list[EpochEnd] | None:
+        """The rest of the current epoch for every live run, then the validation pass: the EpochEnd events, or
+        None if ``should_stop`` said so.  (A convenience for stepping by hand; the driver keeps the best weights.)"""
+        start_time = time.perf_counter()
+        live_at_start = int(self.alive.sum())
+        chunk = self.train_steps(self.steps_per_epoch - self.step % self.steps_per_epoch, should_stop, emit)
+        if chunk is None:
+            return None
+        val_loss, val_acc = self.evaluate_split("val")
         bad = self.alive & ~torch.isfinite(val_loss.to(self.alive.device))
         if bool(bad.any()):
             self._mark_diverged(bad, val_loss, emit, "validation loss became", during_epoch=False)
-        elapsed = time.perf_counter() - start_time
-        share = elapsed / max(live_at_start, 1)
-        improved = self.alive.cpu() & (val_loss < self.best_loss)
-        if bool(improved.any()):
-            idx = improved.nonzero().flatten()
-            with torch.no_grad():
-                for best, p in zip(self.best_params, self.params):
-                    best.view(M, -1)[idx.to(best.device)] = p.detach().view(M, -1)[idx.to(best.device)]
-            for i in idx.tolist():
-                self.best_loss[i] = val_loss[i]
-                self.best_acc[i] = None if val_acc is None else float(val_acc[i])
-                self.best_epoch[i] = self.epoch
-        events = []
-        total = total.cpu()
-        for i in self.alive.nonzero().flatten().tolist():
-            self.seconds[i].append(share)
-            events.append(EpochEnd(self.runs[i].run_id, self.epoch, self.step,
-                                   float(total[i] / count), float(val_loss[i]),
-                                   None if val_acc is None else float(val_acc[i]), share))
-        return events
+        share = (time.perf_counter() - start_time) / max(live_at_start, 1)
+        return [EpochEnd(self.runs[i].run_id, self.epoch, self.step, float(chunk.loss_sums[i] / chunk.examples),
+                         float(val_loss[i]), None if val_acc is None else float(val_acc[i]), share)
+                for i in self.alive.nonzero().flatten().tolist()]
+
+    # ------------------------------------------------------------ the engine protocol
+    def alive_runs(self) -> list[bool]:
+        return [bool(a) for a in self.alive.tolist()]
+
+    def mark_diverged(self, indices: list[int], values: list[float], reason: str,
+                      emit: Callable[[object], None] | None = None) -> None:
+        """Stop runs ``indices`` (their validation loss became ``values``)."""
+        mask = torch.zeros(self.M, dtype=torch.bool, device=self.alive.device)
+        mask[indices] = True
+        losses = torch.full((self.M,), math.nan, dtype=torch.float64)
+        losses[indices] = torch.tensor(values, dtype=torch.float64)
+        self._mark_diverged(mask & self.alive, losses, emit, reason, during_epoch=False)
+
+    def evaluate_split(self, split: str, slot: str | None = None) -> tuple[Tensor, Tensor | None]:
+        """Mean loss (M,) and accuracy (M,) (None for regression) on "val" or "test", with the current weights or
+        those kept in ``slot``."""
+        x, y = (self.data.x_val, self.data.y_val) if split == "val" else (self.data.x_test, self.data.y_test)
+        params = self.params if slot is None else self.slots.get(slot, self.params)
+        return self.evaluate(params, x, y)
+
+    @torch.no_grad()
+    def keep(self, slot: str, indices: list[int]) -> None:
+        """Copy the current weights of runs ``indices`` into ``slot`` (created from the current weights)."""
+        if slot not in self.slots:
+            self.slots[slot] = [p.detach().clone() for p in self.params]
+            return
+        idx = torch.tensor(indices, dtype=torch.long, device=self.params[0].device)
+        M = self.M
+        for kept, p in zip(self.slots[slot], self.params):
+            kept.view(M, -1)[idx] = p.detach().view(M, -1)[idx]
+
+    def clip_counts(self) -> list[int] | None:
+        if self.config.clip_value is None and self.config.clip_norm is None:
+            return None
+        return [int(c) for c in self.optimizer.clipped_steps.tolist()]
+
+    def live_models(self):
+        """(index, run_id, plain ``nn.Sequential``, activation spec) per live run: its current weights copied into a
+        model of the same architecture (one per activation group, reused: use each before taking the next)."""
+        from actlab.models import build_model
+
+        if not hasattr(self, "_probe_models"):
+            self._probe_models: dict[int, torch.nn.Module] = {}
+        alive = self.alive.tolist()
+        for group_index, group in enumerate(self.groups):
+            for i in range(group.start, group.stop):
+                if not alive[i]:
+                    continue
+                if group_index not in self._probe_models:
+                    with torch.random.fork_rng(devices=[]):
+                        model = build_model(group.spec, self.data.input_shape, self.data.num_outputs, self.config, 0)
+                    self._probe_models[group_index] = model.to(self.data.x_train.device)
+                yield i, self.runs[i].run_id, copy_stacked_weights(self._probe_models[group_index], self.params, i,
+                                                                   self.M), group.spec
+
+    def state_dict(self) -> dict:
+        from actlab.train.checkpoint import grid_state
+
+        return grid_state(self)
+
+    def load_state_dict(self, state: dict) -> None:
+        from actlab.train.checkpoint import load_grid_state
+
+        load_grid_state(self, state)
 
     def _mark_diverged(self, mask: Tensor, losses: Tensor, emit, reason: str, during_epoch: bool = True) -> None:
         for i in mask.nonzero().flatten().tolist():
@@ -330,54 +425,37 @@ class GridTrainer:
                 correct += hits.double().cpu()
         return loss / len(x), (None if kind == "regression" else correct / len(x))
 
-    def finish(self) -> dict[int, RunEnd]:
-        """Test metrics of every live run with its best-validation weights."""
-        test_loss, test_acc = self.evaluate(self.best_params, self.data.x_test, self.data.y_test)
-        ends = {}
-        for i in self.alive.nonzero().flatten().tolist():
-            seconds = self.seconds[i]
-            ends[i] = RunEnd(self.runs[i].run_id, self.best_epoch[i], float(test_loss[i]),
-                             None if test_acc is None else float(test_acc[i]),
-                             float(self.best_loss[i]), self.best_acc[i], sum(seconds) / max(len(seconds), 1))
-        return ends
+def copy_stacked_weights(model: torch.nn.Module, params: list[Tensor], index: int, runs: int) -> torch.nn.Module:
+    """Copy run ``index`` of the grid's stacked ``params`` into ``model``'s Linear / Conv2d layers (in order).
+
+    Linear: weight (M, in, out) and bias (M, 1, out); conv (groups = M): weight
+    (M·out, in, k, k) and bias (M·out,) — the layouts of ``GridTrainer._stack_initial_weights``.
+    A bias-free model's layers have no bias to copy (the grid's are zero).
+    """
+    layers = [m for m in model.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
+    with torch.no_grad():
+        for layer, weight, bias in zip(layers, params[0::2], params[1::2]):
+            if weight.dim() == 4:
+                out = weight.shape[0] // runs
+                layer.weight.copy_(weight[index * out:(index + 1) * out])
+                if layer.bias is not None:
+                    layer.bias.copy_(bias[index * out:(index + 1) * out])
+            else:
+                layer.weight.copy_(weight[index].t())
+                if layer.bias is not None:
+                    layer.bias.copy_(bias[index, 0])
+    return model
 
 
 def train_grid(data: Prepared, config: TrainConfig, runs: list[RunSpec],
                emit: Callable[[object], None], should_stop: Callable[[], bool] | None,
-               results: dict[str, RunEnd | RunDiverged], checkpoint=None) -> bool:
-    """Train one grid; fills ``results``; False when ``should_stop`` interrupted.
+               results: dict[str, RunEnd | RunDiverged], checkpoint=None, probes=()) -> bool:
+    """Train one grid with the driver; fills ``results``; False when ``should_stop`` interrupted.
 
     ``checkpoint`` (:class:`actlab.train.checkpoint.Checkpoint`): the grid starts from its
-    last state, if any, and saves its state after each epoch's events were emitted.
+    last state, if any, and saves its state after each evaluation's events were emitted.
     """
-    trainer = GridTrainer(data, config, runs)
-    probe = GridProbe(trainer)  # --diagnostics and clipping counts
-    resumed = False
-    if checkpoint is not None:
-        from actlab.train.checkpoint import grid_state, load_grid_state
+    from actlab.train.driver import drive
 
-        state = checkpoint.load()
-        if state is not None:
-            load_grid_state(trainer, state)
-            resumed = True
-            for i, event in trainer.diverged.items():
-                results[trainer.runs[i].run_id] = event
-    if not resumed:
-        probe.start(emit)  # the measurement at initialisation
-    while trainer.epoch < config.epochs:
-        if not bool(trainer.alive.any()):
-            break
-        events = trainer.train_epoch(should_stop, emit)
-        for i, event in trainer.diverged.items():
-            results[trainer.runs[i].run_id] = event
-        if events is None:
-            return False
-        for event in events:
-            emit(event)
-        probe.epoch_end(emit)
-        if checkpoint is not None:
-            checkpoint.save(grid_state(trainer))
-    for i, end in trainer.finish().items():
-        emit(end)
-        results[trainer.runs[i].run_id] = end
-    return True
+    return drive(GridTrainer(data, config, runs), config, emit=emit, should_stop=should_stop, results=results,
+                 checkpoint=checkpoint, probes=probes)

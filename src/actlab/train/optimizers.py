@@ -1,5 +1,6 @@
-"""Optimisers over stacked weights: Adam (``torch._fused_adam_`` where torch has it) and SGD with momentum,
-with clipping by value or by each run's global norm — numerically the same as ``torch.optim`` per run."""
+"""Optimisers over stacked weights: Adam (``torch._fused_adam_`` where torch has it), SGD (momentum,
+Nesterov) and RMSprop (momentum, centered), with weight decay and clipping by value or by each run's global
+norm — numerically the same as ``torch.optim`` per run with the same hyper-parameters."""
 from __future__ import annotations
 
 import math
@@ -25,8 +26,13 @@ class StackedOptimizer:
         self.flat, self.lr, self.config = flat, lr, config
         self.M = flat[0].shape[0]
         self.alive = torch.ones(self.M, dtype=torch.bool, device=lr.device)
-        self.state = [torch.zeros_like(f) for f in flat]  # Adam m / SGD momentum buffer / RMSprop square average
-        self.state2 = [torch.zeros_like(f) for f in flat] if config.optimizer == "adam" else []
+        # Adam m / SGD momentum buffer / RMSprop square average; Adam v / RMSprop momentum buffer;
+        # RMSprop's gradient average (centered)
+        self.state = [torch.zeros_like(f) for f in flat]
+        second = config.optimizer == "adam" or (config.optimizer == "rmsprop" and config.rmsprop_momentum > 0)
+        self.state2 = [torch.zeros_like(f) for f in flat] if second else []
+        centered = config.optimizer == "rmsprop" and config.rmsprop_centered
+        self.state3 = [torch.zeros_like(f) for f in flat] if centered else []
         self._adam_step = torch.zeros((), dtype=torch.float32, device=flat[0].device)
         self.clipped_steps = torch.zeros(self.M, dtype=torch.int64, device=lr.device)  # steps clipping changed
 
@@ -61,7 +67,7 @@ class StackedOptimizer:
             return
         lr = torch.where(self.alive, self.lr, 0.0)
         if config.optimizer == "adam":
-            beta1, beta2 = ADAM_BETAS
+            beta1, beta2 = config.adam_beta1, config.adam_beta2
             step_size = (lr / (1 - beta1 ** step)).float().unsqueeze(1)
             correction2 = math.sqrt(1 - beta2 ** step)
             for p, g, m, v in zip(self.flat, grads, self.state, self.state2):
@@ -69,23 +75,36 @@ class StackedOptimizer:
                     g = g.add(p, alpha=config.weight_decay)
                 m.lerp_(g, 1 - beta1)
                 v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-                denom = (v.sqrt() / correction2).add_(ADAM_EPS)
+                denom = (v.sqrt() / correction2).add_(config.eps)
                 p.sub_(torch.div(m, denom).mul_(step_size))
-        elif config.optimizer == "rmsprop":  # as torch.optim.RMSprop (centered=False, momentum=0)
+        elif config.optimizer == "rmsprop":  # as torch.optim.RMSprop
             rate = lr.float().unsqueeze(1)
-            for p, g, square in zip(self.flat, grads, self.state):
+            alpha, momentum = config.rmsprop_alpha, config.rmsprop_momentum
+            for k, (p, g, square) in enumerate(zip(self.flat, grads, self.state)):
                 if config.weight_decay:
                     g = g.add(p, alpha=config.weight_decay)
-                square.mul_(RMSPROP_ALPHA).addcmul_(g, g, value=1 - RMSPROP_ALPHA)
-                p.sub_(g / square.sqrt().add_(RMSPROP_EPS) * rate)
+                square.mul_(alpha).addcmul_(g, g, value=1 - alpha)
+                if self.state3:
+                    average = self.state3[k]
+                    average.lerp_(g, 1 - alpha)
+                    denom = square.addcmul(average, average, value=-1).sqrt_().add_(config.eps)
+                else:
+                    denom = square.sqrt().add_(config.eps)
+                if momentum > 0:
+                    buf = self.state2[k]
+                    buf.mul_(momentum).addcdiv_(g, denom)
+                    p.sub_(buf * rate)
+                else:
+                    p.sub_(g / denom * rate)
         else:
             rate = lr.float().unsqueeze(1)
             for p, g, buf in zip(self.flat, grads, self.state):
                 if config.weight_decay:
                     g = g.add(p, alpha=config.weight_decay)
                 if config.momentum:
+                    # torch.optim.SGD: the buffer starts as the first gradient (dampening 0: the same as 0·m + g)
                     buf.mul_(config.momentum).add_(g)
-                    g = buf
+                    g = g.add(buf, alpha=config.momentum) if config.nesterov else buf
                 p.sub_(g * rate)
 
     def _fused_adam(self, grads: list[Tensor], step: int) -> None:
@@ -93,7 +112,7 @@ class StackedOptimizer:
 
         Every live run has taken the same number of steps; diverged runs are left out.
         """
-        beta1, beta2 = ADAM_BETAS
+        beta1, beta2 = self.config.adam_beta1, self.config.adam_beta2
         self._adam_step.fill_(step)
         rates = self.lr.tolist()
         alive = self.alive.tolist()
@@ -108,6 +127,6 @@ class StackedOptimizer:
                 lists = [[t[i] for t in tensors for i in members]
                          for tensors in (self.flat, grads, self.state, self.state2)]
             torch._fused_adam_(*lists, [], [self._adam_step] * len(lists[0]), amsgrad=False, lr=rate,
-                               beta1=beta1, beta2=beta2, weight_decay=self.config.weight_decay, eps=ADAM_EPS,
+                               beta1=beta1, beta2=beta2, weight_decay=self.config.weight_decay, eps=self.config.eps,
                                maximize=False)
 

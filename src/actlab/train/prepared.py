@@ -1,6 +1,7 @@
 """The dataset as the engines use it: contiguous float32 tensors on the device, targets ready for the loss."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -32,7 +33,7 @@ def prepare(dataset, model: str, device: str = "cpu") -> Prepared:
 
     def x_of(x: Tensor) -> Tensor:
         x = torch.as_tensor(x).float()
-        x = x.reshape(len(x), -1) if model in MLP_MODELS else x.reshape(len(x), *shape)
+        x = x.reshape(len(x), math.prod(shape)) if model in MLP_MODELS else x.reshape(len(x), *shape)
         return x.contiguous().to(device)
 
     def y_of(y: Tensor) -> Tensor:
