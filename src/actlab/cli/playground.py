@@ -46,7 +46,7 @@ def playground_command(
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page in your web browser.")] = False,
     allow_host: Annotated[list[str] | None, typer.Option(
-        "--allow-host", help="Another host name the page may be opened under (repeatable; e.g. a DNS name of this "
+        "--allow-host", metavar="NAME", help="Another host name the page may be opened under (repeatable; e.g. a DNS name of this "
         "machine). Always allowed: localhost, 127.0.0.1, [::1], the address listened on, and beyond loopback "
         "this machine's host names and the address a browser connected to.")] = None,
 ) -> None:
