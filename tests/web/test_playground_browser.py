@@ -355,3 +355,56 @@ def _parent_is_driver(pid: int) -> bool:
 def _parent(pid: int) -> int:
     with open(f"/proc/{pid}/stat") as stat:
         return int(stat.read().split(")")[-1].split()[1])
+
+
+ATTACK = """<!doctype html><meta charset="utf-8"><title>another site</title><script>
+const target = '%s', result = {ws: 'pending', hello: false, reads: {}, posts: {}};
+window.result = result;
+const ws = new WebSocket(target.replace('http', 'ws') + 'ws');
+ws.onopen = () => { result.ws = 'open'; };
+ws.onmessage = e => { if (e.data.includes('hello')) result.hello = true; };
+ws.onerror = () => { if (result.ws === 'pending') result.ws = 'refused'; };
+ws.onclose = () => { if (result.ws === 'pending') result.ws = 'refused'; };
+for (const path of ['api/limits', 'api/activations']) {
+  fetch(target + path).then(r => r.text()).then(t => { result.reads[path] = t.slice(0, 40); },
+                                                 e => { result.reads[path] = 'failed'; });
+}
+// a "simple" cross-site POST (no preflight): the server must refuse it, not run it
+fetch(target + 'api/formula', {method: 'POST', mode: 'no-cors', headers: {'Content-Type': 'text/plain'},
+  body: JSON.stringify({formula: 'x'})}).then(r => { result.posts.formula = r.type; }, e => { result.posts.formula = 'failed'; });
+</script>"""
+
+
+def test_a_page_from_another_origin_cannot_use_the_playground(chromium, server, tmp_path):
+    """A page served on another port of 127.0.0.1 (another origin) cannot open a WebSocket or read the API; the
+    playground's own page, opened next in the same browser, still works."""
+    import http.server
+    import threading
+
+    (tmp_path / "index.html").write_text(ATTACK % server)
+    handler = lambda *args: http.server.SimpleHTTPRequestHandler(*args, directory=str(tmp_path))  # noqa: E731
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        page.set_default_timeout(WAIT)
+        refused = []
+        page.on("websocket", lambda ws: refused.append(ws.url))
+        page.goto(f"http://127.0.0.1:{other.server_address[1]}/index.html")
+        page.wait_for_function("window.result.ws !== 'pending' && Object.keys(window.result.reads).length === 2 "
+                               "&& window.result.posts.formula", timeout=WAIT)
+        result = page.evaluate("window.result")
+        assert result["ws"] == "refused" and not result["hello"], result
+        assert set(result["reads"].values()) == {"failed"}, result
+        page.close()
+        own = context.new_page()
+        own.set_default_timeout(WAIT)
+        own.goto(server)
+        wait(own, SYNCED)  # the server's own page connects, gets its session and data
+        own.click("#step")
+        wait(own, "window.playground.frame?.epoch === 1")
+    finally:
+        context.close()
+        other.shutdown()
+        other.server_close()

@@ -45,11 +45,16 @@ def playground_command(
     host: Annotated[str, typer.Option(help="Address to listen on (loopback by default).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page in your web browser.")] = False,
+    allow_host: Annotated[list[str] | None, typer.Option(
+        "--allow-host", metavar="NAME", help="Another host name the page may be opened under (repeatable; e.g. a DNS name of this "
+        "machine). Always allowed: localhost, 127.0.0.1, [::1], the address listened on, and beyond loopback "
+        "this machine's host names and the address a browser connected to.")] = None,
 ) -> None:
     """Train small nets live in your browser with any activation (like the TensorFlow Playground).
 
     Serves a local web page; training runs here, one session per browser tab.
-    Ctrl-C stops the server.
+    Only that page may use the server: a request under another host name or
+    from another site's page is refused (403).  Ctrl-C stops the server.
     """
     try:
         import uvicorn
@@ -58,6 +63,13 @@ def playground_command(
     except ImportError as error:
         fail(f"the playground needs fastapi and uvicorn ({error}); install them with pip install fastapi uvicorn")
     _check_listen(host, port)
+    from actlab.web.guard import host_names, split_host
+
+    for name in allow_host or ():
+        parsed = split_host(name, None)
+        if parsed is None or parsed[1] is not None:
+            fail(f"--allow-host {name[:80]!r}: give a host name or address without scheme or port (e.g. mybox.lan)")
+    names = host_names(host, tuple(allow_host or ()))
     if not is_loopback(host):
         err_console.print(
             f"[bold yellow]warning:[/] listening on {host}, not loopback: anyone who can reach this machine "
@@ -70,7 +82,7 @@ def playground_command(
         import webbrowser
 
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
-    config = uvicorn.Config(create_app(), host=host, port=port, log_level="warning", ws_max_size=1 << 20)
+    config = uvicorn.Config(create_app(names=names), host=host, port=port, log_level="warning", ws_max_size=1 << 20)
     server = uvicorn.Server(config)
     try:
         server.run()

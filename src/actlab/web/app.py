@@ -18,13 +18,22 @@ state); the server answers every state message in order, with the same ``seq``:
 ``state_ok`` (with the state it now runs) or ``error`` (with the refused
 ``field`` when it is one field; ``retry: true`` when the rate limit dropped the
 message unread), and tags the ``data`` message the change caused with it.
-Training runs in worker threads, never on the event loop.
+Training runs in worker threads, never on the event loop; a step that fails
+(e.g. a net that overflows) stops playing and is reported as an ``error``.
+
+Only the server's own page may use it (:mod:`actlab.web.guard`: a foreign
+``Host`` or ``Origin`` gets 403, a WebSocket before the upgrade).  Each client
+address holds at most ``max_sessions_per_client`` sessions and has at most
+``max_formula_checks_per_client`` formula checks waiting (429 beyond); checks
+take turns round-robin between clients.  Request bodies are read as a stream and
+refused (413) as soon as they pass their limit; JSON nested more than
+:data:`~actlab.web.guard.MAX_JSON_DEPTH` levels is refused.
 """
 from __future__ import annotations
 
 import asyncio
+import csv
 import io
-import json
 import math
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -37,6 +46,7 @@ from fastapi.staticfiles import StaticFiles
 
 import actlab
 from actlab.web.formulas import FormulaChecker, FormulaProblem, sample_spec
+from actlab.web.guard import ClientSlots, HostOriginGuard, host_names, loads
 from actlab.web.limits import DEFAULT_LIMITS, Limits
 from actlab.web.sessions import Session, SessionManager, StateError, validate_state
 from actlab.web.trainer import PlayError, parse_csv, registered
@@ -69,20 +79,37 @@ def _state_seq(text: str | None, max_bytes: int) -> int | None:
     if not text or len(text) > max_bytes:
         return None
     try:
-        message = json.loads(text)
+        message = loads(text)
     except ValueError:
         return None
     return _seq(message.get("seq")) if isinstance(message, dict) and message.get("type") == "state" else None
 
 
-def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
-    """The playground app. ``workers`` threads train the sessions' nets."""
+STEP_ERRORS = (actlab.ActlabError, ArithmeticError, RuntimeError, ValueError)  # a net that cannot train on
+
+
+def _client(connection: Request | WebSocket) -> str:
+    """Who a request comes from, for the per-client shares: its address."""
+    return connection.client.host if connection.client is not None else ""
+
+
+def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2, names: frozenset[str] | None = None) -> FastAPI:
+    """The playground app. ``workers`` threads train the sessions' nets.
+
+    ``names``: the host names the server answers to (:func:`actlab.web.guard.host_names`;
+    by default the loopback names).
+    """
     import torch
 
     torch.set_num_threads(1)  # small nets: threads only fight each other
     manager = SessionManager(limits)
     checker = FormulaChecker(deadline=limits.formula_deadline_s, max_length=limits.max_formula_length)
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="actlab-train")
+    # formula checks wait for their turn in threads of their own (never in the training threads); each client
+    # has at most its share waiting, so these threads are enough for the clients the sessions allow
+    formula_executor = ThreadPoolExecutor(max_workers=limits.max_sessions + 2 * limits.max_formula_checks_per_client,
+                                          thread_name_prefix="actlab-formula")
+    formula_slots = ClientSlots(limits.max_formula_checks_per_client)
     sockets: dict[str, WebSocket] = {}
     property_cache: dict[str, Any] = {}
 
@@ -114,10 +141,13 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
             checker.close()  # also stops a worker still starting
             await asyncio.gather(warm, return_exceptions=True)
             executor.shutdown(wait=False, cancel_futures=True)
+            formula_executor.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="actlab playground", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.manager = manager
     app.state.limits = limits
+    app.state.checker = checker
+    app.add_middleware(HostOriginGuard, names=host_names() if names is None else names)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -159,26 +189,42 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
         return property_cache[spec.name]
 
     async def read_json(request: Request, limit: int) -> Any:
+        """The body as JSON, read as a stream: refused (413) as soon as it passes ``limit`` bytes."""
+        too_large = HTTPException(413, f"the request body is larger than {limit} bytes",
+                                  headers={"Connection": "close"})  # the rest of the body is not read
         size = request.headers.get("content-length")
         if size is not None and size.isdigit() and int(size) > limit:
-            raise HTTPException(413, f"the request body is larger than {limit} bytes")
-        body = await request.body()
-        if len(body) > limit:
-            raise HTTPException(413, f"the request body is larger than {limit} bytes")
+            raise too_large
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise too_large
         try:
-            return json.loads(body)
-        except ValueError:
-            raise HTTPException(422, "the request body is not valid JSON") from None
+            return loads(body)
+        except ValueError as error:
+            raise HTTPException(422, f"the request body is not valid JSON ({error})") from None
 
     @app.post("/api/formula")
     async def formula(request: Request) -> dict[str, Any]:
         body = await read_json(request, limits.max_message_bytes)
         if not isinstance(body, dict) or "formula" not in body:
             raise HTTPException(422, 'send {"formula": "..."}')
+        cached = checker.cached(body["formula"])
+        if cached is not None:
+            return _clean(cached)
+        client = _client(request)
+        if not formula_slots.take(client):
+            raise HTTPException(429, f"{limits.max_formula_checks_per_client} formula checks from this address are "
+                                     "already waiting; try again when they are answered", headers={"Retry-After": "1"})
         try:
-            return _clean(await asyncio.to_thread(checker.check, body["formula"]))
+            description = await asyncio.get_running_loop().run_in_executor(
+                formula_executor, checker.check, body["formula"], client)
         except FormulaProblem as error:
             raise HTTPException(422, str(error)) from None
+        finally:
+            formula_slots.give(client)
+        return _clean(description)
 
     def session_or_404(session_id: str) -> Session:
         session = manager.get(session_id)
@@ -207,6 +253,8 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
             message, frame = await in_thread(load)
         except PlayError as error:
             raise HTTPException(422, str(error)) from None
+        except csv.Error as error:  # e.g. a field longer than the csv module's field limit
+            raise HTTPException(422, f"the CSV cannot be read: {error}") from None
         socket = sockets.get(session_id)
         if socket is not None:
             await socket.send_json(_clean(message))
@@ -240,9 +288,15 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
     @app.websocket("/ws")
     async def websocket(socket: WebSocket) -> None:
         await socket.accept()
-        session = manager.create()
+        client = _client(socket)
+        session = manager.create(client)
         if session is None:
-            await socket.send_json({"type": "error", "message": f"too many open sessions (the limit is {limits.max_sessions}); close a tab"})
+            share = min(limits.max_sessions_per_client, limits.max_sessions)
+            if manager.count(client) >= share:
+                why = f"too many open sessions from this address (its share is {share} of {limits.max_sessions}); close a tab"
+            else:
+                why = f"too many open sessions (the limit is {limits.max_sessions}); close a tab"
+            await socket.send_json({"type": "error", "message": why})
             await socket.close(code=1013)
             return
         sockets[session.id] = socket
@@ -265,6 +319,12 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
                     return function()
             return run
 
+        async def stopped(problem: Exception) -> None:
+            """A step failed: stop playing and say so (the page shows the message)."""
+            session.playing = False
+            await error(f"training stopped: {problem}; change the net or press reset")
+            await send({"type": "status", "playing": False})
+
         async def play_loop() -> None:
             period = 1.0 / limits.max_fps
             loop = asyncio.get_running_loop()
@@ -277,7 +337,11 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
                     session.playground.step()
                     return session.frame()
 
-                frame = await in_thread(locked(one))
+                try:
+                    frame = await in_thread(locked(one))
+                except STEP_ERRORS as problem:
+                    await stopped(problem)
+                    break
                 if frame is None:
                     break
                 await send({"type": "frame", "playing": session.playing, **frame})
@@ -307,9 +371,9 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
                     await error(f"message too large ({len(text.encode())} bytes; the limit is {limits.max_message_bytes})")
                     continue
                 try:
-                    message = json.loads(text)
-                except ValueError:
-                    await error("message is not valid JSON")
+                    message = loads(text)
+                except ValueError as problem:
+                    await error(f"message is not valid JSON ({problem})")
                     continue
                 if not isinstance(message, dict) or not isinstance(message.get("type"), str):
                     await error('a message is an object with a "type"')
@@ -320,8 +384,9 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
                 elif kind == "state":
                     seq = _seq(message.get("seq"))
                     try:
-                        state = await asyncio.to_thread(
-                            validate_state, message.get("state"), limits, checker.check, session.upload is not None)
+                        state = await asyncio.get_running_loop().run_in_executor(
+                            formula_executor, validate_state, message.get("state"), limits,
+                            lambda text: checker.check(text, client), session.upload is not None)
                     except StateError as problem:
                         await error(str(problem), problem.field, seq)
                         continue
@@ -332,7 +397,7 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
 
                     try:
                         change, data_message, frame = await in_thread(locked(apply))
-                    except (actlab.ActlabError, ValueError) as problem:  # e.g. a data set the loader refuses
+                    except STEP_ERRORS as problem:  # e.g. a data set the loader refuses, a net that cannot be built
                         await error(str(problem), None, seq)
                         continue
                     if data_message is not None:
@@ -355,7 +420,11 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
 
                     if kind != "step":
                         session.playing = False
-                    data_message, frame = await in_thread(locked(act))
+                    try:
+                        data_message, frame = await in_thread(locked(act))
+                    except STEP_ERRORS as problem:
+                        await stopped(problem)
+                        continue
                     if data_message is not None:
                         await send(data_message)
                     await send({"type": "frame", "playing": session.playing, **frame})

@@ -13,9 +13,11 @@ from __future__ import annotations
 import math
 import multiprocessing
 import threading
+from collections import deque
+from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["FormulaChecker", "FormulaProblem", "sample_spec", "SAMPLE_RANGE", "SAMPLE_POINTS"]
+__all__ = ["FormulaChecker", "FormulaProblem", "FairTurns", "sample_spec", "SAMPLE_RANGE", "SAMPLE_POINTS"]
 
 SAMPLE_RANGE = (-5.0, 5.0)
 SAMPLE_POINTS = 161
@@ -41,6 +43,30 @@ def sample_spec(spec: Any) -> dict[str, Any]:
     return {"x": x.tolist(), "f": _finite(f), "df": _finite(df)}
 
 
+def _check_float32(spec: Any, samples: dict[str, Any]) -> None:
+    """Refuse a formula that is finite in float64 but overflows in float32 (the playground trains in float32)."""
+    import torch
+
+    x = torch.linspace(*SAMPLE_RANGE, SAMPLE_POINTS, dtype=torch.float32)
+    params = spec.resolve()
+    problem = None
+    try:
+        with torch.no_grad():
+            f = spec.forward(x, **params)
+            df = spec.derivative(x, **params)
+        for name, wide, narrow in (("f", samples["f"], f), ("f\u2032", samples["df"], df)):
+            finite = torch.isfinite(narrow.to(torch.float32))
+            bad = [i for i, v in enumerate(wide) if v is not None and not finite[i]]
+            if bad:
+                problem = f"{name}({x[bad[0]].item():g}) is finite in float64 but overflows float32"
+                break
+    except (RuntimeError, OverflowError) as error:  # e.g. a constant beyond float32 in an op that converts it
+        problem = str(error)
+    if problem is not None:
+        raise ValueError(f"the playground trains in float32 and this formula does not fit it: {problem} "
+                         "(a constant beyond \u00b13.4e38?)")
+
+
 def _describe(text: str) -> dict[str, Any]:
     from actlab.formula import from_formula
 
@@ -48,6 +74,7 @@ def _describe(text: str) -> dict[str, Any]:
     samples = sample_spec(spec)
     if all(v is None for v in samples["f"]):
         raise ValueError("the formula is not finite anywhere on [-5, 5]")
+    _check_float32(spec, samples)
     kinks = [k for k in spec.kink_points() if math.isfinite(k)][:16]
     return {
         "formula": spec.formula,
@@ -80,8 +107,50 @@ def _worker(connection) -> None:  # runs in the child process
             connection.send(("error", f"{type(error).__name__}: {error}"))
 
 
+class FairTurns:
+    """One holder at a time, handed out round-robin over clients (FIFO within a client).
+
+    A client that queued many requests gets every n-th turn when n clients wait,
+    not all turns before the others: a flood from one client delays another by
+    at most one of its requests per turn.
+    """
+
+    def __init__(self):
+        self._condition = threading.Condition()
+        self._queues: dict[Any, deque] = {}  # insertion order = whose turn is next
+        self._busy = False
+
+    def _next(self) -> object | None:
+        for queue in self._queues.values():
+            return queue[0]
+        return None
+
+    @contextmanager
+    def turn(self, client: Any = None):
+        ticket = object()
+        with self._condition:
+            self._queues.setdefault(client, deque()).append(ticket)
+            while self._busy or self._next() is not ticket:
+                self._condition.wait()
+            self._busy = True
+            queue = self._queues.pop(client)
+            queue.popleft()
+            if queue:
+                self._queues[client] = queue  # to the back of the line
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._busy = False
+                self._condition.notify_all()
+
+
 class FormulaChecker:
-    """Checks formula text in a separate process, ``deadline`` seconds at most per formula."""
+    """Checks formula text in a separate process, ``deadline`` seconds at most per formula.
+
+    Checks are served one at a time, in :class:`FairTurns` over the ``client``
+    each check names.
+    """
 
     def __init__(self, deadline: float = 1.0, max_length: int = 200, start_timeout: float = 60.0):
         self.deadline = deadline
@@ -93,6 +162,7 @@ class FormulaChecker:
         self._cache: dict[str, dict[str, Any]] = {}
         self._closed = False
         self._starting = None  # a worker being started (close() kills it without waiting for the lock)
+        self._turns = FairTurns()
 
     def start(self) -> None:
         """Start the worker now (it imports actlab, which takes a moment) instead of at the first check."""
@@ -135,8 +205,15 @@ class FormulaChecker:
         with self._lock:
             self._kill()
 
-    def check(self, text: Any) -> dict[str, Any]:
-        """The formula's description, or :class:`FormulaProblem` with a message naming what is wrong."""
+    def cached(self, text: Any) -> dict[str, Any] | None:
+        """The description of a formula checked before (None if it was not)."""
+        return self._cache.get(text.strip()) if isinstance(text, str) else None
+
+    def check(self, text: Any, client: Any = None) -> dict[str, Any]:
+        """The formula's description, or :class:`FormulaProblem` with a message naming what is wrong.
+
+        ``client`` names who asks: checks take turns fairly between clients.
+        """
         if not isinstance(text, str):
             raise FormulaProblem(f"a formula is a string, got {type(text).__name__}")
         text = text.strip()
@@ -147,7 +224,7 @@ class FormulaChecker:
         cached = self._cache.get(text)
         if cached is not None:
             return cached
-        with self._lock:
+        with self._turns.turn(client), self._lock:
             if self._closed:
                 raise FormulaProblem("the server is shutting down")
             self._ensure()

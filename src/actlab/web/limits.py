@@ -16,8 +16,10 @@ class Limits:
     max_points: int = 2000  # points in a data set (generated or uploaded)
     default_points: int = 500  # points the toy sets are generated with
     max_upload_bytes: int = 200_000  # CSV upload size
-    max_sessions: int = 8  # open tabs at once
+    max_sessions: int = 8  # open tabs at once ...
+    max_sessions_per_client: int = 4  # ... of which one client address may hold this many
     max_formula_length: int = 200  # characters of one typed formula
+    max_formula_checks_per_client: int = 2  # POST /api/formula checks one client address may have waiting at once
     formula_deadline_s: float = 3.0  # building a formula in the worker process (wall time: ordinary formulas
     # take 0.7-1.1 s at load 9 on 2 cores, so 1 s refused them on a busy machine)
     max_message_bytes: int = 16_384  # one WebSocket message from the browser

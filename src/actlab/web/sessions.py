@@ -164,6 +164,7 @@ class Session:
     playground: Playground | None = None
     playing: bool = False
     last_seen: float = field(default_factory=time.monotonic)
+    client: str = ""  # the address that opened it (for the per-client share)
     lock: threading.Lock = field(default_factory=threading.Lock)
     sent_epochs: int = 0  # how much loss history the page already has
 
@@ -237,18 +238,24 @@ class Session:
 
 
 class SessionManager:
-    """At most ``limits.max_sessions`` sessions; :meth:`expired` lists the idle ones."""
+    """At most ``limits.max_sessions`` sessions, ``limits.max_sessions_per_client`` of them per client address;
+    :meth:`expired` lists the idle ones."""
 
     def __init__(self, limits: Limits):
         self.limits = limits
         self.sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
 
-    def create(self) -> Session | None:
+    def count(self, client: str) -> int:
+        """How many sessions ``client`` holds."""
+        return sum(1 for s in list(self.sessions.values()) if s.client == client)
+
+    def create(self, client: str = "") -> Session | None:
+        """A new session for ``client``; None when all are taken or the client holds its share."""
         with self._lock:
-            if len(self.sessions) >= self.limits.max_sessions:
+            if len(self.sessions) >= self.limits.max_sessions or self.count(client) >= self.limits.max_sessions_per_client:
                 return None
-            session = Session(self.limits)
+            session = Session(self.limits, client=client)
             self.sessions[session.id] = session
             return session
 
