@@ -196,3 +196,12 @@ def test_toml_takes_the_new_keys(tmp_path):
     options = train_options(config)
     assert options["rmsprop_alpha"] == 0.4 and options["steps"] == 301 and options["bias"] is False
     assert options["init"] == "torch-default" and options["depth"] == 0 and options["log_every_step"] is True
+
+
+@pytest.mark.parametrize("path", sorted((__import__("pathlib").Path(__file__).parents[2] / "examples").glob("*.toml")),
+                         ids=lambda p: p.name)
+def test_every_example_recipe_resolves(path):
+    config = resolve_config(config_file=path)
+    from actlab.train import TrainConfig
+
+    TrainConfig(**train_options(config)).validate()
