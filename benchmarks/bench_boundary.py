@@ -53,7 +53,7 @@ def plain(x, y, hidden: int, epochs: int, seeds: int, lr: float) -> float:
 
 def ours(x, y, hidden: int, epochs: int, seeds: int, lr: float) -> float:
     started = time.perf_counter()
-    train_rows([parse_row(a, hidden) for a in ACTS], x, y, BoundaryConfig(hidden=hidden, epochs=epochs, lr=lr, seeds=seeds))
+    train_rows([parse_row(a, hidden) for a in ACTS], x, y, BoundaryConfig(hidden=hidden, steps=epochs, lr=lr, seeds=seeds, restarts=1))
     return time.perf_counter() - started
 
 

@@ -3,7 +3,7 @@
 For gelu_tanh, silu, mish and elu written as formulas, in one run:
 
 * native fwd+bwd time (``F.gelu(approximate='tanh')``, ``F.silu``, ``F.mish``, ``F.elu``),
-* the formula through ``spec.module()`` (compiled forward + fused vjp; target <= 1.3x native),
+* the formula through ``actlab.nn.create(spec)`` (compiled forward + fused vjp; target <= 1.3x native),
 * the eager, uncompiled composition of torch ops under plain autograd,
 * compile time (first call minus a steady call),
 * bytes autograd saves for backward (target: one input-sized tensor).
@@ -23,6 +23,7 @@ import torch.nn.functional as F
 os.environ.setdefault("ACTLAB_COMPILE", "1")
 
 from actlab.formula import from_formula  # noqa: E402
+from actlab.nn import create  # noqa: E402
 
 CASES = [
     ("gelu_tanh", "0.5*x*(1 + tanh(0.7978845608*(x + 0.044715*x**3)))", lambda x: F.gelu(x, approximate="tanh")),
@@ -81,7 +82,7 @@ def main() -> None:
     print("-" * len(header))
     for name, text, native in CASES:
         spec = from_formula(text)
-        module = spec.module()
+        module = create(spec)
         eager = spec.forward.eager  # the uncompiled composition of torch ops, under plain autograd
 
         start = time.perf_counter()

@@ -18,8 +18,8 @@ import time
 
 import torch
 
-import actlab.nn  # noqa: F401  (registers spec.module())
 from actlab.catalog import BUILTIN
+from actlab.nn import create
 
 
 def _time(fn, x, repeats: int) -> float:
@@ -61,7 +61,7 @@ def main() -> None:
         if spec.kind != "elementwise" or (only and spec.name not in only):
             continue
         if spec.native is not None:
-            module = spec.module()
+            module = create(spec)
             if spec.torch_module is not None:
                 native = module.torch_equivalent()
             else:  # torch has a function but no module (sin, atan, exp)
@@ -69,7 +69,7 @@ def main() -> None:
                 def native(v, spec=spec, fixed=module.fixed):
                     return spec.native(v, **fixed)
             fns = {"auto": module, "torch": native,
-                   "reference": spec.module(impl="reference")}
+                   "reference": create(spec, impl="reference")}
             t = _side_by_side(fns, x, args.repeats)
             print(f"{spec.name:14s} {t['auto'] * 1e3:9.2f} {t['torch'] * 1e3:9.2f} "
                   f"{t['auto'] / t['torch']:10.2f} {t['reference'] / t['torch']:9.2f}")
@@ -79,7 +79,7 @@ def main() -> None:
             def eager(v, spec=spec, params=params):
                 return spec.forward(v, **params)
 
-            fns = {"auto": spec.module(), "reference": spec.module(impl="reference"), "eager": eager}
+            fns = {"auto": create(spec), "reference": create(spec, impl="reference"), "eager": eager}
             if not args.no_compile:
                 fns["compiled"] = torch.compile(eager, dynamic=False)
             t = _side_by_side(fns, x, args.repeats)

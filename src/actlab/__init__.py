@@ -2,7 +2,7 @@
 
 >>> import actlab
 >>> spec = actlab.get("gelu")
->>> layer = spec.module()
+>>> layer = actlab.nn.create(spec)
 >>> actlab.properties("relu").sparsity
 0.5
 

@@ -4,7 +4,7 @@
   :func:`compile_enabled`, the only place that parses it).
 - Size thresholds: formula activations, and the modules of catalog entries without a native op, compile
   for tensors of at least :data:`ELEMENTWISE_MIN_NUMEL` elements (one fused elementwise kernel pays above
-  that; :class:`actlab.nn.fused.Fused`);
+  that; :class:`actlab.fused.Fused`);
   the grid engine's fused step sections for hidden tensors of at least
   :data:`GRID_MIN_NUMEL` (compiling costs seconds once per process and shape).
 - A failed compilation runs the eager function (same values) and warns once per
@@ -13,26 +13,14 @@
   size thresholds allow, "auto" compiles only when the job's work — steps × models × hidden-tensor elements
   (batch × width) — reaches the threshold for the machine's state when the job starts: :data:`JOB_MIN_WORK`
   on a contended machine (1-minute load average ≥ the usable cores + 1), :data:`JOB_MIN_WORK_IDLE` on an idle one.
-  Measured on this machine (2-core Xeon, AVX-512, torch 2.13 CPU) by ``benchmarks/bench_compile_crossover.py``,
-  the default grid (MNIST, 9 activations × 3 seeds, width 128), each job a fresh process, ``--compile off`` /
-  ``on`` with a cold inductor cache:
-
-  * contended (load 8–12): work 7.1e6 (2 000 images × 1 epoch) 18.5 s / 53.3 s (load 3.5) and 29.2 s / 135.9 s
-    (load 8); work 3.5e7 (10 000 × 1) 196 s / 313 s; work 1.4e8 (10 000 × 4) 783 s / 197 s — crossover near
-    6.5e7 (log-interpolated).  With 2 threads on a contended machine every eager op waits for the other thread
-    (eager step 2.48 s vs compiled 0.60 s in one process, load 10).
-  * idle (load 0.5–1.8): work 7.1e6 8.2 s / 34.1 s; 3.5e7 10.6 s / 32.7 s; 1.4e8 39.5 s / 43.5 s; 1.7e8 (all
-    50 000 × 1) 16.4 s / 39.0 s — compiling never paid up to there.  In one process (load 0.6, 2 threads) the
-    step is 18.6 ms eager vs 15.1 ms compiled, saving 3.6 ms per step of work 4.4e5; a cold compilation takes
-    22–25 s (4.1 s from a warm on-disk cache), so compiling pays from work ≈ 23 s / (3.6 ms / 4.4e5) ≈ 2.8e9
-    (≈ 5e8 when the cache is warm, which the policy cannot know beforehand).
+  Both thresholds sit at the crossovers that ``benchmarks/bench_compile_crossover.py`` measures (the tables are on
+  the docs site's benchmarks page): with 2 threads on a contended machine every eager op waits for the other
+  thread, so compiling pays about 40× earlier than on an idle one.
 
   Compiled and eager steps agree to float rounding, not bit for bit, so a rerun that decides otherwise moves
   the last digits; ``--compile on`` / ``off`` pins the decision (it is recorded as ``compile_used``).
-  Compiling a job that would not need it costs one compilation (~25–100 s); not compiling a contended job that
-  needs it cost up to 4× its time (1.4e8: 783 s vs 197 s).  The issue's small digits job (≤ 2.9e7) runs eager
-  either way, the medium MNIST-1D job (2.8e8) compiles only on a contended machine, ``make demo`` (3.5e9)
-  compiles either way.
+  A small job (a digits comparison, work ≤ 3e7) runs eager either way, a medium MNIST-1D job (2.8e8) compiles
+  only on a contended machine, ``make demo`` (3.5e9) compiles either way.
 - Each compiled function gets a code object of its own (:func:`own_code`): torch
   keeps compiled code per code object and recompiles one at most 8 times, so
   sharing code would silently turn later uses eager.
@@ -53,13 +41,13 @@ __all__ = ["compile_enabled", "compile_errors", "own_code", "warn_once", "FORMUL
            "resolve_device", "use_persistent_cache", "add_compile_seconds", "compile_seconds"]
 
 ELEMENTWISE_MIN_NUMEL = 1 << 16
-FORMULA_MIN_NUMEL = ELEMENTWISE_MIN_NUMEL  # the older name
+FORMULA_MIN_NUMEL = ELEMENTWISE_MIN_NUMEL  # the same threshold, by the name the formula code uses
 GRID_MIN_NUMEL = 1 << 18
 _OFF = ("0", "false", "no", "off")
 COMPILE_MODES = ("auto", "on", "off")
 DEVICES = ("auto", "cpu", "cuda", "mps")
-# steps × models × hidden elements from which compiling a job pays (benchmarks/bench_compile_crossover.py; the
-# module doc has the tables): on a contended machine the measured crossover is ≈ 6.5e7, on an idle one ≈ 2.8e9
+# steps × models × hidden elements from which compiling a job pays (benchmarks/bench_compile_crossover.py):
+# on a contended machine the crossover is ≈ 6.5e7, on an idle one ≈ 2.8e9
 JOB_MIN_WORK = 1e8
 JOB_MIN_WORK_IDLE = 3e9
 _JOB = {"compile": True}  # the running job's decision (set by the sweep before it trains)

@@ -8,12 +8,12 @@ names nothing is parsed as a formula in ``x`` (never evaluated as Python).
 """
 from __future__ import annotations
 
+import copyreg
 from typing import Any
 
 from actlab import registry
 from actlab.errors import ActlabError, UnknownNameError
 from actlab.spec import ActivationSpec
-from actlab.spec import set_rebuild as _set_rebuild
 
 __all__ = ["get", "names", "all_specs", "register", "unregister", "looks_like_formula", "ensure_catalog",
            "ensure_saved_formulas"]
@@ -25,7 +25,6 @@ def ensure_catalog() -> None:
     """Register the built-in catalog (once)."""
     if _state["catalog"]:
         return
-    import actlab.nn  # noqa: F401  (spec.module() builds actlab.nn's module class)
     from actlab.catalog import BUILTIN
 
     for spec in BUILTIN:
@@ -129,4 +128,12 @@ def _rebuild(name: str, expression: str | None, values: dict[str, Any]) -> Activ
     return spec.with_params(**changed)
 
 
-_set_rebuild(_rebuild)
+def _reduce(spec: ActivationSpec) -> Any:
+    """How a spec pickles: a registered record (catalog or formula) as its name or formula and parameter values,
+    so it comes back as the registry's record; any other spec by value."""
+    if spec.source == "catalog" or spec.expression is not None:
+        return (_rebuild, (spec.name, spec.expression, spec.defaults()))
+    return object.__reduce_ex__(spec, 2)
+
+
+copyreg.pickle(ActivationSpec, _reduce)  # pickle's own hook for a class it does not define

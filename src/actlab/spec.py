@@ -25,26 +25,6 @@ KINDS = ("elementwise", "vector", "grouped")
 
 Tensor = torch.Tensor
 
-# the nn.Module class for specs; set by actlab.nn on import (nn builds on spec, never the reverse)
-_MODULE_FACTORY: Callable[..., torch.nn.Module] | None = None
-# name/formula -> spec, set by actlab.resolve on import: how a pickled spec finds its record again
-_REBUILD: Callable[..., ActivationSpec] | None = None
-
-IMPLS = ("auto", "native", "reference")
-
-
-def set_rebuild(rebuild: Callable[..., ActivationSpec]) -> None:
-    """Called once by :mod:`actlab.resolve`: pickles of registered specs store their name, not their code."""
-    global _REBUILD
-    _REBUILD = rebuild
-
-
-def set_module_factory(factory: Callable[..., torch.nn.Module]) -> None:
-    """Called once by :mod:`actlab.nn`: the class that :meth:`ActivationSpec.module` builds."""
-    global _MODULE_FACTORY
-    _MODULE_FACTORY = factory
-
-
 @dataclass(frozen=True)
 class Param:
     """One scalar parameter of an activation, with its allowed range and provenance."""
@@ -163,7 +143,7 @@ class ActivationSpec:
     expression: str | None = None
     # the PyTorch op computing exactly this activation: fn(x, **params) with the spec's parameter names
     # (learnable ones arrive as torch's functional takes them: shape (num_parameters,)); autograd of this
-    # op is the fast path of spec.module(); the analytic derivative stays the reference it is checked against
+    # op is the fast path of actlab.nn.create(spec); the analytic derivative stays the reference it is checked against
     native: Callable[..., Tensor] | None = None
     # fn(**params) -> the equivalent torch.nn module (learnable params also get num_parameters=):
     # what torch.jit.script receives in place of actlab's module
@@ -271,20 +251,6 @@ class ActivationSpec:
             return int(self.param("k").default)
         return 1
 
-    # ---------------------------------------------------------------- modules
-    def module(self, num_parameters: int = 1, *, impl: str = "auto", **params: Any) -> torch.nn.Module:
-        """A ``torch.nn.Module`` computing this activation, usable in ``nn.Sequential``.
-
-        ``num_parameters`` sets how many copies of each learnable parameter there are
-        (1: shared; C: one per channel along dim 1, like ``torch.nn.PReLU``).
-        ``impl``: ``"native"`` runs the spec's PyTorch op (``spec.native``) with torch's autograd,
-        ``"reference"`` the generic Function (backward from the analytic derivative, saves only x),
-        ``"auto"`` (default) native where the spec has one, else reference.
-        """
-        if _MODULE_FACTORY is None:  # actlab.nn registers itself when imported (it builds on spec)
-            raise RuntimeError("import actlab.nn (or use actlab.get) before calling spec.module()")
-        return _MODULE_FACTORY(self, num_parameters=num_parameters, impl=impl, **params)
-
     # ------------------------------------------------------------ description
     def describe(self) -> dict[str, Any]:
         """A JSON-ready description (what ``actlab show --json`` prints)."""
@@ -324,12 +290,6 @@ class ActivationSpec:
 
     def __deepcopy__(self, memo: dict) -> ActivationSpec:
         return self
-
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        """Registered specs pickle as (name or formula, parameter values) and come back as the registry's record."""
-        if _REBUILD is not None and (self.source == "catalog" or self.expression is not None):
-            return (_REBUILD, (self.name, self.expression, self.defaults()))
-        return super().__reduce_ex__(protocol)
 
     def __repr__(self) -> str:
         values = ", ".join(f"{p.name}={p.default}" for p in self.params)

@@ -29,6 +29,7 @@ from typing import Any
 
 import torch
 
+from actlab.nn import create
 from actlab.resolve import get
 from actlab.spec import ActivationSpec
 
@@ -142,7 +143,7 @@ def check_kinks(spec: ActivationSpec) -> None:
 
 def check_gradcheck(spec: ActivationSpec) -> None:
     """``torch.autograd.gradcheck`` of the module in float64, away from kinks."""
-    module = spec.module().double().eval()
+    module = create(spec).double().eval()
     x = _points(spec).clone().requires_grad_(True)
     assert torch.autograd.gradcheck(module, (x,), eps=1e-6, atol=1e-6, rtol=1e-4)
 
@@ -166,7 +167,7 @@ def check_finite_at_extremes(spec: ActivationSpec) -> None:
 def check_dtype(spec: ActivationSpec) -> None:
     """The module keeps float32, float64 and bfloat16, in forward and backward."""
     for dtype in (torch.float32, torch.float64, torch.bfloat16):
-        module = spec.module().to(dtype)
+        module = create(spec).to(dtype)
         x = torch.linspace(0.1, 2.0, 4 * spec.width_divisor, dtype=dtype).reshape(2, -1).requires_grad_(True)
         y = module(x)
         y.sum().backward()
@@ -183,7 +184,7 @@ def check_saves_only_input(spec: ActivationSpec) -> None:
 
     x = torch.linspace(0.1, 2.0, 64, requires_grad=True)
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        spec.module(impl="reference").eval()(x)
+        create(spec, impl="reference").eval()(x)
     assert len(saved) == 1 and saved[0].data_ptr() == x.data_ptr(), f"{spec.name}: saved {len(saved)} tensors"
 
 
@@ -207,7 +208,7 @@ def check_native_vs_reference(spec: ActivationSpec) -> None:
         x = _native_points(spec, dtype)
         outs, grads = [], []
         for impl in ("native", "reference"):
-            module = spec.module(num_parameters=1, impl=impl).to(dtype).eval()
+            module = create(spec, num_parameters=1, impl=impl).to(dtype).eval()
             xi = x.clone().requires_grad_(True)
             y = module(xi)
             weights = torch.linspace(-1.0, 2.0, y.numel(), dtype=dtype).reshape(y.shape)  # not all-ones: softmax's
@@ -221,7 +222,7 @@ def check_native_vs_reference(spec: ActivationSpec) -> None:
         with torch.no_grad():  # NaN propagates through both
             nan = torch.full_like(x, math.nan)
             for impl in ("native", "reference"):
-                assert torch.isnan(spec.module(impl=impl).to(dtype).eval()(nan)).all(), f"{spec.name}: {impl} f(NaN)"
+                assert torch.isnan(create(spec, impl=impl).to(dtype).eval()(nan)).all(), f"{spec.name}: {impl} f(NaN)"
         for native, reference in zip(*grads):
             assert torch.allclose(native, reference, rtol=rtol, atol=atol, equal_nan=True), (
                 f"{spec.name} ({dtype}): native gradient {native.tolist()} vs reference {reference.tolist()} "
@@ -245,7 +246,7 @@ def _fit(spec: ActivationSpec) -> None:
     y = (torch.sin(x[:, :1]) + 0.5 * x[:, 1:] ** 2) / 2
     torch.manual_seed(0)
     k = spec.width_divisor
-    model = torch.nn.Sequential(torch.nn.Linear(2, 16 * k), spec.module(), torch.nn.Linear(16, 1))
+    model = torch.nn.Sequential(torch.nn.Linear(2, 16 * k), create(spec), torch.nn.Linear(16, 1))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     losses = []
     for _ in range(100):

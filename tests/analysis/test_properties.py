@@ -240,3 +240,55 @@ def test_show_includes_properties(capsys):
     assert main(["show", "relu", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["properties"]["sparsity"] == pytest.approx(0.5)
+
+
+# ---------------------------------------------------------- hostile formulas
+def test_tanh_as_a_formula_has_its_derivative_bounds():
+    # the table evaluates the eager torch functions: the compiled kernel of 1 - sinh²/cosh² on the grid's 140 000
+    # points gave f'_min = -inf, so the table called tanh's derivative unbounded (null in JSON)
+    from actlab.formula import from_formula
+
+    spec = from_formula("sinh(x)/cosh(x)", symbolic_seconds=5.0)
+    p = props(spec)
+    assert p.derivative_min == pytest.approx(0.0, abs=1e-12) and p.derivative_max == pytest.approx(1.0)
+    assert p.bounded_derivative is True and p.exploding_risk is False
+    assert p.saturation_low == pytest.approx(-p.saturation_high)
+
+
+@pytest.mark.parametrize("formula", ["tan(x)", "sqrt(abs(x))", "where(x > 0, sqrt(x), 0)"])
+def test_a_derivative_peak_between_grid_points_has_no_saturation(formula, capsys):
+    # the largest |f'| lies between grid points (or is a spike at one): no grid point is "live"
+    assert main(["props", formula, "--json", "--no-cost"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    assert row["name"] == formula and row["derivative_max"] is not None
+
+
+def test_a_section_past_its_budget_is_answered_with_a_note():
+    from actlab.analysis.compute import _compute
+
+    spec = actlab.get("gelu")
+    full = _compute(spec, spec.resolve())
+    assert full.gaussian_mean is not None and not any("budget" in note for note in full.notes)
+    starved = _compute(spec, spec.resolve(), seconds=1e-9)
+    assert starved.gaussian_mean is None and starved.range_min is None
+    assert any("could not evaluate f and f' on the grid within the budget" in note for note in starved.notes)
+
+
+@pytest.mark.parametrize("formula", ["log(erfc(x))", "x-1e308", "x*sigmoid(1e308*x)", "sin(1e16*x)",
+                                     "abs(sin(1e6*x))"])
+def test_hostile_formulas_are_answered_within_the_budget(formula):
+    # each ran for minutes; now every group of fields has its share of PROPERTY_SECONDS (CPU time)
+    import time
+
+    from actlab.analysis.fields import PROPERTY_SECONDS
+    from actlab.formula import from_formula
+
+    spec = from_formula(formula)
+    start = time.thread_time()
+    p = props(spec)
+    used = time.thread_time() - start
+    assert used < PROPERTY_SECONDS + 2.0, f"{formula}: {used:.2f} s of CPU time"
+    assert isinstance(p.to_dict(), dict)
+    unanswered = [f for f in FIELDS if getattr(p, f) is None and f not in ("relative_cost", "relative_cost_spread")]
+    if unanswered:
+        assert p.notes, f"{formula}: fields {unanswered} left null without a note"

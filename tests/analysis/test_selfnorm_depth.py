@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from actlab.analysis.depth import depth_experiment
 from actlab.cli import main
+from actlab.diagnostics.depth import depth_experiment
 
 SELU_VARIANCE_TOLERANCE = 0.4
 SELU_MEAN_TOLERANCE = 0.15
@@ -65,3 +65,33 @@ def test_cli_depth_experiment_json_and_figure(tmp_path, capsys):
     code = main(["selfnorm", "--depth-experiment", "--acts", "selu", "--dataset", "cifar"])
     _, err = capsys.readouterr()
     assert code == 2 and "unknown dataset" in err
+
+
+def test_depth_experiment_takes_the_core_init_schemes(capsys):
+    # standard: U[-1/√n, 1/√n], variance 1/(3n) per weight — a third of lecun's: tanh's variance shrinks fast
+    standard = depth_experiment(["tanh"], depth=6, width=64, init="standard", steps=1, seed=0)
+    lecun = depth_experiment(["tanh"], depth=6, width=64, init="lecun_uniform", steps=1, seed=0)
+    small, kept = standard.curve("tanh").variance, lecun.curve("tanh").variance
+    assert standard.curve("tanh").init == "standard" and all(s < k for s, k in zip(small[1:], kept[1:]))
+    assert small[-1] < 0.05 * small[0]
+    assert set(standard.final_loss) == {"tanh"} and standard.final_loss["tanh"] > 0
+    code = main(["selfnorm", "--depth-experiment", "--acts", "tanh", "--init", "standrad", "--depth", "2"])
+    _, err = capsys.readouterr()
+    assert code == 2 and "did you mean standard" in err and "Traceback" not in err
+
+
+def test_depth_experiment_trains_through_the_driver(monkeypatch):
+    import actlab.train.driver as driver
+
+    calls = []
+    real = driver.drive
+
+    def spy(engine, config, **kwargs):
+        calls.append((config.steps, config.optimizer, config.depth, len(kwargs.get("probes", ()))))
+        return real(engine, config, **kwargs)
+
+    monkeypatch.setattr(driver, "drive", spy)
+    result = depth_experiment(["relu"], depth=3, width=8, steps=4, seed=1)
+    assert calls == [(4, "adam", 3, 1)]
+    init, trained = result.curve("relu", "init"), result.curve("relu", "trained")
+    assert init.variance != trained.variance  # 4 Adam steps moved the weights

@@ -17,7 +17,7 @@ from references import value as ref_value
 from torch import nn
 
 import actlab
-from actlab.nn import apply, function_for
+from actlab.nn import apply, create, function_for
 
 CATALOG = [s for s in actlab.all_specs() if s.source == "catalog"]
 ELEMENTWISE = [s for s in CATALOG if s.kind == "elementwise"]
@@ -162,7 +162,7 @@ VECTOR = [s for s in CATALOG if s.kind != "elementwise"]
 def test_vector_kinds_gradcheck_and_products(spec):
     g = torch.Generator().manual_seed(1)
     x = torch.randn(3, 8, generator=g, dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(spec.module(), (x,), eps=1e-6, atol=1e-7)
+    assert torch.autograd.gradcheck(create(spec), (x,), eps=1e-6, atol=1e-7)
     params = spec.resolve()
     ref = lambda t: spec.forward(t, **params)  # noqa: E731 - differentiated by torch's own autograd
     v = torch.randn(3, 8, generator=g, dtype=torch.float64)
@@ -223,7 +223,7 @@ def test_binary_step_is_declared_untrainable():
 def test_prelu_slope_is_learned_shared_and_per_channel():
     torch.manual_seed(0)
     for num in (1, 16):
-        act = actlab.get("prelu").module(num_parameters=num)
+        act = actlab.nn.create("prelu", num_parameters=num)
         assert act.learnable["alpha"].shape == (num,)
         model = nn.Sequential(nn.Linear(2, 16), act, nn.Linear(16, 1))
         before = act.learnable["alpha"].detach().clone()
@@ -233,7 +233,7 @@ def test_prelu_slope_is_learned_shared_and_per_channel():
 
 def test_prelu_parameter_gradient_matches_torch():
     x = torch.randn(6, 3, dtype=torch.float64)
-    ours = actlab.get("prelu").module(num_parameters=3).double()
+    ours = actlab.nn.create("prelu", num_parameters=3).double()
     theirs = nn.PReLU(3, init=0.25).double()
     ours(x).square().sum().backward()
     theirs(x).square().sum().backward()
@@ -245,7 +245,7 @@ def test_prelu_parameter_gradient_matches_torch():
 
 def test_rrelu_differs_between_train_and_eval():
     torch.manual_seed(0)
-    module = actlab.get("rrelu").module()
+    module = actlab.nn.create("rrelu")
     x = -torch.ones(1000)
     module.train()
     y_train = module(x)
@@ -271,7 +271,7 @@ def test_one_function_class_per_spec_is_cached():
 @pytest.mark.slow
 def test_modules_work_under_torch_compile():
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Linear(4, 8), actlab.get("gelu").module(), nn.Linear(8, 8), actlab.get("prelu").module(), nn.Linear(8, 1))
+    model = nn.Sequential(nn.Linear(4, 8), actlab.nn.create("gelu"), nn.Linear(8, 8), actlab.nn.create("prelu"), nn.Linear(8, 1))
     x = torch.randn(16, 4)
     eager = model(x)
     eager.sum().backward()

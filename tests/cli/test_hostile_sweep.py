@@ -292,3 +292,29 @@ def test_real_processes_refuse_hostile_input(tmp_path):
         done = _run(argv)
         assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr.strip(), done.stderr
     assert not (tmp_path / "pwned").exists()
+
+
+# --- hostile data files: targets beyond float32, a quoted cell spanning lines, a million columns, a .npz that is
+# no archive; through `data show` and `compare --dataset`
+def test_hostile_data_files_exit_2_naming_the_problem(tmp_path, capsys):
+    import numpy as np
+
+    (tmp_path / "labels.csv").write_text("a,y\n1,0.5\n2,-1e39\n3,1.5\n4,2.5\n5,3.5\n")
+    np.savez(tmp_path / "labels.npz", X=np.arange(5.0).reshape(-1, 1), y=np.array([0.5, 1e39, 1.5, 2.5, 3.5]))
+    (tmp_path / "multi.csv").write_text('a,label\n"1\n2",0\n3,1\n4,0\n5,1\n')
+    (tmp_path / "wide.csv").write_text(",".join(f"c{i}" for i in range(1_000_000)) + ",label\n" + "1," * 10 + "0\n")
+    (tmp_path / "notzip.npz").write_bytes(b"hello")
+    expected = {"labels.csv": "line 3, column 'y': label '-1e39' is beyond float32",
+                "labels.npz": "y[1] is 1e+39, beyond float32", "multi.csv": "the quoted cell '1\\n2' spans lines",
+                "wide.csv": "the header has 1000001 columns", "notzip.npz": "is not a valid .npz archive"}
+    for name, message in expected.items():
+        path = str(tmp_path / name)
+        target = ["--target", "y"] if name == "labels.csv" else []
+        for argv in (["data", "show", path, *target],
+                     [*[a.replace("{tmp}", str(tmp_path)) for a in COMPARE], "--dataset", path, *target]):
+            code = main(argv)
+            out, err = capsys.readouterr()
+            text = " ".join((out + err).split())
+            assert code == 2 and message in text, (argv[:3], text[-500:])
+            assert "Traceback" not in text and "allow_pickle" not in text
+    assert not (tmp_path / "c" / "results.sqlite").exists()

@@ -349,7 +349,7 @@ def test_npz_roundtrip_and_errors(tmp_path):
         data.load(empty)
     junk = tmp_path / "junk.npz"
     junk.write_bytes(b"not a zip file at all")
-    with pytest.raises(ActlabError, match="cannot read"):
+    with pytest.raises(ActlabError, match="junk.npz is not a valid .npz archive"):
         data.load(junk)
 
 

@@ -5,23 +5,19 @@ import pytest
 import torch
 
 import actlab
-from actlab.diagnostics.exploding import run_exploding
+from actlab.diagnostics.exploding import clip_gradients, run_exploding
 from actlab.diagnostics.presets import Setup
-from actlab.diagnostics.run import (
-    DiagnoseData,
-    build_mlp,
-    clip_gradients,
-    loss_function,
-    train_run,
-)
+from actlab.diagnostics.run import DiagnoseData, loss_function, train_run
+from actlab.models import ModelConfig, build
 
 
 def one_step(clip_value=None, clip_norm=None, lr=0.1):
     spec = actlab.get("sigmoid")
-    model = build_mlp(spec, [6, 5, 5, 3], "normal", seed=0).double()  # float64: the update is read off exactly
+    # float64: the update is read off exactly; nielsen init: N(0, 1) biases
+    model = build(ModelConfig(depth=2, width=5, init="nielsen"), spec, (6,), 3, seed=0).double()
     with torch.no_grad():
         for p in model.parameters():
-            p.mul_(20)  # large weights: large gradients
+            p.mul_(40)  # large weights: large gradients
     x = torch.randn(16, 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64) * 5
     y = torch.arange(16) % 3
     parameters = list(model.parameters())
@@ -93,7 +89,7 @@ def test_a_diverging_run_is_recorded_and_judged_exploding(tmp_path):
     x = torch.randn(60, 5, generator=g) * 10
     y = torch.randint(0, 3, (60,), generator=g)
     data = DiagnoseData(x, y, x[:30], y[:30], 3, "synthetic")
-    setup = Setup(activations=("relu",), depth=2, width=8, epochs=3, batch_size=10, lr=1e8, seeds=1, init="normal")
+    setup = Setup(activations=("relu",), depth=2, width=8, epochs=3, batch_size=10, lr=1e8, seeds=1, init="nielsen")
     summary = run_setup(setup, tmp_path / "d", data=data)
     result = summary["activations"]["relu"]
     assert result["runs"][0]["status"] == "diverged" and "became" in result["runs"][0]["reason"]

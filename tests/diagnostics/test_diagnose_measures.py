@@ -18,7 +18,14 @@ from actlab.diagnostics.measures import (
     verdict,
 )
 from actlab.diagnostics.presets import Setup, preset_defaults
-from actlab.diagnostics.run import build_mlp, load_data, loss_function
+from actlab.diagnostics.run import load_data, loss_function
+from actlab.models import ModelConfig, build
+
+
+def build_mlp(spec, sizes, init, seed):
+    """The core's MLP: ``sizes`` = [inputs, width × depth, outputs] (one width)."""
+    assert len(set(sizes[1:-1])) == 1
+    return build(ModelConfig(depth=len(sizes) - 2, width=sizes[1], init=init), spec, (sizes[0],), sizes[-1], seed)
 
 
 def manual_bias_grads(model, x, loss_of_output):
@@ -48,11 +55,12 @@ def manual_bias_grads(model, x, loss_of_output):
 # random biases for the rectifiers: with zero biases a unit whose inputs are all zero gets z = 0 exactly,
 # where autograd of the plain forward and the spec's kink convention (relu'(0) = 0) legitimately differ
 @pytest.mark.parametrize("activation,init", [("sigmoid", "nielsen"), ("relu", "nielsen"), ("prelu", "nielsen"),
-                                             ("elu", "normal"), ("tanh", None)])
+                                             ("elu", "nielsen"), ("tanh", None), ("sigmoid", "standard"),
+                                             ("tanh", "torch-default")])
 def test_collect_speeds_equal_manual_autograd(activation, init):
     torch.manual_seed(0)
     spec = actlab.get(activation)
-    model = build_mlp(spec, [12, 9, 7, 5, 3], init, seed=3)
+    model = build_mlp(spec, [12, 8, 8, 8, 3], init, seed=3)
     x = torch.randn(64, 12)
     y = torch.randint(0, 3, (64,))
     loss = loss_function("sigmoid", y, 3)

@@ -18,6 +18,7 @@ from scipy.special import expit
 
 import actlab
 from actlab import compile_policy, registry
+from actlab import fused as fused_mod
 from actlab.errors import ActlabError
 from actlab.formula import (
     FormulaError,
@@ -28,7 +29,7 @@ from actlab.formula import (
     torchfn,
 )
 from actlab.formula.store import config_path
-from actlab.nn import fused as fused_mod
+from actlab.nn import create
 
 
 @pytest.fixture(autouse=True)
@@ -105,7 +106,7 @@ def test_symbolic_derivative_matches_autograd(text, params, reference):
 def test_gradcheck_through_the_module_function(text, params):
     spec = _spec(text, params)
     x = torch.tensor([-2.3, -0.7, 0.4, 1.9], dtype=torch.float64, requires_grad=True)
-    assert torch.autograd.gradcheck(lambda t: spec.module()(t), (x,))
+    assert torch.autograd.gradcheck(lambda t: create(spec)(t), (x,))
 
 
 @pytest.mark.parametrize("text,params,reference", EXAMPLES[:10], ids=lambda v: v if isinstance(v, str) else "")
@@ -416,7 +417,7 @@ def test_fuzz_valid_grammar(text):
 def test_module_in_sequential_trains():
     torch.manual_seed(0)
     spec = from_formula("x*sigmoid(a*x)", {"a": 1.702})
-    model = torch.nn.Sequential(torch.nn.Linear(2, 32), spec.module(), torch.nn.Linear(32, 1))
+    model = torch.nn.Sequential(torch.nn.Linear(2, 32), create(spec), torch.nn.Linear(32, 1))
     x = torch.randn(256, 2)
     target = (x[:, :1] * x[:, 1:]).sin()
     optimiser = torch.optim.Adam(model.parameters(), lr=0.02)
@@ -435,7 +436,7 @@ def test_module_saves_only_the_input():
     saved = []
     x = torch.randn(1000, requires_grad=True)
     with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
-        y = spec.module()(x)
+        y = create(spec)(x)
     assert len(saved) == 1 and saved[0].numel() == 1000
     y.sum().backward()
     torch.testing.assert_close(x.grad, spec.derivative(x.detach()))

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 
 from actlab.formula import FormulaError, budget, chainrule, check_formula, from_formula, parse
 from actlab.formula.torchfn import forward_function, node_function
+from actlab.nn import create
 
 ISSUE_FORMULA = "sqrt(sinh(tan(erf(sqrt(sinh(sqrt(sqrt(sinh(tan(erf(cosh(exp(sinh(sqrt(x)))))))))))))))"
 LIMIT = 1.0  # seconds per formula (the issue's bound)
@@ -111,7 +112,7 @@ def test_integers_beyond_64_bits():
     x = torch.tensor([1.0, 2.0], dtype=torch.float64)
     assert spec.derivative(x).tolist() == [2e19, 4e19]
     # the training path (module forward + backward through the vjp) too: compare crashed mid-training
-    layer = spec.module()
+    layer = create(spec)
     inputs = torch.tensor([1.0, 2.0], requires_grad=True)
     layer(inputs).sum().backward()
     assert inputs.grad.tolist() == pytest.approx([2e19, 4e19], rel=1e-6)

@@ -50,7 +50,10 @@ def test_no_extrapolation_split_gives_null(capsys, tmp_path):
     (["--act", "nosuchact"], "nosuchact"),
     (["--dataset", "plane"], "classification"),
     (["--hidden", "0"], "--hidden"),
-    (["--epochs", "0"], "--epochs"),
+    (["--steps", "0"], "--steps"),
+    (["--restarts", "0"], "--restarts"),
+    (["--weight-scale", "-1"], "--weight-scale"),
+    (["--init", "glorat"], "glorat"),
     (["--lr", "-1"], "--lr"),
     (["--act", "relu:per_unit"], "per_unit"),
     (["-o", "fig.jpg"], "PNG"),
@@ -60,7 +63,7 @@ def test_bad_input_exit_2(capsys, tmp_path, argv, message):
     argv = [a if a != "fig.jpg" else str(tmp_path / "fig.jpg") for a in argv]
     if "-o" not in argv:
         argv += ["-o", str(tmp_path / "f.png")]
-    code, _, err = run(capsys, "boundary", "--epochs", "5", *argv) if "--epochs" not in argv else run(capsys, "boundary", *argv)
+    code, _, err = run(capsys, "boundary", "--steps", "5", *argv) if "--steps" not in argv else run(capsys, "boundary", *argv)
     assert code == 2
     assert message in " ".join(err.split()) and "Traceback" not in err
 

@@ -31,7 +31,7 @@ def test_parse_row_lists_and_errors():
 
 
 def test_rows_trained_together_equal_rows_trained_alone(circle):
-    config = BoundaryConfig(hidden=3, epochs=60, lr=0.03, seeds=2)
+    config = BoundaryConfig(hidden=3, steps=60, lr=0.03, seeds=2)
     together = train_rows([parse_row(a, 3) for a in ("tanh", "relu", "cos,identity,relu")],
                           circle.x_train, circle.y_train, config)
     alone = train_rows([parse_row("relu", 3)], circle.x_train, circle.y_train, config)[0]
@@ -43,7 +43,7 @@ def test_rows_trained_together_equal_rows_trained_alone(circle):
 
 def test_feature_space_is_the_forward_pass_and_what_the_figure_plots(circle):
     result = run_boundary("circle", ["tanh", "prelu:per_unit", "maxout:k=3", "prelu,cos", "rrelu"],
-                          BoundaryConfig(hidden=2, epochs=80, seeds=2), points=200)
+                          BoundaryConfig(hidden=2, steps=80, seeds=2), points=200)
     for trained, summary in zip(result.trained, result.summaries):
         k = summary["shown_index"]
         net = trained.module(k)
@@ -64,7 +64,7 @@ def test_feature_space_is_the_forward_pass_and_what_the_figure_plots(circle):
 
 
 def test_pca_projection_for_wide_layers(circle):
-    trained = train_rows([parse_row("relu", 6)], circle.x_train, circle.y_train, BoundaryConfig(hidden=6, epochs=50))[0]
+    trained = train_rows([parse_row("relu", 6)], circle.x_train, circle.y_train, BoundaryConfig(hidden=6, steps=50))[0]
     space = feature_space(trained, 0, circle.x_train)
     assert space.projected and space.coordinates.shape == (len(circle.x_train), 2)
     # the projection is of the true hidden activations (exact reconstruction from all directions)
@@ -73,7 +73,7 @@ def test_pca_projection_for_wide_layers(circle):
 
 
 def test_learnable_and_random_activations_train(circle):
-    config = BoundaryConfig(hidden=3, epochs=150, lr=0.05, seeds=2, bias=False)
+    config = BoundaryConfig(hidden=3, steps=150, lr=0.05, seeds=2, bias=False)
     prelu, per_unit, rrelu, maxout = train_rows([parse_row(a, 3) for a in ("prelu", "prelu:per_unit", "rrelu", "maxout:k=3")],
                                                 circle.x_train, circle.y_train, config)
     assert prelu.learnable[0]["alpha"].shape == (2, 1, 1)
@@ -89,11 +89,12 @@ def test_learnable_and_random_activations_train(circle):
 
 def test_snapshots_and_config_errors(circle):
     trained = train_rows([parse_row("tanh", 2)], circle.x_train, circle.y_train,
-                         BoundaryConfig(hidden=2, epochs=20, snapshots=5))[0]
+                         BoundaryConfig(hidden=2, steps=20, snapshots=5))[0]
     epochs = [e for e, _ in trained.snapshots]
     assert epochs[0] == 0 and epochs[-1] == 20 and epochs == sorted(epochs)
     torch.testing.assert_close(trained.snapshots[-1][1]["w1"], trained.w1)
-    for bad in ({"epochs": 0}, {"lr": -1.0}, {"seeds": 0}, {"hidden": 0}):
+    for bad in ({"steps": 0}, {"lr": -1.0}, {"seeds": 0}, {"hidden": 0}, {"restarts": 0}, {"weight_scale": 0.0},
+                {"init": "hee"}):
         with pytest.raises(ActlabError):
             BoundaryConfig(**bad).validate()
     with pytest.raises(ActlabError, match="spiral|classification"):

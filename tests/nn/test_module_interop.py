@@ -12,6 +12,7 @@ from torch import nn
 
 import actlab
 from actlab.catalog import BUILTIN
+from actlab.nn import create
 
 ELEMENTWISE = [s.name for s in BUILTIN if s.kind == "elementwise"]
 ALL = [s.name for s in BUILTIN]
@@ -21,7 +22,7 @@ def _model(name: str, impl: str = "auto") -> nn.Module:
     spec = actlab.get(name)
     k = spec.width_divisor
     torch.manual_seed(0)
-    return nn.Sequential(nn.Linear(3, 4 * k), spec.module(impl=impl), nn.Linear(4, 2)).eval()
+    return nn.Sequential(nn.Linear(3, 4 * k), create(spec, impl=impl), nn.Linear(4, 2)).eval()
 
 
 def _x() -> torch.Tensor:
@@ -62,17 +63,17 @@ def test_jit_script_twin_or_clear_error(name: str) -> None:
 
 
 def test_pickle_keeps_changed_parameters_and_formulas() -> None:
-    act = actlab.get("leaky_relu", alpha=0.3).module()
+    act = actlab.nn.create(actlab.get("leaky_relu", alpha=0.3))
     back = pickle.loads(pickle.dumps(act))
-    assert back.fixed["alpha"] == 0.3
-    formula = actlab.get("x*sigmoid(1.702*x)").module()
+    assert back.fixed["alpha"] == 0.3 and back.spec.defaults()["alpha"] == 0.3
+    formula = actlab.nn.create("x*sigmoid(1.702*x)")
     again = pickle.loads(pickle.dumps(formula))
     assert torch.allclose(again(_x()), formula(_x()))
 
 
 @pytest.mark.parametrize("num", [1, 3])
 def test_prelu_state_dict_moves_both_ways(num: int) -> None:
-    ours = actlab.get("prelu").module(num_parameters=num)
+    ours = actlab.nn.create("prelu", num_parameters=num)
     assert list(ours.state_dict()) == ["weight"]
     theirs = nn.PReLU(num, init=0.1)
     ours.load_state_dict(theirs.state_dict())
@@ -83,19 +84,19 @@ def test_prelu_state_dict_moves_both_ways(num: int) -> None:
     theirs.load_state_dict(ours.state_dict())
     assert torch.allclose(ours(x), theirs(x))
     for impl in ("native", "reference"):
-        module = actlab.get("prelu").module(num_parameters=num, impl=impl)
+        module = actlab.nn.create("prelu", num_parameters=num, impl=impl)
         module.load_state_dict(theirs.state_dict())
         assert torch.allclose(module(x), theirs(x))
 
 
 def test_impl_selection() -> None:
-    assert actlab.get("gelu").module().impl == "native"
-    assert actlab.get("gelu").module(impl="reference").impl == "reference"
-    assert actlab.get("quick_gelu").module().impl == "reference"
+    assert actlab.nn.create("gelu").impl == "native"
+    assert actlab.nn.create("gelu", impl="reference").impl == "reference"
+    assert actlab.nn.create("quick_gelu").impl == "reference"
     with pytest.raises(ValueError, match="no native"):
-        actlab.get("quick_gelu").module(impl="native")
+        actlab.nn.create("quick_gelu", impl="native")
     with pytest.raises(ValueError, match="impl must be"):
-        actlab.get("gelu").module(impl="fast")
+        actlab.nn.create("gelu", impl="fast")
 
 
 def test_native_signature_is_checked() -> None:
@@ -110,22 +111,22 @@ NON_NATIVE = [s.name for s in BUILTIN if s.kind == "elementwise" and s.native is
 
 
 def test_auto_without_native_op_is_fused_reference_is_not() -> None:
+    from actlab.fused import Fused
     from actlab.nn import function_for
-    from actlab.nn.fused import Fused
 
     assert NON_NATIVE  # quick_gelu, bent_identity, gaussian, ...
     for name in NON_NATIVE:
         spec = actlab.get(name)
-        assert spec.module().fused and not spec.module(impl="reference").fused
+        assert create(spec).fused and not create(spec, impl="reference").fused
         assert all(isinstance(part, Fused) for part in function_for(spec, fused=True).parts)
         assert not any(isinstance(part, Fused) for part in function_for(spec).parts)
-    assert not actlab.get("gelu").module().fused  # native: torch's own op
+    assert not actlab.nn.create("gelu").fused  # native: torch's own op
 
 
 def test_fused_module_stays_eager_when_the_job_does_not_compile(monkeypatch) -> None:
     from actlab import compile_policy
+    from actlab import fused as fused_mod
     from actlab.nn import function_for
-    from actlab.nn import fused as fused_mod
 
     calls = []
     monkeypatch.setenv("ACTLAB_COMPILE", "1")
@@ -135,10 +136,10 @@ def test_fused_module_stays_eager_when_the_job_does_not_compile(monkeypatch) -> 
     monkeypatch.setattr(forward, "_compiled", None)
     big = torch.randn(fused_mod.MIN_NUMEL, requires_grad=True)
     with compile_policy.compiling(False):
-        spec.module()(big).sum().backward()
-    spec.module()(torch.randn(10))  # too small to be worth compiling
+        create(spec)(big).sum().backward()
+    create(spec)(torch.randn(10))  # too small to be worth compiling
     assert not calls
-    spec.module()(big).sum().backward()
+    create(spec)(big).sum().backward()
     assert calls == ["bent_identity_forward", "bent_identity_input_grad"]
     monkeypatch.setattr(forward, "_compiled", None)
 
@@ -148,18 +149,18 @@ def test_fused_module_stays_eager_when_the_job_does_not_compile(monkeypatch) -> 
 def test_fused_module_equals_reference_on_large_tensors(name: str, monkeypatch) -> None:
     """The compiled forward and backward (inductor) give the reference Function's values and gradients; autograd
     saves one tensor (the input)."""
-    from actlab.nn import fused as fused_mod
+    from actlab import fused as fused_mod
 
     monkeypatch.setenv("ACTLAB_COMPILE", "1")
     spec = actlab.get(name)
     x = (torch.randn(2 * fused_mod.MIN_NUMEL, dtype=torch.float32) * 3).requires_grad_(True)
     g = torch.randn_like(x)
-    y = spec.module()(x)
+    y = create(spec)(x)
     saved = [t for t in y.grad_fn.saved_tensors]
     assert len(saved) == 1 and saved[0] is x
     (gx,) = torch.autograd.grad(y, x, g)
     x_ref = x.detach().clone().requires_grad_(True)
-    y_ref = spec.module(impl="reference")(x_ref)
+    y_ref = create(spec, impl="reference")(x_ref)
     (gx_ref,) = torch.autograd.grad(y_ref, x_ref, g)
     # float32: the compiled kernel's vectorised sin/exp differ from eager's in the last bits, and sinc's
     # derivative (cos(πx)πx − sin(πx))/(πx²) cancels (seen: 1.9e-5 apart where the gradient is ~1)
@@ -174,7 +175,7 @@ def test_fused_module_equals_reference_on_large_tensors(name: str, monkeypatch) 
 @pytest.mark.slow
 def test_fused_counts_recompiles_as_compile_time(monkeypatch):
     from actlab import compile_policy
-    from actlab.nn import fused as fused_mod
+    from actlab import fused as fused_mod
 
     monkeypatch.setenv("ACTLAB_COMPILE", "1")
     f = fused_mod.Fused(lambda x: x * torch.tanh(x) + 1.0, "test_recompile_count", "module")

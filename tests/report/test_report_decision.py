@@ -146,7 +146,12 @@ def test_margin_is_a_compare_option():
 
 
 def test_thumbnails_on_a_toy_set(tmp_path, store):
+    from actlab.store import Store
+    from actlab.sweep.measure import measure_store
+
     run = store(tmp_path / "r", {"relu": noisy(0.95, seeds=2), "tanh": noisy(0.9, seeds=2)}, dataset="moons")
+    with Store(run) as st:  # as the sweep does after training
+        measure_store(st, st.sweep()["config"], [("relu", "relu", {}), ("tanh", "tanh", {})])
     paths = write_report(run, cost=NO_COST)
     assert (run / "figures" / "boundaries.png").stat().st_size > 5000
     assert "Decision boundary per activation" in paths["html"].read_text()

@@ -152,3 +152,28 @@ def test_report_write_fails_cleanly(tmp_path, capsys, monkeypatch, reference):
     monkeypatch.setattr(P, "write_text", full)
     code, text = _cli(capsys, "report", str(out))
     assert code == 2 and "disk full" in text and "report.html" in text and "actlab report" in text, text
+
+
+@pytest.mark.parametrize("limit", [8_000, 60_000])
+def test_file_size_limit_before_anything_is_stored_says_what_will_work(tmp_path, capsys, reference, limit):
+    """8-60 kB: the store's first write fails, so there is no sweep to resume; the message gives the command that
+    works (the same sweep without --resume), and that command, run once there is room, finishes the sweep."""
+    import shlex
+
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": SRC, "ACTLAB_COMPILE": "0"}
+    child = subprocess.run([sys.executable, "-m", "actlab.cli", "compare", *SWEEP, "--out", str(out)], env=env,
+                           capture_output=True, text=True, timeout=300, preexec_fn=_limited(limit))
+    text = " ".join((child.stdout + child.stderr).split())
+    assert child.returncode == 2 and "Traceback" not in text, text
+    assert "disk full or file-size limit reached" in text and "results.sqlite" in text, text
+    assert "nothing was stored yet" in text and "run the same command again (without --resume)" in text, text
+    assert "--resume:" not in text and not text.rstrip().endswith("--resume"), text
+    command = shlex.split(text.rsplit("(without --resume): ", 1)[1])
+    assert command[:2] == ["actlab", "compare"] and "--resume" not in command and str(out) in command
+    code, resumed = _cli(capsys, "compare", "--out", str(out), "--resume", "--quiet")  # indeed nothing to resume
+    assert code == 2 and ("run without --resume" in resumed or "no actlab results" in resumed), resumed
+    code, again = _cli(capsys, *command[1:], "--quiet")  # what the message says, now that there is room
+    assert code == 0, again
+    epochs, runs = _snapshot(out)
+    assert (epochs, runs) == reference

@@ -169,3 +169,44 @@ def test_really_read_only_directory_as_another_user(healthy):
     finally:
         os.chmod(base / "run", 0o755) if (base / "run").exists() else None
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or os.geteuid() != 0 or _nobody() is None,
+                    reason="needs root (to become nobody) and fork")
+def test_a_lock_file_this_user_may_not_write_is_refused_clearly(healthy):
+    """``compare``/``tune`` into a directory the user may not write, and ``compare --resume`` on a store whose
+    ``lock`` belongs to another user: exit 2 naming the lock file and what to do, no PermissionError traceback."""
+    import optuna  # noqa: F401 - imported before the fork: nobody may not read this Python's own files
+
+    base = Path(tempfile.mkdtemp(prefix="actlab-lock-", dir="/tmp"))
+    try:
+        base.chmod(0o755)
+        empty = base / "empty"
+        empty.mkdir()
+        empty.chmod(0o555)
+        shared = base / "shared"  # the store is writable for everyone, its lock file is root's (rw-r--r--)
+        shutil.copytree(healthy, shared)
+        shared.chmod(0o777)
+        (shared / "results.sqlite").chmod(0o666)
+        (shared / "lock").chmod(0o644)
+        with Store(shared, readonly=True) as store:
+            before = (len(store.runs()), len(store.epochs()))
+        results = _as_nobody([
+            ["compare", *SWEEP, "--out", empty],
+            ["compare", "--out", shared, "--resume", "--quiet"],
+            ["tune", "--dataset", "moons", "--subset", "100", "--epochs", "1", "--trials", "1", "--acts", "relu",
+             "--out", empty, "--quiet"],
+        ])
+        for (code, text), where in zip(results, (empty, shared, empty)):
+            assert "Traceback" not in text and "PermissionError" not in text, text
+            assert code == 2, text
+            assert f"cannot write {where / 'lock'}: it is read-only (Permission denied)" in text, text
+            assert "use another --out" in text, text
+        assert list(empty.iterdir()) == []
+        with Store(shared, readonly=True) as store:
+            assert (len(store.runs()), len(store.epochs())) == before
+    finally:
+        for path in (base / "empty", base / "shared"):
+            if path.exists():
+                path.chmod(0o755)
+        shutil.rmtree(base, ignore_errors=True)

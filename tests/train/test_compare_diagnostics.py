@@ -11,6 +11,7 @@ import torch
 
 from actlab.data.base import Dataset
 from actlab.models import build_model, initial_weights, resolve_activation
+from actlab.nn import create
 from actlab.sweep.probes import GradientFlowProbe, histogram, probes_for
 from actlab.train import EpochEnd, RunSpec, TrainConfig
 from actlab.train import train_runs as _train_runs
@@ -99,7 +100,7 @@ def test_epoch_zero_speed_equals_manual_autograd(both_engines):
         spec = resolve_activation(run.activation, {}, "mlp")
         weights = initial_weights(spec, data.input_shape, data.num_outputs, config, run.seed)
         tensors = [t.clone().requires_grad_(True) for pair in weights for t in pair]
-        h, act = x, spec.module()  # the engines' convention at kinks (relu'(0) = 0)
+        h, act = x, create(spec)  # the engines' convention at kinks (relu'(0) = 0)
         for w, b in zip(tensors[0:-2:2], tensors[1:-2:2]):
             h = act(h @ w.t() + b)
         loss = per_model_loss(h @ tensors[-2].t() + tensors[-1], y, data.kind)
@@ -125,7 +126,7 @@ def test_speed_after_training_equals_autograd_on_the_stacked_weights():
     for i, run in enumerate(trainer.runs):
         spec = trainer._spec_of(i)
         stacked = [p[i].detach().clone().requires_grad_(True) for p in trainer.params]  # (in, out), (1, out)
-        h, act = x, spec.module()
+        h, act = x, create(spec)
         for w, b in zip(stacked[0:-2:2], stacked[1:-2:2]):
             h = act(h @ w + b)
         loss = per_model_loss(h @ stacked[-2] + stacked[-1], y, data.kind)

@@ -1,7 +1,11 @@
 """Computing one activation's :class:`Properties` from its scalar f and f' on the grid."""
 from __future__ import annotations
 
+import contextlib
 import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -10,7 +14,9 @@ from actlab.analysis.cost import _fmt
 from actlab.analysis.fields import (
     BAND_END,
     JUMP_TOLERANCE,
+    PROPERTY_SECONDS,
     SECOND_JUMP_TOLERANCE,
+    SECTION_SHARES,
     SELF_NORMALIZING_TOLERANCE,
     Array,
     Properties,
@@ -31,22 +37,68 @@ from actlab.analysis.numerics import (
     _snap,
     _sparsity,
 )
-from actlab.analysis.scalar import _scalar
+from actlab.analysis.scalar import PropertyDeadline, _scalar, clock, deadline
+from actlab.formula.scan import ScanDeadline, scan_deadline
 from actlab.spec import ActivationSpec
 
+NOTED_JUMPS = 8  # undeclared jumps named one by one in the notes; more are summed up in one note
 
-def _compute(spec: ActivationSpec, values: dict[str, Any]) -> Properties:
-    scalar, notes = _scalar(spec, values)
-    declared = tuple(sorted(spec.kink_points())) if spec.kind == "elementwise" else ()
+_SECTION_FIELDS = {
+    "range": ("range_min", "range_max", "monotonic"),
+    "continuity": ("continuous", "differentiable", "kinks"),
+    "smooth": ("smooth",),
+    "origin": ("zero_at_origin", "identity_near_origin"),
+    "derivative": ("derivative_min", "derivative_max", "bounded_derivative", "exploding_risk", "vanishing_risk",
+                   "argmax_derivative"),
+    "saturation": ("saturation_low", "saturation_high", "dead_region"),
+    "gaussian": ("sparsity", "gaussian_mean", "gaussian_second_moment", "gaussian_variance",
+                 "gaussian_mean_derivative", "self_normalizing"),
+}
+
+
+class _Budget:
+    """Runs each group of fields within its share of the budget; a late group is left out, with a note."""
+
+    def __init__(self, seconds: float, out: dict[str, Any], notes: list[str]) -> None:
+        self.seconds, self.out, self.notes = seconds, out, notes
+
+    def share(self, section: str) -> float:
+        return SECTION_SHARES[section] * self.seconds
+
+    @contextlib.contextmanager
+    def section(self, section: str) -> Iterator[None]:
+        seconds = self.share(section)
+        try:
+            with deadline(clock() + seconds):
+                yield
+        except PropertyDeadline:
+            fields = _SECTION_FIELDS[section]
+            for name in fields:
+                self.out.pop(name, None)
+            self.notes.append(f"could not determine {', '.join(fields)} within the budget ({seconds:.2g} s of "
+                              "CPU time)")
+
+
+def _compute(spec: ActivationSpec, values: dict[str, Any], seconds: float = PROPERTY_SECONDS) -> Properties:
+    try:
+        scalar, notes = _scalar(spec, values)
+    except (RuntimeError, ValueError, ArithmeticError, TypeError) as error:
+        return Properties(name=spec.name, notes=(f"could not evaluate f: {error}",))
+    out: dict[str, Any] = {}
+    budget = _Budget(seconds, out, notes)
+    declared = _declared_kinks(spec, budget)
     domain = spec.domain
     whole_line = math.isinf(domain[0]) and math.isinf(domain[1])
     if not whole_line:
         notes.append(f"domain ({_fmt(domain[0])}, {_fmt(domain[1])}): f is undefined outside it; Gaussian moments are undefined")
     x, half = _grid(declared, domain)
     try:
-        with np.errstate(all="ignore"):
+        with deadline(clock() + budget.share("grid")), np.errstate(all="ignore"):
             fx = scalar.f(x)
             dx = scalar.df(x)
+    except PropertyDeadline:
+        return Properties(name=spec.name, notes=(*notes, f"could not evaluate f and f' on the grid within the budget "
+                                                         f"({budget.share('grid'):.2g} s of CPU time)"))
     except (RuntimeError, ValueError, ArithmeticError, TypeError) as error:
         return Properties(name=spec.name, notes=(*notes, f"could not evaluate f on a grid: {error}"))
     core = np.abs(x) <= half
@@ -56,18 +108,64 @@ def _compute(spec: ActivationSpec, values: dict[str, Any]) -> Properties:
         notes.append(
             f"f or f' is not finite at {bad_core.sum()} grid point(s) in [{_fmt(-half)}, {_fmt(half)}], e.g. x = {_fmt(where[0])}"
         )
-    out: dict[str, Any] = {}
+    grid = _Grid(x, half, core, fx, dx, declared, domain, whole_line)
+    with budget.section("range"):
+        _range(scalar, grid, out)
+    state: dict[str, Any] = {"breaks": [], "nonfinite_f": bool((core & ~np.isfinite(fx)).any()), "differentiable": False}
+    with budget.section("continuity"):
+        _continuity(spec, scalar, grid, out, notes, state)
+    with budget.section("smooth"):
+        _smooth(scalar, grid, out, notes, state)
+    with budget.section("origin"):
+        _origin(scalar, grid, out, notes, state)
+    with budget.section("derivative"):
+        _derivative(scalar, grid, out, state)
+    with budget.section("saturation"):
+        _saturation_and_dead(scalar, grid, out, notes, state)
+    with budget.section("gaussian"):
+        _gaussian(scalar, grid, out, notes, state)
+    return Properties(name=spec.name, notes=tuple(notes), **out)
 
-    # ---- range and monotonicity
+
+def _declared_kinks(spec: ActivationSpec, budget: _Budget) -> tuple[float, ...]:
+    if spec.kind != "elementwise":
+        return ()
+    seconds = budget.share("kinks")
+    try:
+        with scan_deadline(time.monotonic() + max(seconds, 1.0)):
+            return tuple(sorted(spec.kink_points()))
+    except ScanDeadline:
+        budget.notes.append(f"the kink search did not finish within {max(seconds, 1.0):.2g} s: kinks are those found "
+                            "on the grid only")
+        return ()
+
+
+@dataclass
+class _Grid:
+    x: Array
+    half: float
+    core: Array
+    fx: Array
+    dx: Array
+    declared: tuple[float, ...]
+    domain: tuple[float, float]
+    whole_line: bool
+
+    @property
+    def sides(self) -> Array:
+        sides = np.array([k + s * max(1e-12, 1e-15 * abs(k)) for k in self.declared for s in (-1.0, 1.0)])
+        return sides[(sides > self.domain[0]) & (sides < self.domain[1])]
+
+
+def _range(scalar, grid: _Grid, out: dict[str, Any]) -> None:
+    x, fx, dx, domain = grid.x, grid.fx, grid.dx, grid.domain
     left_seq, right_seq = _end_sequences(domain)
-    sides = np.array([k + s * max(1e-12, 1e-15 * abs(k)) for k in declared for s in (-1.0, 1.0)])
-    sides = sides[(sides > domain[0]) & (sides < domain[1])]
+    sides = grid.sides
     with np.errstate(all="ignore"):
-        side_f, side_d = scalar.f(sides), scalar.df(sides)
+        side_f = scalar.f(sides)
         end_values = [scalar.f(left_seq), scalar.f(right_seq)]
         limits = [_limit(v) for v in end_values]
         extrapolated = [e for e in (_extrapolate(v) for v in end_values) if e is not None]
-        dlimits = [_limit(scalar.df(left_seq)), _limit(scalar.df(right_seq))]
     finite = np.isfinite(fx)
     if finite.any():
         xf, vf = x[finite], fx[finite]
@@ -84,12 +182,16 @@ def _compute(spec: ActivationSpec, values: dict[str, Any]) -> Properties:
         down = bool(np.all(steps <= tol) and np.all(dfin <= 1e-12 * (1 + np.abs(dfin))))
         out["monotonic"] = up or down
 
-    # ---- continuity, kinks, smoothness
+
+def _continuity(spec: ActivationSpec, scalar, grid: _Grid, out: dict[str, Any], notes: list[str],
+                state: dict[str, Any]) -> None:
+    x, fx, dx, domain, core, declared = grid.x, grid.fx, grid.dx, grid.domain, grid.core, grid.declared
     # the geometric tails (and the approach to a finite domain end) are too coarse to tell oscillation from jumps
     dense = (np.abs(x) <= BAND_END) & (x > domain[0] + 1e-3) & (x < domain[1] - 1e-3)
+    state["dense"] = dense
     f_jumps = _jumps(scalar.f, x[dense], fx[dense], JUMP_TOLERANCE)
     d_jumps = _jumps(scalar.df, x[dense], dx[dense], JUMP_TOLERANCE)
-    nonfinite_f = bool((core & ~np.isfinite(fx)).any())
+    nonfinite_f = state["nonfinite_f"]
     nonfinite_d = bool((core & ~np.isfinite(dx)).any())
     continuous = not f_jumps and not nonfinite_f
     differentiable = continuous and not d_jumps and not nonfinite_d
@@ -97,75 +199,103 @@ def _compute(spec: ActivationSpec, values: dict[str, Any]) -> Properties:
     out["continuous"] = continuous
     out["differentiable"] = differentiable
     out["kinks"] = tuple(breaks)
+    state["breaks"], state["differentiable"] = breaks, differentiable
     for k in declared:
         if not any(abs(k - b) <= 1e-7 for b in breaks):
             notes.append(f"declared kink at x = {_fmt(k)}, but f and f' are continuous there")
-    for b in breaks:
-        if spec.kind == "elementwise" and not any(abs(k - b) <= 1e-7 for k in declared):
-            notes.append(f"f or f' jumps at x = {_fmt(b)}, which the spec does not declare as a kink")
-    if differentiable:
-        try:
-            inner = x[core & dense]
-            d2 = scalar.d2f(inner)
-        except RuntimeError as error:  # a derivative autograd cannot differentiate
-            notes.append(f"second derivative unavailable ({error}); smooth not computed")
-            out["smooth"] = None
-        else:
-            finite2 = np.isfinite(d2)
-            second = _jumps(scalar.d2f, inner[finite2], d2[finite2], SECOND_JUMP_TOLERANCE)
-            out["smooth"] = bool(finite2.all() and not second)
-            if second:
-                notes.append("f'' jumps at x = " + ", ".join(_fmt(_snap(p, declared)) for p in second) + " (C¹ but not C²)")
+    undeclared = [b for b in breaks if spec.kind == "elementwise" and not any(abs(k - b) <= 1e-7 for k in declared)]
+    if len(undeclared) > NOTED_JUMPS:  # a fast oscillation (sin(1e16*x)) jumps between every pair of grid points
+        shown = ", ".join(_fmt(b) for b in undeclared[:NOTED_JUMPS])
+        notes.append(f"f or f' jumps at {len(undeclared)} points the spec does not declare as kinks: x = {shown}, ...")
     else:
-        out["smooth"] = False
+        for b in undeclared:
+            notes.append(f"f or f' jumps at x = {_fmt(b)}, which the spec does not declare as a kink")
 
-    # ---- values at the origin
+
+def _smooth(scalar, grid: _Grid, out: dict[str, Any], notes: list[str], state: dict[str, Any]) -> None:
+    if "continuous" not in out:  # continuity was not determined
+        return
+    if not state["differentiable"]:
+        out["smooth"] = False
+        return
+    try:
+        inner = grid.x[grid.core & state["dense"]]
+        d2 = scalar.d2f(inner)
+    except RuntimeError as error:  # a derivative autograd cannot differentiate
+        notes.append(f"second derivative unavailable ({error}); smooth not computed")
+        out["smooth"] = None
+        return
+    finite2 = np.isfinite(d2)
+    second = _jumps(scalar.d2f, inner[finite2], d2[finite2], SECOND_JUMP_TOLERANCE)
+    out["smooth"] = bool(finite2.all() and not second)
+    if second:
+        notes.append("f'' jumps at x = " + ", ".join(_fmt(_snap(p, grid.declared)) for p in second) + " (C¹ but not C²)")
+
+
+def _origin(scalar, grid: _Grid, out: dict[str, Any], notes: list[str], state: dict[str, Any]) -> None:
+    domain = grid.domain
     if domain[0] < 0.0 < domain[1]:
         f0, d0 = _one(scalar.f, 0.0), _one(scalar.df, 0.0)
         out["zero_at_origin"] = abs(f0) <= 1e-12
-        out["identity_near_origin"] = abs(f0) <= 1e-12 and abs(d0 - 1.0) <= 1e-9 and not any(abs(b) <= 1e-9 for b in breaks)
+        out["identity_near_origin"] = (abs(f0) <= 1e-12 and abs(d0 - 1.0) <= 1e-9
+                                       and not any(abs(b) <= 1e-9 for b in state["breaks"]))
     else:
         notes.append("0 is outside the domain: zero_at_origin and identity_near_origin are undefined")
 
-    # ---- derivative extremes
-    dfinite = np.isfinite(dx)
-    if dfinite.any():
-        xd, vd = x[dfinite], dx[dfinite]
-        i_max, i_min = int(np.argmax(vd)), int(np.argmin(vd))
-        side = side_d[np.isfinite(side_d)]
-        dmax = math.inf if math.inf in dlimits or np.isposinf(dx).any() else max(_refine_extremum(scalar.df, xd, i_max, 1.0, float(vd[i_max])), *side, -math.inf)
-        dmin = -math.inf if -math.inf in dlimits or np.isneginf(dx).any() else min(-_refine_extremum(scalar.df, xd, i_min, -1.0, -float(vd[i_min])), *side, math.inf)
-        out["derivative_max"], out["derivative_min"] = _clean(dmax), _clean(dmin)
-        bounded = math.isfinite(dmax) and math.isfinite(dmin)
-        out["bounded_derivative"] = bounded
-        out["exploding_risk"] = not bounded
-        dmax, dmin = float(dmax), float(dmin)
-        biggest = max(abs(dmax), abs(dmin))
-        out["vanishing_risk"] = biggest < 1.0 - 1e-9
-        if math.isfinite(dmax):
-            where = _argmax(scalar.df, xd, vd, float(dmax), declared)
-            if where is None and side.size and float(np.max(side)) >= dmax:
-                # the sup is a one-sided limit at a kink (hard_swish's f'(3⁻) = 3/2)
-                where = _snap(float(sides[np.isfinite(side_d)][np.argmax(side)]), declared)
-            # a maximum's location is determined to about sqrt(machine epsilon)
-            out["argmax_derivative"] = None if where is None else _clean(round(where, 6))
-        # saturation
-        if bounded and biggest > 0:
-            out["saturation_low"], out["saturation_high"] = _saturation(scalar.df, xd, vd, biggest, declared)
-        elif biggest == 0:
-            notes.append("f' is 0 everywhere: no gradient flows (saturation undefined)")
-        # dead region: exact zeros of f' on a half-line reaching the core
-        zero = vd == 0.0
-        core_d = np.abs(xd) <= half
-        cutoff = 1e-9 * max(1.0, biggest if math.isfinite(biggest) else 1.0)
-        left_dead = _run_reaches_core(zero, core_d, xd, scalar.df, cutoff, from_left=True)
-        right_dead = _run_reaches_core(zero, core_d, xd, scalar.df, cutoff, from_left=False)
-        out["dead_region"] = left_dead or right_dead
 
-    # ---- sparsity and Gaussian moments
-    if whole_line and not nonfinite_f:
-        out["sparsity"] = _clean(_sparsity(scalar.f, x, fx, half))
-        cuts = [*declared, *breaks]
+def _derivative(scalar, grid: _Grid, out: dict[str, Any], state: dict[str, Any]) -> None:
+    x, dx, declared = grid.x, grid.dx, grid.declared
+    left_seq, right_seq = _end_sequences(grid.domain)
+    sides = grid.sides
+    with np.errstate(all="ignore"):
+        side_d = scalar.df(sides)
+        dlimits = [_limit(scalar.df(left_seq)), _limit(scalar.df(right_seq))]
+    dfinite = np.isfinite(dx)
+    if not dfinite.any():
+        return
+    xd, vd = x[dfinite], dx[dfinite]
+    i_max, i_min = int(np.argmax(vd)), int(np.argmin(vd))
+    side = side_d[np.isfinite(side_d)]
+    dmax = math.inf if math.inf in dlimits or np.isposinf(dx).any() else max(_refine_extremum(scalar.df, xd, i_max, 1.0, float(vd[i_max])), *side, -math.inf)
+    dmin = -math.inf if -math.inf in dlimits or np.isneginf(dx).any() else min(-_refine_extremum(scalar.df, xd, i_min, -1.0, -float(vd[i_min])), *side, math.inf)
+    out["derivative_max"], out["derivative_min"] = _clean(dmax), _clean(dmin)
+    bounded = math.isfinite(dmax) and math.isfinite(dmin)
+    out["bounded_derivative"] = bounded
+    out["exploding_risk"] = not bounded
+    dmax, dmin = float(dmax), float(dmin)
+    biggest = max(abs(dmax), abs(dmin))
+    out["vanishing_risk"] = biggest < 1.0 - 1e-9
+    state.update(xd=xd, vd=vd, bounded=bounded, biggest=biggest)
+    if math.isfinite(dmax):
+        where = _argmax(scalar.df, xd, vd, float(dmax), declared)
+        if where is None and side.size and float(np.max(side)) >= dmax:
+            # the sup is a one-sided limit at a kink (hard_swish's f'(3⁻) = 3/2)
+            where = _snap(float(sides[np.isfinite(side_d)][np.argmax(side)]), declared)
+        # a maximum's location is determined to about sqrt(machine epsilon)
+        out["argmax_derivative"] = None if where is None else _clean(round(where, 6))
+
+
+def _saturation_and_dead(scalar, grid: _Grid, out: dict[str, Any], notes: list[str], state: dict[str, Any]) -> None:
+    if "xd" not in state:  # the derivative's extremes were not determined
+        return
+    xd, vd, biggest = state["xd"], state["vd"], state["biggest"]
+    if state["bounded"] and biggest > 0:
+        out["saturation_low"], out["saturation_high"] = _saturation(scalar.df, xd, vd, biggest, grid.declared)
+    elif biggest == 0:
+        notes.append("f' is 0 everywhere: no gradient flows (saturation undefined)")
+    # dead region: exact zeros of f' on a half-line reaching the core
+    zero = vd == 0.0
+    core_d = np.abs(xd) <= grid.half
+    cutoff = 1e-9 * max(1.0, biggest if math.isfinite(biggest) else 1.0)
+    left_dead = _run_reaches_core(zero, core_d, xd, scalar.df, cutoff, from_left=True)
+    right_dead = _run_reaches_core(zero, core_d, xd, scalar.df, cutoff, from_left=False)
+    out["dead_region"] = left_dead or right_dead
+
+
+def _gaussian(scalar, grid: _Grid, out: dict[str, Any], notes: list[str], state: dict[str, Any]) -> None:
+    if grid.whole_line and not state["nonfinite_f"]:
+        out["sparsity"] = _clean(_sparsity(scalar.f, grid.x, grid.fx, grid.half))
+        cuts = [*grid.declared, *state["breaks"]]
 
         def stacked(t: Array) -> Array:
             with np.errstate(all="ignore"):
@@ -183,8 +313,5 @@ def _compute(spec: ActivationSpec, values: dict[str, Any]) -> Properties:
             out["self_normalizing"] = bool(abs(e_f) <= SELF_NORMALIZING_TOLERANCE and abs(variance - 1) <= SELF_NORMALIZING_TOLERANCE)
         else:
             notes.append("E f(Z) or E f(Z)² is not finite for Z ~ N(0, 1)")
-    elif whole_line:
+    elif grid.whole_line:
         notes.append("f is not finite everywhere: sparsity and Gaussian moments are undefined")
-    return Properties(name=spec.name, notes=tuple(notes), **out)
-
-

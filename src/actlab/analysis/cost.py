@@ -10,7 +10,7 @@ import torch
 
 from actlab.analysis.fields import COST_REPEATS, COST_SHAPE
 from actlab.compile_policy import compiling
-from actlab.resolve import get
+from actlab.nn import create
 from actlab.spec import ActivationSpec
 
 
@@ -33,8 +33,8 @@ def _relative_cost(spec: ActivationSpec, values: dict[str, Any]) -> tuple[float 
     x = torch.randn(COST_SHAPE, generator=generator, dtype=torch.float32)
     try:
         with compiling(False):
-            mine = _timer(spec.with_params(**values).module().eval(), x)
-            relu = _timer(get("relu").module(impl="native").eval(), x)
+            mine = _timer(create(spec.with_params(**values)).eval(), x)
+            relu = _timer(create("relu", impl="native").eval(), x)
             ratios = []
             for _ in range(COST_REPEATS):
                 ratios.append(mine.blocked_autorange(min_run_time=0.02).median

@@ -10,7 +10,7 @@ bounded minimisation of extrema).  Gaussian moments come from
 Nothing is typed in: the catalog's ``expected`` values are *checked* against
 this table by the test suite.
 
-Exact definitions (one line each, as in the README):
+Exact definitions (one line each; the docs site's property table page prints them):
 
 - ``range_min`` / ``range_max``: inf / sup of f over its domain (±inf when f grows without bound toward an end).
 - ``monotonic``: f is non-decreasing or non-increasing (grid differences and the sign of f' both agree).
@@ -36,6 +36,9 @@ Exact definitions (one line each, as in the README):
 - ``gaussian_mean``, ``gaussian_second_moment``, ``gaussian_variance``, ``gaussian_mean_derivative``:
   E f(Z), E f(Z)², Var f(Z), E f'(Z) for Z ~ N(0, 1) (null when f is not defined on the whole line).
 - ``self_normalizing``: |E f(Z)| ≤ 1e-4 and |Var f(Z) − 1| ≤ 1e-4 (the fixed point (0, 1) of the mean/variance map).
+- Budget: each group of fields gets a share of :data:`PROPERTY_SECONDS` of CPU time (:data:`SECTION_SHARES`);
+  a group that runs past its share is left null, with a note naming its fields ("could not determine ... within
+  the budget"), so a hostile formula (``sin(1e16*x)``, ``log(erfc(x))``) is answered in seconds.
 - ``relative_cost``: time of forward + backward of the activation's module (``impl="auto"``: the native torch op
   where the record has one, else actlab's autograd Function, run eagerly: the table does not pay seconds of
   compilation per entry, so an entry without a native op costs less in a long training run, where its module
@@ -92,6 +95,13 @@ SECOND_JUMP_TOLERANCE = 1e-5
 SATURATION_FRACTION = 0.01
 SELF_NORMALIZING_TOLERANCE = 1e-4
 SPARSITY_CUTOFF = 1e-9  # |f| just past a zero interval's edge, for the interval to count (not underflow)
+PROPERTY_SECONDS = 3.0  # CPU seconds for one activation's table (without the cost timing), shared out below
+# each group of fields gets its own share of PROPERTY_SECONDS; a group that runs past it is answered with None and a
+# note "could not determine ... within ... s" while the other groups keep theirs
+SECTION_SHARES = {
+    "kinks": 0.1, "grid": 0.1, "range": 0.1, "continuity": 0.2, "smooth": 0.1, "origin": 0.05,
+    "derivative": 0.15, "saturation": 0.05, "gaussian": 0.15,
+}
 COST_SHAPE = (1000, 1000)
 COST_REPEATS = 5  # interleaved rounds
 

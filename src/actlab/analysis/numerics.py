@@ -138,21 +138,21 @@ def _one(func: Callable[[Array], Array], x: float) -> float:
 def _jumps(func: Callable[[Array], Array], x: Array, v: Array, tolerance: float, limit: int = 60) -> list[float]:
     """Where ``func`` jumps: isolated large steps between grid neighbours, confirmed by bisection."""
     ok = np.isfinite(v)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"):  # steps of values near ±1e308 overflow to inf: still a step
         step = np.abs(np.diff(v))
-    valid = ok[:-1] & ok[1:]
-    step = np.where(valid, step, 0.0)
-    left = np.concatenate([[0.0], step[:-1]])
-    right = np.concatenate([step[1:], [0.0]])
-    size = tolerance * (1.0 + np.maximum(np.abs(np.where(ok, v, 0))[:-1], np.abs(np.where(ok, v, 0))[1:]))
-    single = np.nonzero(valid & (step > 8 * np.maximum(left, right)) & (step > size))[0]
-    # a jump straddling a grid point (the value there in between): compare v[i+2] - v[i] with the steps around
-    vv = np.where(ok, v, 0.0)
-    double = np.abs(vv[2:] - vv[:-2])
-    valid2 = ok[2:] & ok[1:-1] & ok[:-2]
-    around = np.maximum(np.concatenate([[0.0], step[:-2]]), np.concatenate([step[2:], [0.0]]))
-    size2 = tolerance * (1.0 + np.maximum(np.abs(vv[2:]), np.abs(vv[:-2])))
-    pairs = np.nonzero(valid2 & (double > 8 * around) & (double > size2))[0]
+        valid = ok[:-1] & ok[1:]
+        step = np.where(valid, step, 0.0)
+        left = np.concatenate([[0.0], step[:-1]])
+        right = np.concatenate([step[1:], [0.0]])
+        size = tolerance * (1.0 + np.maximum(np.abs(np.where(ok, v, 0))[:-1], np.abs(np.where(ok, v, 0))[1:]))
+        single = np.nonzero(valid & (step > 8 * np.maximum(left, right)) & (step > size))[0]
+        # a jump straddling a grid point (the value there in between): compare v[i+2] - v[i] with the steps around
+        vv = np.where(ok, v, 0.0)
+        double = np.abs(vv[2:] - vv[:-2])
+        valid2 = ok[2:] & ok[1:-1] & ok[:-2]
+        around = np.maximum(np.concatenate([[0.0], step[:-2]]), np.concatenate([step[2:], [0.0]]))
+        size2 = tolerance * (1.0 + np.maximum(np.abs(vv[2:]), np.abs(vv[:-2])))
+        pairs = np.nonzero(valid2 & (double > 8 * around) & (double > size2))[0]
     spans = [(int(i), int(i) + 1, float(step[i])) for i in single] + [(int(i), int(i) + 2, float(double[i])) for i in pairs]
     spans.sort(key=lambda s: -s[2])
     found = []
@@ -266,6 +266,8 @@ def _saturation(df: Callable, x: Array, v: Array, biggest: float, kinks: tuple[f
     def is_live(values: Array) -> Array:
         return np.abs(values) >= threshold
 
+    if indices.size == 0:  # the largest |f'| is a spike between grid points (tan near its poles): no live grid point
+        return None, None
     first, last = int(indices[0]), int(indices[-1])
     low = None if first == 0 else _snap(_bisect_edge(None, float(x[first]), float(x[first - 1]), df, is_live), kinks)
     high = None if last == len(x) - 1 else _snap(_bisect_edge(None, float(x[last]), float(x[last + 1]), df, is_live), kinks)

@@ -17,8 +17,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from actlab.analysis.palette import NAMED_COLORS, PALETTE, color_for
 from actlab.analysis.table import evaluate, properties
+from actlab.palette import NAMED_COLORS, PALETTE, color_for
 from actlab.resolve import get
 from actlab.spec import ActivationSpec
 

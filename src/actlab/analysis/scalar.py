@@ -1,6 +1,8 @@
 """Float64 scalar views of a spec (f and f' on NumPy arrays), including the scalar slice of vector/grouped kinds."""
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +12,41 @@ import torch
 
 from actlab.analysis.fields import Array
 from actlab.spec import ActivationSpec
+
+
+# ---------------------------------------------------------------- deadline
+class PropertyDeadline(Exception):
+    """A property computation ran past its share of the time budget (raised by the scalar views' next call)."""
+
+
+_DEADLINE = threading.local()  # .at: a time.thread_time() the evaluations of f, f', f'' must not start after
+
+
+def clock() -> float:
+    """The budget's clock: this thread's CPU time (the computation is single-threaded), so that a busy machine
+    slows a property computation down without making it give up."""
+    return time.thread_time()
+
+
+class deadline:
+    """``with deadline(at):`` every evaluation of a scalar view in this thread raises :class:`PropertyDeadline`
+    once :func:`clock` passes ``at`` (checked before each evaluation: the overrun is one evaluation)."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def __enter__(self) -> None:
+        self.saved = getattr(_DEADLINE, "at", None)
+        _DEADLINE.at = self.at if self.saved is None else min(self.at, self.saved)
+
+    def __exit__(self, *exc: object) -> None:
+        _DEADLINE.at = self.saved
+
+
+def check_deadline() -> None:
+    at = getattr(_DEADLINE, "at", None)
+    if at is not None and clock() > at:
+        raise PropertyDeadline
 
 
 # ----------------------------------------------------------- scalar functions
@@ -57,15 +94,21 @@ def _scalar(spec: ActivationSpec, values: dict[str, Any]) -> tuple[_Scalar, list
 
 
 def _make(forward: Callable, derivative: Callable, values: dict[str, Any], lift: Callable) -> _Scalar:
+    # the eager functions: the grid's 140 000 points would make a Fused function compile (seconds of CPU time)
+    forward = getattr(forward, "eager", forward)  # a Fused function's eager form
+    derivative = getattr(derivative, "eager", derivative)
     def f(x: Array) -> Array:
+        check_deadline()
         with torch.no_grad():
             return forward(lift(x), **values).to(torch.float64).numpy().reshape(np.shape(x))
 
     def df(x: Array) -> Array:
+        check_deadline()
         with torch.no_grad():
             return derivative(lift(x), **values).to(torch.float64).numpy().reshape(np.shape(x))
 
     def d2f(x: Array) -> Array:
+        check_deadline()
         t = lift(x).clone().requires_grad_(True)
         with torch.enable_grad():
             y = derivative(t, **values)

@@ -15,8 +15,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 
-from actlab.analysis.palette import color_for
 from actlab.analysis.selfnorm import FixedPoint, basin, vector_field
+from actlab.palette import color_for
 
 __all__ = ["ranges_for", "plot_map"]
 

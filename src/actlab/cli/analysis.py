@@ -10,7 +10,8 @@ from rich.console import Console
 from rich.table import Table
 
 import actlab
-from actlab.cli.app import app, console, fail, parse_floats, parse_params, print_json
+from actlab.cli.app import app, console, fail, parse_floats, print_json
+from actlab.cli.catalog import checked_params
 from actlab.cli.options import ActivationsArgument, JsonFlag, ParamOption, path_value
 from actlab.errors import suggest
 
@@ -108,7 +109,7 @@ def props_command(
         close = suggest(sort, (*FIELDS, "name"))
         hint = f"; did you mean {' or '.join(close)}?" if close else f"; fields: {', '.join(FIELDS)}"
         fail(f"unknown --sort field {sort!r}{hint}")
-    specs = _specs_for(names, parse_params(param))
+    specs = _specs_for(names, checked_params(param))
     rows = [properties(spec, measure_cost=not no_cost).to_dict() for spec in specs]
     if sort is not None:
         rows.sort(key=_sort_key(sort))
@@ -174,7 +175,7 @@ def plot_command(
     if output.suffix.lower() not in PLOT_SUFFIXES:
         fail(f"--output: unknown image type {output.suffix or '(none)'!r}; use one of {', '.join(PLOT_SUFFIXES)}")
     x_range = _parse_range(range_)
-    params = parse_params(param)
+    params = checked_params(param)
     if all_:
         if names:
             fail("--all plots the whole catalog: give either names or --all")
@@ -187,3 +188,4 @@ def plot_command(
         fail(f"--output: directory {str(output.parent)!r} does not exist")
     plots.save(figure, output)
     console.print(str(output), highlight=False, soft_wrap=True)
+

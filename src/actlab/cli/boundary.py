@@ -26,8 +26,16 @@ def boundary_command(
     dataset: Annotated[str, typer.Option(help="Toy set: linear, circle, periodic, xor, gaussian, spiral, moons.")] = "circle",
     hidden: Annotated[int, typer.Option(help="Hidden units (1: strip, 2: plane, 3: 3-D, more: PCA projection).")] = 2,
     bias: Annotated[bool, typer.Option("--bias/--no-bias", help="Bias in the hidden layer (the output keeps its bias).")] = True,
-    epochs: Annotated[int, typer.Option(help="Full-batch Adam steps.")] = 2000,
+    steps: Annotated[int, typer.Option("--steps", "--epochs", help="Full-batch Adam steps (--epochs: the same; one step "
+                                       "is one epoch).")] = 2000,
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 0.03,
+    restarts: Annotated[int, typer.Option(help="Initialisations per seed, trained side by side; each seed keeps the one "
+                                          "with the lowest final training loss.")] = 4,
+    init: Annotated[str | None, typer.Option("--init", help="Hidden-layer init scheme (he, glorot, lecun, their "
+                                             "_normal/_uniform forms, torch-default, standard, nielsen), or per "
+                                             "activation: glorot,square=he. [default: each activation's "
+                                             "recommendation]")] = None,
+    weight_scale: Annotated[float, typer.Option("--weight-scale", help="Gain on every initial weight.")] = 1.0,
     seeds: Annotated[int, typer.Option(help="Seeds per activation (mean ± std; the figure shows the median seed by test accuracy).")] = 1,
     seed: Annotated[int, typer.Option(help="First seed (seeds are seed, seed+1, ...).")] = 0,
     noise: Annotated[float, typer.Option(help="Gaussian jitter σ of the points.")] = 0.0,
@@ -56,15 +64,17 @@ def boundary_command(
         fail(f"--frames must be at least 2, got {frames}")
     if noise < 0 or not math.isfinite(noise):
         fail(f"--noise must be a finite number >= 0, got {noise}")
-    config = BoundaryConfig(hidden=hidden, bias=bias, epochs=epochs, lr=lr, seeds=seeds, first_seed=seed,
-                            snapshots=frames if animate is not None else 0)
+    config = BoundaryConfig(hidden=hidden, bias=bias, steps=steps, lr=lr, seeds=seeds, first_seed=seed,
+                            snapshots=frames if animate is not None else 0, restarts=restarts, init=init,
+                            weight_scale=weight_scale)
 
     from actlab.lab2d.figures import boundary_figure
     from actlab.lab2d.run import run_boundary
 
     result = run_boundary(dataset, acts, config, points=points, noise=noise, data_seed=data_seed)
     figure = boundary_figure(result.dataset, result.trained, result.summaries,
-                             subtitle=f"{epochs} epochs, Adam lr {lr:g}")
+                             subtitle=f"{steps} Adam steps, lr {lr:g}" + (f", best of {restarts} restarts"
+                                                                         if restarts > 1 else ""))
     try:
         figure.savefig(output, format="png")
     except OSError as error:
@@ -84,7 +94,7 @@ def boundary_command(
     from rich.table import Table
 
     table = Table(title=f"actlab boundary: {result.dataset.name}, hidden {hidden}, {'bias' if bias else 'no bias'}, "
-                        f"{seeds} seed(s), {epochs} epochs ({result.seconds:.1f} s training)")
+                        f"{seeds} seed(s), {config.describe()['text']} ({result.seconds:.1f} s training)")
     for column in ("activation", "train", "test", "extrapolation", "final loss", "shown seed"):
         table.add_column(column, justify="left" if column == "activation" else "right")
     for s in result.summaries:

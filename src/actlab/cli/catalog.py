@@ -60,7 +60,7 @@ def show_command(
     json: JsonFlag = False,
 ) -> None:
     """Formula, derivative, parameters, recommended init, notes and references of one activation."""
-    spec = actlab.get(name, **parse_params(param))
+    spec = actlab.get(name, **checked_params(param))
     info = spec.describe()
     extra = _properties_or_none(spec)
     if extra is not None:
@@ -89,7 +89,7 @@ def show_command(
         say("properties:")
         for key, value in extra.items():
             say(f"  {key}: {value}")
-    say(f"module (spec.module(), impl='auto'): {info['module']['text']}")
+    say(f"module (actlab.nn.create, impl='auto'): {info['module']['text']}")
     _print_equivalents(spec, say)
     if spec.notes:
         say("notes:")
@@ -102,11 +102,12 @@ def show_command(
 
 
 def _module_impl(spec: actlab.ActivationSpec) -> dict[str, str]:
-    """What ``spec.module()`` runs (read from the module itself): torch's own op, or actlab's Function, compiled for
+    """What ``actlab.nn.create(spec)`` runs (read from the module itself): torch's own op, or actlab's Function, compiled for
     large tensors where ``impl="auto"`` has no native op."""
     from actlab.compile_policy import ELEMENTWISE_MIN_NUMEL
+    from actlab.nn import create
 
-    module = spec.module()
+    module = create(spec)
     if module.impl == "native":
         return {"impl": "native", "text": f"the native PyTorch op ({spec.native.__module__}.{spec.native.__qualname__}), "
                                           "torch's own autograd; impl='reference' gives the analytic-derivative Function"}
@@ -146,7 +147,7 @@ def eval_command(
     json: JsonFlag = False,
 ) -> None:
     """Values f(x) and analytic derivatives f'(x) at the given points (float64)."""
-    spec = actlab.get(name, **parse_params(param))
+    spec = actlab.get(name, **checked_params(param))
     params = spec.resolve()
     import torch
 
@@ -172,3 +173,13 @@ def eval_command(
         for xi, yi, di in zip(xs.tolist(), y.tolist(), dy.tolist()):
             table.add_row(f"{xi:.6g}", f"{yi:.10g}", f"{di:.10g}")
     console.print(table)
+
+
+def checked_params(pairs: list[str] | None) -> dict:
+    """--param NAME=VALUE pairs; a name the formula language reserves (self, identifier, ...) is refused here,
+    before it can collide with a keyword argument of the functions that receive the parameters."""
+    from actlab.formula.checks import check_param_names
+
+    params = parse_params(pairs)
+    check_param_names(params)
+    return params

@@ -84,9 +84,11 @@ def _number(value: Any) -> str:
 def _print_table(summary: dict[str, Any]) -> None:
     from rich.table import Table
 
+    threshold = summary["setup"].get("saturation_threshold", 0.01)
+    saturated = f"saturated final (|f′| < {100 * threshold:g} % max)"
     for name, data in summary["activations"].items():
         table = Table(title=f"{name}: {data['verdict']}", title_justify="left")
-        for column in ("layer", "speed at init (mean ± std)", "speed final", "dead final", "saturated final"):
+        for column in ("layer", "speed at init (mean ± std)", "speed final", "dead final", saturated):
             table.add_column(column, justify="right")
         for layer in data["layers"]:
             table.add_row(str(layer["layer"]), f"{_number(layer['speed_at_init'])} ± {_number(layer['speed_at_init_std'])}",
@@ -95,6 +97,12 @@ def _print_table(summary: dict[str, Any]) -> None:
         console.print(table)
         for reason in data["reasons"]:
             console.print(f"  {reason}", highlight=False)
+        numbers = data["numbers"]
+        collapsed = (numbers.get("collapsed_fraction_init"), numbers.get("collapsed_fraction_final"))
+        if any(collapsed) and not any("entirely dead" in reason for reason in data["reasons"]):
+            at_init_only = all(run["steps"] == 0 for run in data["runs"])
+            console.print(f"  runs with a hidden layer entirely dead (constant output): {_percent(collapsed[0])} at "
+                          f"init" + ("" if at_init_only else f", {_percent(collapsed[1])} at the end"), highlight=False)
         if data["clipped_fraction"] is not None:
             console.print(f"  clipped steps: {_percent(data['clipped_fraction'])}", highlight=False)
 
@@ -137,18 +145,22 @@ def diagnose_command(
     depth: Annotated[Optional[int], typer.Option(help="Hidden layers. [default: 4; exploding: 5]")] = None,
     width: Annotated[Optional[int], typer.Option(help="Units per hidden layer. [default: 30]")] = None,
     dataset: Annotated[Optional[str], typer.Option(help="A classification dataset (actlab data list). [default: mnist]")] = None,
-    init: Annotated[Optional[str], typer.Option(help="normal (N(0,1) weights and biases), he, glorot, lecun, or nielsen (N(0,1/n_in) weights, N(0,1) biases). [default: each activation's recommended scheme, zero biases]")] = None,
+    init: Annotated[Optional[str], typer.Option(help="Init scheme of every layer: he, glorot, lecun (their _normal form), he_uniform, glorot_uniform, lecun_uniform, standard (U[−1/√n, 1/√n], biases 0; Glorot & Bengio 2010), torch-default (nn.Linear's), or nielsen (N(0, 1/n) weights, N(0, 1) biases). [default: each activation's recommended scheme, output layer glorot, zero biases]")] = None,
+    weight_scale: Annotated[Optional[float], typer.Option("--weight-scale", help="Gain on every initial weight. [default: 1]")] = None,
+    no_bias: Annotated[bool, typer.Option("--no-bias", help="No layer has a bias (speed is then measured on the pre-activations: what the bias gradient would be).")] = False,
     epochs: Annotated[Optional[int], typer.Option(help="Training epochs; 0 measures at initialisation only. [default: 5]")] = None,
+    steps: Annotated[Optional[int], typer.Option("--steps", help="The budget in optimiser steps instead of --epochs (0: measure at initialisation only).")] = None,
     lr: Annotated[Optional[float], typer.Option(help="Learning rate. [default: 0.1]")] = None,
     optimizer: Annotated[Optional[str], typer.Option(help="sgd or adam. [default: sgd]")] = None,
     batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="[default: 10]")] = None,
-    l2: Annotated[Optional[float], typer.Option("--l2", help="L2 λ: (λ/n)·W is added to each weight gradient. [default: 0; nielsen: 5]")] = None,
+    l2: Annotated[Optional[float], typer.Option("--l2", help="L2 λ: weight decay λ/n (n = training examples) on every parameter. [default: 0; nielsen: 5]")] = None,
     clip_value: Annotated[Optional[float], typer.Option("--clip-value", help="Clamp each gradient element to [-v, v].")] = None,
     clip_norm: Annotated[Optional[float], typer.Option("--clip-norm", help="Rescale the gradient to global norm ≤ v.")] = None,
     seeds: Annotated[Optional[int], typer.Option(help="Seeds per activation. [default: 3; nielsen: 5]")] = None,
     every: Annotated[Optional[int], typer.Option("--every", help="Measure every k optimiser steps instead of after every epoch.")] = None,
     eval_size: Annotated[Optional[int], typer.Option("--eval-size", help="The first N training examples are the evaluation batch. [default: 1000]")] = None,
     subset: Annotated[Optional[int], typer.Option(help="Train on the first N training examples only.")] = None,
+    saturation_threshold: Annotated[Optional[float], typer.Option("--saturation-threshold", help="A (example, unit) pair is saturated when |f′(z)| is below this fraction of max |f′| (0.2: a sigmoid below 0.053 or above 0.947). [default: 0.01]")] = None,
     preset: Annotated[Optional[str], typer.Option(help="nielsen, exploding or dying-relu (explicit options override the preset).")] = None,
     compare_acts: Annotated[Optional[str], typer.Option("--compare-acts", help="Comma-separated activations run with the same setup, e.g. sigmoid,tanh,relu,selu,gelu.")] = None,
     param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="Activation parameter NAME=VALUE (repeatable; applies to every activation that has it).")] = None,
@@ -177,7 +189,12 @@ def diagnose_command(
     params = parse_params(param)
     explicit = {"depth": depth, "width": width, "dataset": dataset, "init": init, "epochs": epochs, "lr": lr,
                 "optimizer": optimizer, "batch_size": batch_size, "l2": l2, "clip_value": clip_value,
-                "clip_norm": clip_norm, "seeds": seeds, "every": every, "eval_size": eval_size, "subset": subset}
+                "clip_norm": clip_norm, "seeds": seeds, "every": every, "eval_size": eval_size, "subset": subset,
+                "saturation_threshold": saturation_threshold, "weight_scale": weight_scale, "steps": steps}
+    if no_bias:
+        values["no_bias"] = True
+    if steps is not None and epochs is not None:
+        fail("give either --epochs or --steps, not both")
     values.update({k: v for k, v in explicit.items() if v is not None})
     values["params"] = tuple(sorted(params.items()))
     values["preset"] = preset
@@ -210,7 +227,7 @@ def _exploding(setup: Any, target: Path, json: bool) -> None:
     if setup.depth < 2:
         fail("the exploding preset needs --depth of at least 2 (a growth factor is between two layers)")
     result = run_exploding(setup.depth, setup.activations[0], lr=setup.lr, clip_value=setup.clip_value,
-                           clip_norm=setup.clip_norm)
+                           clip_norm=setup.clip_norm, saturation_threshold=setup.saturation_threshold)
     speeds = [abs(g) for g in result["bias_gradients"]]
     ratio = speeds[0] / speeds[-1] if speeds[-1] > 0 else math.inf
     result["verdict"] = "exploding" if ratio > EXPLODING_RATIO else "vanishing" if ratio < VANISHING_RATIO else "healthy"
@@ -240,9 +257,14 @@ def _train(setup: Any, target: Path, json: bool) -> None:
     from actlab.diagnostics.figures import write_figures
     from actlab.diagnostics.run import run_setup
 
-    def on_run(run_id: str, message: str) -> None:
-        if not json:
-            err_console.print(f"  {run_id}: {message}", highlight=False)
+    total = len(setup.activations) * setup.seeds
+    done = [0]
+
+    def on_run(run_id: str, message: str) -> None:  # every run of a small setup; every 100th of a large one
+        done[0] += 1
+        if not json and (total <= 20 or done[0] % 100 == 0 or done[0] == total or not message.startswith("finished")):
+            counter = f"[{done[0]}/{total}] " if total > 20 else ""
+            err_console.print(f"  {counter}{run_id}: {message}", highlight=False)
 
     if not json:
         err_console.print(f"actlab diagnose: {len(setup.activations)} × {setup.seeds} runs → {target}", highlight=False)

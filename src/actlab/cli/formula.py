@@ -5,7 +5,8 @@ from typing import Annotated
 
 import typer
 
-from actlab.cli.app import app, console, parse_params, print_json
+from actlab.cli.app import app, console, print_json
+from actlab.cli.catalog import checked_params
 from actlab.cli.options import JsonFlag, ParamOption
 
 
@@ -24,7 +25,7 @@ def define_command(
     """
     from actlab.formula.build import config_path, register_formula
 
-    spec = register_formula(name, formula, parse_params(param), save=save)
+    spec = register_formula(name, formula, checked_params(param), save=save)
     kinks = list(spec.kink_points())
     saved = str(config_path()) if save else None
     if json:
@@ -47,3 +48,4 @@ def define_command(
         console.print(f"  domain: ({low:g}, {high:g})", highlight=False)
     if saved:
         console.print(f"  saved to {saved}", highlight=False, markup=False)
+

@@ -2,7 +2,8 @@
 AlphaDropout constants, and the depth experiment.
 
 Thin: :mod:`actlab.analysis.selfnorm` computes, :mod:`actlab.analysis.selfnorm_figures`
-draws, :mod:`actlab.analysis.depth` runs the depth experiment.
+draws, :mod:`actlab.diagnostics.depth` runs the depth experiment on the experiment core
+(:mod:`actlab.analysis.depth` holds its statistics and figure).
 """
 from __future__ import annotations
 
@@ -59,9 +60,9 @@ def selfnorm_command(
     acts: Annotated[str, typer.Option("--acts", help="Depth experiment: comma-separated activations.")] = "selu,relu,tanh,gelu",
     depth: Annotated[int, typer.Option("--depth", help="Depth experiment: hidden layers.")] = 64,
     width: Annotated[int, typer.Option("--width", help="Depth experiment: units per layer.")] = 256,
-    init: Annotated[str, typer.Option("--init", help="Depth experiment: auto (each activation's recommendation), lecun, he or glorot.")] = "auto",
+    init: Annotated[str, typer.Option("--init", help="Depth experiment: auto (each activation's recommendation) or an init scheme for every hidden layer: he, glorot, lecun (normal), he_uniform, glorot_uniform, lecun_uniform, standard, torch-default, nielsen.")] = "auto",
     dataset: Annotated[str, typer.Option("--dataset", help="Depth experiment: gaussian (toy 2-D blobs) or mnist.")] = "gaussian",
-    steps: Annotated[int, typer.Option("--steps", help="Depth experiment: Adam steps (batch 64, lr 1e-4) of the short training.")] = 20,
+    steps: Annotated[int, typer.Option("--steps", help="Depth experiment: Adam steps (batch 64, lr 1e-4) of the short training, through the experiment core's driver.")] = 20,
     seed: Annotated[int, typer.Option("--seed", help="Depth experiment: seed of weights, batches and dropout.")] = 0,
 ) -> None:
     """The mean/variance map (μ, ν) ↦ (E f(z), Var f(z)), z ~ N(μω, ντ): fixed point, Jacobian, verdict.
@@ -143,7 +144,8 @@ def _print_fixed_point(data: dict[str, Any], fixed: Any, omega: float, tau: floa
 
 def _depth(acts: str, depth: int, width: int, init: str, dropout: float, dataset: str, steps: int, seed: int,
            output: Path | None, json_output: bool) -> None:
-    from actlab.analysis.depth import depth_experiment, plot_depth
+    from actlab.analysis.depth import plot_depth
+    from actlab.diagnostics.depth import depth_experiment
 
     names = _names(acts, "--acts")
     if not json_output:

@@ -150,7 +150,7 @@ def tune_command(**given: Any) -> None:
         torch.set_flush_denormal(False)
         _stop_live(state)
     if outcome.interrupted:
-        err_console.print(f"Interrupted: {outcome.trials_run} trials ended in this session; the studies and the "
+        err_console.print(f"Interrupted: {outcome.trials_run} trials ended in this run; the studies and the "
                           f"comparison keep what finished. Resume with: {outcome.resume_command}",
                           highlight=False, soft_wrap=True)
         if json:

@@ -3,8 +3,10 @@ column named by ``target``) or an ``.npz`` file (arrays ``X`` and ``y``).
 
 Every problem is an :class:`ActlabError` that names the file and, for CSV,
 the line and column: missing target column (with the columns and a close
-match), empty file, ragged row, non-numeric or empty cell, NaN/inf, a single
-class, a missing file.
+match), empty file, ragged row, non-numeric or empty cell, a quoted cell that
+spans lines, NaN/inf or a value beyond float32's range (features and labels),
+more than :data:`~actlab.data.limits.MAX_COLUMNS` columns, a single class, a
+missing file, a file that is not a ``.npz`` archive.
 
 Task: labels that are not numbers, or integer-valued numbers with at most
 :data:`MAX_CLASSES` distinct values, make a classification set (labels are
@@ -16,14 +18,17 @@ train the rest.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import zipfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from actlab.data.base import Dataset
+from actlab.data.limits import MAX_COLUMNS
 from actlab.data.splits import (
     assemble,
     check_bool,
@@ -120,7 +125,7 @@ def _read_csv(path: Path, target: str | None) -> tuple[np.ndarray, list[Any], li
         raise ActlabError(f"{path} is not a UTF-8 text file ({error.reason} at byte {error.start})") from error
     if not text.strip():
         raise ActlabError(f"{path} is empty")
-    reader = csv.reader(text.splitlines())
+    reader = csv.reader(io.StringIO(text, newline=""))  # a quoted line break stays in its cell (and is refused)
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
     try:
@@ -128,17 +133,22 @@ def _read_csv(path: Path, target: str | None) -> tuple[np.ndarray, list[Any], li
             if not row or all(not cell.strip() for cell in row):
                 continue  # blank line
             if header is None:
+                if len(row) > MAX_COLUMNS:
+                    raise ActlabError(f"{path}: the header has {len(row)} columns; at most {MAX_COLUMNS} are read "
+                                      "(features plus the label)")
                 header = [cell.strip() for cell in row]
+                _one_line(path, reader.line_num, header)
                 continue
+            _one_line(path, reader.line_num, row)
             rows.append((reader.line_num, row))
     except csv.Error as error:
         raise ActlabError(f"{path}, line {reader.line_num}: {error}") from error
     assert header is not None
     if any(not name for name in header):
         raise ActlabError(f"{path}: the header has an empty column name (column {header.index('') + 1})")
-    duplicates = sorted({name for name in header if header.count(name) > 1})
+    duplicates = sorted(name for name, count in Counter(header).items() if count > 1)
     if duplicates:
-        raise ActlabError(f"{path}: duplicate column name(s) in the header: {', '.join(duplicates)}")
+        raise ActlabError(f"{path}: duplicate column name(s) in the header: {_listing(duplicates)}")
     if not rows:
         raise ActlabError(f"{path} has a header but no data rows")
     target = _pick_target(path, header, target)
@@ -162,19 +172,36 @@ def _read_csv(path: Path, target: str | None) -> tuple[np.ndarray, list[Any], li
     return x.astype(np.float32), labels, feature_names, target
 
 
+def _one_line(path: Path, line: int, row: list[str]) -> None:
+    """A quoted cell holding a line break (``"1\n2"``) is refused: it is no number, and no class name either."""
+    for i, cell in enumerate(row):
+        if "\n" in cell or "\r" in cell:
+            breaks = sum(len(text.splitlines()) - 1 + text.endswith(("\n", "\r")) for text in row)
+            start = line - breaks  # the line the row starts on (``line`` is the one it ends on)
+            raise ActlabError(f"{path}, line {start}, column {i + 1}: the quoted cell {cell!r} spans lines; "
+                              "a cell must be on one line")
+
+
+def _listing(names: list[str], most: int = 20) -> str:
+    """``names`` joined, the first ``most`` of a long list and how many there are."""
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[:most])}, … ({len(names)} in all)"
+
+
 def _pick_target(path: Path, columns: list[str], target: str | None) -> str:
     if target is None:
         found = [name for name in columns if name.lower() in _TARGET_GUESSES]
         if len(found) == 1:
             return found[0]
         raise ActlabError(
-            f"{path}: say which column holds the labels (--target / target=); columns: {', '.join(columns)}"
+            f"{path}: say which column holds the labels (--target / target=); columns: {_listing(columns)}"
         )
     if target in columns:
         return target
     matches = suggest(target, columns)
     hint = f"; did you mean {' or '.join(repr(m) for m in matches)}?" if matches else ""
-    raise ActlabError(f"{path}: no column {target!r}; columns: {', '.join(columns)}{hint}")
+    raise ActlabError(f"{path}: no column {target!r}; columns: {_listing(columns)}{hint}")
 
 
 def _number(path: Path, line: int, column: str, cell: str) -> float:
@@ -205,6 +232,11 @@ def _label_cell(path: Path, line: int, column: str, cell: str) -> Any:
         return text  # a class name
     if not math.isfinite(value):
         raise ActlabError(f"{path}, line {line}, column {column!r}: label {text!r} is not finite (NaN/inf are not allowed)")
+    if abs(value) > FLOAT32_MAX:  # a regression target would become inf in float32
+        raise ActlabError(
+            f"{path}, line {line}, column {column!r}: label {text!r} is beyond float32's range "
+            f"(|value| <= {FLOAT32_MAX:.4g}); rescale the column"
+        )
     return value
 
 
@@ -212,6 +244,9 @@ def _label_cell(path: Path, line: int, column: str, cell: str) -> Any:
 
 def _read_npz(path: Path, target: str | None) -> tuple[np.ndarray, list[Any], list[str], str]:
     target = target or "y"
+    if not zipfile.is_zipfile(path):  # np.load would try it as .npy, then as a pickle (and hint at allow_pickle)
+        raise ActlabError(f"{path} is not a valid .npz archive (not a zip file); save one with "
+                          "np.savez(path, X=X, y=y)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             keys = list(archive.files)
@@ -229,6 +264,9 @@ def _read_npz(path: Path, target: str | None) -> tuple[np.ndarray, list[Any], li
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         if isinstance(error, ActlabError):
             raise
+        if "allow_pickle" in str(error):  # numpy's hint would tell the user to enable pickles: never
+            raise ActlabError(f"{path} is not a valid .npz archive (it holds pickled data, which actlab does not "
+                              "load); save plain arrays with np.savez(path, X=X, y=y)") from None
         raise ActlabError(f"cannot read {path} as .npz ({error})") from error
     if x.dtype.kind not in "biuf":
         raise ActlabError(f"{path}: X must be numeric, got dtype {x.dtype}")
@@ -248,9 +286,14 @@ def _read_npz(path: Path, target: str | None) -> tuple[np.ndarray, list[Any], li
         where = ", ".join(str(int(i)) for i in bad[0][1:])
         raise ActlabError(f"{path}: X[row {int(bad[0][0])}, feature {where}] is {x[tuple(bad[0])]} (NaN/inf are not allowed)")
     if y.dtype.kind in "biuf":
-        bad_y = np.flatnonzero(~np.isfinite(y.astype(np.float64)))
+        as_float = y.astype(np.float64)
+        bad_y = np.flatnonzero(~np.isfinite(as_float))
         if len(bad_y):
             raise ActlabError(f"{path}: {target}[{int(bad_y[0])}] is {y[bad_y[0]]} (NaN/inf are not allowed)")
+        huge = np.flatnonzero(np.abs(as_float) > FLOAT32_MAX)
+        if len(huge):  # a regression target would become inf in float32
+            raise ActlabError(f"{path}: {target}[{int(huge[0])}] is {y[huge[0]]}, beyond float32's range "
+                              f"(|value| <= {FLOAT32_MAX:.4g}); rescale it")
         labels: list[Any] = [float(v) for v in y]
     elif y.dtype.kind in "US":
         labels = [str(v) for v in y]

@@ -14,8 +14,8 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from actlab.analysis.palette import CLASS_COLORS
 from actlab.data.base import Dataset
+from actlab.palette import CLASS_COLORS
 
 __all__ = ["summary", "preview"]
 

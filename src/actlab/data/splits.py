@@ -175,7 +175,9 @@ def assemble(
     def target(y: np.ndarray) -> torch.Tensor:
         if task == "classification":
             return torch.from_numpy(np.asarray(y, dtype=np.int64).reshape(-1).copy())
-        return torch.from_numpy(np.asarray(y, dtype=np.float32).reshape(len(y), -1).copy())
+        values = np.asarray(y, dtype=np.float32)
+        width = int(np.prod(values.shape[1:])) if values.ndim > 1 else 1  # an empty split keeps its width
+        return torch.from_numpy(values.reshape(len(values), width).copy())
 
     tensors = {}
     for part in ("train", "val", "test"):

@@ -124,7 +124,8 @@ class DiagnoseStore:
             changed = sorted(k for k in options if k not in ("seeds", "preset", "activations")
                              and stored.get(k) != options[k])
             raise ActlabError(f"{self.path.parent} holds a diagnose run with other options "
-                              f"({', '.join(changed) or 'format'} differ); choose another -o directory")
+                              f"({', '.join(changed) + ' differ' if changed else 'trained by an earlier version of the trainer'}); "
+                              "choose another -o directory")
         with self.transaction() as db:
             db.execute("UPDATE setup SET options = ? WHERE id = 1", (json.dumps(options, sort_keys=True),))
 

@@ -10,12 +10,27 @@ import torch
 from torch import Tensor, nn
 
 import actlab
-from actlab.diagnostics.measures import max_abs_derivative
+from actlab.diagnostics.measures import SATURATION_FRACTION, max_abs_derivative
 from actlab.diagnostics.presets import EXPLODING_WEIGHT
-from actlab.diagnostics.run import clip_gradients
 from actlab.errors import ActlabError
+from actlab.nn import create
 
-__all__ = ["exploding_chain", "run_exploding"]
+__all__ = ["clip_gradients", "exploding_chain", "run_exploding"]
+
+
+def clip_gradients(parameters: list[nn.Parameter], clip_value: float | None, clip_norm: float | None) -> bool:
+    """Clip the ``.grad`` of ``parameters`` in place (by value, or by global norm); True when clipping changed them."""
+    grads = [p.grad for p in parameters if p.grad is not None]
+    if clip_value is not None:
+        changed = any(bool((g.abs() > clip_value).any()) for g in grads)
+        nn.utils.clip_grad_value_(parameters, clip_value)
+        return changed
+    if clip_norm is not None:
+        norm = float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
+        nn.utils.clip_grad_norm_(parameters, clip_norm)
+        return norm > clip_norm
+    return False
+
 
 def exploding_chain(depth: int, activation: str = "sigmoid", weight: float = EXPLODING_WEIGHT,
                     x: float = 1.0) -> tuple[list[nn.Parameter], list[nn.Parameter], Callable[[], Tensor]]:
@@ -24,7 +39,7 @@ def exploding_chain(depth: int, activation: str = "sigmoid", weight: float = EXP
     f0 = float(spec(torch.zeros((), dtype=torch.float64)))
     weights = [nn.Parameter(torch.tensor(weight, dtype=torch.float64)) for _ in range(depth)]
     biases = [nn.Parameter(torch.tensor(-weight * (x if i == 0 else f0), dtype=torch.float64)) for i in range(depth)]
-    module = spec.module()
+    module = create(spec)
 
     def cost() -> Tensor:
         a = torch.tensor(x, dtype=torch.float64)
@@ -36,7 +51,8 @@ def exploding_chain(depth: int, activation: str = "sigmoid", weight: float = EXP
 
 
 def run_exploding(depth: int, activation: str = "sigmoid", *, weight: float = EXPLODING_WEIGHT, lr: float = 0.1,
-                  clip_value: float | None = None, clip_norm: float | None = None) -> dict[str, Any]:
+                  clip_value: float | None = None, clip_norm: float | None = None,
+                  saturation_threshold: float = SATURATION_FRACTION) -> dict[str, Any]:
     """Bias gradients layer by layer, their growth factor, and the update unclipped / clipped by value / by norm."""
     spec = actlab.get(activation)
     if spec.kind != "elementwise":
@@ -62,7 +78,7 @@ def run_exploding(depth: int, activation: str = "sigmoid", *, weight: float = EX
                            "elements_changed": int(sum(bool(p.grad != g) for p, g in zip(parameters, grads)))}
     speeds = [abs(g) for g in bias_grads]
     biggest = max_abs_derivative(spec)
-    saturated = None if biggest is None else float(abs(derivative) < 0.01 * biggest)
+    saturated = None if biggest is None else float(abs(derivative) < saturation_threshold * biggest)
     return {
         "activation": spec.name,
         "depth": depth,

@@ -12,6 +12,7 @@ from typing import Any
 from actlab.diagnostics.db import DiagnoseStore
 
 __all__ = [
+    "activation_figure",
     "dead_saturated_figure",
     "exploding_figure",
     "histogram_figure",
@@ -141,6 +142,41 @@ def dead_saturated_figure(summary: dict[str, Any], path: Path) -> Path:
     return path
 
 
+def activation_figure(summary: dict[str, Any], path: Path) -> Path:
+    """Per hidden layer vs epoch: the mean activation (top row) and the saturated fraction (bottom row).
+
+    One column per activation; line = mean over seeds, band = min–max (Glorot & Bengio's figure 2
+    shows the first, with the standard deviation over units as bars).
+    """
+    plt = _plt()
+    acts = summary["activations"]
+    threshold = summary["setup"].get("saturation_threshold", 0.01)
+    fig, axes = plt.subplots(2, len(acts), figsize=(5.0 * len(acts), 6.6), squeeze=False)
+    for column, (name, data) in enumerate(acts.items()):
+        for row, key in enumerate(("mean", "saturated_fraction")):
+            ax = axes[row, column]
+            scale = 100 if key == "saturated_fraction" else 1
+            for layer in range(1, len(data["layers"]) + 1):
+                epochs, mean, low, high = _series(data["runs"], layer, key)
+                if not epochs:
+                    continue
+                line, = ax.plot(epochs, [scale * v for v in mean], marker="o", markersize=2, label=f"hidden layer {layer}")
+                ax.fill_between(epochs, [scale * v for v in low], [scale * v for v in high], color=line.get_color(),
+                                alpha=0.2)
+            ax.set_xlabel("epoch")
+            ax.grid(alpha=0.3)
+            if ax.lines:
+                ax.legend(fontsize=7)
+        axes[0, column].set_title(f"{name}: mean activation f(z) per layer", fontsize=10)
+        axes[0, column].set_ylabel("mean f(z)")
+        axes[1, column].set_title(f"{name}: saturated (|f′| < {100 * threshold:g} % of max |f′|)", fontsize=10)
+        axes[1, column].set_ylabel("saturated (example, unit) pairs (%)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
+
+
 def speed_by_activation_figure(summary: dict[str, Any], path: Path) -> Path:
     """Speed at initialisation per hidden layer, one bar per activation (mean ± std over seeds, log scale)."""
     plt = _plt()
@@ -196,7 +232,8 @@ def exploding_figure(result: dict[str, Any], path: Path) -> Path:
 def write_figures(summary: dict[str, Any], store: DiagnoseStore, out: Path) -> list[Path]:
     """Every figure of a trained setup into ``out`` (histograms of seed 0 of each activation)."""
     out = Path(out)
-    paths = [speed_figure(summary, out / "speed.png"), dead_saturated_figure(summary, out / "dead_saturated.png")]
+    paths = [speed_figure(summary, out / "speed.png"), dead_saturated_figure(summary, out / "dead_saturated.png"),
+             activation_figure(summary, out / "activations.png")]
     for name, data in summary["activations"].items():
         run_id = data["runs"][0]["run_id"]
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)

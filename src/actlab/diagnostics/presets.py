@@ -4,8 +4,9 @@
   Learning*, ch. 5: MNIST (the 50 000-image training split), 784-30-…-30-10, sigmoid in every
   layer including the output, cross-entropy on the sigmoid outputs with one-hot targets
   (Σ_j −[y_j ln a_j + (1−y_j) ln(1−a_j)], mean over examples), weights N(0, 1/n_in), biases
-  N(0, 1), mini-batch SGD (batch 10, η = 0.1), L2 λ = 5.0 (the term (λ/n)·w added to each weight
-  gradient, n = training-set size, biases not decayed), speed measured on the first 1 000
+  N(0, 1), mini-batch SGD (batch 10, η = 0.1), L2 λ = 5.0 (the optimiser's weight decay λ/n,
+  n = training-set size; it decays the biases too, where Nielsen decays weights only: 1e-4 at
+  n = 50 000), speed measured on the first 1 000
   training images.
 - ``exploding``: a chain of one-unit layers with weight w = 100 and biases chosen so that every
   z_l = 0 (b_1 = −w·x, b_l = −w·f(0)); the bias gradient grows by w·f'(0) per layer toward the
@@ -22,11 +23,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from actlab.analysis.layer_measures import SATURATION_FRACTION, check_saturation_threshold
 from actlab.errors import ActlabError
 
-__all__ = ["EXPLODING_WEIGHT", "INITS", "LOSSES", "OPTIMIZERS", "PRESETS", "Setup", "preset_defaults"]
+__all__ = ["EXPLODING_WEIGHT", "LOSSES", "OPTIMIZERS", "PRESETS", "Setup", "preset_defaults"]
 
-INITS = ("normal", "he", "glorot", "lecun", "nielsen")
 LOSSES = ("softmax", "sigmoid")  # softmax cross-entropy of logits | cross-entropy of sigmoid outputs, one-hot
 OPTIMIZERS = ("sgd", "adam")
 EXPLODING_WEIGHT = 100.0  # Nielsen's w in the chain of one-unit layers
@@ -44,6 +45,12 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+# options a store may predate: at these values a setup hashes as it did before they existed
+_LATER_OPTIONS: dict[str, Any] = {"saturation_threshold": SATURATION_FRACTION, "steps": None, "no_bias": False,
+                                  "weight_scale": 1.0}
+# the trainer's version: runs trained by another trainer (other batch order, other maths) are not mixed in one store
+TRAINER = "driver-1"
+
 # sizes diagnose refuses before building anything (a hostile --depth 100000 ran out of memory measuring itself)
 MAX_DEPTH = 1000
 MAX_WIDTH = 16384
@@ -59,20 +66,26 @@ class Setup:
     dataset: str = "mnist"
     depth: int = 4  # hidden layers
     width: int = 30  # units per hidden layer
-    init: str | None = None  # None: each activation's recommended scheme (output layer glorot), biases 0
+    # None: each activation's recommended scheme (output layer glorot), biases 0; else a scheme of
+    # actlab.models.INIT_SCHEMES for every layer (he_uniform, standard, torch-default, nielsen, …)
+    init: str | None = None
     loss: str = "softmax"
     optimizer: str = "sgd"
     lr: float = 0.1
     batch_size: int = 10
-    l2: float = 0.0  # λ: (λ/n)·W added to each weight gradient (after clipping, like torch's weight_decay)
+    l2: float = 0.0  # λ: weight decay λ/n on every parameter (added to the gradient after clipping, torch's weight_decay)
     clip_value: float | None = None
     clip_norm: float | None = None
     epochs: int = 5  # 0: measure at initialisation only
+    steps: int | None = None  # the budget in optimiser steps instead of epochs (0: measure at initialisation only)
     every: int | None = None  # measure every k optimiser steps (None: after every epoch)
     seeds: int = 3
     eval_size: int = 1000  # the first N training examples make the evaluation batch
     subset: int | None = None  # train on the first N training examples only
     preset: str | None = None
+    saturation_threshold: float = SATURATION_FRACTION  # saturated: |f'| below this fraction of max |f'|
+    no_bias: bool = False  # no layer has a bias
+    weight_scale: float = 1.0  # gain on every initial weight
 
     def validate(self) -> None:
         if not self.activations:
@@ -90,10 +103,20 @@ class Setup:
                               f"net would need about {self.depth * self.width ** 2 * 24 / 2 ** 30:.1f} GiB (weights, "
                               f"gradients, optimiser state, measures); the limit is {MAX_WEIGHTS:,} weights")
         for name, value in (("every", self.every), ("subset", self.subset)):
-            if value is not None and (not isinstance(value, int) or value < 1):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ActlabError(f"{name} must be a whole number >= 1, got {value!r}")
-        if self.init is not None and self.init not in INITS:
-            raise ActlabError(f"unknown init {self.init!r}; choose one of {', '.join(INITS)}")
+        if self.steps is not None and (isinstance(self.steps, bool) or not isinstance(self.steps, int)
+                                       or self.steps < 0):
+            raise ActlabError(f"steps must be a whole number >= 0, got {self.steps!r}")
+        if self.init is not None:
+            from actlab.models import canonical_scheme
+
+            canonical_scheme(self.init)  # an unknown scheme: named, with a near miss
+        scale = self.weight_scale
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (math.isfinite(scale) and scale > 0):
+            raise ActlabError(f"--weight-scale must be a number > 0, got {scale!r}")
+        if not isinstance(self.no_bias, bool):
+            raise ActlabError(f"no_bias must be true or false, got {self.no_bias!r}")
         if self.loss not in LOSSES:
             raise ActlabError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
         if self.optimizer not in OPTIMIZERS:
@@ -111,6 +134,7 @@ class Setup:
             raise ActlabError(f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}")
         if len(set(self.activations)) != len(self.activations):
             raise ActlabError(f"an activation is listed twice in {','.join(self.activations)}")
+        check_saturation_threshold(self.saturation_threshold, "--saturation-threshold")
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -123,6 +147,10 @@ class Setup:
         data = self.to_dict()
         for key in ("seeds", "preset", "activations"):
             data.pop(key)
+        for key, default in _LATER_OPTIONS.items():  # at their defaults they leave the hash as it was
+            if data.get(key) == default:
+                data.pop(key)
+        data["trainer"] = TRAINER
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -2,13 +2,22 @@
 
 :func:`run_setup` trains the runs of a :class:`~actlab.diagnostics.presets.Setup` one after
 another into the store (finished runs are skipped), then :func:`summarise` reads the store
-back into the ``--json`` summary.  :func:`run_exploding` is the chain experiment (no training).
+back into the ``--json`` summary.  The exploding chain (no training) is :mod:`.exploding`.
 
-Training (one plain loop, for diagnostics only): an MLP ``nn.Sequential`` (Linear → activation
-module)×depth → Linear, initialised from ``torch.Generator().manual_seed(seed)``; each epoch
-visits the training set in a seeded random order in mini-batches; after ``backward`` the
-gradient is clipped (by value or by global norm; a step counts as *clipped* when clipping
-changed the gradient), then L2 adds (λ/n)·W to each weight gradient, then the optimiser steps.
+Each run is a configuration of the experiment core: the model comes from
+:func:`actlab.models.build` (through the sequential engine,
+:class:`actlab.train.sequential.SingleRun`), the driver (:func:`actlab.train.driver.drive`)
+trains it for the setup's budget and calls :class:`GradientFlowRecorder` — the gradient-flow
+probe — at initialisation and at every evaluation point (after every epoch, or every
+``setup.every`` steps).  The probe measures the run's live model on the setup's evaluation
+batch (the first ``eval_size`` training examples) with :func:`actlab.analysis.layer_measures.collect`;
+measuring changes no weight and no random stream.
+
+What the engine does per step: a mini-batch of the epoch's seeded order
+(:func:`actlab.train.metrics.epoch_order`), the loss, the gradient, clipping (by value or by
+global norm; a step counts as *clipped* when clipping changed the gradient), L2 as the
+optimiser's ``weight_decay`` = λ/n (n = training-set size; it decays every parameter, biases
+included), the optimiser step (SGD without momentum, or Adam with torch's defaults).
 """
 from __future__ import annotations
 
@@ -24,25 +33,30 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 import actlab
+from actlab.analysis.layer_measures import Snapshot, collect, hidden_layers, max_abs_derivative, verdict
 from actlab.diagnostics.db import DiagnoseStore
-from actlab.diagnostics.measures import Snapshot, collect, max_abs_derivative, verdict
 from actlab.diagnostics.presets import Setup
 from actlab.errors import ActlabError
 
 __all__ = [
     "HISTOGRAM_BINS",
+    "SIGMOID_TASK",
     "DiagnoseData",
-    "build_mlp",
-    "clip_gradients",
+    "GradientFlowRecorder",
+    "RunOutcome",
     "load_data",
     "loss_function",
+    "prepared",
     "run_id_of",
     "run_setup",
     "summarise",
+    "train_config",
     "train_run",
 ]
 
 HISTOGRAM_BINS = 40
+# the engines' task for Nielsen's cost: one sigmoid per class, Σ_j binary cross-entropy with one-hot targets
+SIGMOID_TASK = "multiclass-sigmoid"
 
 
 @dataclass(frozen=True)
@@ -53,10 +67,12 @@ class DiagnoseData:
     y_eval: Tensor
     num_classes: int
     name: str
+    x_test: Tensor | None = None  # the dataset's test split (read once, at the end of a run)
+    y_test: Tensor | None = None
 
 
 def load_data(setup: Setup) -> DiagnoseData:
-    """The training split (the first ``subset`` examples) and the evaluation batch (the first ``eval_size``)."""
+    """The training split (the first ``subset`` examples), the evaluation batch (the first ``eval_size``), the test split."""
     from actlab import data
 
     dataset = data.load(setup.dataset)
@@ -67,41 +83,10 @@ def load_data(setup: Setup) -> DiagnoseData:
     if setup.subset is not None:
         x, y = x[: setup.subset], y[: setup.subset]
     size = min(setup.eval_size, len(x))
+    x_test = torch.as_tensor(dataset.x_test).float().reshape(len(dataset.x_test), -1)
+    y_test = torch.as_tensor(dataset.y_test).long().reshape(-1)
     return DiagnoseData(x.contiguous(), y.contiguous(), x[:size].contiguous(), y[:size].contiguous(),
-                        int(dataset.num_classes), dataset.name)
-
-
-def _std(init: str, fan_in: int, fan_out: int) -> tuple[float, float]:
-    """(weight std, bias std) of one layer."""
-    from actlab.models import init_std
-
-    if init == "normal":
-        return 1.0, 1.0
-    if init == "nielsen":
-        return 1.0 / math.sqrt(fan_in), 1.0
-    return init_std(init, fan_in, fan_out), 0.0
-
-
-def build_mlp(spec: actlab.ActivationSpec, sizes: list[int], init: str | None, seed: int) -> nn.Sequential:
-    """Linear → ``spec.module()`` per hidden layer, then Linear; weights and biases drawn from one seeded generator.
-
-    ``init`` None: the spec's recommended scheme for hidden layers, glorot for the output, zero biases.
-    """
-    generator = torch.Generator().manual_seed(int(seed))
-    modules: list[nn.Module] = []
-    pairs = list(zip(sizes[:-1], sizes[1:]))
-    for index, (fan_in, fan_out) in enumerate(pairs):
-        hidden = index < len(pairs) - 1
-        scheme = init if init is not None else (spec.init.scheme if hidden else "glorot")
-        weight_std, bias_std = _std(scheme, fan_in, fan_out)
-        linear = nn.Linear(fan_in, fan_out)
-        with torch.no_grad():
-            linear.weight.copy_(torch.randn((fan_out, fan_in), generator=generator) * weight_std)
-            linear.bias.copy_(torch.randn((fan_out,), generator=generator) * bias_std)
-        modules.append(linear)
-        if hidden:
-            modules.append(spec.module())
-    return nn.Sequential(*modules)
+                        int(dataset.num_classes), dataset.name, x_test.contiguous(), y_test.contiguous())
 
 
 def loss_function(kind: str, y: Tensor, num_classes: int) -> Callable[[Tensor], Tensor]:
@@ -112,18 +97,32 @@ def loss_function(kind: str, y: Tensor, num_classes: int) -> Callable[[Tensor], 
     return lambda out: F.cross_entropy(out, y)
 
 
-def clip_gradients(parameters: list[nn.Parameter], clip_value: float | None, clip_norm: float | None) -> bool:
-    """Clip in place (by value, or by global norm); True when clipping changed the gradient."""
-    grads = [p.grad for p in parameters if p.grad is not None]
-    if clip_value is not None:
-        changed = any(bool((g.abs() > clip_value).any()) for g in grads)
-        nn.utils.clip_grad_value_(parameters, clip_value)
-        return changed
-    if clip_norm is not None:
-        norm = float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads])))
-        nn.utils.clip_grad_norm_(parameters, clip_norm)
-        return norm > clip_norm
-    return False
+def prepared(setup: Setup, data: DiagnoseData):
+    """The engines' view of ``data``: the training split, no validation split, the test split."""
+    from actlab.train.prepared import Prepared
+
+    x_test = data.x_test if data.x_test is not None and len(data.x_test) else data.x_eval
+    y_test = data.y_test if data.y_test is not None and len(data.y_test) else data.y_eval
+    kind = SIGMOID_TASK if setup.loss == "sigmoid" else "multiclass"
+    features = int(data.x_train.shape[1])
+    return Prepared(data.x_train, data.y_train, data.x_train[:0], data.y_train[:0], x_test, y_test,
+                    (features,), int(data.num_classes), kind)
+
+
+def train_config(setup: Setup, examples: int):
+    """The :class:`~actlab.train.config.TrainConfig` of ``setup`` for a training split of ``examples``."""
+    from actlab.train.config import TrainConfig
+
+    per_epoch = max(1, math.ceil(examples / setup.batch_size))
+    total = setup.steps if setup.steps is not None else setup.epochs * per_epoch
+    every = setup.every if setup.every is not None else per_epoch
+    return TrainConfig(
+        model="mlp", depth=setup.depth, width=setup.width, epochs=max(1, setup.epochs), steps=max(1, total),
+        eval_every=max(1, min(every, max(1, total))), batch_size=setup.batch_size, optimizer=setup.optimizer,
+        lr=setup.lr, momentum=0.0, weight_decay=setup.l2 / examples, clip_value=setup.clip_value,
+        clip_norm=setup.clip_norm, init=setup.init, precision="fp32", bias=not setup.no_bias,
+        weight_scale=setup.weight_scale, report_at="final",
+    )
 
 
 def _histogram(values: Tensor) -> tuple[list[float], list[int]]:
@@ -142,6 +141,51 @@ def run_id_of(activation: str, seed: int) -> str:
     return f"{activation}/seed={seed}"
 
 
+def _ratio(after: Tensor, before: Tensor) -> float:
+    size = float(torch.linalg.vector_norm(before.double()))
+    return float(torch.linalg.vector_norm((after.detach() - before).double())) / size if size > 0 else math.nan
+
+
+class GradientFlowRecorder:
+    """The gradient-flow probe of one run: measures its live model on the evaluation batch at every call.
+
+    ``update_ratio`` is ‖W_l − W_l(previous measurement)‖_F / ‖W_l(previous measurement)‖_F: the
+    relative change of the weights since the last point (null at initialisation).  A non-finite
+    evaluation loss is remembered (``non_finite``) so the run can be stopped and judged diverged.
+    """
+
+    def __init__(self, setup: Setup, spec: actlab.ActivationSpec, data: DiagnoseData, steps_per_epoch: int,
+                 on_point: Callable[[int, float, Snapshot], None] | None = None) -> None:
+        self.setup, self.spec, self.data = setup, spec, data
+        self.steps_per_epoch = steps_per_epoch
+        self.on_point = on_point
+        self.loss = loss_function(setup.loss, data.y_eval, data.num_classes)
+        self.max_derivative = max_abs_derivative(spec)
+        self.previous: list[Tensor] | None = None
+        self.first: Snapshot | None = None
+        self.last: Snapshot | None = None
+        self.last_step = -1
+        self.non_finite: str | None = None
+
+    def measure(self, step: int, model: nn.Module) -> Snapshot:
+        weights = [linear.weight for linear, _ in hidden_layers(model)]
+        ratios = None if self.previous is None else [_ratio(w, b) for w, b in zip(weights, self.previous)]
+        snapshot = collect(model, self.data.x_eval, self.loss, self.spec, max_derivative=self.max_derivative,
+                           update_ratios=ratios, saturation_threshold=self.setup.saturation_threshold)
+        self.previous = [w.detach().clone() for w in weights]
+        self.first = snapshot if self.first is None else self.first
+        self.last, self.last_step = snapshot, step
+        if not math.isfinite(snapshot.loss) and self.non_finite is None:
+            self.non_finite = f"evaluation loss became {snapshot.loss} at step {step}"
+        if self.on_point is not None:
+            self.on_point(step, step / self.steps_per_epoch, snapshot)
+        return snapshot
+
+    def __call__(self, point: Any) -> None:  # a driver probe: point is an actlab.train.driver.ProbePoint
+        for _, _, model, _ in point.models():
+            self.measure(point.step, model)
+
+
 @dataclass
 class RunOutcome:
     status: str  # finished | diverged
@@ -153,81 +197,44 @@ class RunOutcome:
     end: Snapshot
 
 
+def _params_of(setup: Setup, activation: str) -> tuple[tuple[str, float], ...]:
+    names = actlab.get(activation).param_names
+    return tuple((k, v) for k, v in setup.params if k in names)
+
+
 def train_run(setup: Setup, activation: str, seed: int, data: DiagnoseData,
               on_point: Callable[[int, float, Snapshot], None] | None = None) -> RunOutcome:
-    """Train one run, measuring at initialisation and after every epoch (or every ``setup.every`` steps)."""
+    """Train one run through the driver, measuring at initialisation and at every evaluation point."""
+    from actlab.train.config import RunSpec
+    from actlab.train.driver import drive
+    from actlab.train.events import RunDiverged
+    from actlab.train.sequential import SingleRun
+
     started = time.perf_counter()
-    spec = actlab.get(activation, **{k: v for k, v in setup.params if k in _param_names(activation)})
-    sizes = [data.x_train.shape[1], *([setup.width] * setup.depth), data.num_classes]
-    torch.manual_seed(int(seed))  # RReLU-style sampling and anything else drawing from torch's global generator
-    model = build_mlp(spec, sizes, setup.init, seed)
-    biggest = max_abs_derivative(spec)
-    eval_loss = loss_function(setup.loss, data.y_eval, data.num_classes)
-    weights = [m.weight for m in model if isinstance(m, nn.Linear)][:-1]
-    decayed = {id(m.weight) for m in model if isinstance(m, nn.Linear)}
-    parameters = list(model.parameters())
-    if setup.optimizer == "adam":
-        optimizer: torch.optim.Optimizer = torch.optim.Adam(parameters, lr=setup.lr)
+    examples = len(data.x_train)
+    config = train_config(setup, examples)
+    run = RunSpec(activation, seed, params=_params_of(setup, activation))
+    engine = SingleRun(prepared(setup, data), config, run)
+    spec = next(module.spec for _, module in hidden_layers(engine.model))
+    recorder = GradientFlowRecorder(setup, spec, data, config.steps_per_epoch(examples), on_point)
+    total = setup.steps if setup.steps is not None else setup.epochs * config.steps_per_epoch(examples)
+    status, reason = "finished", ""
+    if total == 0:
+        recorder.measure(0, engine.model)
     else:
-        optimizer = torch.optim.SGD(parameters, lr=setup.lr)
-    n = len(data.x_train)
-    steps_per_epoch = math.ceil(n / setup.batch_size)
-    l2 = setup.l2 / n
-
-    def measure(step: int, ratios: list[float | None] | None) -> Snapshot:
-        snapshot = collect(model, data.x_eval, eval_loss, spec, max_derivative=biggest, update_ratios=ratios)
-        if on_point is not None:
-            on_point(step, step / steps_per_epoch, snapshot)
-        return snapshot
-
-    first = last = measure(0, None)
-    last_step = 0
-    step, clipped, status, reason = 0, 0, "finished", ""
-    generator = torch.Generator().manual_seed(int(seed) + 7919)
-    total = setup.epochs * steps_per_epoch
-    model.train()
-    for _ in range(setup.epochs):
-        order = torch.randperm(n, generator=generator)
-        for start in range(0, n, setup.batch_size):
-            index = order[start : start + setup.batch_size]
-            out = model(data.x_train[index])
-            loss = loss_function(setup.loss, data.y_train[index], data.num_classes)(out)
-            if not torch.isfinite(loss):
-                status, reason = "diverged", f"training loss became {float(loss.detach())} at step {step + 1}"
-                break
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            clipped += clip_gradients(parameters, setup.clip_value, setup.clip_norm)
-            if l2 > 0:
-                with torch.no_grad():
-                    for p in parameters:
-                        if id(p) in decayed and p.grad is not None:
-                            p.grad.add_(p, alpha=l2)
-            step += 1
-            due = step == total or (setup.every is not None and step % setup.every == 0) or \
-                (setup.every is None and step % steps_per_epoch == 0)
-            before = [w.detach().clone() for w in weights] if due else None
-            optimizer.step()
-            if due:
-                ratios = [_ratio(w, b) for w, b in zip(weights, before)]
-                last, last_step = measure(step, ratios), step
-                if not math.isfinite(last.loss):
-                    status, reason = "diverged", f"evaluation loss became {last.loss} at step {step}"
-                    break
-        if status == "diverged":
-            break
-    if status == "diverged" and step > last_step:
-        last = measure(step, None)  # the state it diverged in (usually non-finite)
-    return RunOutcome(status, step, clipped, reason, time.perf_counter() - started, first, last)
-
-
-def _ratio(after: Tensor, before: Tensor) -> float:
-    size = float(torch.linalg.vector_norm(before.double()))
-    return float(torch.linalg.vector_norm((after.detach() - before).double())) / size if size > 0 else math.nan
-
-
-def _param_names(activation: str) -> tuple[str, ...]:
-    return actlab.get(activation).param_names
+        results: dict[str, Any] = {}
+        drive(engine, config, emit=lambda event: None, results=results, probes=[recorder],
+              should_stop=lambda: recorder.non_finite is not None)
+        ended = results.get(run.run_id)
+        if isinstance(ended, RunDiverged):
+            status, reason = "diverged", f"{ended.reason} at step {ended.step}"
+        elif recorder.non_finite is not None:
+            status, reason = "diverged", recorder.non_finite
+        if status == "diverged" and engine.step > recorder.last_step:
+            recorder.measure(engine.step, engine.model)  # the state it diverged in (usually non-finite)
+    assert recorder.first is not None and recorder.last is not None
+    return RunOutcome(status, engine.step, engine.clipped_steps, reason, time.perf_counter() - started,
+                      recorder.first, recorder.last)
 
 
 def run_setup(setup: Setup, out: Path, *, on_run: Callable[[str, str], None] | None = None,
@@ -276,8 +283,6 @@ def _run_all(setup: Setup, out: Path, data: DiagnoseData, on_run: Callable[[str,
                 if on_run:
                     on_run(run_id, f"{outcome.status} in {outcome.seconds:.1f} s")
         return summarise(store, setup)
-
-
 def _mean_std(values: list[float]) -> tuple[float, float]:
     finite = [v for v in values if v is not None and math.isfinite(v)]
     if len(finite) != len(values) or not values:

@@ -44,6 +44,7 @@ __all__ = [
     "MAX_EXPONENT",
     "KINK_SEARCH",
     "check_formula",
+    "float32_problem",
 ]
 
 _LAZY = {
@@ -53,6 +54,7 @@ _LAZY = {
     "load_saved_formulas": "actlab.formula.build",
     "config_path": "actlab.formula.store",
     "check_formula": "actlab.formula.build",
+    "float32_problem": "actlab.formula.checks",
 }
 
 

@@ -97,7 +97,48 @@ def _limit_memory() -> None:
         pass
 
 
-def _serve(connection) -> None:  # pragma: no cover - runs in the forked worker
+WATCHDOG_SECONDS = 0.5  # how often the worker checks that its parent is alive
+
+
+def _die_with_parent(parent: int, inherited, death_signal: bool) -> None:  # pragma: no cover - in the worker
+    """Make this forked worker end when the process that forked it ends, however that ends (SIGKILL included).
+
+    Three guards: the parent's end of the pipe, inherited by the fork, is closed (so once the parent is gone, a
+    read sees end-of-file instead of waiting on an end this process itself holds open); on Linux the kernel sends
+    SIGKILL when the parent dies (``PR_SET_PDEATHSIG``, only for a fork from the main thread: the signal follows
+    the forking *thread*); and a daemon thread polls ``os.getppid()`` and exits when this process has been
+    re-parented.  The signal handlers the parent installed (a web server's SIGTERM/SIGINT handlers) are reset:
+    SIGTERM ends the worker, Ctrl-C in the terminal is for the parent, whose exit then ends the worker.
+    """
+    import signal
+
+    inherited.close()
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if death_signal and os.uname().sysname == "Linux":
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the guards were set
+        os._exit(0)
+
+    def watch() -> None:
+        while True:
+            time.sleep(WATCHDOG_SECONDS)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="actlab-formula-watchdog", daemon=True).start()
+
+
+def _serve(connection, parent: int = 0, inherited=None, death_signal: bool = False) -> None:  # pragma: no cover
+    if inherited is not None:
+        _die_with_parent(parent, inherited, death_signal)
     _limit_memory()
     while True:
         try:
@@ -123,7 +164,9 @@ class _Worker:
     def __init__(self) -> None:
         context = multiprocessing.get_context("fork")
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child,), daemon=True, name="actlab-formula-worker")
+        main = threading.current_thread() is threading.main_thread()
+        self.process = context.Process(target=_serve, args=(child, os.getpid(), self.connection, main), daemon=True,
+                                       name="actlab-formula-worker")
         self.process.start()
         child.close()
         self.pid = os.getpid()

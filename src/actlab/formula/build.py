@@ -30,10 +30,10 @@ from typing import Any
 import sympy
 import torch
 
-import actlab.nn  # noqa: F401  a formula spec comes with its module class ready (spec.module())
 from actlab.errors import ActlabError
 from actlab.formula import budget, chainrule, symbolic
 from actlab.formula.chainrule import MAX_DERIVATIVE_NODES
+from actlab.formula.checks import check_param_names, check_usable, float32_problem
 from actlab.formula.parse import (
     CONSTANTS,
     FUNCTIONS,
@@ -48,7 +48,7 @@ from actlab.formula.parse import (
 from actlab.formula.scan import KINK_SEARCH, ScanDeadline, _boundaries, _domain, _KinkFinder, scan_deadline
 from actlab.formula.store import config_path, read_saved, save_formula
 from actlab.formula.sympyfn import Untranslatable, plan_function, sympy_plan
-from actlab.formula.torchfn import Fused, forward_function, node_function, vjp_function
+from actlab.formula.torchfn import Fused, derivative_function, forward_function, vjp_function
 from actlab.spec import ActivationSpec, Init, Param
 
 __all__ = [
@@ -66,6 +66,7 @@ __all__ = [
     "MAX_EXPONENT",
     "KINK_SEARCH",
     "check_formula",
+    "float32_problem",
 ]
 
 _CACHE: OrderedDict[tuple, ActivationSpec] = OrderedDict()
@@ -77,7 +78,8 @@ _CONVENTIONS = {
     "relu": "relu'(0) = 0, as PyTorch's autograd",
     "maximum": "maximum/minimum take the first argument's derivative at a tie",
     "minimum": "maximum/minimum take the first argument's derivative at a tie",
-    "clip": "clip(u, low, high) passes u' at u = low and u = high (as torch.clamp)",
+    "clip": "clip(u, low, high) = minimum(maximum(u, low), high) passes u' at u = low and u = high, and is high "
+            "(with high's derivative) wherever low > high (as torch.clamp)",
     "where": "where() takes the derivative of the branch its condition selects at the boundary",
 }
 
@@ -100,6 +102,7 @@ def from_formula(
     problem raises :class:`FormulaError` naming the token and its column.
     """
     params = dict(params or {})
+    check_param_names(params)
     if not isinstance(text, str):
         raise FormulaError(f"a formula is a string, got {type(text).__name__}")
     values: dict[str, float] = {}
@@ -126,7 +129,7 @@ def from_formula(
 def register_formula(
     name: str, formula: str, params: Mapping[str, Any] | None = None, *, save: bool = False
 ) -> ActivationSpec:
-    """Register ``formula`` under ``name`` for this session (and, with ``save=True``, for later ones).
+    """Register ``formula`` under ``name`` in this process (and, with ``save=True``, for later ones).
 
     ``params`` are the parameter defaults.  A name taken by a catalog activation
     raises :class:`ActlabError`; a name taken by an earlier formula is replaced.
@@ -144,6 +147,7 @@ def register_formula(
     if name.lower() in {"x", "pi", "e"} | {f.lower() for f in _functions}:
         raise ActlabError(f"activation name {name!r} is reserved by the formula language (x, pi, e and its functions)")
     spec = from_formula(formula, params, name=name)
+    check_usable(spec)  # everything a later command does with it, before it is registered or saved
     existing = registry.lookup(name)
     if existing is not None and existing.source != "formula":
         raise ActlabError(f"activation name {name!r} is taken by the catalog entry {existing.name!r}")
@@ -328,7 +332,7 @@ def _symbolic(tree: Node, names: tuple[str, ...], text: str, seconds: float):
         }
         reason = _short(failure, 160) if failure else f"SymPy did not finish within {seconds:g} s"
         notes.append(f"{reason}: the derivative is the exact chain rule applied to the formula tree, not simplified")
-    return node_function(derivative_tree), shown, notes
+    return derivative_function(derivative_tree), shown, notes
 
 
 def _init(forward, params: dict[str, float]) -> Init:
@@ -360,7 +364,7 @@ def load_saved_formulas(path: Path | None = None) -> list[str]:
             if not isinstance(params, dict):
                 raise ActlabError("\"params\" must be an object of NAME: number")
             register_formula(str(name), entry["formula"], params)
-        except ActlabError as error:
+        except ActlabError as error:  # register_formula turns every failure of the formula into a FormulaError
             warnings.warn(f"actlab: skipping saved formula {name!r} in {path}: {error}", RuntimeWarning, stacklevel=2)
             continue
         loaded.append(str(name))

@@ -9,7 +9,9 @@ against :data:`MAX_DERIVATIVE_NODES`.
 
 The rules follow the conventions of the SymPy path: ``relu'(0) = 0``,
 ``abs' = sign`` (0 at 0), ``sign' = 0``, ``maximum``/``minimum`` take the first
-argument's derivative at a tie, ``clip`` passes ``u'`` at its boundaries and
+argument's derivative at a tie, ``clip`` passes ``u'`` at its boundaries (and is ``high`` wherever
+``low > high``, as ``torch.clamp``), powers follow ``torch.pow``'s autograd (0 where the exponent is 0 or does
+not change) and
 ``where`` takes the derivative of the branch its condition selects.
 
 Also here: plain-text and LaTeX printers for trees (the text parses back).
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import math
 
-from actlab.formula.parse import FormulaError, Node, tree_size
+from actlab.formula.parse import FormulaError, Node, constant_value, tree_size
 
 __all__ = ["MAX_DERIVATIVE_NODES", "derivative", "latex", "text", "tree_size"]
 
@@ -131,13 +133,9 @@ def _rule(node: Node, d: list[Node], has_x: dict[int, bool]) -> Node:
     if kind == "/":  # (a'b - ab') / b**2
         return _div(_sub(_mul(d[0], args[1]), _mul(args[0], d[1])), _pow(args[1], TWO))
     if kind == "**":
+        # as torch.pow's autograd: b a**(b - 1) a' (0 where b = 0) + a**b log(a) b' (0 where b' = 0, or a = 0 <= b)
         base, exponent = args
-        if not _has_x(exponent, has_x):  # p * a**(p - 1) * a'
-            return _mul(_mul(exponent, _pow(base, _sub(exponent, ONE))), d[0])
-        if not _has_x(base, has_x):  # a**b * log(a) * b'
-            return _mul(_mul(node, _call("log", base)), d[1])
-        # a**b * (b' log(a) + b a' / a)
-        return _mul(node, _add(_mul(d[1], _call("log", base)), _div(_mul(exponent, d[0]), base)))
+        return _add(_mul(_power_slope(base, exponent), d[0]), _power_exponent_term(node, base, exponent, d[1]))
     if kind != "call":  # pragma: no cover - comparisons only appear inside where()
         raise FormulaError(f"internal: no derivative rule for {kind!r}")
     name = node.text
@@ -185,12 +183,28 @@ def _rule(node: Node, d: list[Node], has_x: dict[int, bool]) -> Node:
     if name == "minimum":
         return _where(Node("<=", (args[0], args[1]), text="<="), d[0], d[1])
     if name == "clip":
-        value, low, high = args
+        value, low, high = args  # minimum(maximum(value, low), high): high wherever low > high (torch.clamp)
         inner = _where(Node(">", (value, high), text=">"), d[2], d[0])
-        return _where(Node("<", (value, low), text="<"), d[1], inner)
+        return _where(Node(">", (low, high), text=">"), d[2], _where(Node("<", (value, low), text="<"), d[1], inner))
     if name == "where":
         return _where(args[0], d[1], d[2])
     raise FormulaError(f"internal: no derivative rule for {name!r}")  # pragma: no cover
+
+
+def _power_slope(base: Node, exponent: Node) -> Node:
+    if exponent.kind == "num":
+        return ZERO if exponent.value == 0 else _mul(exponent, _pow(base, _num(exponent.value - 1)))
+    return _where(Node("==", (exponent, ZERO), text="=="), ZERO, _mul(exponent, _pow(base, _sub(exponent, ONE))))
+
+
+def _power_exponent_term(node: Node, base: Node, exponent: Node, slope: Node) -> Node:
+    if _is(slope, 0):
+        return ZERO
+    term = _mul(_mul(node, _call("log", base)), slope)
+    if base.kind != "x" and not _has_x(base, {}) and (constant_value(base) or 0) != 0:
+        return term if slope.kind == "num" else _where(Node("==", (slope, ZERO), text="=="), ZERO, term)
+    at_zero = _where(Node("==", (base, ZERO), text="=="), _where(Node(">=", (exponent, ZERO), text=">="), ZERO, term), term)
+    return at_zero if slope.kind == "num" else _where(Node("==", (slope, ZERO), text="=="), ZERO, at_zero)
 
 
 def _where(condition: Node, a: Node, b: Node) -> Node:

@@ -25,6 +25,7 @@ import math
 from dataclasses import dataclass
 
 from actlab.errors import ActlabError, suggest
+from actlab.formula.names import RESERVED_NAMES, is_reserved, reserved_message
 
 __all__ = [
     "FormulaError",
@@ -36,6 +37,7 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_NODES",
     "MAX_EXPONENT",
+    "RESERVED_NAMES",
 ]
 
 MAX_LENGTH = 500  # characters of formula text
@@ -52,7 +54,6 @@ FUNCTIONS: dict[str, int] = {
 }
 CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
 VARIABLE = "x"
-
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _REJECTED_BINARY = {
     ast.Mod: "%", ast.FloorDiv: "//", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>",
@@ -234,6 +235,8 @@ class _Builder:
             )
         if name.startswith("_"):
             raise self._fail(node, "name", "parameter names may not start with '_'")
+        if is_reserved(name):
+            raise FormulaError(reserved_message(name, self._col(node)), self._col(node), name)
         return Node("param", text=name, column=self._col(node))
 
     def _binary(self, node: ast.BinOp) -> Node:

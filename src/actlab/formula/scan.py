@@ -95,6 +95,7 @@ def _boundaries(tree: Node) -> list[tuple[str, Node]]:
         elif name == "clip":
             found.append((name, Node("-", (args[0], args[1]))))
             found.append((name, Node("-", (args[0], args[2]))))
+            found.append((name, Node("-", (args[1], args[2]))))  # where low crosses high, clip becomes high
         elif name == "where":
             condition = args[0]
             found.append((name, Node("-", condition.args)))

@@ -13,7 +13,7 @@ import sympy
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
-from actlab.formula.parse import FormulaError, Node, tree_size
+from actlab.formula.parse import MAX_EXPONENT, FormulaError, Node, constant_value, tree_size
 
 __all__ = ["X", "to_sympy", "derivative", "tree_size", "latex", "text", "FUNCTIONS"]
 
@@ -141,6 +141,66 @@ class sign_(sympy.Function):  # noqa: N801
         return _power_latex(r"\operatorname{sgn}\left(%s\right)" % printer._print(self.args[0]), exp)
 
 
+class power(sympy.Function):  # noqa: N801
+    """base**exponent for an exponent that is not a number (``x**a``, ``x**x``, ``0**x``), differentiated as
+    PyTorch's autograd differentiates ``torch.pow``: d = slope·base' + :class:`power_exponent_term`, so that
+    ``x**a`` has the derivative ``a*x**(a - 1)`` (0 at x = 0 for a = 2, where SymPy's ``a*x**a/x`` is 0/0) and an
+    exponent that does not change (exponent' = 0) adds nothing even where log(base) is undefined
+    (``x**maximum(x, 17)`` for x < 0)."""
+
+    @classmethod
+    def eval(cls, base, exponent):
+        if exponent.is_Number or (base.is_number and base.is_positive):
+            return base**exponent
+
+    def _eval_derivative(self, s):
+        base, exponent = self.args
+        return (power_slope(base, exponent) * sympy.diff(base, s)
+                + power_exponent_term(base, exponent, sympy.diff(exponent, s)))
+
+    def _eval_evalf(self, prec):
+        return sympy.Pow(*self.args)._eval_evalf(prec)
+
+    def _latex(self, printer, exp=None):
+        return _power_latex(printer._print(sympy.Pow(*self.args, evaluate=False)), exp)
+
+
+class power_slope(sympy.Function):  # noqa: N801
+    """d base**exponent / d base = exponent·base**(exponent - 1), and 0 where exponent = 0 (as torch.pow)."""
+
+    @classmethod
+    def eval(cls, base, exponent):
+        if exponent.is_zero:
+            return sympy.S.Zero
+        if exponent.is_Number:
+            return exponent * base ** (exponent - 1)
+
+    def display(self):
+        base, exponent = self.args
+        return sympy.Mul(exponent, sympy.Pow(base, exponent - 1, evaluate=False), evaluate=False)
+
+    def _latex(self, printer, exp=None):
+        return _power_latex(printer._print(self.display()), exp)
+
+
+class power_exponent_term(sympy.Function):  # noqa: N801
+    """base**exponent·log(base)·exponent' (the exponent's share of the derivative), and exactly 0 where
+    exponent' = 0, or base = 0 with exponent ≥ 0 (as torch.pow's autograd)."""
+
+    @classmethod
+    def eval(cls, base, exponent, slope):
+        if slope.is_zero or (base.is_zero and exponent.is_nonnegative):
+            return sympy.S.Zero
+
+    def display(self):
+        base, exponent, slope = self.args
+        factors = [sympy.Pow(base, exponent, evaluate=False), sympy.log(base, evaluate=False)]
+        return sympy.Mul(*factors, *([] if slope == 1 else [slope]), evaluate=False)
+
+    def _latex(self, printer, exp=None):
+        return _power_latex(printer._print(self.display()), exp)
+
+
 def _power_latex(body: str, exp: str | None) -> str:
     return body if exp is None else r"\left(%s\right)^{%s}" % (body, exp)
 
@@ -151,7 +211,7 @@ _UNARY = {
     "tanh": sympy.tanh, "sinh": sympy.sinh, "cosh": sympy.cosh, "arctan": sympy.atan,
     "erf": sympy.erf, "erfc": sympy.erfc, "sigmoid": sigmoid, "softplus": softplus,
 }
-FUNCTIONS = (sigmoid, softplus, log1p, expm1, abs_, sign_)
+FUNCTIONS = (sigmoid, softplus, log1p, expm1, abs_, sign_, power, power_slope, power_exponent_term)
 _RELATION = {
     "<": sympy.StrictLessThan, "<=": sympy.LessThan, ">": sympy.StrictGreaterThan,
     ">=": sympy.GreaterThan, "==": sympy.Eq, "!=": sympy.Ne,
@@ -190,7 +250,7 @@ def to_sympy(node: Node, symbols: dict[str, sympy.Symbol]) -> sympy.Expr:
     if kind == "/":
         return args[0] / args[1]
     if kind == "**":
-        return args[0] ** args[1]
+        return _pow(node, *args)
     if kind in _RELATION:
         return _RELATION[kind](args[0], args[1])
     name = node.text
@@ -203,12 +263,24 @@ def to_sympy(node: Node, symbols: dict[str, sympy.Symbol]) -> sympy.Expr:
         return sympy.Piecewise((args[0], args[0] >= args[1]), (args[1], True))
     if name == "minimum":
         return sympy.Piecewise((args[0], args[0] <= args[1]), (args[1], True))
-    if name == "clip":  # assumes low <= high; the boundaries belong to the middle piece
+    if name == "clip":  # minimum(maximum(value, low), high), as torch.clamp: high wherever low > high
         value, low, high = args
-        return sympy.Piecewise((low, value < low), (high, value > high), (value, True))
+        return sympy.Piecewise((high, low > high), (low, value < low), (high, value > high), (value, True))
     if name == "where":
         return sympy.Piecewise((args[1], args[0]), (args[2], True))
     raise FormulaError(f"internal: no SymPy translation for {name!r}")  # pragma: no cover
+
+
+def _pow(node: Node, base: sympy.Expr, exponent: sympy.Expr) -> sympy.Expr:
+    if exponent.is_Number:
+        if constant_value(node.args[1]) is None and exponent.is_finite and abs(float(exponent)) > MAX_EXPONENT:
+            # where(x > 0, 1e20, 1e20) is a constant, though the parser cannot tell
+            raise FormulaError(
+                f"the exponent of '**' at column {node.column} is the constant {float(exponent):g}: too large "
+                f"(|p| <= {MAX_EXPONENT} for constant exponents)", node.column, "**",
+            )
+        return base**exponent
+    return power(base, exponent)
 
 
 def _small_enough(expr: sympy.Expr) -> bool:
@@ -278,6 +350,15 @@ class _TextPrinter(StrPrinter):
 
     def _print_atan(self, expr):
         return f"arctan({self._print(expr.args[0])})"
+
+    def _print_power(self, expr):
+        return self._print(sympy.Pow(*expr.args, evaluate=False))
+
+    def _print_power_slope(self, expr):
+        return self._print(expr.display())
+
+    def _print_power_exponent_term(self, expr):
+        return self._print(expr.display())
 
     def _print_Exp1(self, expr):
         return "e"

@@ -86,8 +86,12 @@ def sympy_plan(expr: sympy.Basic) -> Plan:
         return ("add", args)
     if func is sympy.Mul:
         return ("mul", args)
-    if func is sympy.Pow:
+    if func is sympy.Pow or func is symbolic.power:
         return ("pow", args)
+    if func is symbolic.power_slope:
+        return ("power_slope", args)
+    if func is symbolic.power_exponent_term:
+        return ("power_exponent_term", args)
     if func in _SYMPY_UNARY:
         return ("unary", _SYMPY_UNARY[func], args)
     if func in _SYMPY_RELATION:
@@ -139,12 +143,32 @@ def _build_plan(plan: Plan) -> Fn:
             return total
         return add
     if kind == "mul":
-        def mul(env, args=args):
+        gates = [gate for gate in (_zero_gate(arg) for arg in plan[-1]) if gate is not None]
+
+        def mul(env, args=args, gates=gates):
             total = args[0](env)
             for a in args[1:]:
                 total = total * a(env)
+            for gate in gates:  # a factor that is exactly 0 where a piece selects 0: the product is 0 there
+                total = _where(gate(env), 0.0, total, env)
             return total
         return mul
+    if kind == "power_slope":  # exponent * base**(exponent - 1), 0 where exponent = 0 (torch.pow's autograd)
+        base, exponent = args
+
+        def power_slope(env, base=base, exponent=exponent):
+            b, p = base(env), exponent(env)
+            return _where(_compare_zero(p, "=="), 0.0, p * _power(b, p - 1), env)
+        return power_slope
+    if kind == "power_exponent_term":  # base**exponent * log(base) * exponent', 0 where exponent' = 0 or base = 0 <= exponent
+        base, exponent, slope = args
+
+        def power_exponent_term(env, base=base, exponent=exponent, slope=slope):
+            b, p, d = base(env), exponent(env), slope(env)
+            value = _power(b, p) * _PLAN_UNARY["log"](_tensor(b, env)) * d
+            zero = _compare_zero(d, "==") | (_compare_zero(b, "==") & _compare_zero(p, ">="))
+            return _where(zero, 0.0, value, env)
+        return power_exponent_term
     if kind == "pow":
         base, exponent = args
         return lambda env: _power(base(env), exponent(env))
@@ -181,6 +205,36 @@ def _build_plan(plan: Plan) -> Fn:
             return total
         return extreme
     raise Untranslatable(kind)  # pragma: no cover - plans come from sympy_plan
+
+
+def _compare_zero(value: Any, relation: str) -> Any:
+    return _COMPARE[relation](value, 0)
+
+
+def _zero_gate(plan: Plan) -> Fn | None:
+    """For a factor of a product: a function giving where the factor is the literal 0 of a piece (a ``Piecewise``
+    branch or a Heaviside step that selects 0), else None.
+
+    In such a product the other factors may be infinite or undefined (sqrt'(0) in the derivative of
+    sqrt(maximum(x, 0)) for x < 0); the derivative there is 0, as autograd's masked backward of the piece gives.
+    Only literal zeros count: a factor that underflowed to 0 times an overflowed one stays NaN.
+    """
+    kind = plan[0]
+    if kind == "piecewise":
+        pieces = [(value == ("num", 0), _build_plan(condition)) for value, condition in plan[1]]
+        if not any(zero for zero, _ in pieces):
+            return None
+
+        def gate(env, pieces=pieces):
+            mask: Any = False
+            for zero, condition in reversed(pieces):
+                mask = _boolean_where(condition(env), zero, mask)
+            return mask
+        return gate
+    if kind == "heaviside":
+        a = _build_plan(plan[-1][0])
+        return lambda env: _compare_zero(a(env), "<=")
+    return None
 
 
 def _boolean_where(condition: Any, a: Any, b: Any) -> Any:

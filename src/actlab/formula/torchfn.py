@@ -2,7 +2,7 @@
 the SymPy derivative (derivative, vjp).  No code is generated from text; each node
 becomes a small closure over torch ops.
 
-:class:`actlab.nn.fused.Fused` (re-exported here) wraps such a function with ``torch.compile``
+:class:`actlab.fused.Fused` (re-exported here) wraps such a function with ``torch.compile``
 (one fused kernel), compiled lazily on the first call with a large tensor, with a one-time warning
 and eager fallback where compilation is unavailable or fails.
 """
@@ -19,10 +19,10 @@ from torch import Tensor
 
 from actlab.compile_policy import compile_enabled
 from actlab.formula.parse import FormulaError, Node
-from actlab.nn.fused import Fused
+from actlab.fused import Fused
 
 __all__ = [
-    "forward_function", "node_function", "vjp_function", "Fused",
+    "forward_function", "node_function", "derivative_function", "vjp_function", "Fused",
     "compile_enabled",
 ]
 
@@ -48,7 +48,16 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
 def _tensor(value: Any, env: Env) -> Tensor:
     if isinstance(value, Tensor):
         return value
-    return torch.full_like(env["x"], float(value))
+    return _full(env["x"], value)
+
+
+def _full(x: Tensor, value: Any) -> Tensor:
+    """A tensor like ``x`` filled with ``value``, rounded to x's dtype as an operation on tensors would round it: a
+    constant beyond the dtype's range (1e308 in float32) becomes ±inf, as ``1e308 * x`` does, not an error."""
+    value = float(value)
+    if x.dtype.is_floating_point and math.isfinite(value) and abs(value) > torch.finfo(x.dtype).max:
+        value = math.copysign(math.inf, value)
+    return torch.full_like(x, value)
 
 
 def _power(base: Any, exponent: Any) -> Any:
@@ -70,7 +79,8 @@ def _power(base: Any, exponent: Any) -> Any:
             return torch.sqrt(base)
         if exponent == -0.5:
             return torch.rsqrt(base)
-        return torch.pow(base, int(exponent) if float(exponent).is_integer() else exponent)
+        exponent = float(exponent)
+        return torch.pow(base, int(exponent) if exponent.is_integer() and abs(exponent) < 2**53 else exponent)
     return torch.pow(base, exponent)
 
 
@@ -81,7 +91,9 @@ def _where(condition: Any, a: Any, b: Any, env: Env) -> Any:
 
 
 # ------------------------------------------------------------ formula tree
-def _build(node: Node) -> Fn:
+def _build(node: Node, gate: bool = False) -> Fn:
+    """``gate``: the tree is a derivative, where a factor ``where(c, 0, ...)`` (a piece that selects the literal
+    0) makes a product 0 even where the other factor is infinite or undefined (as autograd's masked backward)."""
     kind = node.kind
     if kind in ("num", "const"):
         value = node.value
@@ -91,7 +103,19 @@ def _build(node: Node) -> Fn:
     if kind == "param":
         name = node.text
         return lambda env: env[name]
-    args = [_build(arg) for arg in node.args]
+    args = [_build(arg, gate) for arg in node.args]
+    if kind in ("*", "/") and gate:  # a quotient: only its numerator
+        gates = [_zero_gate(arg) for arg in (node.args if kind == "*" else node.args[:1])]
+        gates = [g for g in gates if g is not None]
+        if gates:
+            a, b = args
+
+            def product(env, a=a, b=b, gates=gates, divide=kind == "/"):
+                total = _divide(a(env), b(env)) if divide else a(env) * b(env)
+                for g in gates:
+                    total = _where(g(env), 0.0, total, env)
+                return total
+            return product
     if kind == "neg":
         (a,) = args
         return lambda env: -a(env)
@@ -132,6 +156,36 @@ def _build(node: Node) -> Fn:
     raise FormulaError(f"internal: no torch translation for {name!r}")  # pragma: no cover
 
 
+def _zero_gate(node: Node) -> Fn | None:
+    """Where the factor ``node`` is a ``where`` that selects a literal 0 (see :func:`_build`), else None."""
+    if node.kind != "call" or node.text != "where":
+        return None
+    condition, a, b = node.args
+    zero_a, zero_b = _literal_zero(a), _literal_zero(b)
+    if not (zero_a or zero_b):
+        return None
+    test = _build(condition)
+    inner_a = None if zero_a else _zero_gate(a)
+    inner_b = None if zero_b else _zero_gate(b)
+
+    def gate(env):
+        chosen = test(env)
+        left = True if zero_a else (inner_a(env) if inner_a else False)
+        right = True if zero_b else (inner_b(env) if inner_b else False)
+        if not isinstance(chosen, Tensor):
+            return left if chosen else right
+        return torch.where(chosen, _as_mask(left, chosen), _as_mask(right, chosen))
+    return gate
+
+
+def _literal_zero(node: Node) -> bool:
+    return node.kind == "num" and node.value == 0
+
+
+def _as_mask(value: Any, like: Tensor) -> Tensor:
+    return value if isinstance(value, Tensor) else torch.full_like(like, bool(value))
+
+
 def _divide(a: Any, b: Any) -> Any:
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         return a / b if b != 0 else math.nan
@@ -148,6 +202,12 @@ def node_function(tree: Node) -> Callable[..., Tensor]:
     return _finish(_build(tree))
 
 
+def derivative_function(tree: Node) -> Callable[..., Tensor]:
+    """A derivative tree (from :mod:`actlab.formula.chainrule`) as a torch function of x: a product with a piece
+    that selects 0 is 0 (see :func:`_build`)."""
+    return _finish(_build(tree, gate=True))
+
+
 def _finish(fn: Fn) -> Callable[..., Tensor]:
     def run(x: Tensor, **params: Any) -> Tensor:
         env: Env = {"x": x}
@@ -157,7 +217,7 @@ def _finish(fn: Fn) -> Callable[..., Tensor]:
             env[name] = value
         result = fn(env)
         if not isinstance(result, Tensor):
-            return torch.full_like(x, float(result))
+            return _full(x, result)
         if result.dtype != x.dtype:
             result = result.to(x.dtype)
         if result.shape != x.shape:

@@ -51,7 +51,7 @@ def animate(path: Path, dataset, trained: list[TrainedRow], summaries: list[dict
     frames = min(len(t.snapshots) for t in trained)
     if frames == 0:
         raise ActlabError("--animate: no snapshots were kept (train with snapshots > 0)")
-    epochs = trained[0].config.epochs
+    steps = trained[0].config.steps
     figure = boundary_figure(dataset, trained, summaries)
     FigureCanvasAgg(figure)
     writer = PillowWriter(fps=fps) if kind == "pillow" else FFMpegWriter(fps=fps)
@@ -61,7 +61,7 @@ def animate(path: Path, dataset, trained: list[TrainedRow], summaries: list[dict
                 epoch = trained[0].snapshots[i][0]
                 weights = [t.snapshots[i][1] for t in trained]
                 frame = [_at(dataset, t, s, w) for t, s, w in zip(trained, summaries, weights)]
-                draw_all(figure, dataset, trained, frame, weights=weights, subtitle=f"epoch {epoch} of {epochs}")
+                draw_all(figure, dataset, trained, frame, weights=weights, subtitle=f"step {epoch} of {steps}")
                 writer.grab_frame()
     except OSError as error:
         raise ActlabError(f"cannot write {path}: {error}") from None

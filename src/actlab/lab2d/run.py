@@ -1,6 +1,6 @@
 """``actlab boundary`` as a library call: load a toy set, train every activation × seed, summarise.
 
->>> result = run_boundary("circle", ["square", "relu"], BoundaryConfig(hidden=2, bias=False, epochs=300))
+>>> result = run_boundary("circle", ["square", "relu"], BoundaryConfig(hidden=2, bias=False, steps=300))
 >>> sorted(result.summaries[0])[:3]
 ['activation', 'bias', 'extrapolation_accuracy']
 """

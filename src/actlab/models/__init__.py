@@ -53,6 +53,7 @@ from actlab.models.init import (
     init_std,
     parse_init,
 )
+from actlab.nn import create
 from actlab.resolve import get
 from actlab.spec import ActivationSpec
 
@@ -336,16 +337,16 @@ def build(model_config: ModelConfig, spec_or_specs: Any, input_shape: Sequence[i
     if model.kind in MLP_MODELS:
         modules.append(nn.Flatten())
         for layer, layer_spec in zip(plan[:-1], specs):
-            modules += [nn.Linear(layer.shape[1], layer.shape[0], bias=bias), layer_spec.module(),
+            modules += [nn.Linear(layer.shape[1], layer.shape[0], bias=bias), create(layer_spec),
                         *_dropout(layer_spec, model.dropout, model.kind)]
         modules.append(nn.Linear(plan[-1].shape[1], plan[-1].shape[0], bias=bias))
     else:
         conv1, conv2, dense, out = plan
         modules += [
-            nn.Conv2d(conv1.shape[1], conv1.shape[0], CNN_KERNEL, bias=bias), spec.module(),
-            nn.Conv2d(conv2.shape[1], conv2.shape[0], CNN_KERNEL, bias=bias), spec.module(),
+            nn.Conv2d(conv1.shape[1], conv1.shape[0], CNN_KERNEL, bias=bias), create(spec),
+            nn.Conv2d(conv2.shape[1], conv2.shape[0], CNN_KERNEL, bias=bias), create(spec),
             nn.MaxPool2d(CNN_POOL), *_dropout(spec, model.dropout), nn.Flatten(),
-            nn.Linear(dense.shape[1], dense.shape[0], bias=bias), spec.module(),
+            nn.Linear(dense.shape[1], dense.shape[0], bias=bias), create(spec),
             *_dropout(spec, model.dense_dropout()),
             nn.Linear(out.shape[1], out.shape[0], bias=bias),
         ]

@@ -1,17 +1,14 @@
-"""torch layers built from activation specs: the autograd Function, modules, Maxout.
+"""torch layers built from activation specs: the factory, the autograd Function, modules, Maxout, PerNeuron.
 
-Layers that resolve activation *names* (``actlab.nn.per_neuron.PerNeuron``,
-``actlab.nn.alpha_dropout``) sit on :mod:`actlab.resolve` and are imported from
-their modules (or ``actlab.PerNeuron``): this package's ``__init__`` holds only
-what the resolver itself needs, so the two never import each other.
+>>> layer = create("gelu")  # or create(actlab.get("gelu"), impl="reference")
 """
 from __future__ import annotations
 
-from actlab import spec as _spec
+from actlab.nn.alpha_dropout import AlphaDropout
+from actlab.nn.factory import create
 from actlab.nn.function import apply, function_for
 from actlab.nn.maxout import Maxout
 from actlab.nn.modules import ActivationModule
+from actlab.nn.per_neuron import PerNeuron
 
-__all__ = ["ActivationModule", "Maxout", "apply", "function_for"]
-
-_spec.set_module_factory(ActivationModule)
+__all__ = ["ActivationModule", "AlphaDropout", "Maxout", "PerNeuron", "apply", "create", "function_for"]

@@ -6,7 +6,7 @@ slopes) and recomputes the derivative in backward from the spec's analytic
 formula (the one backward rule, :meth:`ActivationSpec.input_grad`).  Autograd never records the forward's intermediate tensors.
 
 ``function_for(spec, fused=True)`` (the ``impl="auto"`` module of an entry without a native op) runs the
-forward and the backward each as one ``torch.compile``-d kernel on large tensors (:class:`actlab.nn.fused.Fused`);
+forward and the backward each as one ``torch.compile``-d kernel on large tensors (:class:`actlab.fused.Fused`);
 formula specs' functions are fused already.
 """
 from __future__ import annotations
@@ -33,8 +33,8 @@ def function_for(spec: ActivationSpec, fused: bool = False) -> type[torch.autogr
     """The autograd Function class for ``spec`` (one per spec and ``fused``, cached).
 
     ``fused``: forward and backward compiled for large tensors (each one kernel; eager below
-    :data:`actlab.nn.fused.MIN_NUMEL` elements or when the job does not compile)."""
-    from actlab.nn.fused import Fused
+    :data:`actlab.fused.MIN_NUMEL` elements or when the job does not compile)."""
+    from actlab.fused import Fused
 
     return _function(spec, fused and not isinstance(spec.forward, Fused))
 
@@ -45,7 +45,7 @@ def _function(spec: ActivationSpec, fused: bool) -> type[torch.autograd.Function
     forward_fn = spec.forward
     input_grad = spec.input_grad
     if fused:
-        from actlab.nn.fused import Fused
+        from actlab.fused import Fused
 
         label = "".join(c if c.isalnum() else "_" for c in spec.name)
         forward_fn = Fused(forward_fn, f"{label}_forward", "module")

@@ -4,7 +4,7 @@ Two implementations behind one module: ``native`` (the spec's PyTorch op, torch'
 autograd: native speed) and ``reference`` (the generic Function: backward from the
 spec's analytic derivative, saves only the input).  ``impl="auto"`` takes the native op where
 the spec has one, else the generic Function with its forward and backward each compiled into one
-kernel for large tensors (:class:`actlab.nn.fused.Fused`).  The conformance suite checks
+kernel for large tensors (:class:`actlab.fused.Fused`).  The conformance suite checks
 that both agree (values and gradients, at kinks too).
 """
 from __future__ import annotations
@@ -15,9 +15,11 @@ import torch
 from torch import Tensor, nn
 
 from actlab.nn.function import function_for
-from actlab.spec import IMPLS, ActivationSpec
+from actlab.spec import ActivationSpec
 
-__all__ = ["ActivationModule"]
+__all__ = ["ActivationModule", "IMPLS"]
+
+IMPLS = ("auto", "native", "reference")  # see ActivationModule
 
 
 class ActivationModule(nn.Module):

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from actlab.analysis.palette import colors_for
+from actlab.palette import colors_for
 from actlab.report.stats import t_interval
 from actlab.report.summary import ReportData
 from actlab.store import EpochRow

@@ -127,17 +127,19 @@ def _reference(record: str, needle: str) -> str:
 
 
 def _relative_cost(name: str) -> float | None:
+    """The activation's time over native ReLU's, measured side by side (:mod:`actlab.analysis.cost`)."""
     import torch
 
-    from actlab.report.cost import _seconds_per_call
+    import actlab
+    from actlab.analysis.cost import _relative_cost as measured_ratio
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        mine, relu = _seconds_per_call(name, {}, (256, 256)), _seconds_per_call("relu", {}, (256, 256))
+        ratio, _ = measured_ratio(actlab.get(name), {})
     finally:
         torch.set_num_threads(threads)
-    return None if mine is None or not relu else round(mine / relu, 2)
+    return ratio
 
 
 def _apply_properties(c: Candidate, s: Situation) -> None:

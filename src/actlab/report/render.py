@@ -141,11 +141,13 @@ def build_view(data: ReportData, decision: Decision, figures: Sequence[tuple[str
         sections.append(_section("boundaries", "What each net learned (2-D)", figures=by_section["thumbnails"]))
     cost_header, cost_rows = _cost_table(data, decision)
     sections.append(_section("cost", "Cost", tables=[_table(cost_header, cost_rows, colors=colors)], after=[
-        "Activation time per epoch: the activation module (forward + backward) timed on one thread on a batch × width tensor "
-        "in this process, × hidden layers × steps per epoch — the time the activation itself adds, measured side "
-        "by side when the report was written (noisy on a loaded machine; within 10 % counts as equal in the "
-        "tie-break). Wall s / epoch: the grid engine trains all runs together and splits an epoch's time evenly, "
-        "so that column does not tell activations apart."]))
+        "Activation time per epoch: the activation module (forward + backward) timed when the sweep ran, on one "
+        "thread on a batch × width tensor, in interleaved rounds (the median per call), × hidden layers × steps per "
+        "epoch — the time the activation itself adds. ± spread: half the interquartile range of the rounds, scaled "
+        "alike; “within noise”: the interval (time ± spread) overlaps the cheapest one's, so the two cannot be told "
+        "apart (within noise or within 10 % counts as equal in the tie-break); “not measured”: the store holds no "
+        "timing (written before costs were stored). Wall s / epoch: the grid engine trains all runs together and "
+        "splits an epoch's time evenly, so that column does not tell activations apart."]))
     prop_header, prop_rows, prop_note = _property_table(data)
     props = _section("properties", "Properties of the compared activations")
     if prop_rows:
@@ -232,9 +234,11 @@ def write_report(run_dir: str | Path, *, margin: float | None = None, thumbnails
     """Write ``report.html`` (self-contained) and ``report.md`` (+ ``figures/*.png``). Returns the paths.
 
     ``margin``: the practical-equivalence margin (points of accuracy; % of the best loss for regression);
-    None: the sweep's ``margin`` option, else the default. ``cost``: seconds per epoch per label (measured
-    when None). ``thumbnails``: 2-D decision-boundary thumbnails on toy classification sets. ``out_dir``: where the
-    files go (default ``run_dir``; the store is only read, so a read-only sweep directory can be reported elsewhere).
+    None: the sweep's ``margin`` option, else the default. ``cost``: seconds per epoch per label (None: as the
+    sweep measured and stored them). ``thumbnails``: show the 2-D decision-boundary thumbnails the sweep stored
+    (toy classification sets). ``out_dir``: where the files go (default ``run_dir``; the store is only read, so a
+    read-only sweep directory can be reported elsewhere). Nothing is trained or timed: the same store gives the
+    same bytes.
     """
     run_dir = Path(run_dir)
     data = summarize(run_dir)
@@ -258,15 +262,14 @@ def write_report(run_dir: str | Path, *, margin: float | None = None, thumbnails
         figures.append(("lr_grid.png", "Mean best validation score per learning rate, per activation; circled: the "
                         "chosen rate (red: at an edge of the grid).", _png(_figure_lr(data, colors)), "lr"))
     if thumbnails:
-        from actlab.report.thumbnails import EPOCHS, HIDDEN, figure_thumbnails, is_toy_classification
+        from actlab.report.thumbnails import figure_thumbnails, recipe_text
 
-        if is_toy_classification(data):
-            fig = figure_thumbnails(data, colors)
-            if fig is not None:
-                figures.append(("boundaries.png", f"Decision boundary per activation, from the boundary lab's net "
-                                f"(1 hidden layer of {HIDDEN} units, {EPOCHS} full-batch Adam steps, seed 0 — not "
-                                "the compared runs, whose weights are not stored): shading P(class 1), black the "
-                                "learned boundary, dashed green the true one.", _png(fig), "thumbnails"))
+        fig = figure_thumbnails(data, colors)
+        if fig is not None:
+            figures.append(("boundaries.png", f"Decision boundary per activation, from the boundary lab's net "
+                            f"({recipe_text(data)}; trained when the sweep ran — not the compared runs, whose "
+                            "weights are not stored): shading P(class 1), black the learned boundary, dashed green "
+                            "the true one.", _png(fig), "thumbnails"))
     for name, _, png, _ in figures:
         (figures_dir / name).write_bytes(png)
     view = build_view(data, decision, figures, colors)

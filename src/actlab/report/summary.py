@@ -36,6 +36,7 @@ from actlab.errors import ActlabError
 from actlab.report.failure import Baseline, failure_reason, stored_baseline
 from actlab.report.stats import ALPHA, _finite, _mean, _std, bounded_interval, holm, paired_t_pvalue
 from actlab.store import EpochRow, RunRow, Store
+from actlab.store.measured import CostRow, ThumbnailFrame, ThumbnailRow, read_costs, read_thumbnails
 
 MNIST_THRESHOLD = 0.97
 RELATIVE_THRESHOLD = 0.9
@@ -80,6 +81,9 @@ class ReportData:
     status_counts: dict[str, int]
     baseline: Baseline | None = None
     failures: dict[str, str] = field(default_factory=dict)  # run id → why it failed to learn, every run
+    costs: dict[str, CostRow] = field(default_factory=dict)  # label → module cost timed when the sweep ran
+    thumbnail_frame: ThumbnailFrame | None = None  # the 2-D thumbnails drawn when the sweep ran (None: none)
+    thumbnails: dict[str, ThumbnailRow] = field(default_factory=dict)
 
     @property
     def all_failed(self) -> bool:
@@ -92,7 +96,8 @@ class ReportData:
         return "test accuracy" if self.classification else "test loss"
 
 
-def _load(run_dir: Path) -> tuple[dict[str, Any], list[RunRow], dict[str, list[EpochRow]], dict[str, int]]:
+def _load(run_dir: Path) -> tuple[dict[str, Any], list[RunRow], dict[str, list[EpochRow]], dict[str, int],
+                                  dict[str, Any]]:
     with Store(run_dir, readonly=True) as store:
         sweep = store.sweep()
         if sweep is None:
@@ -102,13 +107,15 @@ def _load(run_dir: Path) -> tuple[dict[str, Any], list[RunRow], dict[str, list[E
         for row in store.epochs():
             epochs[row.run_id].append(row)
         counts = store.status_counts()
-    return sweep, runs, dict(epochs), counts
+        frame, thumbnails = read_thumbnails(store)
+        measured = {"costs": read_costs(store), "thumbnail_frame": frame, "thumbnails": thumbnails}
+    return sweep, runs, dict(epochs), counts, measured
 
 
 def summarize(run_dir: str | Path) -> ReportData:
     """Everything the report shows, computed from the store."""
     run_dir = Path(run_dir)
-    sweep, runs, epochs, counts = _load(run_dir)
+    sweep, runs, epochs, counts, measured = _load(run_dir)
     config = sweep["config"]
     task = config.get("task")
     if task is None:  # older stores: infer from what was recorded
@@ -193,7 +200,7 @@ def summarize(run_dir: str | Path) -> ReportData:
 
     _significance(summaries, best, classification)
     return ReportData(run_dir, sweep, runs, epochs, classification, summaries, best, threshold,
-                      threshold_text, lr_grid, counts, baseline, failures)
+                      threshold_text, lr_grid, counts, baseline, failures, **measured)
 
 
 def _threshold(config: Mapping[str, Any], summaries: list[ActivationSummary], classification: bool) -> tuple[float | None, str]:

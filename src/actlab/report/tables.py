@@ -126,13 +126,20 @@ def _effect_table(data: ReportData, decision: Decision) -> tuple[list[str], list
 def _cost_table(data: ReportData, decision: Decision) -> tuple[list[str], list[list[str]]]:
     costs = {k: v for k, v in decision.cost.items() if v is not None}
     cheapest = min(costs.values()) if costs else None
-    header = ["activation", "activation time per epoch (measured)", "× the cheapest", "wall s / epoch (grid share)"]
+    header = ["activation", "activation time per epoch (measured)", "± spread", "× the cheapest",
+              "wall s / epoch (grid share)"]
     rows = []
     for s in data.summaries:
         value = decision.cost.get(s.label)
-        rows.append([s.label, "—" if value is None else f"{1000 * value:.1f} ms",
-                     "—" if value is None or not cheapest else f"{value / cheapest:.2f}",
-                     _fmt(s.seconds_per_epoch, 3)])
+        spread = decision.cost_spread.get(s.label)
+        if value is None or not cheapest:
+            ratio = "—"
+        elif decision.within_noise.get(s.label):
+            ratio = f"{value / cheapest:.2f} (within noise)"
+        else:
+            ratio = f"{value / cheapest:.2f}"
+        rows.append([s.label, "not measured" if value is None else f"{1000 * value:.1f} ms",
+                     "—" if spread is None else f"{1000 * spread:.1f} ms", ratio, _fmt(s.seconds_per_epoch, 3)])
     return header, rows
 
 

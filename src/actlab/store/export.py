@@ -6,7 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from actlab.store.atomic import replacing, staged_directory
 from actlab.store.db import Store, make_dir
+
+AGAIN = "run the export again"  # what to do after a full disk or a file-size limit: nothing half-written is left
 
 # ----------------------------------------------------------------- export
 _RUN_COLUMNS = (
@@ -84,7 +87,7 @@ def to_csv(run_dir: str | Path, out_dir: str | Path, last_steps: int | None = No
     tables += [("layers.csv", _LAYER_CSV_COLUMNS, layers)] if layers else []
     for name, columns, rows in tables:
         path = out / name
-        with path.open("w", newline="", encoding="utf-8") as handle:
+        with replacing(path, again=AGAIN) as temporary, temporary.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(columns))
             writer.writeheader()
             writer.writerows(rows)
@@ -118,7 +121,8 @@ def to_parquet(run_dir: str | Path, out_dir: str | Path) -> list[Path]:
         schema = pa.schema(fields)
         table = pa.Table.from_pylist(rows, schema=schema) if rows else schema.empty_table()
         path = out / name
-        pq.write_table(table, path)
+        with replacing(path, again=AGAIN) as temporary:
+            pq.write_table(table, temporary)
         written.append(path)
     return written
 
@@ -208,23 +212,23 @@ def to_tensorboard(run_dir: str | Path, log_dir: str | Path) -> list[Path]:
         while name in used:
             name += "_"
         used.add(name)
-        for stale in (out / name).glob("events.out.tfevents.*"):  # a re-export replaces, never doubles, the curves
-            stale.unlink()
-        writer = SummaryWriter(log_dir=str(out / name))
-        try:
-            for row in epochs[run.run_id]:
-                for tag in ("train_loss", "val_loss", "val_accuracy"):
-                    value = getattr(row, tag)
-                    if value is not None:
-                        writer.add_scalar(tag, value, global_step=row.epoch)
-            _write_layer_stats(writer, layer_stats[run.run_id])
-            if run.run_id in clipping:
-                steps, clipped = clipping[run.run_id]
-                writer.add_scalar("clipped_fraction", clipped / steps if steps else 0.0, global_step=steps)
-            _write_hparams(writer, run, epochs[run.run_id], config)
-            if run.status == "diverged":
-                writer.add_text("status", f"diverged at epoch {run.diverged_epoch}, step {run.diverged_step}: {run.reason}")
-        finally:
-            writer.close()
+        # a re-export replaces, never doubles, the curves; a failed one leaves the previous ones in place
+        with staged_directory(out / name, "events.out.tfevents.*", again=AGAIN) as staging:
+            writer = SummaryWriter(log_dir=str(staging))
+            try:
+                for row in epochs[run.run_id]:
+                    for tag in ("train_loss", "val_loss", "val_accuracy"):
+                        value = getattr(row, tag)
+                        if value is not None:
+                            writer.add_scalar(tag, value, global_step=row.epoch)
+                _write_layer_stats(writer, layer_stats[run.run_id])
+                if run.run_id in clipping:
+                    steps, clipped = clipping[run.run_id]
+                    writer.add_scalar("clipped_fraction", clipped / steps if steps else 0.0, global_step=steps)
+                _write_hparams(writer, run, epochs[run.run_id], config)
+                if run.status == "diverged":
+                    writer.add_text("status", f"diverged at epoch {run.diverged_epoch}, step {run.diverged_step}: {run.reason}")
+            finally:
+                writer.close()
         written.extend(sorted((out / name).glob("events.out.tfevents.*")))
     return written

@@ -120,8 +120,44 @@ CREATE TABLE IF NOT EXISTS result_points (
 );
 """
 
+# version 5: what the report shows but does not compute, measured once when the sweep ran
+# (``actlab.store.measured``): each activation's module cost, and the 2-D decision-boundary thumbnails
+_V5 = """
+CREATE TABLE IF NOT EXISTS cost (
+    label       TEXT PRIMARY KEY,  -- as in runs.label
+    activation  TEXT NOT NULL,
+    params      TEXT NOT NULL DEFAULT '{}',  -- JSON
+    batch       INTEGER NOT NULL,  -- the timed tensor: batch × width
+    width       INTEGER NOT NULL,
+    layers      INTEGER NOT NULL,  -- hidden layers the activation runs in
+    median      REAL,              -- seconds per forward + backward call, median over the rounds
+    spread      REAL,              -- half the interquartile range of the rounds
+    best        REAL,              -- the fastest round
+    rounds      TEXT NOT NULL DEFAULT '[]',  -- JSON: seconds per call in each round
+    calls       INTEGER NOT NULL,  -- calls per round
+    threads     INTEGER NOT NULL,
+    load        REAL,              -- 1-minute load average when timed (NULL where unknown)
+    measured    TEXT NOT NULL      -- ISO 8601, UTC
+);
+CREATE TABLE IF NOT EXISTS thumbnail_frame (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    dataset     TEXT NOT NULL,
+    recipe      TEXT NOT NULL,     -- JSON: how the thumbnails' nets were trained
+    window      TEXT NOT NULL,     -- JSON [x0 min, x0 max, x1 min, x1 max]
+    grid        INTEGER NOT NULL,  -- grid points per side
+    points      TEXT NOT NULL,     -- JSON [[x0, x1, class], ...]: the training points
+    truth       BLOB               -- float32 grid × grid: the true boundary's function (0 on it), or NULL
+);
+CREATE TABLE IF NOT EXISTS thumbnails (
+    label         TEXT PRIMARY KEY,
+    activation    TEXT NOT NULL,   -- what the lab trained (an --act value of actlab boundary)
+    test_accuracy REAL,
+    probabilities BLOB             -- float32 grid × grid: P(class 1); NULL when the lab cannot train it
+);
+"""
+
 # each entry: the SQL that takes a store from version i to i + 1 (statements separated by ";\n")
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from actlab.errors import ActlabError
+from actlab.errors import ActlabError, storage_error
 
 __all__ = ["LOCK_NAME", "SweepLock", "SweepLocked", "holder"]
 
@@ -61,11 +61,16 @@ class SweepLock:
         from actlab.store.db import make_dir
 
         make_dir(self.run_dir)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:  # a directory (or lock file) this user may not write, a full disk
+            raise storage_error(self.path, error, elsewhere="use another --out (a directory you may write)") from None
         try:
             self._lock(fd)
-        except BaseException:
+        except BaseException as error:
             os.close(fd)
+            if isinstance(error, OSError):
+                raise storage_error(self.path, error, elsewhere="use another --out") from None
             raise
         self._fd = fd
         return self

@@ -98,6 +98,12 @@ def _resolve_activations(items: Sequence[str]) -> list[Activation]:
                 f"formula with its parameter values first (actlab define my_act \"{text.strip()}\" --param {param}=VALUE "
                 f"--save, then --acts my_act)"
             ) from None
+        if spec.source == "formula":  # training runs in float32: a constant beyond its range would be inf there
+            from actlab.formula import float32_problem
+
+            problem = float32_problem(spec)
+            if problem:
+                raise ActlabError(f"--acts item {text.strip()!r}: {problem}")
         label = spec.name if spec.source == "catalog" else text.strip()
         if label in seen:
             raise ActlabError(f"activation {text!r} is listed twice (as {seen[label]!r} too)")

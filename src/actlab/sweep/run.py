@@ -35,14 +35,14 @@ class Outcome:
     total: int
     finished: int  # runs that ended (finished or diverged), including earlier sessions
     diverged: list[str] = field(default_factory=list)  # run ids
-    trained: int = 0  # runs trained to their end in this session
-    skipped: int = 0  # runs already done before this session
+    trained: int = 0  # runs trained to their end by this call
+    skipped: int = 0  # runs already done before this call
     interrupted: bool = False
     seconds: float = 0.0
     resume_command: str = ""
     epochs_stored: int = 0  # epoch rows in the store (all runs, all sessions)
     epochs_planned: int = 0  # what the sweep needs (runs × epochs, less what diverged runs skip)
-    extended_from: int | None = None  # the previous epoch budget when this session extended the sweep
+    extended_from: int | None = None  # the previous epoch budget when this call extended the sweep
 
 
 class _StopFlag:
@@ -136,8 +136,10 @@ def run_sweep(
     except StorageError as error:  # a full disk, an I/O error: what was committed stays; say how to go on
         if error.kind not in ("full", "io"):
             raise
-        raise StorageError(f"{error}: {reproduce_command(plan.config, resume=True)}", path=error.path,
-                           kind=error.kind) from None
+        from actlab.store.going_on import after_failed_write
+
+        raise after_failed_write(error, plan.out, resume=reproduce_command(plan.config, resume=True),
+                                 again=reproduce_command(plan.config)) from None
     finally:
         from actlab.compile_policy import set_job_compile
 
@@ -222,6 +224,10 @@ def _run_locked(plan: Plan, command: str, on_event: Callable[[Any], None] | None
                 if isinstance(result, (RunEnd, RunDiverged)):
                     record(result, notify=False)
         _conclude(store, plan, outcome, started, flag.set, results, set(todo))
+        if not flag.set:  # what the report shows but does not compute: module cost, 2-D thumbnails (not training time)
+            from actlab.sweep.measure import measure_sweep
+
+            measure_sweep(store, plan, should_stop=flag)
     finally:
         store.close()
     return outcome

@@ -63,7 +63,7 @@ class TuneOutcome:
     settings: dict[str, dict[str, Any]] = field(default_factory=dict)  # label → its best settings
     comparison: Any = None  # actlab.sweep.run.Outcome of the comparison (None until it ran)
     interrupted: bool = False
-    trials_run: int = 0  # trials ended in this session
+    trials_run: int = 0  # trials ended by this call
     search_seconds: float = 0.0
     resume_command: str = ""
 

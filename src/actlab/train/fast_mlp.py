@@ -8,8 +8,8 @@ layers ``(M, in, out)``, biases ``(M, 1, out)``.  What makes it fast:
   gradient one GEMM ``X_s[:, lo:hi]ᵀ dZ_r`` written straight into rows lo:hi of the gradient buffer; ``X_s``
   is the batch of the run's seed.  Input columns outside [lo, hi) are zero in the whole batch (MNIST's top
   and bottom border rows: ~1/9 of 784), so they add nothing to ``Z`` and their gradient rows are exactly 0.
-  A range is a view of the stacked weights (no gather, no transpose, no scatter: the per-seed-group GEMM
-  over the nonzero columns that this replaced spent as long moving weights as multiplying them).  On a GPU
+  A range is a view of the stacked weights (no gather, no transpose, no scatter: a shared per-seed-group GEMM
+  over the gathered nonzero columns spends as long moving weights as multiplying them).  On a GPU
   layer 1 is one batched GEMM over all runs instead (no host sync, no per-run loop).
 * **bfloat16 matmuls** (``precision="bf16"``): GEMM operands in bfloat16, as
   ``torch.autocast`` does; weights, gradients, activations and losses stay float32.

@@ -3,11 +3,9 @@
 On a CPU each run's two convolutions are convolutions of its own (channels-last), and each activation group
 (the runs that share an activation, a contiguous slice of the grid) is max-pooled, dropped out and flattened
 together.  On other devices a group's convolutions are one grouped convolution (``groups`` = the group's
-runs: fewer kernel launches).  Measured (conv 32→64 3×3 on 128 images of 26×26, 18 models, forward +
-backward, 2-core Xeon with AVX-512, quiet): one convolution per model 0.62 s (2 threads) / 1.18 s (1 thread),
-grouped by 3 0.87 s / 1.17 s, grouped by 18 0.87 s / 1.57 s, per model on channel slices of a grouped
-tensor 0.97 s / 1.70 s (oneDNN copies the strided slices).  Earlier, under heavy load: grouped contiguous
-8.3 s, grouped channels-last 5.4 s, one conv per model 5.3 s.
+runs: fewer kernel launches).  On a CPU grouped convolutions parallelise worse than one convolution per
+model, and per-model convolutions on channel slices of a grouped tensor make oneDNN copy the strided slices
+(``benchmarks/bench_cnn.py``; the timings are on the docs site's benchmarks page).
 """
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ from torch import Tensor
 
 __all__ = ["Task", "task_kind", "prepare_targets", "per_model_loss", "correct_count", "epoch_order", "batches", "baseline_of"]
 
-Task = str  # "multiclass" | "binary" | "regression"
+Task = str  # "multiclass" | "binary" | "regression" | "multiclass-sigmoid"
 
 
 def task_kind(dataset) -> Task:
@@ -23,7 +23,7 @@ def task_kind(dataset) -> Task:
 
 def prepare_targets(y: Tensor, kind: Task) -> Tensor:
     """Targets in the dtype/shape the loss wants: int64 (B,), float (B,), float (B, k)."""
-    if kind == "multiclass":
+    if kind in ("multiclass", "multiclass-sigmoid"):
         return y.reshape(-1).long()
     if kind == "binary":
         return y.reshape(-1).float()
@@ -35,11 +35,16 @@ def per_model_loss(output: Tensor, target: Tensor, kind: Task) -> Tensor:
     """Mean loss over the batch for each leading index of ``output`` (shape ``(..., B, out)``).
 
     multiclass: cross-entropy of logits (softmax); binary: BCE with logits of one
-    output (sigmoid); regression: mean squared error over batch and targets.
+    output (sigmoid); multiclass-sigmoid: one sigmoid per class with one-hot targets,
+    Σ_j BCE over the classes (Nielsen's cross-entropy; ``actlab diagnose --preset nielsen``);
+    regression: mean squared error over batch and targets.
     ``target`` has shape ``(..., B)`` (classes) or ``(..., B, k)`` (regression),
     broadcast against ``output``'s leading dims.
     """
     lead = output.shape[:-2]
+    if kind == "multiclass-sigmoid":  # one sigmoid per class, one-hot targets: Σ_j BCE, mean over the batch
+        target = F.one_hot(target.expand(*lead, target.shape[-1]), output.shape[-1]).to(output.dtype)
+        return F.binary_cross_entropy_with_logits(output, target, reduction="none").sum(-1).mean(-1)
     if kind == "multiclass":
         target = target.expand(*lead, target.shape[-1])
         losses = F.cross_entropy(output.reshape(-1, output.shape[-1]), target.reshape(-1), reduction="none")
@@ -54,7 +59,7 @@ def per_model_loss(output: Tensor, target: Tensor, kind: Task) -> Tensor:
 
 def correct_count(output: Tensor, target: Tensor, kind: Task) -> Tensor | None:
     """Number of correct predictions per leading index (None for regression)."""
-    if kind == "multiclass":
+    if kind in ("multiclass", "multiclass-sigmoid"):
         return (output.argmax(-1) == target).sum(-1)
     if kind == "binary":
         return ((output[..., 0] > 0) == (target > 0.5)).sum(-1)

@@ -218,7 +218,7 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2) -> FastAPI:
         session = session_or_404(session_id)
         with session.lock:
             if not 0 <= net < len(session.playground.runs):
-                raise HTTPException(404, f"no net {net} in this session")
+                raise HTTPException(404, f"no net {net} in this playground session")
             return session.playground.export(net)
 
     @app.get("/api/session/{session_id}/model.pt")

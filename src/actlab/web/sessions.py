@@ -186,7 +186,7 @@ class Session:
         s = self.state
         if s["dataset"] == "upload":
             if self.upload is None:
-                raise PlayError("no uploaded data in this session")
+                raise PlayError("no uploaded data in this playground session")
             return self.upload
         return make_data(s["dataset"], n=self.limits.default_points, noise=s["noise"], ratio=s["ratio"], seed=s["seed"])
 

@@ -2,7 +2,10 @@
 
 Everything here is plain library code (no web): :func:`make_data` builds the
 2-D sets, :class:`Playground` holds one or two nets (side by side) trained on
-the same data, and :meth:`Playground.frame` returns what the page draws.
+the same data, and :meth:`Playground.frame` returns what the page draws.  The
+steps themselves are the sequential engine's (:class:`actlab.train.live.LiveRun`):
+the playground picks each epoch's mini-batches and the engine steps every net
+through them.
 
 Per-neuron layers are :class:`actlab.nn.per_neuron.PerNeuron`; the feature-space and
 gradient-flow panels are in :mod:`actlab.web.panels`.
@@ -22,6 +25,8 @@ from torch import nn
 import actlab
 import actlab.data  # the toy 2-D sets
 from actlab.nn.per_neuron import PerNeuron
+from actlab.train.config import TrainConfig
+from actlab.train.live import LiveRun
 from actlab.web.export import snippet
 from actlab.web.panels import _hidden, encode_grid, feature_space, gradient_flow
 
@@ -218,7 +223,7 @@ class Settings:
 @dataclass
 class Run:
     net: nn.Sequential
-    optimizer: torch.optim.Optimizer
+    live: LiveRun  # the net's optimiser and its steps
     history: list[tuple[int, float, float]] = field(default_factory=list)
     flow: list[dict[str, float]] = field(default_factory=list)
 
@@ -235,9 +240,10 @@ class Playground:
         if settings.compare:
             layer_sets.append(tuple(tuple(settings.compare for _ in units) for units in settings.layers))
         self.runs = []
+        schedule = TrainConfig(optimizer="sgd", lr=settings.learning_rate, momentum=0.0)  # plain SGD
         for layers in layer_sets:
             net = build_net(len(settings.features), layers, settings.seed)
-            self.runs.append(Run(net, torch.optim.SGD(net.parameters(), lr=settings.learning_rate)))
+            self.runs.append(Run(net, LiveRun(net, schedule, self.loss, self._penalty)))
         self.generator = torch.Generator().manual_seed(settings.seed)
         for run in self.runs:
             run.history.append((0, *self._losses(run.net)))
@@ -312,13 +318,8 @@ class Playground:
         batches = [order[i:i + size] for i in range(0, n, size)]
         for run in self.runs:
             before = [m.weight.detach().clone() for m in run.net if isinstance(m, nn.Linear)]
-            net, optimizer = run.net, run.optimizer
-            for index in batches:
-                optimizer.zero_grad(set_to_none=True)
-                loss = self.loss(net(self.f_train[index]), self.data.y_train[index]) + self._penalty(net)
-                loss.backward()
-                optimizer.step()
-            run.flow = gradient_flow(net, self.f_train, lambda out: self.loss(out, self.data.y_train), before)
+            run.live.train_batches(self.f_train, self.data.y_train, batches)
+            run.flow = gradient_flow(run.net, self.f_train, lambda out: self.loss(out, self.data.y_train), before)
         self.epoch += 1
         for run in self.runs:
             run.history.append((self.epoch, *self._losses(run.net)))
@@ -326,8 +327,7 @@ class Playground:
     def set_learning_rate(self, rate: float) -> None:
         self.settings.learning_rate = rate
         for run in self.runs:
-            for group in run.optimizer.param_groups:
-                group["lr"] = rate
+            run.live.set_learning_rate(rate)
 
     # -------------------------------------------------------------- frames
     @torch.no_grad()

@@ -1,0 +1,33 @@
+// Sort a table.actlab-sortable by clicking a header: numbers by the cell's data-sort value, text alphabetically.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("table.actlab-sortable").forEach((table) => {
+    const headers = Array.from(table.querySelectorAll("thead th"));
+    headers.forEach((th, column) => {
+      th.setAttribute("role", "button");
+      th.tabIndex = 0;
+      const sort = () => {
+        const ascending = th.getAttribute("aria-sort") !== "ascending";
+        headers.forEach((h) => h.removeAttribute("aria-sort"));
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        const numeric = th.dataset.type === "number";
+        const key = (row) => {
+          const cell = row.children[column];
+          const raw = cell.dataset.sort !== undefined ? cell.dataset.sort : cell.textContent.trim();
+          if (!numeric) return raw.toLowerCase();
+          const value = parseFloat(raw);
+          return Number.isNaN(value) ? -Infinity : value;
+        };
+        const body = table.tBodies[0];
+        const rows = Array.from(body.rows);
+        rows.sort((a, b) => {
+          const x = key(a), y = key(b);
+          const order = x < y ? -1 : x > y ? 1 : 0;
+          return ascending ? order : -order;
+        });
+        rows.forEach((row) => body.appendChild(row));
+      };
+      th.addEventListener("click", sort);
+      th.addEventListener("keydown", (event) => { if (event.key === "Enter") sort(); });
+    });
+  });
+});
