@@ -277,3 +277,51 @@ def test_sigint_stops_cleanly_with_resume_hint(tmp_path):
     conn = _db(out)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
+
+
+def test_steps_budget_step_losses_and_export(tmp_path, capsys):
+    """--steps N trains exactly N steps; --log-every-step stores each; export writes steps.csv and step scores."""
+    import csv
+
+    out = tmp_path / "s"
+    assert main(["compare", "--dataset", "moons", "--subset", "300", "--width", "8", "--seeds", "2",
+                 "--acts", "relu,tanh", "--steps", "11", "--eval-every", "5", "--batch-size", "32",
+                 "--log-every-step", "--report-at", "final", "--quiet", "--out", str(out)]) == 0
+    conn = _db(out)
+    try:
+        steps = conn.execute("SELECT run_id, COUNT(*), MIN(step), MAX(step) FROM steps GROUP BY run_id").fetchall()
+        assert sorted(row[1:] for row in steps) == [(11, 1, 11)] * 4
+        points = conn.execute("SELECT criterion, COUNT(*) FROM result_points GROUP BY criterion").fetchall()
+        assert dict(points) == {"best-val-loss": 4, "best-val-acc": 4, "final": 4}
+        evals = conn.execute("SELECT DISTINCT epoch, step FROM epochs ORDER BY epoch").fetchall()
+        assert evals == [(1, 5), (2, 10), (3, 11)]
+        reported = conn.execute("SELECT results.test_loss, result_points.test_loss FROM results JOIN result_points"
+                                " USING (run_id) WHERE criterion = 'final'").fetchall()
+        assert all(a == b for a, b in reported)  # --report-at final: results hold the final point
+    finally:
+        conn.close()
+    capsys.readouterr()
+    assert main(["export", str(out), "--csv", str(tmp_path / "csv"), "--last-steps", "3"]) == 0
+    assert "mean training loss of the last 3 steps" in capsys.readouterr().out
+    with (tmp_path / "csv" / "steps.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["run_id", "step", "train_loss"] and len(rows) == 44
+    with (tmp_path / "csv" / "step_scores.csv").open() as handle:
+        scores = {row["run_id"]: float(row["mean_train_loss"]) for row in csv.DictReader(handle)}
+    run = rows[0]["run_id"]
+    last = [float(r["train_loss"]) for r in rows if r["run_id"] == run][-3:]
+    assert scores[run] == pytest.approx(sum(last) / 3)
+
+
+def test_val_size_zero_says_the_test_split_is_read_at_the_end(tmp_path, capsys):
+    out = tmp_path / "v"
+    assert main(["compare", "--dataset", "mnist1d", "--subset", "300", "--depth", "0", "--seeds", "1",
+                 "--acts", "identity", "--epochs", "2", "--val-size", "0", "--report-at", "final", "--no-bias",
+                 "--quiet", "--out", str(out)]) == 0
+    assert "test split is read only" in capsys.readouterr().err
+    conn = _db(out)
+    try:
+        assert conn.execute("SELECT COUNT(*) FROM epochs WHERE val_loss IS NOT NULL").fetchone()[0] == 0
+        assert conn.execute("SELECT criterion FROM result_points").fetchall() == [("final",)]
+    finally:
+        conn.close()

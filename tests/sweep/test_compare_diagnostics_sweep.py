@@ -78,7 +78,7 @@ def test_csv_export_has_the_layer_rows(sweep_dir, tmp_path):
     from actlab.store import to_csv
 
     written = to_csv(sweep_dir, tmp_path / "csv")
-    assert [p.name for p in written] == ["runs.csv", "epochs.csv", "layers.csv"]
+    assert [p.name for p in written] == ["runs.csv", "epochs.csv", "points.csv", "layers.csv"]
     rows = list(csv.DictReader((tmp_path / "csv" / "layers.csv").open()))
     assert len(rows) == 4 * 3 * 3 and rows[0]["epoch"] == "0" and float(rows[0]["speed"]) >= 0
 

@@ -50,9 +50,28 @@ NON_DEFAULT = {
     "device": "cpu",
     "compile": "off",
     "out": "runs/x y",
+    "steps": 301,
+    "eval_every": 100,
+    "val_size": 0,
+    "report_at": "final",
+    "log_every_step": True,
+    "nesterov": True,
+    "adam_beta1": 0.8,
+    "adam_beta2": 0.99,
+    "eps": 1e-6,
+    "rmsprop_alpha": 0.4,
+    "rmsprop_momentum": 0.5,
+    "rmsprop_centered": True,
+    "weight_scale": 0.5,
+    "bias_init": 0.1,
+    "no_bias": True,
 }
 # options that exclude another one (the CLI refuses both at once)
-EXCLUSIVE = {"lr": "lr_grid", "lr_grid": "lr", "clip_value": "clip_norm", "clip_norm": "clip_value"}
+EXCLUSIVE = {"lr": "lr_grid", "lr_grid": "lr", "clip_value": "clip_norm", "clip_norm": "clip_value",
+             "steps": "epochs", "no_bias": "bias_init"}
+# the optimizer an option is for
+FOR_OPTIMIZER = {"momentum": "sgd", "nesterov": "sgd", "adam_beta1": "adam", "adam_beta2": "adam", "eps": "adam",
+                 "rmsprop_alpha": "rmsprop", "rmsprop_momentum": "rmsprop", "rmsprop_centered": "rmsprop"}
 
 
 def _parse(command: str) -> dict:
@@ -77,8 +96,8 @@ def test_every_option_has_a_non_default_value_here():
 @pytest.mark.parametrize("key", [option.key for option in OPTIONS])
 def test_option_round_trips_through_the_reproduce_command(key):
     given = {key: NON_DEFAULT[key]}
-    if key == "momentum":
-        given["optimizer"] = "sgd"  # momentum only applies to SGD
+    if key in FOR_OPTIMIZER:
+        given["optimizer"] = FOR_OPTIMIZER[key]  # momentum only applies to SGD, beta1 to Adam...
     config = resolve_config(given)
     command = reproduce_command(config)
     again = resolve_config(_parse(command))
@@ -87,7 +106,8 @@ def test_option_round_trips_through_the_reproduce_command(key):
 
 
 def test_all_options_together_round_trip():
-    given = {k: v for k, v in NON_DEFAULT.items() if k not in ("lr", "clip_norm")}
+    given = {k: v for k, v in NON_DEFAULT.items() if k not in ("lr", "clip_norm", "epochs", "bias_init")
+             and FOR_OPTIMIZER.get(k, "sgd") == "sgd"}
     config = resolve_config(given)
     assert resolve_config(_parse(reproduce_command(config))) == config
 
@@ -142,3 +162,46 @@ def test_a_binary_or_directory_config_file_is_a_clear_error(tmp_path, content):
         path.write_bytes(content)
     with pytest.raises(ActlabError, match="g.toml"):
         load_toml(path)
+
+
+def test_new_options_at_their_defaults_leave_the_fingerprint_alone():
+    """Stores written before the step budget, the init and optimiser options existed keep their fingerprint."""
+    from actlab.sweep.options import OPTIONS as ROWS
+
+    config = resolve_config({"dataset": "moons", "acts": ["relu"]})
+    older = {k: v for k, v in identity_of(config).items()
+             if not next(o for o in ROWS if o.key == k).omit_default}
+    assert identity_of(config) == older
+    assert identity_of(resolve_config({"steps": 301}))["steps"] == 301  # set: it counts
+
+
+@pytest.mark.parametrize("given, match", [
+    ({"rmsprop_alpha": 0.4}, "--rmsprop-alpha is for --optimizer rmsprop; adam does not use it"),
+    ({"optimizer": "sgd", "adam_beta1": 0.5}, "--adam-beta1 is for --optimizer adam"),
+    ({"optimizer": "adam", "nesterov": True}, "--nesterov is for --optimizer sgd"),
+    ({"epochs": 3, "steps": 10}, "--epochs or --steps, not both"),
+])
+def test_an_option_for_another_optimizer_or_budget_is_refused(given, match):
+    from actlab.errors import ActlabError
+
+    with pytest.raises(ActlabError, match=match):
+        resolve_config(given)
+
+
+def test_toml_takes_the_new_keys(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('optimizer = "rmsprop"\nrmsprop-alpha = 0.4\nsteps = 301\nreport-at = "final"\n'
+                    'log-every-step = true\nno-bias = true\ninit = "torch-default"\ndepth = 0\n')
+    config = resolve_config(config_file=path)
+    options = train_options(config)
+    assert options["rmsprop_alpha"] == 0.4 and options["steps"] == 301 and options["bias"] is False
+    assert options["init"] == "torch-default" and options["depth"] == 0 and options["log_every_step"] is True
+
+
+@pytest.mark.parametrize("path", sorted((__import__("pathlib").Path(__file__).parents[2] / "examples").glob("*.toml")),
+                         ids=lambda p: p.name)
+def test_every_example_recipe_resolves(path):
+    config = resolve_config(config_file=path)
+    from actlab.train import TrainConfig
+
+    TrainConfig(**train_options(config)).validate()

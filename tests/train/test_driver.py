@@ -144,3 +144,33 @@ def test_resume_mid_budget_equals_uninterrupted(tmp_path):
     resumed = train_runs(make_dataset(), config, RUNS, checkpoints=CheckpointDir(tmp_path))
     for run_id, end in reference.items():
         assert resumed[run_id].test_loss == end.test_loss and resumed[run_id].points == end.points
+
+
+def test_a_checkpoint_written_before_the_driver_resumes(tmp_path):
+    """The checkpoint layout of the per-epoch loops (best_params, best_loss, ...) still resumes, to the numbers an
+    uninterrupted run gives."""
+    from actlab.train.checkpoint import CheckpointDir
+
+    config = TrainConfig(**BASE, epochs=3)
+    dataset = make_dataset()
+    reference = train_runs(dataset, config, RUNS)
+    trainer = GridTrainer(prepare(dataset, "mlp"), config, RUNS)
+    events = trainer.train_epoch()
+    val = {e.run_id: e for e in events}
+    optimizer = trainer.optimizer
+    legacy = {
+        "engine": "grid", "epoch": 1, "step": trainer.step,
+        "params": [p.detach().clone() for p in trainer.params],
+        "state": [t.clone() for t in optimizer.state], "state2": [t.clone() for t in optimizer.state2],
+        "adam_step": optimizer._adam_step.clone(), "alive": trainer.alive.clone(),
+        "best_loss": torch.tensor([val[r.run_id].val_loss for r in trainer.runs], dtype=torch.float64),
+        "best_acc": [val[r.run_id].val_accuracy for r in trainer.runs], "best_epoch": [1] * len(RUNS),
+        "best_params": [p.detach().clone() for p in trainer.params], "seconds": [[0.1]] * len(RUNS),
+        "diverged": {}, "dropout_rng": trainer.dropout_generator.get_state(),
+    }
+    checkpoints = CheckpointDir(tmp_path)
+    checkpoints.for_cell("grid", [r.run_id for r in trainer.runs]).save(legacy)
+    resumed = train_runs(dataset, config, RUNS, checkpoints=checkpoints)
+    for run_id, end in reference.items():
+        assert resumed[run_id].test_loss == pytest.approx(end.test_loss, rel=1e-6)
+        assert resumed[run_id].best_epoch == end.best_epoch

@@ -6,7 +6,7 @@ import pytest
 from torch import nn
 
 from actlab.errors import ActlabError
-from actlab.models import build_model, init_scheme, parse_init
+from actlab.models import build_model, canonical_scheme, init_scheme, parse_init
 from actlab.resolve import get
 from actlab.sweep.options import coerce, train_options
 from actlab.train import RunSpec, TrainConfig, train_runs
@@ -31,10 +31,10 @@ def test_classic_mnist_cnn_layer_list_and_parameter_count():
 def test_selu_keeps_lecun_and_alpha_dropout_in_the_classic_recipe():
     model = build_model("selu", (1, 28, 28), 10, CLASSIC, seed=0)
     assert [m.p for m in model if isinstance(m, nn.AlphaDropout)] == [0.25, 0.5]
-    assert init_scheme(get("selu"), CLASSIC.init) == "lecun"
-    assert init_scheme(get("relu"), CLASSIC.init) == "glorot"
-    assert init_scheme(get("relu"), "auto") == get("relu").init.scheme
-    assert parse_init("he,selu=lecun,gelu=auto") == ("he", {"selu": "lecun", "gelu": "auto"})
+    assert init_scheme(get("selu"), CLASSIC.init) == "lecun_normal"
+    assert init_scheme(get("relu"), CLASSIC.init) == "glorot_normal"
+    assert init_scheme(get("relu"), "auto") == canonical_scheme(get("relu").init.scheme)
+    assert parse_init("he,selu=lecun,gelu=auto") == ("he_normal", {"selu": "lecun_normal", "gelu": "auto"})
     with pytest.raises(ActlabError, match="unknown init scheme"):
         TrainConfig(init="glorot,selu=xavier").validate()
 

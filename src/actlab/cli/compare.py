@@ -44,7 +44,7 @@ class _Display:
 
     def __init__(self, plan: Any, completed: int) -> None:
         self.labels = plan.labels
-        self.epochs = plan.eval_points  # evaluation points per run (epochs, unless --steps / --eval-every)
+        self.epochs = getattr(plan, "eval_points", None) or plan.config["epochs"]  # evaluation points per run (epochs, unless --steps / --eval-every)
         self.unit = "epoch" if plan.config.get("steps") is None and plan.config.get("eval_every", 1) == 1 \
             else "evaluation"
         self.classification = plan.dataset.task == "classification"

@@ -39,6 +39,7 @@ from actlab.errors import ActlabError
 from actlab.store.guard import check_numbers, damaged, decode_json, guarded_read
 from actlab.store.layer_stats import LayerStatsTables
 from actlab.store.opening import DB_NAME, StoreFile, is_store, make_dir
+from actlab.store.points import PointTables
 from actlab.store.rows import EpochRow, PointRow, RunRow, StepRow
 
 __all__ = ["DB_NAME", "STATUSES", "Store", "is_store", "library_versions", "make_dir", "EpochRow", "RunRow",
@@ -80,7 +81,7 @@ _RUN_REALS = ("lr", "wall_seconds", "test_loss", "test_accuracy", "val_loss", "v
 _EPOCH_REALS = ("train_loss", "val_loss", "val_accuracy", "seconds")
 
 
-class Store(StoreFile, LayerStatsTables):  # opening (store/opening.py) + the gradient-flow tables (store/layer_stats.py)
+class Store(StoreFile, LayerStatsTables, PointTables):  # opening, gradient-flow tables, steps and result points
     """A sweep's SQLite store. Open with ``Store(run_dir)``; use as a context manager.
 
     ``create=False`` refuses a directory that holds no store (``ActlabError``).  ``readonly=True`` (implies
@@ -261,62 +262,7 @@ class Store(StoreFile, LayerStatsTables):  # opening (store/opening.py) + the gr
                 (_finite_or_none(wall_seconds), _now(), run_id),
             )
 
-    def record_steps(self, run_id: str, first_step: int, losses: list[float] | tuple[float, ...]) -> None:
-        """Training losses of steps ``first_step``, ``first_step + 1``, … (1-based); replaying replaces them."""
-        with self._write() as conn:
-            conn.executemany(
-                "INSERT OR REPLACE INTO steps (run_id, step, train_loss) VALUES (?, ?, ?)",
-                [(run_id, int(first_step) + k, _finite_or_none(loss)) for k, loss in enumerate(losses)],
-            )
-
-    def record_points(self, run_id: str, points: Mapping[str, Mapping[str, Any]]) -> None:
-        """Every reportable point of a finished run ({criterion: {epoch, step, test_loss, ...}})."""
-        with self._write() as conn:
-            conn.execute("DELETE FROM result_points WHERE run_id = ?", (run_id,))
-            conn.executemany(
-                "INSERT OR REPLACE INTO result_points (run_id, criterion, epoch, step, test_loss, test_accuracy,"
-                " val_loss, val_accuracy) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(run_id, criterion, None if p.get("epoch") is None else int(p["epoch"]),
-                  None if p.get("step") is None else int(p["step"]), _finite_or_none(p.get("test_loss")),
-                  _finite_or_none(p.get("test_accuracy")), _finite_or_none(p.get("val_loss")),
-                  _finite_or_none(p.get("val_accuracy"))) for criterion, p in points.items()],
-            )
-
     # --------------------------------------------------------------- reads
-    @guarded_read
-    def steps(self, run_id: str | None = None) -> list[StepRow]:
-        """Per-step training losses (``log_every_step``), in run order then step order."""
-        if run_id is None:
-            cursor = self._conn.execute(
-                "SELECT steps.* FROM steps JOIN runs USING (run_id) ORDER BY runs.rowid, steps.step")
-        else:
-            cursor = self._conn.execute("SELECT * FROM steps WHERE run_id = ? ORDER BY step", (run_id,))
-        rows = []
-        for row in cursor:
-            data = dict(row)
-            check_numbers(data, self.path, f"step {data['step']!r} of run {data['run_id']!r}",
-                          integers=("step",), reals=("train_loss",), required=("step",))
-            rows.append(StepRow(**data))
-        return rows
-
-    @guarded_read
-    def points(self, run_id: str | None = None) -> list[PointRow]:
-        """Every reportable point of the finished runs (best-val-loss, best-val-acc, final)."""
-        query = "SELECT result_points.* FROM result_points JOIN runs USING (run_id)"
-        args: tuple[Any, ...] = ()
-        if run_id is not None:
-            query += " WHERE run_id = ?"
-            args = (run_id,)
-        query += " ORDER BY runs.rowid, result_points.criterion"
-        rows = []
-        for row in self._conn.execute(query, args):
-            data = dict(row)
-            check_numbers(data, self.path, f"the {data['criterion']!r} point of run {data['run_id']!r}",
-                          integers=("epoch", "step"), reals=("test_loss", "test_accuracy", "val_loss",
-                                                             "val_accuracy"))
-            rows.append(PointRow(**data))
-        return rows
-
     @guarded_read
     def runs(self, status: str | None = None) -> list[RunRow]:
         query = (

@@ -23,7 +23,6 @@ from actlab.sweep.options import (
     reproduce_command,
 )
 from actlab.sweep.plan import Plan, plan_from_options
-from actlab.sweep.probes import probes_for
 from actlab.sweep.sink import StoreSink
 
 
@@ -151,6 +150,7 @@ def _run_locked(plan: Plan, command: str, on_event: Callable[[Any], None] | None
                 should_stop: Callable[[], bool] | None, device: str, handle_sigint: bool) -> Outcome:
     from actlab.store import is_store
     from actlab.store.extend import last_epochs, record_extension
+    from actlab.sweep.probes import probes_for
     from actlab.train import RunDiverged, RunEnd, train_runs
     from actlab.train.checkpoint import CheckpointDir
     from actlab.train.engine import plan_cells

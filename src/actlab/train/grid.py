@@ -31,11 +31,9 @@ Depth 0 (a linear model) runs on the autograd path.
 from __future__ import annotations
 
 import contextlib
-import gc
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -47,6 +45,14 @@ from actlab.train.config import RunSpec, TrainConfig
 from actlab.train.events import EpochEnd, RunDiverged, RunEnd
 from actlab.train.fast_mlp import StackedMLP
 from actlab.train.grid_cnn import apply_activation, cnn_features
+from actlab.train.grid_parts import (
+    _gc_paused,
+    _Group,
+    copy_stacked_weights,
+    fast_path_supports,
+    grid_handles,
+    grid_supports,
+)
 from actlab.train.metrics import batches, correct_count, epoch_order, per_model_loss
 from actlab.train.optimizers import StackedOptimizer
 from actlab.train.prepared import Prepared
@@ -54,49 +60,6 @@ from actlab.train.prepared import Prepared
 __all__ = ["GridTrainer", "train_grid", "EVAL_BATCH", "grid_supports", "grid_handles", "fast_path_supports", "copy_stacked_weights"]
 
 EVAL_BATCH = 2048
-
-
-@contextlib.contextmanager
-def _gc_paused():
-    """Python's cyclic garbage collector off while the steps run (restored after).
-
-    A step frees its tensors by reference count; an automatic full collection over the
-    many objects that torch.compile leaves behind took ~0.25 s in the middle of an epoch.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def grid_supports(spec: ActivationSpec) -> bool:
-    """Learnable (PReLU) or randomised (RReLU) activation parameters are trained by the sequential engine."""
-    return not spec.learnable_params and spec.sample is None
-
-
-def grid_handles(config: TrainConfig) -> bool:
-    """Whether the stacked grid trains this config's model (every model and optimiser option today)."""
-    return True
-
-
-def fast_path_supports(config: TrainConfig, specs: list[ActivationSpec]) -> bool:
-    """The hand-written MLP path covers elementwise activations (not maxout) in the mlp."""
-    return (config.model in MLP_MODELS and config.depth >= 1
-            and all(spec.kind == "elementwise" for spec in specs))
-
-
-@dataclass(frozen=True)
-class _Group:
-    """Runs [start, stop) share this activation."""
-
-    spec: ActivationSpec
-    start: int
-    stop: int
-    values: tuple
-    alpha_dropout: bool
 
 
 class GridTrainer:
@@ -155,9 +118,7 @@ class GridTrainer:
         """Epochs completed."""
         return self.step // self.steps_per_epoch
 
-    @property
-    def run_ids(self) -> list[str]:
-        return [run.run_id for run in self.runs]
+    run_ids = property(lambda self: [run.run_id for run in self.runs])
 
     # ------------------------------------------------------------ weights
     def _stack_initial_weights(self, device: str | torch.device) -> list[Tensor]:
@@ -316,8 +277,7 @@ class GridTrainer:
 
     def train_epoch(self, should_stop: Callable[[], bool] | None = None,
                     emit: Callable[[object], None] | None = None) -> list[EpochEnd] | None:
-        """The rest of the current epoch for every live run, then the validation pass: the EpochEnd events, or
-        None if ``should_stop`` said so.  (A convenience for stepping by hand; the driver keeps the best weights.)"""
+        """The rest of the current epoch, then the validation pass: the EpochEnd events (None if stopped)."""
         start_time = time.perf_counter()
         live_at_start = int(self.alive.sum())
         chunk = self.train_steps(self.steps_per_epoch - self.step % self.steps_per_epoch, should_stop, emit)
@@ -424,28 +384,6 @@ class GridTrainer:
             if hits is not None:
                 correct += hits.double().cpu()
         return loss / len(x), (None if kind == "regression" else correct / len(x))
-
-def copy_stacked_weights(model: torch.nn.Module, params: list[Tensor], index: int, runs: int) -> torch.nn.Module:
-    """Copy run ``index`` of the grid's stacked ``params`` into ``model``'s Linear / Conv2d layers (in order).
-
-    Linear: weight (M, in, out) and bias (M, 1, out); conv (groups = M): weight
-    (M·out, in, k, k) and bias (M·out,) — the layouts of ``GridTrainer._stack_initial_weights``.
-    A bias-free model's layers have no bias to copy (the grid's are zero).
-    """
-    layers = [m for m in model.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
-    with torch.no_grad():
-        for layer, weight, bias in zip(layers, params[0::2], params[1::2]):
-            if weight.dim() == 4:
-                out = weight.shape[0] // runs
-                layer.weight.copy_(weight[index * out:(index + 1) * out])
-                if layer.bias is not None:
-                    layer.bias.copy_(bias[index * out:(index + 1) * out])
-            else:
-                layer.weight.copy_(weight[index].t())
-                if layer.bias is not None:
-                    layer.bias.copy_(bias[index, 0])
-    return model
-
 
 def train_grid(data: Prepared, config: TrainConfig, runs: list[RunSpec],
                emit: Callable[[object], None], should_stop: Callable[[], bool] | None,

@@ -1,0 +1,118 @@
+"""Weight initialisation schemes: their names, the ``--init`` syntax, and one layer's draw.
+
+The table of schemes is in :mod:`actlab.models`; every draw comes from a caller's ``torch.Generator``
+(the weight first, then the bias when the scheme draws one), so both engines start from the same numbers.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+from actlab.errors import ActlabError, suggest
+from actlab.resolve import get
+from actlab.spec import ActivationSpec
+
+__all__ = ["INIT_SCHEMES", "canonical_scheme", "parse_init", "init_scheme", "init_std", "draw_layer"]
+
+# the schemes --init accepts; he / glorot / lecun alone mean their normal form
+INIT_SCHEMES = ("he_normal", "he_uniform", "glorot_normal", "glorot_uniform", "lecun_normal", "lecun_uniform",
+                "torch-default", "standard", "nielsen")
+_ALIASES = {"he": "he_normal", "glorot": "glorot_normal", "lecun": "lecun_normal", "torch_default": "torch-default"}
+_NAMES = (*INIT_SCHEMES, *_ALIASES)
+
+
+def canonical_scheme(scheme: str) -> str:
+    """The scheme's canonical name (``he`` → ``he_normal``); :class:`ActlabError` with a near miss if unknown."""
+    name = str(scheme).strip().lower()
+    name = _ALIASES.get(name, name)
+    if name not in INIT_SCHEMES:
+        near = suggest(str(scheme), _NAMES, n=1)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        raise ActlabError(f"unknown init scheme {scheme!r}{hint}; choose one of {', '.join(INIT_SCHEMES)} "
+                          "(he, glorot and lecun mean their _normal form)")
+    return name
+
+
+def parse_init(text: str | None) -> tuple[str | None, dict[str, str]]:
+    """``--init``: "auto" / None (each activation's recommendation), "glorot" (all), or "glorot,selu=lecun"
+    (a default and per-activation schemes; NAME=auto keeps that activation's recommendation).
+
+    Returns (canonical default or None, {activation name: canonical scheme or "auto"}).
+    """
+    if text is None:
+        return None, {}
+    default: str | None = None
+    per: dict[str, str] = {}
+    for item in (part.strip() for part in str(text).split(",")):
+        name, _, scheme = item.rpartition("=")
+        if scheme.strip().lower() != "auto":
+            try:
+                scheme = canonical_scheme(scheme)
+            except ActlabError as error:
+                raise ActlabError(f"{error} in --init {text!r} (per activation: glorot,selu=lecun or "
+                                  "glorot,selu=auto)") from None
+        else:
+            scheme = "auto"
+        if name:
+            per[get(name.strip()).name] = scheme
+        elif default is not None:
+            raise ActlabError(f"--init {text!r} names two default schemes")
+        else:
+            default = None if scheme == "auto" else scheme
+    return default, per
+
+
+def init_scheme(spec: ActivationSpec, override: str | None = None) -> str:
+    """The (canonical) init scheme for layers feeding ``spec``: ``override`` (see :func:`parse_init`) or the
+    spec's recommendation."""
+    default, per = parse_init(override)
+    scheme = per.get(spec.name, default)
+    if scheme is None or scheme == "auto":
+        scheme = spec.init.scheme
+    return canonical_scheme(scheme)
+
+
+def init_std(scheme: str, fan_in: int, fan_out: int) -> float:
+    """Standard deviation of a scheme's weights (before the gain): he √(2/fan_in), glorot √(2/(fan_in+fan_out)),
+    lecun and nielsen √(1/fan_in), torch-default and standard √(1/(3·fan_in)) (uniform on ±1/√fan_in)."""
+    name = canonical_scheme(scheme)
+    family = name.split("_")[0]
+    if family == "he":
+        return math.sqrt(2.0 / fan_in)
+    if family == "glorot":
+        return math.sqrt(2.0 / (fan_in + fan_out))
+    if family in ("lecun", "nielsen"):
+        return math.sqrt(1.0 / fan_in)
+    return math.sqrt(1.0 / (3.0 * fan_in))  # torch-default, standard
+
+
+def _uniform(shape: Sequence[int], bound: float, generator: torch.Generator) -> Tensor:
+    return (torch.rand(tuple(shape), generator=generator) * 2.0 - 1.0) * bound
+
+
+def draw_layer(scheme: str, shape: Sequence[int], fan_in: int, fan_out: int, generator: torch.Generator, *,
+               gain: float = 1.0, bias: bool = True, bias_init: float | None = None) -> tuple[Tensor, Tensor | None]:
+    """One layer's (weight, bias) drawn from ``generator``: the weight first, then the bias if the scheme draws it.
+
+    ``bias`` False: no bias (None) and nothing drawn for it; ``bias_init``: every bias that value (nothing drawn).
+    """
+    name = canonical_scheme(scheme)
+    std = init_std(name, fan_in, fan_out)
+    if name.endswith("_normal") or name == "nielsen":
+        weight = torch.randn(tuple(shape), generator=generator) * (std * gain)
+    else:  # uniform with the same variance: bound √3·σ (torch-default and standard: 1/√fan_in)
+        bound = 1.0 / math.sqrt(fan_in) if name in ("torch-default", "standard") else math.sqrt(3.0) * std
+        weight = _uniform(shape, bound * gain, generator)
+    if not bias:
+        return weight, None
+    units = int(shape[0])
+    if bias_init is not None:
+        return weight, torch.full((units,), float(bias_init))
+    if name == "torch-default":
+        return weight, _uniform((units,), 1.0 / math.sqrt(fan_in), generator)
+    if name == "nielsen":
+        return weight, torch.randn(units, generator=generator)
+    return weight, torch.zeros(units)
