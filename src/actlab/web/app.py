@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import math
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -48,49 +47,13 @@ import actlab
 from actlab.web.formulas import FormulaChecker, FormulaProblem, sample_spec
 from actlab.web.guard import ClientSlots, HostOriginGuard, host_names, loads
 from actlab.web.limits import DEFAULT_LIMITS, Limits
+from actlab.web.messages import STEP_ERRORS, _clean, _client, _seq, _state_seq, read_json
 from actlab.web.sessions import Session, SessionManager, StateError, validate_state
 from actlab.web.trainer import PlayError, parse_csv, registered
 
 __all__ = ["create_app", "STATIC"]
 
 STATIC = resources.files("actlab.web") / "static"
-
-
-def _clean(value: Any) -> Any:
-    """JSON-ready, strict: non-finite floats → None."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
-
-
-def _seq(value: Any) -> int | None:
-    """A state message's ``seq`` when it is a sane whole number (anything else is ignored)."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**53:
-        return value
-    return None
-
-
-def _state_seq(text: str | None, max_bytes: int) -> int | None:
-    """The ``seq`` of a state message the rate limit drops (None for any other message)."""
-    if not text or len(text) > max_bytes:
-        return None
-    try:
-        message = loads(text)
-    except ValueError:
-        return None
-    return _seq(message.get("seq")) if isinstance(message, dict) and message.get("type") == "state" else None
-
-
-STEP_ERRORS = (actlab.ActlabError, ArithmeticError, RuntimeError, ValueError)  # a net that cannot train on
-
-
-def _client(connection: Request | WebSocket) -> str:
-    """Who a request comes from, for the per-client shares: its address."""
-    return connection.client.host if connection.client is not None else ""
 
 
 def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2, names: frozenset[str] | None = None) -> FastAPI:
@@ -187,23 +150,6 @@ def create_app(limits: Limits = DEFAULT_LIMITS, *, workers: int = 2, names: froz
                         "properties": props, **sample_spec(spec)}
             property_cache[spec.name] = _clean(await in_thread(compute))
         return property_cache[spec.name]
-
-    async def read_json(request: Request, limit: int) -> Any:
-        """The body as JSON, read as a stream: refused (413) as soon as it passes ``limit`` bytes."""
-        too_large = HTTPException(413, f"the request body is larger than {limit} bytes",
-                                  headers={"Connection": "close"})  # the rest of the body is not read
-        size = request.headers.get("content-length")
-        if size is not None and size.isdigit() and int(size) > limit:
-            raise too_large
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise too_large
-        try:
-            return loads(body)
-        except ValueError as error:
-            raise HTTPException(422, f"the request body is not valid JSON ({error})") from None
 
     @app.post("/api/formula")
     async def formula(request: Request) -> dict[str, Any]:
