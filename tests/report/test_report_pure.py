@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from actlab.analysis.cost import time_modules
 from actlab.cli import main
 from actlab.report import summarize, write_report
 from actlab.report.decision import decide
 from actlab.store import Store
 from actlab.store.measured import read_costs, read_thumbnails, write_costs
-from actlab.sweep.measure import measure_store, time_modules
+from actlab.sweep.measure import measure_store
 from conftest import build_store, noisy
 
 REPORT = Path(__file__).resolve().parents[2] / "src" / "actlab" / "report"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import statistics
+import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -48,3 +50,47 @@ def _fmt(value: float) -> str:
     if math.isinf(value):
         return "-inf" if value < 0 else "inf"
     return f"{value:.6g}"
+
+
+def time_modules(items: Sequence[tuple[str, Mapping[str, Any]]], shape: tuple[int, int], *, rounds: int = 9,
+                 calls: int = 10) -> list[list[float] | None]:
+    """Seconds per forward + backward call of each (activation, params) module, per round (None: not timed)."""
+    import torch
+
+    import actlab
+    from actlab.nn.modules import ActivationModule
+
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(shape, generator=generator).requires_grad_(True)
+    grad = torch.ones(shape)
+    modules: list[Any] = []
+    for activation, params in items:
+        try:
+            module = ActivationModule(actlab.get(activation), **dict(params))
+            module(x).backward(grad)  # warm-up
+        except Exception:  # noqa: BLE001 — an activation that cannot be rebuilt or run here is not timed, not fatal
+            module = None
+        modules.append(module)
+    out: list[list[float] | None] = [[] if m is not None else None for m in modules]
+    threads = torch.get_num_threads()
+    # one thread: on a loaded machine, intra-op threads make transcendental ops (exp, tanh) far slower while a
+    # plain max stays fast, which would rank activations by thread contention, not by their work
+    torch.set_num_threads(1)
+    try:
+        live = [i for i, m in enumerate(modules) if m is not None]
+        for r in range(rounds):
+            shift = r % max(len(live), 1)
+            for i in live[shift:] + live[:shift]:
+                module, times = modules[i], out[i]
+                if times is None:
+                    continue
+                try:
+                    start = time.perf_counter()
+                    for _ in range(calls):
+                        module(x).backward(grad)
+                    times.append((time.perf_counter() - start) / calls)
+                except RuntimeError:
+                    out[i] = None
+    finally:
+        torch.set_num_threads(threads)
+    return out

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import statistics
-import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -30,8 +29,7 @@ from actlab.store.measured import (
     write_thumbnails,
 )
 
-__all__ = ["CALLS", "GRID", "HIDDEN", "ROUNDS", "STEPS", "measure_costs", "measure_sweep", "measure_thumbnails",
-           "time_modules"]
+__all__ = ["CALLS", "GRID", "HIDDEN", "ROUNDS", "STEPS", "measure_costs", "measure_sweep", "measure_thumbnails"]
 
 ROUNDS = 9
 CALLS = 10
@@ -80,7 +78,10 @@ def measure_costs(config: Mapping[str, Any], entries: Sequence[Entry]) -> list[d
     """One cost row per entry (median, spread and rounds None where the module could not be built or run)."""
     batch, width = int(config.get("batch_size") or 128), int(config.get("width") or 128)
     layers = max(1, int(config.get("depth") or 1))
-    rounds = time_modules([(activation, params) for _, activation, params in entries], (batch, width))
+    from actlab.analysis.cost import time_modules
+
+    rounds = time_modules([(activation, params) for _, activation, params in entries], (batch, width),
+                          rounds=ROUNDS, calls=CALLS)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     rows = []
     for (label, activation, params), seconds in zip(entries, rounds):
@@ -92,50 +93,6 @@ def measure_costs(config: Mapping[str, Any], entries: Sequence[Entry]) -> list[d
                      "layers": layers, "median": median, "spread": spread, "best": best, "rounds": seconds or [],
                      "calls": CALLS, "threads": 1, "load": load})
     return rows
-
-
-def time_modules(items: Sequence[tuple[str, Mapping[str, Any]]], shape: tuple[int, int], *, rounds: int = ROUNDS,
-                 calls: int = CALLS) -> list[list[float] | None]:
-    """Seconds per forward + backward call of each (activation, params) module, per round (None: not timed)."""
-    import torch
-
-    import actlab
-    from actlab.nn.modules import ActivationModule
-
-    generator = torch.Generator().manual_seed(0)
-    x = torch.randn(shape, generator=generator).requires_grad_(True)
-    grad = torch.ones(shape)
-    modules: list[Any] = []
-    for activation, params in items:
-        try:
-            module = ActivationModule(actlab.get(activation), **dict(params))
-            module(x).backward(grad)  # warm-up
-        except Exception:  # noqa: BLE001 — an activation that cannot be rebuilt or run here is not timed, not fatal
-            module = None
-        modules.append(module)
-    out: list[list[float] | None] = [[] if m is not None else None for m in modules]
-    threads = torch.get_num_threads()
-    # one thread: on a loaded machine, intra-op threads make transcendental ops (exp, tanh) far slower while a
-    # plain max stays fast, which would rank activations by thread contention, not by their work
-    torch.set_num_threads(1)
-    try:
-        live = [i for i, m in enumerate(modules) if m is not None]
-        for r in range(rounds):
-            shift = r % max(len(live), 1)
-            for i in live[shift:] + live[:shift]:
-                module, times = modules[i], out[i]
-                if times is None:
-                    continue
-                try:
-                    start = time.perf_counter()
-                    for _ in range(calls):
-                        module(x).backward(grad)
-                    times.append((time.perf_counter() - start) / calls)
-                except RuntimeError:
-                    out[i] = None
-    finally:
-        torch.set_num_threads(threads)
-    return out
 
 
 # ------------------------------------------------------------------------------------------ thumbnails
