@@ -27,7 +27,6 @@ import warnings
 import fuzz_strategies
 import numpy as np
 import torch
-from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import HypothesisWarning
 
 from actlab.formula import FormulaError, from_formula
@@ -35,16 +34,7 @@ from actlab.formula import FormulaError, from_formula
 
 def generate(count: int) -> list[str]:
     """``count`` formulas from the hypothesis strategy (derandomised: the same list every time)."""
-    texts: list[str] = []
-
-    @settings(max_examples=count, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
-    @given(fuzz_strategies.formulas())
-    def collect(text: str) -> None:
-        texts.append(text)
-
-    collect()
-    return texts
+    return fuzz_strategies.sample(count)
 
 
 def main(count: int) -> None:

@@ -41,3 +41,19 @@ def chains() -> st.SearchStrategy[str]:
 def formulas() -> st.SearchStrategy[str]:
     """Valid formulas up to the language's limits (some are refused: too long, too deep, 1/0)."""
     return st.one_of(st.recursive(leaves(), _extend, max_leaves=12), chains())
+
+
+def sample(count: int) -> list[str]:
+    """``count`` formulas from :func:`formulas` (derandomised: the same list every time)."""
+    from hypothesis import HealthCheck, given, settings
+
+    texts: list[str] = []
+
+    @settings(max_examples=count, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(formulas())
+    def collect(text: str) -> None:
+        texts.append(text)
+
+    collect()
+    return texts
