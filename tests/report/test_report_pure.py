@@ -161,3 +161,14 @@ def test_a_sweep_measures_once_and_its_report_is_reproducible(tmp_path):
     before = _outputs(out)
     assert main(["report", str(out)]) == 0
     assert _outputs(out) == before  # the sweep's own report and a later one: the same bytes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("point, words", [("final", "final evaluation point"),
+                                          ("best-val-loss", "best validation epoch (lowest validation loss)")])
+def test_the_report_names_the_reported_point(tmp_path, point, words):
+    out = tmp_path / "sweep"
+    assert main(["compare", "--dataset", "digits", "--acts", "relu,tanh", "--seeds", "2", "--epochs", "2",
+                 "--report-at", point, "--out", str(out)]) == 0
+    text = (out / "report.md").read_text()
+    assert f"Test metrics are taken at each run's {words}" in text

@@ -96,7 +96,11 @@ def build_view(data: ReportData, decision: Decision, figures: Sequence[tuple[str
         uri = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
         by_section.setdefault(where, []).append({"name": name, "caption": caption, "uri": uri})
 
-    selection = ("Test metrics are taken at each run's best validation epoch"
+    point = {"best-val-acc": "evaluation point with the best validation accuracy",
+             "final": "final evaluation point (the end of its budget)"}.get(
+        str(data.sweep.get("config", {}).get("report_at") or "best-val-loss"),
+        "best validation epoch (lowest validation loss)")
+    selection = (f"Test metrics are taken at each run's {point}"
                  + (" of the learning rate with the best mean validation accuracy (chosen per activation; "
                     "a rate where some seeds diverged ranks below one where all finished)." if data.lr_grid else "."))
     method = (f"The group: the best mean, every activation not significantly worse (paired t-test across seeds, "
