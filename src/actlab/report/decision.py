@@ -137,7 +137,7 @@ def _pick(group: list[ActivationSummary], cost: Mapping[str, float | None], clas
     if len(kept) == 1:
         return kept[0], "simplest (fewest parameters)"
     kept.sort(key=lambda s: -(s.mean or 0) if classification else (s.mean or 0))
-    return kept[0], "higher mean"
+    return kept[0], "higher mean among the equally cheap and simple"
 
 
 def overfitting_note(data: ReportData, s: ActivationSummary, k: int = OVERFIT_EPOCHS) -> str:
