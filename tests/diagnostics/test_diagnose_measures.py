@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 import actlab
-from actlab.diagnostics.measures import (
+from actlab.analysis.layer_measures import (
     DYING_GROWTH,
     VANISHING_RATIO,
     collect,

@@ -1,4 +1,4 @@
-"""The gradient-flow panel takes actlab.diagnostics.measures' numbers, pooled over a per-neuron layer's groups."""
+"""The gradient-flow panel takes actlab.analysis.layer_measures' numbers, pooled over a per-neuron layer's groups."""
 from __future__ import annotations
 
 import math
@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 import actlab
-from actlab.diagnostics.measures import SATURATION_FRACTION, layer_measures, max_abs_derivative
+from actlab.analysis.layer_measures import SATURATION_FRACTION, layer_measures, max_abs_derivative
 from actlab.web.panels import gradient_flow
 from actlab.web.trainer import Playground, Settings, make_data
 

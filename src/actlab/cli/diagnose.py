@@ -218,9 +218,9 @@ def diagnose_command(
 
 
 def _exploding(setup: Any, target: Path, json: bool) -> None:
+    from actlab.analysis.layer_measures import EXPLODING_RATIO, VANISHING_RATIO
     from actlab.diagnostics.exploding import run_exploding
     from actlab.diagnostics.figures import exploding_figure
-    from actlab.diagnostics.measures import EXPLODING_RATIO, VANISHING_RATIO
 
     if len(setup.activations) != 1:
         fail("the exploding preset takes one activation (--act), not --compare-acts")

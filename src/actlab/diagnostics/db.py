@@ -7,7 +7,7 @@ Tables
                 steps whose gradient clipping changed, why it diverged, seconds.
 ``points``      one row per measurement: run, optimiser step, epoch (fractional), evaluation loss.
 ``layers``      one row per (measurement, hidden layer): the measures of
-                :class:`~actlab.diagnostics.measures.LayerMeasures` (NaN stored as NULL).
+                :class:`~actlab.analysis.layer_measures.LayerMeasures` (NaN stored as NULL).
 ``histograms``  activation histograms per hidden layer at ``init`` and at the ``end`` (JSON edges/counts).
 
 A re-run with the same setup skips finished runs and restarts unfinished ones from

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 import actlab
-from actlab.diagnostics.measures import SATURATION_FRACTION, max_abs_derivative
+from actlab.analysis.layer_measures import SATURATION_FRACTION, max_abs_derivative
 from actlab.diagnostics.presets import EXPLODING_WEIGHT
 from actlab.errors import ActlabError
 from actlab.nn import create

@@ -6,7 +6,7 @@ counts (``--clip-value`` / ``--clip-norm``).  Reads only the store:
 * per activation (and learning rate), per hidden layer: the speed ‖mean ∂C/∂b_l‖₂ at
   initialisation and after the last measured epoch, the weight-gradient norm, the dead and
   saturated fractions (means over the runs, diverged runs included up to where they stopped;
-  definitions in :mod:`actlab.diagnostics.measures`);
+  definitions in :mod:`actlab.analysis.layer_measures`);
 * figures: speed per layer vs epoch (log scale) and dead fraction per layer vs epoch, one
   panel per activation, one line per hidden layer (mean over seeds);
 * the fraction of optimiser steps whose gradient clipping changed, per activation.
@@ -177,7 +177,7 @@ def _layer_part(section: Section, stats, group_of: Mapping[str, str], groups: Se
     note = ("Measured on the first 1 000 training examples at initialisation and after every epoch "
             "(actlab compare --diagnostics); means over seeds. Speed: ‖(1/n) Σ ∂C/∂b_l‖₂; dead: units whose "
             "derivative is 0 for every example; saturated: |f′(z)| below 1 % of max |f′| "
-            "(— where max |f′| is unbounded). Definitions: actlab.diagnostics.measures.")
+            "(— where max |f′| is unbounded). Definitions: actlab.analysis.layer_measures.")
     section.markdown += [md_table, "", note, ""]
     section.html += [html_table, f"<p class='note'>{html.escape(note)}</p>"]
     curves_speed = {g: {layer: {e: _mean(v) for e, v in per.items()} for layer, per in speed[g].items()}

@@ -1,7 +1,7 @@
 """The store's gradient-flow tables (migration 2): ``layer_stats`` and ``clipping``.
 
 ``layer_stats``  one row per (run, epoch, hidden layer) of ``actlab compare --diagnostics``:
-                 the measures of :mod:`actlab.diagnostics.measures` on the fixed evaluation
+                 the measures of :mod:`actlab.analysis.layer_measures` on the fixed evaluation
                  batch (epoch 0: at initialisation) and a compact activation histogram (JSON).
 ``clipping``     one row per run trained with clipping: steps so far and how many of them
                  clipping changed (updated at each epoch end).

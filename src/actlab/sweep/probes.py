@@ -2,7 +2,7 @@
 
 At initialisation and after every evaluation point, each live run is measured on the
 driver's fixed batch (the first 1 000 training examples) by
-:func:`actlab.diagnostics.measures.collect` (the definitions of speed, weight-gradient
+:func:`actlab.analysis.layer_measures.collect` (the definitions of speed, weight-gradient
 norm, dead and saturated fractions are in that module), on a plain ``nn.Sequential``
 holding the run's weights (the grid copies each run's stacked weights into one), in
 float32 whatever the training precision: both engines report the same numbers for the
@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from actlab.diagnostics.measures import collect, max_abs_derivative
+from actlab.analysis.layer_measures import collect, max_abs_derivative
 from actlab.spec import ActivationSpec
 from actlab.train.driver import ProbePoint
 from actlab.train.events import LayerDiagnostics

@@ -76,7 +76,7 @@ class LayerDiagnostics(_Event):
 
     Measured after ``epoch`` (1-based; 0: at initialisation, before any step) by
     the gradient-flow probe (:mod:`actlab.sweep.probes`).  ``layers``: one dict per hidden layer
-    (:meth:`actlab.diagnostics.measures.LayerMeasures.to_dict`: speed, weight_grad_norm,
+    (:meth:`actlab.analysis.layer_measures.LayerMeasures.to_dict`: speed, weight_grad_norm,
     mean, std, saturated/zero/dead fractions, units); ``histograms``: one compact
     histogram of the layer's activations per hidden layer (min, max, num, sum,
     sum_squares and the counts of equal-width bins from min to max).

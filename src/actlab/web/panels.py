@@ -1,6 +1,6 @@
 """What the page draws beside the boundary: the learned feature space of a 2–3 unit layer with the output's
 line or plane, and per-layer gradient flow (speed, dead and saturated units: the measures of
-:mod:`actlab.diagnostics.measures`), plus the compact heat-map encoding.
+:mod:`actlab.analysis.layer_measures`), plus the compact heat-map encoding.
 """
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def feature_space(net: nn.Sequential, x: torch.Tensor, layer: int) -> dict[str, 
 
 def gradient_flow(net: nn.Sequential, x: torch.Tensor, loss_fn: Callable[[torch.Tensor], torch.Tensor],
                   before: list[torch.Tensor]) -> list[dict[str, Any]]:
-    """Per hidden layer, the gradient-flow measures of :mod:`actlab.diagnostics.measures` on the points ``x``.
+    """Per hidden layer, the gradient-flow measures of :mod:`actlab.analysis.layer_measures` on the points ``x``.
 
     The same definitions and thresholds as ``actlab compare --diagnostics`` (see that module):
     ``speed`` = ‖∂C/∂b_l‖ (the mean loss ``loss_fn(net(x))``'s bias gradient, Nielsen's speed of learning),
@@ -56,11 +56,11 @@ def gradient_flow(net: nn.Sequential, x: torch.Tensor, loss_fn: Callable[[torch.
     pairs with |f′| below 1 % (``SATURATION_FRACTION``) of the activation's max |f′|; plus
     ``update_ratio`` = ‖W_l(now) − W_l(before)‖ / ‖W_l(before)‖ over the last epoch (``before``: the
     hidden layers' weights then).  A per-neuron layer mixes activations: the measures are taken for each
-    group of units sharing one (:func:`~actlab.diagnostics.measures.layer_measures` takes one activation per
+    group of units sharing one (:func:`~actlab.analysis.layer_measures.layer_measures` takes one activation per
     call) and pooled exactly (norms as root sum of squares, fractions weighted by units); units without a
     saturation threshold (unbounded f′) are left out of ``saturated`` (None when no unit has one).
     """
-    from actlab.diagnostics.measures import layer_measures
+    from actlab.analysis.layer_measures import layer_measures
 
     linears = [m for m in net if isinstance(m, nn.Linear)][:-1]
     if not linears:  # no hidden layer: nothing to measure
@@ -127,7 +127,7 @@ def _max_derivative(spec: Any) -> float | None:
     key = f"{spec.source}:{spec.name}:{spec.formula}"
     if key not in _MAX_DERIVATIVE:
         if spec.source == "catalog":
-            from actlab.diagnostics.measures import max_abs_derivative
+            from actlab.analysis.layer_measures import max_abs_derivative
 
             value = max_abs_derivative(spec)
         else:
