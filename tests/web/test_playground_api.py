@@ -10,6 +10,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
 from fastapi.testclient import TestClient  # noqa: E402
+from playground_helpers import open_session, receive
 
 from actlab.web.app import create_app  # noqa: E402
 from actlab.web.formulas import FormulaChecker, FormulaProblem  # noqa: E402
@@ -25,24 +26,6 @@ SMALL = Limits(max_sessions=2, max_layers=3, max_neurons=5, max_message_bytes=40
 def client():
     with TestClient(create_app(SMALL)) as c:
         yield c
-
-
-def open_session(client):
-    ws = client.websocket_connect("/ws").__enter__()
-    hello = ws.receive_json()
-    assert hello["type"] == "hello"
-    assert ws.receive_json()["type"] == "data"
-    first = ws.receive_json()
-    assert first["type"] == "frame" and first["epoch"] == 0
-    return ws, hello["session"]
-
-
-def receive(ws, kind):
-    for _ in range(20):
-        message = ws.receive_json()
-        if message["type"] == kind:
-            return message
-    raise AssertionError(f"no {kind} message")
 
 
 def test_activations_list(client):

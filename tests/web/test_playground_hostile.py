@@ -12,6 +12,7 @@ pytest.importorskip("fastapi")
 pytest.importorskip("httpx")
 
 from fastapi.testclient import TestClient  # noqa: E402
+from playground_helpers import open_session, receive
 
 from actlab.web.app import create_app  # noqa: E402
 from actlab.web.formulas import FairTurns  # noqa: E402
@@ -26,23 +27,6 @@ DEEP = "[" * 8000 + "]" * 8000
 def client():
     with TestClient(create_app(Limits(formula_deadline_s=30.0))) as c:
         yield c
-
-
-def open_session(client):
-    ws = client.websocket_connect("/ws").__enter__()
-    hello = ws.receive_json()
-    assert hello["type"] == "hello"
-    assert ws.receive_json()["type"] == "data"
-    assert ws.receive_json()["type"] == "frame"
-    return ws, hello["session"]
-
-
-def receive(ws, kind):
-    for _ in range(20):
-        message = ws.receive_json()
-        if message["type"] == kind:
-            return message
-    raise AssertionError(f"no {kind} message")
 
 
 def test_loads_bounds_the_depth():
