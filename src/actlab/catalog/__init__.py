@@ -15,8 +15,7 @@ __all__ = ["BUILTIN", "builtin"]
 
 def __getattr__(name: str) -> Any:
     if name == "BUILTIN":
-        from actlab.catalog import gated, rectifiers, shapes, sigmoids, vector
-        from actlab.catalog import modern, rational, simplex
+        from actlab.catalog import gated, modern, rational, rectifiers, shapes, sigmoids, simplex, vector
 
         modules = (rectifiers, sigmoids, gated, shapes, vector, modern, simplex, rational)
         value = tuple(spec for module in modules for spec in module.SPECS)
