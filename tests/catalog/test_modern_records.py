@@ -246,6 +246,8 @@ def test_computed_properties_of_the_new_records():
     sparse = properties("sparsemax", measure_cost=False)  # the scalar slice is sparse_sigmoid
     assert sparse.gaussian_variance == pytest.approx(properties("sparse_sigmoid", measure_cost=False).gaussian_variance, rel=1e-9)
     assert properties("smish", measure_cost=False).monotonic is False
+    xielu = properties("xielu", measure_cost=False)  # corners 1e-6 apart, below the grid's resolution: probed
+    assert xielu.kinks == (-1e-6, 0.0) and xielu.differentiable is False
     assert properties("threshold", threshold=0.1, value=20.0, measure_cost=False).continuous is False
 
 

@@ -98,7 +98,8 @@ SPECS = [
         latex=r"\frac{\sum_{j=0}^{5} a_j x^j}{1 + \sum_{k=1}^{4} |b_k|\,|x|^k}",
         derivative_latex=r"\frac{P'(x)}{Q(x)} - \frac{P(x)\,Q'(x)}{Q(x)^2},\ Q'(x) = \operatorname{sign}(x)\sum_k k|b_k||x|^{k-1}",
         kinks=pau_kinks,
-        kink_convention="f'(0) = a1 − a0·|b1| (the right-hand derivative; |x| has a corner at 0 unless a0·b1 = 0)",
+        kink_convention="f'(0) = a1 − a0·|b1| (the right-hand derivative; |x| has a corner at 0 unless a0·b1 = 0: "
+                        "with the default coefficients f' jumps there by 2·a0·|b1| ≈ 2e-7)",
         init=HE,
         notes=(
             "Learns its own shape: ten scalars per layer (module(num_parameters=C) gives one set per channel); "
