@@ -69,11 +69,6 @@ def check_user_model(config: Mapping[str, Any], train_config: Any, dataset: Any,
     builder = Builder.of(reference)
     data = prepare(dataset, "user")
     model = build_user(reference, activation, data.input_shape, data.num_outputs, seed=0)
-    ours = [path for path, module in activation_modules(model) if getattr(module, "spec", None) is not None]
-    if not ours:
-        raise ActlabError(f"model {reference}: no activation module to swap (the function takes no act_layer, "
-                          "and the model has no nn.ReLU/GELU/… module); give the function an act_layer "
-                          "parameter or use activation modules")
     x = data.x_train[:2]
     try:
         with torch.no_grad(), torch.random.fork_rng(devices=[]):
@@ -89,6 +84,13 @@ def check_user_model(config: Mapping[str, Any], train_config: Any, dataset: Any,
         raise ActlabError(f"model {reference}: output shape {got} does not match the dataset ({what}: expected "
                           f"{want}); its last layer needs {data.num_outputs} outputs"
                           + ("" if builder.outputs_name else " (or take n_outputs and use it)"))
+    ours = [path for path, module in activation_modules(model) if getattr(module, "spec", None) is not None]
+    if not ours:
+        why = ("it takes act_layer but the model it returns holds no module act_layer made"
+               if builder.takes_act_layer else "the function takes no act_layer, and the model has no "
+               "nn.ReLU/GELU/… module")
+        raise ActlabError(f"model {reference}: every arm would train the same model ({why}); build the "
+                          "activations with act_layer() or use activation modules")
     calls, note = functional_calls(model)
     how = "built with act_layer" if builder.takes_act_layer else f"{len(ours)} activation module(s) swapped"
     text = f"model {reference}: {how}"
