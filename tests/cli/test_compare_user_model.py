@@ -64,6 +64,7 @@ def _args(root, function="build", *more):
             "relu,tanh", "--seeds", "2", "--epochs", "1", "--batch-size", "8", "--out", root / "out", *more]
 
 
+@pytest.mark.slow
 def test_the_user_model_trains_stacked_reports_and_resumes_honestly(setup, capsys):
     code, out, err = run(capsys, *_args(setup), "--json")
     assert code == 0, err
