@@ -56,3 +56,21 @@ def test_data_dependent_control_flow_falls_back_to_sequential_and_says_so():
     sequential, _ = _train("branchy", "sequential")
     assert len(notes) == 1 and notes[0].engine == "sequential" and "vmap" in notes[0].reason
     assert {k: v.test_loss for k, v in fallen.items()} == {k: v.test_loss for k, v in sequential.items()}
+
+
+def test_a_stacked_cell_resumes_from_its_checkpoint_to_the_same_results(tmp_path):
+    from actlab.train.checkpoint import CheckpointDir
+    from actlab.train.events import EpochEnd
+
+    cfg = TrainConfig(model="user", model_source=f"{MODELS}:mlp", epochs=3, batch_size=32, precision="fp32",
+                      dropout=0.0)
+    runs = [RunSpec("tanh", seed=seed) for seed in range(3)]
+    straight = train_runs(_dataset(), cfg, runs)
+    ended = []
+    stopped = train_runs(_dataset(), cfg, runs, checkpoints=CheckpointDir(tmp_path),
+                         on_event=lambda e: ended.append(e) if isinstance(e, EpochEnd) else None,
+                         should_stop=lambda: len(ended) >= 3)  # stop after the first evaluation point
+    assert stopped == {} and len(ended) == 3 and list(tmp_path.glob("checkpoints/stacked-*.pt"))
+    resumed = train_runs(_dataset(), cfg, runs, checkpoints=CheckpointDir(tmp_path))
+    assert {k: (v.test_loss, v.best_epoch) for k, v in resumed.items()} == \
+        {k: (v.test_loss, v.best_epoch) for k, v in straight.items()}
