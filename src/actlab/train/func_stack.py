@@ -280,3 +280,24 @@ def train_stacked(data: Prepared, config: TrainConfig, runs: list[RunSpec],
 
     return drive(engine or FuncStack(data, config, runs), config, emit=emit, should_stop=should_stop,
                  results=results, checkpoint=checkpoint, probes=probes)
+
+
+def train_stacked_or_sequential(data: Prepared, config: TrainConfig, runs: list[RunSpec],
+                                emit: Callable[[object], None], should_stop: Callable[[], bool] | None,
+                                results: dict, checkpoint=None, probes=()) -> bool:
+    """A stacked cell where one checkpoint stands for the cell (a Ray task): stacked when it can be; else its
+    runs one after another (an EngineNote says so), checkpointed only when the cell holds one run."""
+    from actlab.train.events import EngineNote
+    from actlab.train.sequential import train_sequential
+
+    try:
+        engine = FuncStack(data, config, runs)
+    except Unstackable as error:
+        emit(EngineNote(runs[0].run_id, "sequential", len(runs), str(error)))
+        for run in runs:
+            if not train_sequential(data, config, [run], emit, should_stop, results,
+                                    checkpoint if len(runs) == 1 else None, probes):
+                return False
+        return True
+    emit(EngineNote(runs[0].run_id, "stacked", len(runs), f"{len(runs)} runs stacked with torch.func"))
+    return train_stacked(data, config, runs, emit, should_stop, results, checkpoint, probes, engine=engine)
