@@ -95,7 +95,7 @@ def test_a_model_without_act_layer_is_swapped(setup, capsys):
     ("buidl", None, r"no function 'buidl' in .*net\.py; did you mean build\?"),
     ("broken", None, r"model function .*:broken raised ValueError: width must be even"),
     ("too_many", None, r"output shape \(2, 5\) does not match the dataset \(2 classes: expected \(2, 2\)\)"),
-    ("build", "empty", r"image folder .*empty is empty"),
+    ("build", "empty", r"empty' is a directory with no class sub-folders"),
 ], ids=["no-function", "raises", "wrong-outputs", "empty-folder"])
 def test_bad_input_exits_2_naming_the_problem(setup, capsys, function, dataset, message):
     import re

@@ -30,8 +30,9 @@ MAX_SIDE = 1024  # image_size beyond this is refused (memory)
 
 
 def is_image_folder(path: str | Path) -> bool:
-    """True when ``path`` is a directory (read as an image folder)."""
-    return Path(path).expanduser().is_dir()
+    """True when ``path`` is a directory read as an image folder (not one named like a data file, ``x.csv``)."""
+    path = Path(path).expanduser()
+    return path.is_dir() and path.suffix.lower() not in (".csv", ".npz")
 
 
 def _listing(root: Path) -> list[tuple[str, list[Path]]]:
@@ -43,7 +44,8 @@ def _listing(root: Path) -> list[tuple[str, list[Path]]]:
     if not classes:
         loose = [p.name for p in root.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES]
         hint = f" (it holds {len(loose)} images directly: move them into one sub-folder per class)" if loose else ""
-        raise ActlabError(f"image folder {root} is empty: it needs one sub-folder per class{hint}")
+        raise ActlabError(f"{str(root)!r} is a directory with no class sub-folders: an image folder needs one "
+                          f"sub-folder of PNG/JPEG images per class{hint} (a data file: .csv or .npz)")
     listing = []
     for folder in classes:
         files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES

@@ -16,7 +16,7 @@ from typing import Any
 from actlab.data.base import Dataset
 from actlab.data.digits import load_digits
 from actlab.data.files import load_file, looks_like_path
-from actlab.data.images import load_image_folder
+from actlab.data.images import is_image_folder, load_image_folder
 from actlab.data.mnist import load_mnist
 from actlab.data.mnist1d import load_mnist1d
 from actlab.data.toy import DESCRIPTIONS, TOY_CLASSIFICATION, TOY_NAMES, load_toy
@@ -91,7 +91,7 @@ def load(name: str | os.PathLike[str], **options: Any) -> Dataset:
         entry = _REGISTRY[text.lower()]
         _check_options(entry.name, entry.loader, options)
         return entry.loader(**options)
-    if os.path.isdir(os.path.expanduser(text)):  # one sub-folder of images per class
+    if is_image_folder(text):  # one sub-folder of images per class
         _check_options(text, load_image_folder, options)
         return load_image_folder(text, **options)
     if isinstance(name, os.PathLike) or looks_like_path(text):

@@ -26,6 +26,8 @@ def load_dataset(config: Mapping[str, Any]) -> Any:
         valid = data.info(name).options()
     elif is_image_folder(name):
         valid = options_of(load_image_folder)
+    elif Path(name).is_dir():
+        raise ActlabError(f"dataset {name!r} is a directory, not a data file; give a .csv or .npz file")
     elif looks_like_path(name):
         if not Path(name).is_file():
             raise ActlabError(f"dataset file {name} not found")
