@@ -105,12 +105,12 @@ def main() -> None:
         "tables": [{"columns": ["batch", "images", "stacked s", "sequential s", "sequential / stacked",
                                 "rounds (stacked / sequential)", "largest |test loss difference|"],
                     "rows": rows}],
-        "notes": ["Stacking removes per-run overhead (Python, dispatch, one optimiser step per run); it does not "
+        "notes": " ".join(["Stacking removes per-run overhead (Python, dispatch, one optimiser step per run); it does not "
                   "remove arithmetic. Small batches of small images are overhead-bound: there the stacked engine "
                   "wins; larger ones are compute-bound on a CPU, where vmap's grouped convolutions cost about what "
                   "four separate ones do.",
                   "Test accuracies equal between the engines in every configuration: "
-                  f"{all(f['same_accuracy'] for f in found)}."],
+                  f"{all(f['same_accuracy'] for f in found)}."]),
     }
     args.json.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
 
