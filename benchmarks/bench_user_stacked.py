@@ -109,8 +109,8 @@ def main() -> None:
                   "remove arithmetic. Small batches of small images are overhead-bound: there the stacked engine "
                   "wins; larger ones are compute-bound on a CPU, where vmap's grouped convolutions cost about what "
                   "four separate ones do.",
-                  "Test accuracies equal between the engines in every configuration: "
-                  f"{all(f['same_accuracy'] for f in found)}."]),
+                  "The two engines' test accuracies are "
+                  f"{'equal' if all(f['same_accuracy'] for f in found) else 'not all equal'} in every configuration."]),
     }
     args.json.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
 
