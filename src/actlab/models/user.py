@@ -69,13 +69,19 @@ def register_callable(function: Callable[..., nn.Module]) -> str:
 
 
 def _code_hash(function: Any) -> str:
-    """A hash of what the function computes: its source where Python has it, else its code object."""
+    """A hash of what the function computes: the file of its module where there is one (the classes it builds
+    live there too), and its own source (or, without source, its code object)."""
+    digest = hashlib.sha256()
+    module = sys.modules.get(getattr(function, "__module__", None) or "")
+    path = getattr(module, "__file__", None)
+    if path and Path(path).is_file():
+        digest.update(Path(path).read_bytes())
     try:
-        text = inspect.getsource(function)
+        digest.update(inspect.getsource(function).encode())
     except (OSError, TypeError):
         code = getattr(function, "__code__", None)
-        text = repr((code.co_code, code.co_consts, code.co_names)) if code is not None else repr(function)
-    return hashlib.sha256(text.encode()).hexdigest()
+        digest.update(repr((code.co_code, code.co_consts, code.co_names) if code is not None else function).encode())
+    return digest.hexdigest()
 
 
 def _file_hash(path: Path) -> str:
