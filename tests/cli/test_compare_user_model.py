@@ -113,3 +113,17 @@ def test_a_missing_model_file_and_a_bad_task_are_named(setup, capsys):
     assert code == 2 and "model file nowhere.py not found" in err
     code, _, err = run(capsys, *_args(setup), "--task", "clasify")
     assert code == 2 and "did you mean classify" in err
+
+
+def test_a_toy_sweep_records_the_dataset_task_beside_task_auto_and_still_draws_thumbnails(tmp_path, capsys):
+    from actlab.store import Store
+    from actlab.store.measured import read_thumbnails
+
+    code, _, err = run(capsys, "compare", "--dataset", "moons", "--subset", "200", "--width", "8", "--epochs", "1",
+                       "--seeds", "2", "--acts", "relu", "--quiet", "--out", tmp_path / "toy")
+    assert code == 0, err
+    with Store(tmp_path / "toy", readonly=True) as store:
+        config = store.sweep()["config"]
+        frame, thumbnails = read_thumbnails(store)
+    assert (config["task"], config["dataset_task"]) == ("auto", "classification")
+    assert frame is not None and set(thumbnails) == {"relu"}
