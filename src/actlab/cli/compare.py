@@ -27,7 +27,7 @@ from rich.progress import (
 from rich.table import Table
 
 from actlab.cli.app import app, console, err_console, fail, print_json
-from actlab.cli.options import path_value
+from actlab.cli.options import path_value, table_parameters
 
 __all__ = ["compare_command", "report_command", "export_command", "summary_json"]
 
@@ -228,18 +228,9 @@ def run_compare(options: dict[str, Any], *, config_file: Path | None, resume: bo
     return 0
 
 
-_PYTHON_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "acts": str, "floats": str, "dropouts": str}
-
-
 def _options_signature() -> inspect.Signature:
     """``actlab compare``'s options, derived from the options table (one row per option)."""
-    from actlab.sweep.options import OPTIONS
-
-    parameters = []
-    for option in OPTIONS:
-        annotation = Annotated[Optional[_PYTHON_TYPES[option.type]], typer.Option(option.flag, help=option.help_text())]
-        parameters.append(inspect.Parameter(option.key, inspect.Parameter.KEYWORD_ONLY, default=None,
-                                            annotation=annotation))
+    parameters = table_parameters("compare")
     extra = {
         "config": (Optional[Path], typer.Option("--config", parser=path_value, help="TOML file with the same keys (CLI options override it).")),
         "resume": (bool, typer.Option("--resume", help="Continue the sweep in --out, reusing its stored options.")),

@@ -26,7 +26,7 @@ from typing import Any
 from actlab.analysis.layer_measures import SATURATION_FRACTION, check_saturation_threshold
 from actlab.errors import ActlabError
 
-__all__ = ["EXPLODING_WEIGHT", "LOSSES", "OPTIMIZERS", "PRESETS", "Setup", "preset_defaults"]
+__all__ = ["EXPLODING_WEIGHT", "LOSSES", "OPTIMIZERS", "PRESETS", "Setup", "preset_defaults", "setup_values"]
 
 LOSSES = ("softmax", "sigmoid")  # softmax cross-entropy of logits | cross-entropy of sigmoid outputs, one-hot
 OPTIMIZERS = ("sgd", "adam")
@@ -47,7 +47,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 # options a store may predate: at these values a setup hashes as it did before they existed
 _LATER_OPTIONS: dict[str, Any] = {"saturation_threshold": SATURATION_FRACTION, "steps": None, "no_bias": False,
-                                  "weight_scale": 1.0}
+                                  "weight_scale": 1.0, "train": []}
 # the trainer's version: runs trained by another trainer (other batch order, other maths) are not mixed in one store
 TRAINER = "driver-1"
 
@@ -86,6 +86,8 @@ class Setup:
     saturation_threshold: float = SATURATION_FRACTION  # saturated: |f'| below this fraction of max |f'|
     no_bias: bool = False  # no layer has a bias
     weight_scale: float = 1.0  # gain on every initial weight
+    # more TrainConfig fields from the options table's rows that name diagnose (momentum, Adam's betas, bias init)
+    train: tuple[tuple[str, Any], ...] = ()
 
     def validate(self) -> None:
         if not self.activations:
@@ -140,6 +142,7 @@ class Setup:
         data = dataclasses.asdict(self)
         data["activations"] = list(self.activations)
         data["params"] = {k: v for k, v in self.params}
+        data["train"] = [list(pair) for pair in self.train]
         return data
 
     def fingerprint(self) -> str:
@@ -161,3 +164,28 @@ def preset_defaults(name: str | None) -> dict[str, Any]:
     if name not in PRESETS:
         raise ActlabError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     return dict(PRESETS[name])
+
+
+def setup_values(values: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """``values`` (a preset's, the command's own options) with the options table's values ``given`` (key → value,
+    None: not given): a :class:`Setup` field takes its own; a row that feeds another ``TrainConfig`` field goes to
+    ``Setup.train``.  An optimiser's option given for another optimiser is refused, whatever its value."""
+    from actlab.sweep.options import OPTIONS, refuse_unused
+
+    fields = {f.name for f in dataclasses.fields(Setup)}
+    rows = {option.key: option for option in OPTIONS}
+    out = dict(values)
+    train = dict(out.pop("train", ()))
+    for key, value in given.items():
+        if value is None:
+            continue
+        option = rows[key]
+        if key in fields:
+            out[key] = value
+        elif option.train_field is not None:
+            train[option.train_field] = value if option.to_train is None else option.to_train(value)
+        else:
+            raise ActlabError(f"diagnose does not use {option.flag}")
+    refuse_unused(given, {"optimizer": out.get("optimizer", Setup.optimizer)})
+    out["train"] = tuple(sorted(train.items()))
+    return out

@@ -1,11 +1,13 @@
-"""The options table: every option of a comparison sweep, in one place.
+"""The options table: every training option, in one place.
 
 Each :class:`Option` row says its key, type, default, help text, command-line
-flag, whether it is part of the sweep's fingerprint, and which ``TrainConfig``
-field it feeds.  Everything else is derived from the table: the defaults, the
-TOML loader and type checks, the ``actlab compare`` options and their help, the
-reproduce command stored with every sweep, and the trainer's config.  This
-module imports nothing heavy (the CLI reads it to build ``--help``).
+flag, whether it is part of the sweep's fingerprint, which ``TrainConfig``
+field it feeds and which training commands take it.  Everything else is derived
+from the table: the defaults, the TOML loader and type checks, the flags of
+``actlab compare``, ``tune``, ``diagnose``, ``boundary`` and ``selfnorm
+--depth-experiment`` and their help, the reproduce command stored with every
+sweep, and the trainer's config.  This module imports nothing heavy (the CLI
+reads it to build ``--help``).
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import math
 import os
 import shlex
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,9 @@ from actlab.sweep.parsing import _dropouts, _rates, load_toml, split_list  # spl
 __all__ = [
     "Option",
     "OPTIONS",
+    "TRAINING_COMMANDS",
+    "options_for",
+    "refuse_unused",
     "DEFAULTS",
     "CONFIG_KEYS",
     "IDENTITY_EXCLUDED",
@@ -41,6 +46,9 @@ __all__ = [
 
 DEFAULT_EPOCHS = 20  # `make demo`'s budget: ReLU reaches > 97.5 % test accuracy (timings: docs benchmarks page)
 DEFAULT_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish")
+# the commands that train, each taking its training flags from the rows that name it
+TRAINING_COMMANDS = ("compare", "tune", "diagnose", "boundary", "selfnorm")
+_SWEEPS = ("compare", "tune")  # the commands a row reaches unless it says otherwise
 
 
 @dataclass(frozen=True)
@@ -64,12 +72,19 @@ class Option:
     # the TrainConfig value from the option's value (None: the value itself)
     to_train: Callable[[Any], Any] | None = None
     applies_text: str = ""  # the configs it is for, for the message when it is given where it does not apply
+    commands: tuple[str, ...] = _SWEEPS  # the training commands whose flags include it
+    # per command, the help (its default included) where the row's own help and default do not fit it
+    help_for: Mapping[str, str] = field(default_factory=dict)
+    negation: str | None = None  # a flag that sets a bool option back to false (--bias for --no-bias)
+    short: str | None = None  # a one-letter alias (-o)
 
     @property
     def flag(self) -> str:
         return "--" + self.key.replace("_", "-")
 
-    def help_text(self) -> str:
+    def help_text(self, command: str = "compare") -> str:
+        if command in self.help_for:
+            return self.help_for[command]
         shown = self.default_text
         if shown is None and self.default is not None:
             shown = ",".join(self.default) if isinstance(self.default, (list, tuple)) else _number(self.default)
@@ -122,21 +137,44 @@ REPORT_POINTS = ("best-val-loss", "best-val-acc", "final")  # actlab.train.confi
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("dataset", "str", "mnist", "Dataset name (actlab data list) or a CSV/npz path."),
+    Option("dataset", "str", "mnist", "Dataset name (actlab data list) or a CSV/npz path.",
+           commands=(*_SWEEPS, "diagnose", "boundary", "selfnorm"), help_for={
+               "diagnose": "A classification dataset (actlab data list). [default: mnist]",
+               "boundary": "Toy set: linear, circle, periodic, xor, gaussian, spiral, moons. [default: circle]",
+               "selfnorm": "Depth experiment: gaussian (toy 2-D blobs) or mnist. [default: gaussian]"}),
     Option("target", "str", None, "Label column of a CSV file."),
-    Option("subset", "int", None, "Keep N training examples (toy sets: N points in all)."),
+    Option("subset", "int", None, "Keep N training examples (toy sets: N points in all).",
+           commands=(*_SWEEPS, "diagnose"), help_for={"diagnose": "Train on the first N training examples only."}),
     Option("model", "str", "mlp", "mlp, cnn or snn (the mlp with lecun_normal init and AlphaDropout; --acts default selu).",
            train_field="model"),
     Option("depth", "int", 2, "Hidden layers (mlp; 0: a linear model, e.g. logistic regression).",
-           train_field="depth"),
-    Option("width", "int", 128, "Units per hidden layer.", train_field="width"),
+           train_field="depth", commands=(*_SWEEPS, "diagnose", "selfnorm"), help_for={
+               "diagnose": "Hidden layers. [default: 4; exploding: 5]",
+               "selfnorm": "Depth experiment: hidden layers. [default: 64]"}),
+    Option("width", "int", 128, "Units per hidden layer.", train_field="width",
+           commands=(*_SWEEPS, "diagnose", "selfnorm"), help_for={
+               "diagnose": "Units per hidden layer. [default: 30]",
+               "selfnorm": "Depth experiment: units per layer. [default: 256]"}),
     Option("acts", "acts", list(DEFAULT_ACTIVATIONS),
-           "Comma-separated activation names or formulas in x, e.g. 'relu,gelu,maximum(x, 0)'."),
-    Option("seeds", "int", 3, "Seeds per activation (and lr)."),
+           "Comma-separated activation names or formulas in x, e.g. 'relu,gelu,maximum(x, 0)'.",
+           commands=(*_SWEEPS, "selfnorm"), help_for={
+               "selfnorm": "Depth experiment: comma-separated activations. [default: selu,relu,tanh,gelu]"}),
+    Option("seeds", "int", 3, "Seeds per activation (and lr).", commands=(*_SWEEPS, "diagnose", "boundary"),
+           help_for={"diagnose": "Seeds per activation. [default: 3; nielsen: 5]",
+                     "boundary": "Seeds per activation (mean ± std; the figure shows the median seed by test "
+                                 "accuracy). [default: 1]"}),
     Option("epochs", "int", DEFAULT_EPOCHS, "Epochs per run.", train_field="epochs",
-           identity=False, applies=_steps),  # a larger budget extends a sweep in place (--resume --epochs N)
+           identity=False, applies=_steps,  # a larger budget extends a sweep in place (--resume --epochs N)
+           commands=(*_SWEEPS, "diagnose", "boundary"), help_for={
+               "diagnose": "Training epochs; 0 measures at initialisation only. [default: 5]",
+               "boundary": "The same as --steps (one full-batch step is one epoch)."}),
     Option("steps", "int", None, "Budget in optimiser steps instead of --epochs (crossing epoch ends).",
-           train_field="steps", omit_default=True, default_text="the --epochs budget"),
+           train_field="steps", omit_default=True, default_text="the --epochs budget",
+           commands=(*_SWEEPS, "diagnose", "boundary", "selfnorm"), help_for={
+               "diagnose": "The budget in optimiser steps instead of --epochs (0: measure at initialisation only).",
+               "boundary": "Full-batch Adam steps (one step is one epoch). [default: 2000]",
+               "selfnorm": "Depth experiment: Adam steps of the short training, through the experiment core's "
+                           "driver. [default: 20]"}),
     Option("eval_every", "int", 1, "Evaluate every N epochs (every N steps with --steps); the end of the budget is "
            "always evaluated.", train_field="eval_every", omit_default=True),
     Option("val_size", "int", None, "Validation examples carved from the training split (0: none; then runs report "
@@ -146,20 +184,31 @@ OPTIONS: tuple[Option, ...] = (
            "or final (all three are stored).", train_field="report_at", omit_default=True),
     Option("log_every_step", "bool", False, "Store each optimiser step's training loss (actlab export writes "
            "steps.csv).", identity=False, train_field="log_every_step"),
-    Option("batch_size", "int", 128, "Mini-batch size.", train_field="batch_size"),
-    Option("optimizer", "str", "adam", "adam, sgd (with --momentum) or rmsprop.", train_field="optimizer"),
-    Option("lr", "float", None, "Learning rate.", train_field="lr", default_text="1e-3", applies=_no_grid),
+    Option("batch_size", "int", 128, "Mini-batch size.", train_field="batch_size",
+           commands=(*_SWEEPS, "diagnose", "selfnorm"), help_for={
+               "diagnose": "Mini-batch size. [default: 10; dying-relu: 32]",
+               "selfnorm": "Depth experiment: mini-batch size of the short training. [default: 64]"}),
+    Option("optimizer", "str", "adam", "adam, sgd (with --momentum) or rmsprop.", train_field="optimizer",
+           commands=(*_SWEEPS, "diagnose"), help_for={"diagnose": "sgd or adam. [default: sgd; dying-relu: adam]"}),
+    Option("lr", "float", None, "Learning rate.", train_field="lr", default_text="1e-3", applies=_no_grid,
+           commands=(*_SWEEPS, "diagnose", "boundary", "selfnorm"), help_for={
+               "diagnose": "Learning rate. [default: 0.1; dying-relu: 0.01]",
+               "boundary": "Adam learning rate. [default: 0.03]",
+               "selfnorm": "Depth experiment: Adam learning rate of the short training. [default: 1e-4]"}),
     Option("lr_grid", "floats", None,
-           "Comma-separated learning rates; each activation is reported at its best (by validation accuracy)."),
-    Option("momentum", "float", 0.9, "SGD momentum.", train_field="momentum", applies=_sgd),
+           "Comma-separated learning rates; each activation is reported at its best (by validation accuracy).",
+           commands=("compare",)),  # tune searches lr
+    Option("momentum", "float", 0.9, "SGD momentum.", train_field="momentum", applies=_sgd,
+           applies_text="--optimizer sgd",
+           commands=(*_SWEEPS, "diagnose"), help_for={"diagnose": "SGD momentum. [default: 0]"}),
     Option("nesterov", "bool", False, "Nesterov momentum (SGD).", train_field="nesterov", applies=_sgd,
-           omit_default=True, applies_text="--optimizer sgd"),
+           omit_default=True, applies_text="--optimizer sgd", commands=(*_SWEEPS, "diagnose")),
     Option("adam_beta1", "float", 0.9, "Adam's beta1.", train_field="adam_beta1", applies=_adam, omit_default=True,
-           applies_text="--optimizer adam"),
+           applies_text="--optimizer adam", commands=(*_SWEEPS, "diagnose")),
     Option("adam_beta2", "float", 0.999, "Adam's beta2.", train_field="adam_beta2", applies=_adam,
-           omit_default=True, applies_text="--optimizer adam"),
+           omit_default=True, applies_text="--optimizer adam", commands=(*_SWEEPS, "diagnose")),
     Option("eps", "float", 1e-8, "Adam's and RMSprop's epsilon.", train_field="eps", applies=_adaptive,
-           omit_default=True, applies_text="--optimizer adam or rmsprop"),
+           omit_default=True, applies_text="--optimizer adam or rmsprop", commands=(*_SWEEPS, "diagnose")),
     Option("rmsprop_alpha", "float", 0.99, "RMSprop's smoothing constant alpha (Keras' rho).",
            train_field="rmsprop_alpha", applies=_rmsprop, omit_default=True, applies_text="--optimizer rmsprop"),
     Option("rmsprop_momentum", "float", 0.0, "RMSprop's momentum.", train_field="rmsprop_momentum",
@@ -167,20 +216,39 @@ OPTIONS: tuple[Option, ...] = (
     Option("rmsprop_centered", "bool", False, "Centered RMSprop (divide by the gradient's estimated variance).",
            train_field="rmsprop_centered", applies=_rmsprop, omit_default=True, applies_text="--optimizer rmsprop"),
     Option("weight_decay", "float", 0.0, "L2 added to the gradient.", train_field="weight_decay"),
-    Option("clip_value", "float", None, "Clamp each gradient element to [-c, c].", train_field="clip_value"),
-    Option("clip_norm", "float", None, "Rescale each run's gradient to global norm ≤ c.", train_field="clip_norm"),
+    Option("clip_value", "float", None, "Clamp each gradient element to [-c, c].", train_field="clip_value",
+           commands=(*_SWEEPS, "diagnose")),
+    Option("clip_norm", "float", None, "Rescale each run's gradient to global norm ≤ c.", train_field="clip_norm",
+           commands=(*_SWEEPS, "diagnose")),
     Option("dropout", "dropouts", 0.0, "Dropout after each hidden activation (AlphaDropout for SELU); cnn: "
-           "two values, after the pooling and after the dense layer (0.25,0.5).", train_field="dropout"),
+           "two values, after the pooling and after the dense layer (0.25,0.5).", train_field="dropout",
+           commands=(*_SWEEPS, "selfnorm"), help_for={
+               "selfnorm": "AlphaDropout rate: print α′ and the affine (a, b) for it. With --depth-experiment: "
+                           "dropout after each layer."}),
     Option("init", "str", None, "Weight init: he, glorot or lecun (each _normal or _uniform; plain: normal), "
            "torch-default (nn.Linear's U[±1/√fan_in], biases too), standard (Glorot & Bengio's U[±1/√fan_in]), "
            "nielsen (N(0, 1/fan_in), biases N(0, 1)) or auto; per activation: glorot,selu=auto.", train_field="init",
-           default_text="each activation's recommended init"),
+           default_text="each activation's recommended init", commands=(*_SWEEPS, "diagnose", "boundary", "selfnorm"),
+           help_for={
+               "diagnose": "Init scheme of every layer: he, glorot, lecun (each _normal or _uniform; plain: normal), "
+                           "standard (U[−1/√n, 1/√n], biases 0; Glorot & Bengio 2010), torch-default (nn.Linear's), "
+                           "or nielsen (N(0, 1/n) weights, N(0, 1) biases). [default: each activation's recommended "
+                           "scheme, output layer glorot, zero biases]",
+               "boundary": "Hidden-layer init scheme (he, glorot, lecun, their _normal/_uniform forms, torch-default, "
+                           "standard, nielsen), or per activation: glorot,square=he. [default: each activation's "
+                           "recommendation]",
+               "selfnorm": "Depth experiment: auto (each activation's recommendation) or an init scheme for every "
+                           "hidden layer: he, glorot, lecun (normal), he_uniform, glorot_uniform, lecun_uniform, "
+                           "standard, torch-default, nielsen. [default: auto]"}),
     Option("weight_scale", "float", 1.0, "Gain on every initial weight.", train_field="weight_scale",
-           omit_default=True),
+           omit_default=True, commands=(*_SWEEPS, "diagnose", "boundary")),
     Option("bias_init", "float", None, "Every bias starts at this value.", train_field="bias_init",
-           omit_default=True, default_text="the init scheme's, mostly 0"),
+           omit_default=True, default_text="the init scheme's, mostly 0", commands=(*_SWEEPS, "diagnose")),
     Option("no_bias", "bool", False, "Layers without biases.", train_field="bias", to_train=_not,
-           omit_default=True),
+           omit_default=True, negation="--bias", commands=(*_SWEEPS, "diagnose", "boundary"), help_for={
+               "diagnose": "No layer has a bias (speed is then measured on the pre-activations: what the bias "
+                           "gradient would be). [default: --bias]",
+               "boundary": "No bias in the hidden layer (the output keeps its bias). [default: --bias]"}),
     Option("precision", "str", "auto", "Matmul precision: fp32, bf16 or auto (bf16 on CPUs with native bf16).",
            train_field="precision"),
     # measuring changes no weight and no random stream: not part of the fingerprint, so a sweep can be
@@ -191,7 +259,9 @@ OPTIONS: tuple[Option, ...] = (
            identity=False, train_field="diagnostics"),
     # the engine decides where the runs train, not what they compute: resume works across engines
     Option("engine", "str", "grid", "grid (vectorised, local; also 'local'), sequential, or ray (each grid cell a "
-           "Ray task; pip install 'actlab[ray]').", identity=False),
+           "Ray task; pip install 'actlab[ray]').", identity=False, help_for={
+               "tune": "local (the vectorised engine) or ray (the comparison as Ray tasks, as compare --engine "
+                       "ray). [default: local]"}),
     Option("grid_size", "int", None, "At most N runs per vectorised grid (--engine ray: one grid per task, so a "
            "smaller N spreads a sweep over more tasks); like --engine, it changes the dropout masks.",
            identity=False, default_text="every run that shares the architecture"),
@@ -211,7 +281,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("compile", "str", "auto", "torch.compile the grid's fused steps: auto (when the job is large enough to "
            "pay: from 1e8 steps × models × batch × width on a busy machine, 3e9 on an idle one), on or off.", identity=False),
     Option("out", "str", None, "Output directory.", identity=False,
-           default_text="runs/compare-<dataset>-<model>-<hash>"),
+           default_text="runs/compare-<dataset>-<model>-<hash>", commands=(*_SWEEPS, "diagnose"), short="-o",
+           help_for={"tune": "Output directory. [default: runs/tune-<dataset>-<model>-<hash>]",
+                     "diagnose": "Output directory. [default: runs/diagnose-<name>-<hash>]"}),
 )
 _BY_KEY = {option.key: option for option in OPTIONS}
 
@@ -222,6 +294,31 @@ IDENTITY_EXCLUDED = tuple(option.key for option in OPTIONS if not option.identit
 
 def _number(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def options_for(command: str) -> tuple[Option, ...]:
+    """The rows whose flags ``command`` takes (the table's order)."""
+    if command not in TRAINING_COMMANDS:
+        raise ActlabError(f"unknown training command {command!r}; the table serves {', '.join(TRAINING_COMMANDS)}")
+    return tuple(option for option in OPTIONS if command in option.commands)
+
+
+def refuse_unused(given: Mapping[str, Any], config: Mapping[str, Any], source: str = "") -> None:
+    """Refuse an optimiser's own option given for an optimiser that does not use it.
+
+    ``given``: the options given (on the command line, or in the file ``source``), whatever their value — the
+    optimiser's default included; ``config``: the resolved options (its ``optimizer``).  An option is fine when
+    ``given`` itself chose an optimiser that uses it (a later layer then changed the optimiser).
+    """
+    for key, value in given.items():
+        option = _BY_KEY.get(key)
+        if value is None or option is None or option.applies is None or not option.applies_text:
+            continue
+        chosen = {**config, "optimizer": given.get("optimizer") or config.get("optimizer")}
+        if option.applies(config) or option.applies(chosen):
+            continue
+        where = f"{key} in {source}" if source else option.flag
+        raise ActlabError(f"{where} is for {option.applies_text}; {config.get('optimizer')} does not use it")
 
 
 # ---------------------------------------------------------------- parsing
@@ -306,14 +403,12 @@ def resolve_config(
                                   "(Adam's momentum is its beta1 = 0.9)")
             # this layer chose sgd, a later one another optimizer: its momentum no longer applies
             config["momentum"] = (stored or DEFAULTS).get("momentum", DEFAULTS["momentum"])
-    for option in OPTIONS:  # an optimiser's own option given for another optimiser: refused, not ignored
-        if not option.applies_text or option.applies is None or option.applies(config):
-            continue
-        for source, layer in layers:
-            if source != "the stored config" and layer.get(option.key) not in (None, option.default):
-                where = f"{option.key} in {source}" if source else option.flag
-                raise ActlabError(f"{where} is for {option.applies_text}; {config['optimizer']} does not use it")
-        config[option.key] = option.default
+    for source, layer in layers:  # an optimiser's own option given for another optimiser: refused, not ignored
+        if source != "the stored config":
+            refuse_unused(layer, config, source)
+    for option in OPTIONS:  # not used by the optimiser: its default, which leaves the fingerprint as it was
+        if option.omit_default and option.applies_text and option.applies is not None and not option.applies(config):
+            config[option.key] = option.default
     given = [layer for source, layer in layers if source != "the stored config"]
     if any("epochs" in layer for layer in given) and any(layer.get("steps") is not None for layer in given):
         raise ActlabError("give the budget as --epochs or --steps, not both")
