@@ -170,6 +170,7 @@ OPTIONS: tuple[Option, ...] = (
                "boundary": "The same as --steps (one full-batch step is one epoch)."}),
     Option("steps", "int", None, "Budget in optimiser steps instead of --epochs (crossing epoch ends).",
            train_field="steps", omit_default=True, default_text="the --epochs budget",
+           identity=False,  # as --epochs: a larger step budget extends a sweep in place (--resume --steps N)
            commands=(*_SWEEPS, "diagnose", "boundary", "selfnorm"), help_for={
                "diagnose": "The budget in optimiser steps instead of --epochs (0: measure at initialisation only).",
                "boundary": "Full-batch Adam steps (one step is one epoch). [default: 2000]",
@@ -412,6 +413,10 @@ def resolve_config(
     given = [layer for source, layer in layers if source != "the stored config"]
     if any("epochs" in layer for layer in given) and any(layer.get("steps") is not None for layer in given):
         raise ActlabError("give the budget as --epochs or --steps, not both")
+    if stored and stored.get("steps") is not None and any("epochs" in layer for layer in given) \
+            and not any(layer.get("steps") is not None for layer in given):
+        raise ActlabError(f"the stored sweep has a step budget ({stored['steps']} steps); give --steps to continue "
+                          "or extend it, not --epochs")
     return config
 
 
