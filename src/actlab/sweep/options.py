@@ -185,6 +185,9 @@ OPTIONS: tuple[Option, ...] = (
            "or final (all three are stored).", train_field="report_at", omit_default=True),
     Option("log_every_step", "bool", False, "Store each optimiser step's training loss (actlab export writes "
            "steps.csv).", identity=False, train_field="log_every_step"),
+    Option("last_steps", "int", None, "Score each run by the mean training loss of its last N steps (needs "
+           "--log-every-step; MNIST-1D's score): --json lists the scores (as actlab export --last-steps).",
+           identity=False),
     Option("batch_size", "int", 128, "Mini-batch size.", train_field="batch_size",
            commands=(*_SWEEPS, "diagnose", "selfnorm"), help_for={
                "diagnose": "Mini-batch size. [default: 10; dying-relu: 32]",
@@ -413,6 +416,9 @@ def resolve_config(
     given = [layer for source, layer in layers if source != "the stored config"]
     if any("epochs" in layer for layer in given) and any(layer.get("steps") is not None for layer in given):
         raise ActlabError("give the budget as --epochs or --steps, not both")
+    if config["last_steps"] is not None and (config["last_steps"] < 1 or not config["log_every_step"]):
+        raise ActlabError(f"--last-steps must be at least 1, got {config['last_steps']}" if config["last_steps"] < 1
+                          else "--last-steps scores the per-step training losses: add --log-every-step")
     if stored and stored.get("steps") is not None and any("epochs" in layer for layer in given) \
             and not any(layer.get("steps") is not None for layer in given):
         raise ActlabError(f"the stored sweep has a step budget ({stored['steps']} steps); give --steps to continue "
