@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from actlab.cli import main
-from actlab.diagnostics.presets import Setup, setup_values
+from actlab.cli.diagnose import setup_values
+from actlab.diagnostics.presets import Setup
 from actlab.diagnostics.run import train_config
 from actlab.errors import ActlabError
 from actlab.models import build

@@ -7,6 +7,7 @@ import typer
 
 from actlab.cli import app
 from actlab.cli.options import table_command
+from actlab.sweep.command_help import COMMAND_HELP
 from actlab.sweep.options import OPTIONS, TRAINING_COMMANDS, options_for
 
 CLICK = typer.main.get_command(app)
@@ -39,11 +40,15 @@ def test_every_row_reaches_each_command_it_names(command):
             assert option.negation in flags(params[option.key])
 
 
-def test_every_row_names_known_commands_and_sweeps_are_compare_and_tune():
+def test_every_row_names_known_commands_and_each_command_help_belongs_to_a_row_that_names_it():
+    rows = {option.key: option for option in OPTIONS}
     for option in OPTIONS:
         assert set(option.commands) <= set(TRAINING_COMMANDS), option.key
         assert "compare" in option.commands, f"{option.key}: every training option is a compare option"
-        assert set(option.help_for) <= set(option.commands), option.key
+    for key, per_command in COMMAND_HELP.items():
+        assert key in rows and set(per_command) <= set(rows[key].commands), key
+        for command, text in per_command.items():
+            assert rows[key].help_text(command) == text
 
 
 def test_the_scanner_catches_a_flag_declared_by_hand():

@@ -14,7 +14,7 @@ import typer
 from actlab.cli.app import app, console, err_console, fail, parse_params
 from actlab.cli.options import path_value, table_command
 
-__all__ = ["diagnose_command", "json_summary", "strict"]
+__all__ = ["diagnose_command", "json_summary", "setup_values", "strict"]
 
 JSON_KEYS = ("verdict", "layers", "growth_factor", "clipped_fraction")
 LAYER_KEYS = ("speed_at_init", "speed_at_init_std", "speed_final", "dead_fraction_final", "saturated_fraction_final")
@@ -167,7 +167,7 @@ def diagnose_command(
     finished seeds) and figures. Presets: nielsen (Nielsen ch. 5 vanishing gradients on MNIST),
     exploding (one-unit chain, w = 100), dying-relu (ReLU with a too-large learning rate).
     """
-    from actlab.diagnostics.presets import PRESETS, Setup, preset_defaults, setup_values
+    from actlab.diagnostics.presets import PRESETS, Setup, preset_defaults
 
     if preset is not None and preset not in PRESETS:
         fail(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
@@ -274,3 +274,32 @@ def _train(setup: Any, target: Path, json: bool) -> None:
         _print_table(summary)
         console.print(f"wrote {target / 'diagnostics.json'}, {target / 'diagnostics.sqlite'} and "
                       f"{len(figures)} figures in {target}", highlight=False, soft_wrap=True)
+
+
+def setup_values(values: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """``values`` (a preset's, the command's own options) with the options table's values ``given`` (key → value,
+    None: not given): a :class:`Setup` field takes its own; a row that feeds another ``TrainConfig`` field goes to
+    ``Setup.train``.  An optimiser's option given for another optimiser is refused, whatever its value."""
+    import dataclasses
+
+    from actlab.diagnostics.presets import Setup
+    from actlab.errors import ActlabError
+    from actlab.sweep.options import OPTIONS, refuse_unused
+
+    fields = {f.name for f in dataclasses.fields(Setup)}
+    rows = {option.key: option for option in OPTIONS}
+    out = dict(values)
+    train = dict(out.pop("train", ()))
+    for key, value in given.items():
+        if value is None:
+            continue
+        option = rows[key]
+        if key in fields:
+            out[key] = value
+        elif option.train_field is not None:
+            train[option.train_field] = value if option.to_train is None else option.to_train(value)
+        else:
+            raise ActlabError(f"diagnose does not use {option.flag}")
+    refuse_unused(given, {"optimizer": out.get("optimizer", Setup.optimizer)})
+    out["train"] = tuple(sorted(train.items()))
+    return out

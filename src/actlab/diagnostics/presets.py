@@ -26,7 +26,7 @@ from typing import Any
 from actlab.analysis.layer_measures import SATURATION_FRACTION, check_saturation_threshold
 from actlab.errors import ActlabError
 
-__all__ = ["EXPLODING_WEIGHT", "LOSSES", "OPTIMIZERS", "PRESETS", "Setup", "preset_defaults", "setup_values"]
+__all__ = ["EXPLODING_WEIGHT", "LOSSES", "OPTIMIZERS", "PRESETS", "Setup", "preset_defaults"]
 
 LOSSES = ("softmax", "sigmoid")  # softmax cross-entropy of logits | cross-entropy of sigmoid outputs, one-hot
 OPTIMIZERS = ("sgd", "adam")
@@ -165,27 +165,3 @@ def preset_defaults(name: str | None) -> dict[str, Any]:
         raise ActlabError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     return dict(PRESETS[name])
 
-
-def setup_values(values: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
-    """``values`` (a preset's, the command's own options) with the options table's values ``given`` (key → value,
-    None: not given): a :class:`Setup` field takes its own; a row that feeds another ``TrainConfig`` field goes to
-    ``Setup.train``.  An optimiser's option given for another optimiser is refused, whatever its value."""
-    from actlab.sweep.options import OPTIONS, refuse_unused
-
-    fields = {f.name for f in dataclasses.fields(Setup)}
-    rows = {option.key: option for option in OPTIONS}
-    out = dict(values)
-    train = dict(out.pop("train", ()))
-    for key, value in given.items():
-        if value is None:
-            continue
-        option = rows[key]
-        if key in fields:
-            out[key] = value
-        elif option.train_field is not None:
-            train[option.train_field] = value if option.to_train is None else option.to_train(value)
-        else:
-            raise ActlabError(f"diagnose does not use {option.flag}")
-    refuse_unused(given, {"optimizer": out.get("optimizer", Setup.optimizer)})
-    out["train"] = tuple(sorted(train.items()))
-    return out

@@ -11,16 +11,25 @@ reads it to build ``--help``).
 """
 from __future__ import annotations
 
-import math
-import os
 import shlex
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from actlab.errors import ActlabError, suggest
-from actlab.sweep.parsing import _dropouts, _rates, load_toml, split_list  # split_list, load_toml re-exported
+from actlab.sweep.option_row import (  # the row type and its predicates, re-exported
+    _SWEEPS,
+    TRAINING_COMMANDS,
+    Option,
+    _adam,
+    _adaptive,
+    _no_grid,
+    _not,
+    _rmsprop,
+    _sgd,
+    _steps,
+)
+from actlab.sweep.parsing import check_type, load_toml, split_list  # split_list, load_toml re-exported
 
 __all__ = [
     "Option",
@@ -47,90 +56,6 @@ __all__ = [
 DEFAULT_EPOCHS = 20  # `make demo`'s budget: ReLU reaches > 97.5 % test accuracy (timings: docs benchmarks page)
 DEFAULT_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish")
 # the commands that train, each taking its training flags from the rows that name it
-TRAINING_COMMANDS = ("compare", "tune", "diagnose", "boundary", "selfnorm")
-_SWEEPS = ("compare", "tune")  # the commands a row reaches unless it says otherwise
-
-
-@dataclass(frozen=True)
-class Option:
-    """One sweep option (a TOML key and an ``actlab compare`` flag)."""
-
-    key: str
-    type: str  # "int", "float", "str", "bool" (a flag), "acts" (a list of names/formulas), "floats" (a list of numbers),
-    # "dropouts" (one rate, or the cnn's two: after the pooling, after the dense layer)
-    default: Any
-    help: str
-    identity: bool = True  # part of the fingerprint: changing it changes the results
-    train_field: str | None = None  # the TrainConfig field it sets (None: used by planning only)
-    default_text: str | None = None  # how --help shows the default (None: the default itself, or nothing)
-    # whether the option means anything for this config (momentum only for SGD); the reproduce command
-    # spells out every option that applies and is set
-    applies: Callable[[Mapping[str, Any]], bool] | None = None
-    # the fingerprint leaves the option out while it has its default (options added after stores existed:
-    # those stores keep their fingerprint, so they still resume)
-    omit_default: bool = False
-    # the TrainConfig value from the option's value (None: the value itself)
-    to_train: Callable[[Any], Any] | None = None
-    applies_text: str = ""  # the configs it is for, for the message when it is given where it does not apply
-    commands: tuple[str, ...] = _SWEEPS  # the training commands whose flags include it
-    # per command, the help (its default included) where the row's own help and default do not fit it
-    help_for: Mapping[str, str] = field(default_factory=dict)
-    negation: str | None = None  # a flag that sets a bool option back to false (--bias for --no-bias)
-    short: str | None = None  # a one-letter alias (-o)
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.key.replace("_", "-")
-
-    def help_text(self, command: str = "compare") -> str:
-        if command in self.help_for:
-            return self.help_for[command]
-        shown = self.default_text
-        if shown is None and self.default is not None:
-            shown = ",".join(self.default) if isinstance(self.default, (list, tuple)) else _number(self.default)
-        return f"{self.help} [default: {shown}]" if shown else self.help
-
-    def format(self, value: Any) -> str:
-        """The value as the command line spells it (parsed back to the same value by :func:`coerce`)."""
-        if self.type == "acts":
-            return ",".join(value)
-        if self.type == "floats" or (self.type == "dropouts" and isinstance(value, (list, tuple))):
-            return ",".join(repr(float(v)) for v in value)
-        if self.type == "dropouts":
-            return repr(float(value))
-        if self.type == "float":
-            return repr(float(value))
-        if self.type == "bool":
-            return "true" if value else "false"
-        return str(value)
-
-
-def _sgd(config: Mapping[str, Any]) -> bool:
-    return config.get("optimizer") == "sgd"
-
-
-def _no_grid(config: Mapping[str, Any]) -> bool:
-    return config.get("lr_grid") is None
-
-
-def _adam(config: Mapping[str, Any]) -> bool:
-    return config.get("optimizer") == "adam"
-
-
-def _rmsprop(config: Mapping[str, Any]) -> bool:
-    return config.get("optimizer") == "rmsprop"
-
-
-def _adaptive(config: Mapping[str, Any]) -> bool:
-    return config.get("optimizer") in ("adam", "rmsprop")
-
-
-def _steps(config: Mapping[str, Any]) -> bool:
-    return config.get("steps") is None  # --epochs means nothing with a step budget
-
-
-def _not(value: Any) -> Any:
-    return not value
 
 
 REPORT_POINTS = ("best-val-loss", "best-val-acc", "final")  # actlab.train.config.REPORT_AT (not imported: light)
@@ -138,44 +63,27 @@ REPORT_POINTS = ("best-val-loss", "best-val-acc", "final")  # actlab.train.confi
 
 OPTIONS: tuple[Option, ...] = (
     Option("dataset", "str", "mnist", "Dataset name (actlab data list) or a CSV/npz path.",
-           commands=(*_SWEEPS, "diagnose", "boundary", "selfnorm"), help_for={
-               "diagnose": "A classification dataset (actlab data list). [default: mnist]",
-               "boundary": "Toy set: linear, circle, periodic, xor, gaussian, spiral, moons. [default: circle]",
-               "selfnorm": "Depth experiment: gaussian (toy 2-D blobs) or mnist. [default: gaussian]"}),
+           commands=(*_SWEEPS, "diagnose", "boundary", "selfnorm")),
     Option("target", "str", None, "Label column of a CSV file."),
     Option("subset", "int", None, "Keep N training examples (toy sets: N points in all).",
-           commands=(*_SWEEPS, "diagnose"), help_for={"diagnose": "Train on the first N training examples only."}),
+           commands=(*_SWEEPS, "diagnose")),
     Option("model", "str", "mlp", "mlp, cnn or snn (the mlp with lecun_normal init and AlphaDropout; --acts default selu).",
            train_field="model"),
     Option("depth", "int", 2, "Hidden layers (mlp; 0: a linear model, e.g. logistic regression).",
-           train_field="depth", commands=(*_SWEEPS, "diagnose", "selfnorm"), help_for={
-               "diagnose": "Hidden layers. [default: 4; exploding: 5]",
-               "selfnorm": "Depth experiment: hidden layers. [default: 64]"}),
+           train_field="depth", commands=(*_SWEEPS, "diagnose", "selfnorm")),
     Option("width", "int", 128, "Units per hidden layer.", train_field="width",
-           commands=(*_SWEEPS, "diagnose", "selfnorm"), help_for={
-               "diagnose": "Units per hidden layer. [default: 30]",
-               "selfnorm": "Depth experiment: units per layer. [default: 256]"}),
+           commands=(*_SWEEPS, "diagnose", "selfnorm")),
     Option("acts", "acts", list(DEFAULT_ACTIVATIONS),
            "Comma-separated activation names or formulas in x, e.g. 'relu,gelu,maximum(x, 0)'.",
-           commands=(*_SWEEPS, "selfnorm"), help_for={
-               "selfnorm": "Depth experiment: comma-separated activations. [default: selu,relu,tanh,gelu]"}),
-    Option("seeds", "int", 3, "Seeds per activation (and lr).", commands=(*_SWEEPS, "diagnose", "boundary"),
-           help_for={"diagnose": "Seeds per activation. [default: 3; nielsen: 5]",
-                     "boundary": "Seeds per activation (mean ± std; the figure shows the median seed by test "
-                                 "accuracy). [default: 1]"}),
+           commands=(*_SWEEPS, "selfnorm")),
+    Option("seeds", "int", 3, "Seeds per activation (and lr).", commands=(*_SWEEPS, "diagnose", "boundary")),
     Option("epochs", "int", DEFAULT_EPOCHS, "Epochs per run.", train_field="epochs",
            identity=False, applies=_steps,  # a larger budget extends a sweep in place (--resume --epochs N)
-           commands=(*_SWEEPS, "diagnose", "boundary"), help_for={
-               "diagnose": "Training epochs; 0 measures at initialisation only. [default: 5]",
-               "boundary": "The same as --steps (one full-batch step is one epoch)."}),
+           commands=(*_SWEEPS, "diagnose", "boundary")),
     Option("steps", "int", None, "Budget in optimiser steps instead of --epochs (crossing epoch ends).",
            train_field="steps", omit_default=True, default_text="the --epochs budget",
            identity=False,  # as --epochs: a larger step budget extends a sweep in place (--resume --steps N)
-           commands=(*_SWEEPS, "diagnose", "boundary", "selfnorm"), help_for={
-               "diagnose": "The budget in optimiser steps instead of --epochs (0: measure at initialisation only).",
-               "boundary": "Full-batch Adam steps (one step is one epoch). [default: 2000]",
-               "selfnorm": "Depth experiment: Adam steps of the short training, through the experiment core's "
-                           "driver. [default: 20]"}),
+           commands=(*_SWEEPS, "diagnose", "boundary", "selfnorm")),
     Option("eval_every", "int", 1, "Evaluate every N epochs (every N steps with --steps); the end of the budget is "
            "always evaluated.", train_field="eval_every", omit_default=True),
     Option("val_size", "int", None, "Validation examples carved from the training split (0: none; then runs report "
@@ -189,22 +97,17 @@ OPTIONS: tuple[Option, ...] = (
            "--log-every-step; MNIST-1D's score): --json lists the scores (as actlab export --last-steps).",
            identity=False),
     Option("batch_size", "int", 128, "Mini-batch size.", train_field="batch_size",
-           commands=(*_SWEEPS, "diagnose", "selfnorm"), help_for={
-               "diagnose": "Mini-batch size. [default: 10; dying-relu: 32]",
-               "selfnorm": "Depth experiment: mini-batch size of the short training. [default: 64]"}),
+           commands=(*_SWEEPS, "diagnose", "selfnorm")),
     Option("optimizer", "str", "adam", "adam, sgd (with --momentum) or rmsprop.", train_field="optimizer",
-           commands=(*_SWEEPS, "diagnose"), help_for={"diagnose": "sgd or adam. [default: sgd; dying-relu: adam]"}),
+           commands=(*_SWEEPS, "diagnose")),
     Option("lr", "float", None, "Learning rate.", train_field="lr", default_text="1e-3", applies=_no_grid,
-           commands=(*_SWEEPS, "diagnose", "boundary", "selfnorm"), help_for={
-               "diagnose": "Learning rate. [default: 0.1; dying-relu: 0.01]",
-               "boundary": "Adam learning rate. [default: 0.03]",
-               "selfnorm": "Depth experiment: Adam learning rate of the short training. [default: 1e-4]"}),
+           commands=(*_SWEEPS, "diagnose", "boundary", "selfnorm")),
     Option("lr_grid", "floats", None,
            "Comma-separated learning rates; each activation is reported at its best (by validation accuracy).",
            commands=("compare",)),  # tune searches lr
     Option("momentum", "float", 0.9, "SGD momentum.", train_field="momentum", applies=_sgd,
            applies_text="--optimizer sgd",
-           commands=(*_SWEEPS, "diagnose"), help_for={"diagnose": "SGD momentum. [default: 0]"}),
+           commands=(*_SWEEPS, "diagnose")),
     Option("nesterov", "bool", False, "Nesterov momentum (SGD).", train_field="nesterov", applies=_sgd,
            omit_default=True, applies_text="--optimizer sgd", commands=(*_SWEEPS, "diagnose")),
     Option("adam_beta1", "float", 0.9, "Adam's beta1.", train_field="adam_beta1", applies=_adam, omit_default=True,
@@ -226,33 +129,17 @@ OPTIONS: tuple[Option, ...] = (
            commands=(*_SWEEPS, "diagnose")),
     Option("dropout", "dropouts", 0.0, "Dropout after each hidden activation (AlphaDropout for SELU); cnn: "
            "two values, after the pooling and after the dense layer (0.25,0.5).", train_field="dropout",
-           commands=(*_SWEEPS, "selfnorm"), help_for={
-               "selfnorm": "AlphaDropout rate: print α′ and the affine (a, b) for it. With --depth-experiment: "
-                           "dropout after each layer."}),
+           commands=(*_SWEEPS, "selfnorm")),
     Option("init", "str", None, "Weight init: he, glorot or lecun (each _normal or _uniform; plain: normal), "
            "torch-default (nn.Linear's U[±1/√fan_in], biases too), standard (Glorot & Bengio's U[±1/√fan_in]), "
            "nielsen (N(0, 1/fan_in), biases N(0, 1)) or auto; per activation: glorot,selu=auto.", train_field="init",
-           default_text="each activation's recommended init", commands=(*_SWEEPS, "diagnose", "boundary", "selfnorm"),
-           help_for={
-               "diagnose": "Init scheme of every layer: he, glorot, lecun (each _normal or _uniform; plain: normal), "
-                           "standard (U[−1/√n, 1/√n], biases 0; Glorot & Bengio 2010), torch-default (nn.Linear's), "
-                           "or nielsen (N(0, 1/n) weights, N(0, 1) biases). [default: each activation's recommended "
-                           "scheme, output layer glorot, zero biases]",
-               "boundary": "Hidden-layer init scheme (he, glorot, lecun, their _normal/_uniform forms, torch-default, "
-                           "standard, nielsen), or per activation: glorot,square=he. [default: each activation's "
-                           "recommendation]",
-               "selfnorm": "Depth experiment: auto (each activation's recommendation) or an init scheme for every "
-                           "hidden layer: he, glorot, lecun (normal), he_uniform, glorot_uniform, lecun_uniform, "
-                           "standard, torch-default, nielsen. [default: auto]"}),
+           default_text="each activation's recommended init", commands=(*_SWEEPS, "diagnose", "boundary", "selfnorm")),
     Option("weight_scale", "float", 1.0, "Gain on every initial weight.", train_field="weight_scale",
            omit_default=True, commands=(*_SWEEPS, "diagnose", "boundary")),
     Option("bias_init", "float", None, "Every bias starts at this value.", train_field="bias_init",
            omit_default=True, default_text="the init scheme's, mostly 0", commands=(*_SWEEPS, "diagnose")),
     Option("no_bias", "bool", False, "Layers without biases.", train_field="bias", to_train=_not,
-           omit_default=True, negation="--bias", commands=(*_SWEEPS, "diagnose", "boundary"), help_for={
-               "diagnose": "No layer has a bias (speed is then measured on the pre-activations: what the bias "
-                           "gradient would be). [default: --bias]",
-               "boundary": "No bias in the hidden layer (the output keeps its bias). [default: --bias]"}),
+           omit_default=True, negation="--bias", commands=(*_SWEEPS, "diagnose", "boundary")),
     Option("precision", "str", "auto", "Matmul precision: fp32, bf16 or auto (bf16 on CPUs with native bf16).",
            train_field="precision"),
     # measuring changes no weight and no random stream: not part of the fingerprint, so a sweep can be
@@ -263,9 +150,7 @@ OPTIONS: tuple[Option, ...] = (
            identity=False, train_field="diagnostics"),
     # the engine decides where the runs train, not what they compute: resume works across engines
     Option("engine", "str", "grid", "grid (vectorised, local; also 'local'), sequential, or ray (each grid cell a "
-           "Ray task; pip install 'actlab[ray]').", identity=False, help_for={
-               "tune": "local (the vectorised engine) or ray (the comparison as Ray tasks, as compare --engine "
-                       "ray). [default: local]"}),
+           "Ray task; pip install 'actlab[ray]').", identity=False),
     Option("grid_size", "int", None, "At most N runs per vectorised grid (--engine ray: one grid per task, so a "
            "smaller N spreads a sweep over more tasks); like --engine, it changes the dropout masks.",
            identity=False, default_text="every run that shares the architecture"),
@@ -285,19 +170,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("compile", "str", "auto", "torch.compile the grid's fused steps: auto (when the job is large enough to "
            "pay: from 1e8 steps × models × batch × width on a busy machine, 3e9 on an idle one), on or off.", identity=False),
     Option("out", "str", None, "Output directory.", identity=False,
-           default_text="runs/compare-<dataset>-<model>-<hash>", commands=(*_SWEEPS, "diagnose"), short="-o",
-           help_for={"tune": "Output directory. [default: runs/tune-<dataset>-<model>-<hash>]",
-                     "diagnose": "Output directory. [default: runs/diagnose-<name>-<hash>]"}),
+           default_text="runs/compare-<dataset>-<model>-<hash>", commands=(*_SWEEPS, "diagnose"), short="-o"),
 )
 _BY_KEY = {option.key: option for option in OPTIONS}
 
 DEFAULTS: dict[str, Any] = {option.key: option.default for option in OPTIONS}
 CONFIG_KEYS = tuple(DEFAULTS)
 IDENTITY_EXCLUDED = tuple(option.key for option in OPTIONS if not option.identity)
-
-
-def _number(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def options_for(command: str) -> tuple[Option, ...]:
@@ -330,42 +209,13 @@ def refuse_unused(given: Mapping[str, Any], config: Mapping[str, Any], source: s
 
 def coerce(key: str, value: Any, source: str = "") -> Any:
     """Check one config value's type; a message names the key and where it came from."""
-    where = f" (in {source})" if source else ""
     option = _BY_KEY.get(key)
     if option is None:
         matches = suggest(key, CONFIG_KEYS)
         hint = f"; did you mean {' or '.join(matches)}?" if matches else ""
+        where = f" (in {source})" if source else ""
         raise ActlabError(f"unknown config key {key!r}{where}{hint} (keys: {', '.join(CONFIG_KEYS)})")
-    if value is None:
-        return None
-    if option.type == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ActlabError(f"{key} must be a whole number{where}, got {value!r}")
-        return int(value)
-    if option.type == "float":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ActlabError(f"{key} must be a number{where}, got {value!r}")
-        value = float(value)
-        if not math.isfinite(value):
-            raise ActlabError(f"{key} must be finite{where}, got {value!r}")
-        return value
-    if option.type == "bool":
-        if not isinstance(value, bool):
-            raise ActlabError(f"{key} must be true or false{where}, got {value!r}")
-        return value
-    if option.type == "str":
-        if not isinstance(value, (str, os.PathLike)):
-            raise ActlabError(f"{key} must be a string{where}, got {value!r}")
-        return os.fspath(value)
-    if option.type == "acts":
-        if isinstance(value, str):
-            return split_list(value)
-        if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
-            return [v.strip() for v in value]
-        raise ActlabError(f"acts must be a list of activation names or formulas{where}, got {value!r}")
-    if option.type == "dropouts":
-        return _dropouts(key, value, where)
-    return _rates(key, value, where)
+    return check_type(key, option.type, value, source)
 
 
 def resolve_config(
