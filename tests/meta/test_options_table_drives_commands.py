@@ -69,3 +69,16 @@ def test_a_table_command_gets_the_given_values_and_none_for_the_rest():
     keys = {option.key for option in options_for("boundary")}
     wrapped(hidden=3, **{key: None for key in keys} | {"lr": 0.5})
     assert seen["hidden"] == 3 and seen["table"] == {key: None for key in keys} | {"lr": 0.5}
+
+
+def test_each_command_reads_every_row_that_names_it():
+    import dataclasses
+
+    from actlab.cli import boundary, selfnorm
+    from actlab.diagnostics.presets import Setup
+
+    assert {o.key for o in options_for("boundary")} == set(boundary.TAKES)
+    assert {o.key for o in options_for("selfnorm")} == {*selfnorm.DEPTH_KEYS, "dropout"}
+    setup = {f.name for f in dataclasses.fields(Setup)}
+    for option in options_for("diagnose"):  # a Setup field, or a TrainConfig field through Setup.train
+        assert option.key in setup or option.train_field is not None or option.key == "out", option.key

@@ -153,8 +153,9 @@ def _dropout(text: str | None) -> float | None:
     return rate
 
 
-# the depth experiment's options from the table (key → depth_experiment's keyword), and their defaults
-_DEPTH_KEYS = {"acts": "acts", "depth": "depth", "width": "width", "init": "init", "dataset": "dataset",
+# the depth experiment's options from the table (key → depth_experiment's keyword), and their defaults; with
+# --dropout, the rows selfnorm reads (tests/meta checks they are the rows that name selfnorm)
+DEPTH_KEYS = {"acts": "acts", "depth": "depth", "width": "width", "init": "init", "dataset": "dataset",
                "steps": "steps", "batch_size": "batch_size", "lr": "lr"}
 _DEPTH_DEFAULTS = {"acts": "selu,relu,tanh,gelu", "depth": 64, "width": 256, "init": "auto", "dataset": "gaussian",
                    "steps": 20}
@@ -164,10 +165,10 @@ def _depth(given: dict[str, Any], dropout: float, seed: int, output: Path | None
     from actlab.analysis.depth import plot_depth
     from actlab.diagnostics.depth import depth_experiment
 
-    unknown = sorted(set(given) - set(_DEPTH_KEYS))
+    unknown = sorted(set(given) - set(DEPTH_KEYS))
     if unknown:  # a table row naming selfnorm that the depth experiment does not read yet
         fail(f"the depth experiment does not use {', '.join('--' + k.replace('_', '-') for k in unknown)}")
-    options = {**_DEPTH_DEFAULTS, **{_DEPTH_KEYS[k]: v for k, v in given.items()}}
+    options = {**_DEPTH_DEFAULTS, **{DEPTH_KEYS[k]: v for k, v in given.items()}}
     names = _names(options.pop("acts"), "--acts")
     depth, width = options["depth"], options["width"]
     if not json_output:

@@ -18,7 +18,6 @@ from actlab.cli.options import table_parameters
 __all__ = ["tune_command", "tune_json"]
 
 
-
 class _TrialDisplay:
     """Progress on stderr while searching: one line per activation (trials, pruned, best score)."""
 
@@ -93,7 +92,8 @@ def tune_command(**given: Any) -> None:
 
     from actlab.sweep.tune import tune
 
-    trials, space, pruner, engine = given.pop("trials"), given.pop("space"), given.pop("pruner"), given.pop("engine") or "local"
+    trials, space, pruner = given.pop("trials"), given.pop("space"), given.pop("pruner")
+    engine = given.pop("engine") or "local"  # the table's --engine; tune's default is local
     quiet, json = given.pop("quiet"), given.pop("json")
     show = not (quiet or json)
     state: dict[str, Any] = {}
