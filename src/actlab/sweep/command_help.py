@@ -61,15 +61,16 @@ COMMAND_HELP: dict[str, dict[str, str]] = {
     'init': {
         'diagnose': ('Init scheme of every layer: he, glorot, lecun (each _normal or _uniform; plain: '
                      'normal), standard (U[−1/√n, 1/√n], biases 0; Glorot & Bengio 2010), '
-                     "torch-default (nn.Linear's), or nielsen (N(0, 1/n) weights, N(0, 1) biases). "
+                     "torch-default (nn.Linear's), nielsen (N(0, 1/n) weights, N(0, 1) biases), or siren "
+                     "(SIREN's first-layer and 1/ω₀-scaled hidden-layer uniforms). "
                      "[default: each activation's recommended scheme, output layer glorot, zero "
                      'biases]'),
         'boundary': ('Hidden-layer init scheme (he, glorot, lecun, their _normal/_uniform forms, '
-                     'torch-default, standard, nielsen), or per activation: glorot,square=he. '
+                     'torch-default, standard, nielsen, siren), or per activation: glorot,square=he. '
                      "[default: each activation's recommendation]"),
         'selfnorm': ("Depth experiment: auto (each activation's recommendation) or an init scheme for "
                      'every hidden layer: he, glorot, lecun (normal), he_uniform, glorot_uniform, '
-                     'lecun_uniform, standard, torch-default, nielsen. [default: auto]'),
+                     'lecun_uniform, standard, torch-default, nielsen, siren. [default: auto]'),
     },
     'no_bias': {
         'diagnose': ('No layer has a bias (speed is then measured on the pre-activations: what the '
