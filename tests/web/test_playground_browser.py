@@ -312,7 +312,8 @@ def test_diverging_net_keeps_the_page_working(page, server):
     import json
     import urllib.parse
 
-    fragment = urllib.parse.urlencode({"layers": json.dumps([["f:exp(x)*exp(x)"] * 2, ["tanh"] * 2]), "lr": 10})
+    # two layers of exp(2x) at lr 10 overflow whatever the initial draw (8 of 8 seeds measured), not by luck
+    fragment = urllib.parse.urlencode({"layers": json.dumps([["f:exp(x)*exp(x)"] * 2] * 2), "lr": 10})
     load(page, server + "#" + fragment)
     train(page, 10)
     assert page.inner_text("#test-loss") == "–"  # the loss is not finite: shown as a dash (null in the frame)

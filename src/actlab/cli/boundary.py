@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from actlab.cli.app import app, console, fail, print_json
-from actlab.cli.options import path_value
+from actlab.cli.options import path_value, table_command
+
+# the options table's rows boundary reads (tests/meta checks they are the rows that name boundary)
+TAKES = ("dataset", "seeds", "epochs", "steps", "lr", "init", "weight_scale", "no_bias")
 
 
 def _percent(mean: float | None, std: float | None) -> str:
@@ -18,25 +21,15 @@ def _percent(mean: float | None, std: float | None) -> str:
 
 
 @app.command("boundary")
+@table_command("boundary")
 def boundary_command(
     act: Annotated[list[str] | None, typer.Option(
         "--act", help="Activation: a name, a formula ('sign(x)*x**2'), a per-neuron list ('cos,identity': one per "
                       "hidden unit), or an item with options ('prelu', 'prelu:per_unit', 'rrelu', 'maxout:k=3', "
                       "'elu:alpha=0.5'). Repeat for one row per activation. [default: tanh]")] = None,
-    dataset: Annotated[str, typer.Option(help="Toy set: linear, circle, periodic, xor, gaussian, spiral, moons.")] = "circle",
     hidden: Annotated[int, typer.Option(help="Hidden units (1: strip, 2: plane, 3: 3-D, more: PCA projection).")] = 2,
-    bias: Annotated[bool, typer.Option("--bias/--no-bias", help="Bias in the hidden layer (the output keeps its bias).")] = True,
-    steps: Annotated[int, typer.Option("--steps", "--epochs", help="Full-batch Adam steps (--epochs: the same; one step "
-                                       "is one epoch).")] = 2000,
-    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 0.03,
     restarts: Annotated[int, typer.Option(help="Initialisations per seed, trained side by side; each seed keeps the one "
                                           "with the lowest final training loss.")] = 4,
-    init: Annotated[str | None, typer.Option("--init", help="Hidden-layer init scheme (he, glorot, lecun, their "
-                                             "_normal/_uniform forms, torch-default, standard, nielsen, siren), or per "
-                                             "activation: glorot,square=he. [default: each activation's "
-                                             "recommendation]")] = None,
-    weight_scale: Annotated[float, typer.Option("--weight-scale", help="Gain on every initial weight.")] = 1.0,
-    seeds: Annotated[int, typer.Option(help="Seeds per activation (mean ± std; the figure shows the median seed by test accuracy).")] = 1,
     seed: Annotated[int, typer.Option(help="First seed (seeds are seed, seed+1, ...).")] = 0,
     noise: Annotated[float, typer.Option(help="Gaussian jitter σ of the points.")] = 0.0,
     points: Annotated[int, typer.Option(help="Points in all: 80 % train, 20 % test (+ 20 % extrapolation points).")] = 500,
@@ -45,6 +38,7 @@ def boundary_command(
     animate: Annotated[Path | None, typer.Option("--animate", parser=path_value, help="Also write both panels over training: .gif (or .mp4 with ffmpeg).")] = None,
     frames: Annotated[int, typer.Option(help="Frames of the animation.")] = 30,
     json: Annotated[bool, typer.Option("--json", help="Print one JSON object per activation.")] = False,
+    table: dict[str, Any] | None = None,
 ) -> None:
     """Train 2 → HIDDEN → 1 nets (sigmoid output, binary cross-entropy) and draw their feature space and boundary.
 
@@ -52,6 +46,17 @@ def boundary_command(
     """
     from actlab.lab2d.train import BoundaryConfig
 
+    given = {k: v for k, v in (table or {}).items() if v is not None}
+    unused = sorted(set(given) - set(TAKES))
+    if unused:  # a row that names boundary but is not read here yet: refused, never ignored
+        fail(f"boundary does not use {', '.join('--' + k.replace('_', '-') for k in unused)}")
+    if "steps" in given and "epochs" in given:
+        fail("give either --steps or --epochs, not both (one full-batch step is one epoch)")
+    dataset = given.get("dataset", "circle")
+    bias = not given.get("no_bias", False)
+    steps = given.get("steps", given.get("epochs", BoundaryConfig.steps))
+    lr = given.get("lr", BoundaryConfig.lr)
+    seeds = given.get("seeds", BoundaryConfig.seeds)
     acts = act or ["tanh"]
     output = output if output is not None else Path(f"boundary-{dataset.lower()}.png")
     if output.suffix.lower() != ".png":
@@ -65,8 +70,8 @@ def boundary_command(
     if noise < 0 or not math.isfinite(noise):
         fail(f"--noise must be a finite number >= 0, got {noise}")
     config = BoundaryConfig(hidden=hidden, bias=bias, steps=steps, lr=lr, seeds=seeds, first_seed=seed,
-                            snapshots=frames if animate is not None else 0, restarts=restarts, init=init,
-                            weight_scale=weight_scale)
+                            snapshots=frames if animate is not None else 0, restarts=restarts,
+                            init=given.get("init"), weight_scale=given.get("weight_scale", BoundaryConfig.weight_scale))
 
     from actlab.lab2d.figures import boundary_figure
     from actlab.lab2d.run import run_boundary

@@ -27,7 +27,8 @@ from rich.progress import (
 from rich.table import Table
 
 from actlab.cli.app import app, console, err_console, fail, print_json
-from actlab.cli.options import path_value
+from actlab.cli.options import path_value, table_parameters
+from actlab.cli.step_scores import step_score_groups, step_scores_json
 
 __all__ = ["compare_command", "report_command", "export_command", "summary_json"]
 
@@ -145,6 +146,7 @@ def summary_json(run_dir: Path, report: Path | None = None) -> dict[str, Any]:
             for r in data.runs if r.run_id in data.failures
         ],
         "best": None if data.best is None else data.best.label,
+        **step_scores_json(run_dir, config.get("last_steps")),
     }
 
 
@@ -232,18 +234,9 @@ def run_compare(options: dict[str, Any], *, config_file: Path | None, resume: bo
     return 0
 
 
-_PYTHON_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "acts": str, "floats": str, "dropouts": str}
-
-
 def _options_signature() -> inspect.Signature:
     """``actlab compare``'s options, derived from the options table (one row per option)."""
-    from actlab.sweep.options import OPTIONS
-
-    parameters = []
-    for option in OPTIONS:
-        annotation = Annotated[Optional[_PYTHON_TYPES[option.type]], typer.Option(option.flag, help=option.help_text())]
-        parameters.append(inspect.Parameter(option.key, inspect.Parameter.KEYWORD_ONLY, default=None,
-                                            annotation=annotation))
+    parameters = table_parameters("compare")
     extra = {
         "config": (Optional[Path], typer.Option("--config", parser=path_value, help="TOML file with the same keys (CLI options override it).")),
         "resume": (bool, typer.Option("--resume", help="Continue the sweep in --out, reusing its stored options.")),
@@ -364,27 +357,16 @@ def export_command(
 def _print_step_scores(run_dir: Path, last: int) -> None:
     """Per activation (and lr): mean ± std over seeds of each run's mean training loss over its last ``last``
     steps."""
-    import statistics
-
     from actlab.store.export import step_scores
 
     scores = step_scores(run_dir, last)
     if not scores:
         fail(f"{run_dir} holds no per-step losses: run the sweep with --log-every-step")
-    groups: dict[tuple[str, Any], list[float | None]] = {}
-    for row in scores:
-        groups.setdefault((row["label"], row["lr"]), []).append(row["mean_train_loss"])
     table = Table(title=f"mean training loss of the last {last} steps (per run; mean ± std over seeds)",
                   title_justify="left", box=None, padding=(0, 1))
     for column in ("activation", "lr", "runs", "mean", "std"):
         table.add_column(column, justify="left" if column == "activation" else "right")
-    ranked = sorted(groups.items(), key=lambda item: (
-        statistics.fmean([v for v in item[1] if v is not None]) if any(v is not None for v in item[1])
-        else math.inf))
-    for (label, lr), values in ranked:
-        finite = [v for v in values if v is not None]
-        mean = statistics.fmean(finite) if finite else math.nan
-        std = statistics.stdev(finite) if len(finite) > 1 else math.nan
+    for (label, lr), values, finite, mean, std in step_score_groups(scores):
         table.add_row(label, f"{lr:g}" if lr is not None else "—", f"{len(finite)}/{len(values)}",
-                      f"{mean:.4f}", f"{std:.4f}")
+                      f"{math.nan if mean is None else mean:.4f}", f"{math.nan if std is None else std:.4f}")
     console.print(table)

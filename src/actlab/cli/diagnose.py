@@ -12,9 +12,9 @@ from typing import Annotated, Any, Optional
 import typer
 
 from actlab.cli.app import app, console, err_console, fail, parse_params
-from actlab.cli.options import path_value
+from actlab.cli.options import path_value, table_command
 
-__all__ = ["diagnose_command", "json_summary", "strict"]
+__all__ = ["diagnose_command", "json_summary", "setup_values", "strict"]
 
 JSON_KEYS = ("verdict", "layers", "growth_factor", "clipped_fraction")
 LAYER_KEYS = ("speed_at_init", "speed_at_init_std", "speed_final", "dead_fraction_final", "saturated_fraction_final")
@@ -132,6 +132,14 @@ def _default_out(setup: Any) -> Path:
     return Path("runs") / f"diagnose-{safe}-{setup.fingerprint()[:8]}"
 
 
+def _path(text: str) -> Path:
+    try:
+        return path_value(text)
+    except typer.BadParameter as error:
+        fail(f"--out: {error}")
+        raise
+
+
 def _write_json(path: Path, data: Any) -> None:
     try:
         path.write_text(jsonlib.dumps(strict(data), indent=2, allow_nan=False) + "\n")
@@ -140,32 +148,18 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 @app.command("diagnose")
+@table_command("diagnose")
 def diagnose_command(
     act: Annotated[Optional[str], typer.Option("--act", help="Hidden activation (name, alias or formula). [default: sigmoid]")] = None,
-    depth: Annotated[Optional[int], typer.Option(help="Hidden layers. [default: 4; exploding: 5]")] = None,
-    width: Annotated[Optional[int], typer.Option(help="Units per hidden layer. [default: 30]")] = None,
-    dataset: Annotated[Optional[str], typer.Option(help="A classification dataset (actlab data list). [default: mnist]")] = None,
-    init: Annotated[Optional[str], typer.Option(help="Init scheme of every layer: he, glorot, lecun (their _normal form), he_uniform, glorot_uniform, lecun_uniform, standard (U[−1/√n, 1/√n], biases 0; Glorot & Bengio 2010), torch-default (nn.Linear's), nielsen (N(0, 1/n) weights, N(0, 1) biases), or siren (SIREN's first-layer and 1/ω₀-scaled hidden-layer uniforms). [default: each activation's recommended scheme, output layer glorot, zero biases]")] = None,
-    weight_scale: Annotated[Optional[float], typer.Option("--weight-scale", help="Gain on every initial weight. [default: 1]")] = None,
-    no_bias: Annotated[bool, typer.Option("--no-bias", help="No layer has a bias (speed is then measured on the pre-activations: what the bias gradient would be).")] = False,
-    epochs: Annotated[Optional[int], typer.Option(help="Training epochs; 0 measures at initialisation only. [default: 5]")] = None,
-    steps: Annotated[Optional[int], typer.Option("--steps", help="The budget in optimiser steps instead of --epochs (0: measure at initialisation only).")] = None,
-    lr: Annotated[Optional[float], typer.Option(help="Learning rate. [default: 0.1]")] = None,
-    optimizer: Annotated[Optional[str], typer.Option(help="sgd or adam. [default: sgd]")] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", help="[default: 10]")] = None,
     l2: Annotated[Optional[float], typer.Option("--l2", help="L2 λ: weight decay λ/n (n = training examples) on every parameter. [default: 0; nielsen: 5]")] = None,
-    clip_value: Annotated[Optional[float], typer.Option("--clip-value", help="Clamp each gradient element to [-v, v].")] = None,
-    clip_norm: Annotated[Optional[float], typer.Option("--clip-norm", help="Rescale the gradient to global norm ≤ v.")] = None,
-    seeds: Annotated[Optional[int], typer.Option(help="Seeds per activation. [default: 3; nielsen: 5]")] = None,
     every: Annotated[Optional[int], typer.Option("--every", help="Measure every k optimiser steps instead of after every epoch.")] = None,
     eval_size: Annotated[Optional[int], typer.Option("--eval-size", help="The first N training examples are the evaluation batch. [default: 1000]")] = None,
-    subset: Annotated[Optional[int], typer.Option(help="Train on the first N training examples only.")] = None,
     saturation_threshold: Annotated[Optional[float], typer.Option("--saturation-threshold", help="A (example, unit) pair is saturated when |f′(z)| is below this fraction of max |f′| (0.2: a sigmoid below 0.053 or above 0.947). [default: 0.01]")] = None,
     preset: Annotated[Optional[str], typer.Option(help="nielsen, exploding or dying-relu (explicit options override the preset).")] = None,
     compare_acts: Annotated[Optional[str], typer.Option("--compare-acts", help="Comma-separated activations run with the same setup, e.g. sigmoid,tanh,relu,selu,gelu.")] = None,
     param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="Activation parameter NAME=VALUE (repeatable; applies to every activation that has it).")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", parser=path_value, help="Output directory. [default: runs/diagnose-<name>-<hash>]")] = None,
     json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON (keys: verdict, layers, growth_factor, clipped_fraction).")] = False,
+    table: dict[str, Any] | None = None,
 ) -> None:
     """Measure per-layer speed of learning, gradient norms, dead and saturated units; give a verdict.
 
@@ -179,23 +173,22 @@ def diagnose_command(
         fail(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     if act is not None and compare_acts is not None:
         fail("give either --act or --compare-acts, not both")
-    if clip_value is not None and clip_norm is not None:
+    given = dict(table or {})
+    out_text = given.pop("out", None)
+    out = None if out_text is None else _path(out_text)
+    if given.get("clip_value") is not None and given.get("clip_norm") is not None:
         fail("give either --clip-value or --clip-norm, not both")
+    if given.get("steps") is not None and given.get("epochs") is not None:
+        fail("give either --epochs or --steps, not both")
     values: dict[str, Any] = preset_defaults(preset)
     if act is not None:
         values["activations"] = (act.strip(),)
     if compare_acts is not None:
         values["activations"] = _split(compare_acts, "--compare-acts")
     params = parse_params(param)
-    explicit = {"depth": depth, "width": width, "dataset": dataset, "init": init, "epochs": epochs, "lr": lr,
-                "optimizer": optimizer, "batch_size": batch_size, "l2": l2, "clip_value": clip_value,
-                "clip_norm": clip_norm, "seeds": seeds, "every": every, "eval_size": eval_size, "subset": subset,
-                "saturation_threshold": saturation_threshold, "weight_scale": weight_scale, "steps": steps}
-    if no_bias:
-        values["no_bias"] = True
-    if steps is not None and epochs is not None:
-        fail("give either --epochs or --steps, not both")
-    values.update({k: v for k, v in explicit.items() if v is not None})
+    own = {"l2": l2, "every": every, "eval_size": eval_size, "saturation_threshold": saturation_threshold}
+    values.update({k: v for k, v in own.items() if v is not None})
+    values = setup_values(values, given)
     values["params"] = tuple(sorted(params.items()))
     values["preset"] = preset
     setup = Setup(**values)
@@ -281,3 +274,32 @@ def _train(setup: Any, target: Path, json: bool) -> None:
         _print_table(summary)
         console.print(f"wrote {target / 'diagnostics.json'}, {target / 'diagnostics.sqlite'} and "
                       f"{len(figures)} figures in {target}", highlight=False, soft_wrap=True)
+
+
+def setup_values(values: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
+    """``values`` (a preset's, the command's own options) with the options table's values ``given`` (key → value,
+    None: not given): a :class:`Setup` field takes its own; a row that feeds another ``TrainConfig`` field goes to
+    ``Setup.train``.  An optimiser's option given for another optimiser is refused, whatever its value."""
+    import dataclasses
+
+    from actlab.diagnostics.presets import Setup
+    from actlab.errors import ActlabError
+    from actlab.sweep.options import OPTIONS, refuse_unused
+
+    fields = {f.name for f in dataclasses.fields(Setup)}
+    rows = {option.key: option for option in OPTIONS}
+    out = dict(values)
+    train = dict(out.pop("train", ()))
+    for key, value in given.items():
+        if value is None:
+            continue
+        option = rows[key]
+        if key in fields:
+            out[key] = value
+        elif option.train_field is not None:
+            train[option.train_field] = value if option.to_train is None else option.to_train(value)
+        else:
+            raise ActlabError(f"diagnose does not use {option.flag}")
+    refuse_unused(given, {"optimizer": out.get("optimizer", Setup.optimizer)})
+    out["train"] = tuple(sorted(train.items()))
+    return out

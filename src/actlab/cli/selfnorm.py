@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from actlab.cli.app import app, console, err_console, fail, parse_params
-from actlab.cli.options import path_value
+from actlab.cli.options import path_value, table_command
 
 __all__ = ["selfnorm_command", "strict_json"]
 
@@ -47,41 +47,38 @@ def _names(text: str, option: str) -> list[str]:
 
 
 @app.command("selfnorm")
+@table_command("selfnorm")
 def selfnorm_command(
     activation: Annotated[Optional[str], typer.Argument(help="Activation name, alias or formula in x (e.g. \"lam*where(x > 0, x, alpha*(exp(x) - 1))\").")] = None,
     param: Annotated[Optional[list[str]], typer.Option("--param", "-p", help="Parameter as NAME=VALUE (repeatable); for --solve: the starting values.")] = None,
     solve: Annotated[Optional[str], typer.Option("--solve", help="Comma-separated parameters to solve for so that (0, 1) is a fixed point (e.g. alpha,lam).")] = None,
     omega: Annotated[float, typer.Option("--omega", help="ω = Σ wᵢ (sum of a unit's weights).")] = 0.0,
     tau: Annotated[float, typer.Option("--tau", help="τ = Σ wᵢ² (sum of squared weights; 1 for lecun_normal).")] = 1.0,
-    dropout: Annotated[Optional[float], typer.Option("--dropout", help="AlphaDropout rate: print α′ and the affine (a, b) for it. With --depth-experiment: dropout after each layer.")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", parser=path_value, help="Write the figure (png, svg, pdf): the vector field with fixed point and basin, or the depth curves.")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print strict JSON.")] = False,
     depth_experiment: Annotated[bool, typer.Option("--depth-experiment", help="Propagate standardised inputs through a deep MLP per activation (at init and after a short training).")] = False,
-    acts: Annotated[str, typer.Option("--acts", help="Depth experiment: comma-separated activations.")] = "selu,relu,tanh,gelu",
-    depth: Annotated[int, typer.Option("--depth", help="Depth experiment: hidden layers.")] = 64,
-    width: Annotated[int, typer.Option("--width", help="Depth experiment: units per layer.")] = 256,
-    init: Annotated[str, typer.Option("--init", help="Depth experiment: auto (each activation's recommendation) or an init scheme for every hidden layer: he, glorot, lecun (normal), he_uniform, glorot_uniform, lecun_uniform, standard, torch-default, nielsen, siren.")] = "auto",
-    dataset: Annotated[str, typer.Option("--dataset", help="Depth experiment: gaussian (toy 2-D blobs) or mnist.")] = "gaussian",
-    steps: Annotated[int, typer.Option("--steps", help="Depth experiment: Adam steps (batch 64, lr 1e-4) of the short training, through the experiment core's driver.")] = 20,
     seed: Annotated[int, typer.Option("--seed", help="Depth experiment: seed of weights, batches and dropout.")] = 0,
+    table: Optional[dict[str, Any]] = None,
 ) -> None:
     """The mean/variance map (μ, ν) ↦ (E f(z), Var f(z)), z ~ N(μω, ντ): fixed point, Jacobian, verdict.
 
     With --solve a,b: find the parameter values that make (0, 1) a fixed point
     (E f = 0 and/or Var f = 1, one equation per parameter, each to 1e-12).
     """
+    given = {k: v for k, v in (table or {}).items() if v is not None}
+    dropout = _dropout(given.pop("dropout", None))
     if depth_experiment:
         if activation is not None or solve is not None or param:
             fail("--depth-experiment takes --acts, not an activation, --param or --solve")
-        _depth(acts, depth, width, init, dropout or 0.0, dataset, steps, seed, output, json_output)
+        _depth(given, dropout or 0.0, seed, output, json_output)
         return
+    if given:
+        fail(f"{', '.join('--' + k.replace('_', '-') for k in given)}: for --depth-experiment only")
     if activation is None:
         fail("name an activation or formula (e.g. actlab selfnorm selu), or use --depth-experiment")
     from actlab.analysis import selfnorm as analysis
 
     params = parse_params(param)
-    if dropout is not None and not (0.0 <= dropout < 1.0):
-        fail(f"--dropout must be in [0, 1), got {dropout!r}")
     solved = None
     spec = analysis.activation_of(activation, params)
     if solve is not None:
@@ -142,17 +139,43 @@ def _print_fixed_point(data: dict[str, Any], fixed: Any, omega: float, tau: floa
         console.print(f"AlphaDropout: α′ = {d['alpha_prime']!r}, a = {d['a']!r}, b = {d['b']!r}", highlight=False)
 
 
-def _depth(acts: str, depth: int, width: int, init: str, dropout: float, dataset: str, steps: int, seed: int,
-           output: Path | None, json_output: bool) -> None:
+def _dropout(text: str | None) -> float | None:
+    """The --dropout value: one rate in [0, 1)."""
+    if text is None:
+        return None
+    from actlab.sweep.options import coerce
+
+    rate = coerce("dropout", text)
+    if isinstance(rate, list):
+        fail(f"--dropout takes one rate here, got {text!r}")
+    if not (0.0 <= rate < 1.0):
+        fail(f"--dropout must be in [0, 1), got {rate!r}")
+    return rate
+
+
+# the depth experiment's options from the table (key → depth_experiment's keyword), and their defaults; with
+# --dropout, the rows selfnorm reads (tests/meta checks they are the rows that name selfnorm)
+DEPTH_KEYS = {"acts": "acts", "depth": "depth", "width": "width", "init": "init", "dataset": "dataset",
+               "steps": "steps", "batch_size": "batch_size", "lr": "lr"}
+_DEPTH_DEFAULTS = {"acts": "selu,relu,tanh,gelu", "depth": 64, "width": 256, "init": "auto", "dataset": "gaussian",
+                   "steps": 20}
+
+
+def _depth(given: dict[str, Any], dropout: float, seed: int, output: Path | None, json_output: bool) -> None:
     from actlab.analysis.depth import plot_depth
     from actlab.diagnostics.depth import depth_experiment
 
-    names = _names(acts, "--acts")
+    unknown = sorted(set(given) - set(DEPTH_KEYS))
+    if unknown:  # a table row naming selfnorm that the depth experiment does not read yet
+        fail(f"the depth experiment does not use {', '.join('--' + k.replace('_', '-') for k in unknown)}")
+    options = {**_DEPTH_DEFAULTS, **{DEPTH_KEYS[k]: v for k, v in given.items()}}
+    names = _names(options.pop("acts"), "--acts")
+    depth, width = options["depth"], options["width"]
     if not json_output:
-        err_console.print(f"depth experiment: {', '.join(names)}; depth {depth} × width {width}, {dataset}, "
-                          f"init {init}, {steps} training steps …", highlight=False)
-    result = depth_experiment(names, depth=depth, width=width, init=init, dropout=dropout, dataset=dataset,
-                              steps=steps, seed=seed)
+        err_console.print(f"depth experiment: {', '.join(names)}; depth {depth} × width {width}, "
+                          f"{options['dataset']}, init {options['init']}, {options['steps']} training steps …",
+                          highlight=False)
+    result = depth_experiment(names, dropout=dropout, seed=seed, **options)
     if output is not None:
         from actlab.analysis.plots import save
 

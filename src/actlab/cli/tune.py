@@ -13,11 +13,9 @@ from typing import Annotated, Any, Optional
 import typer
 
 from actlab.cli.app import app, console, err_console, print_json
+from actlab.cli.options import table_parameters
 
 __all__ = ["tune_command", "tune_json"]
-
-_TUNE_OWN = ("engine", "lr_grid")  # compare's options that tune replaces (--engine local|ray) or refuses
-_PYTHON_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "acts": str, "floats": str, "dropouts": str}
 
 
 class _TrialDisplay:
@@ -59,19 +57,9 @@ def tune_json(outcome: Any) -> dict[str, Any]:
 
 
 def _signature() -> inspect.Signature:
-    from actlab.sweep.options import OPTIONS
     from actlab.sweep.space import DEFAULT_SPACE
 
-    parameters = []
-    for option in OPTIONS:
-        if option.key in _TUNE_OWN:
-            continue
-        help_text = option.help_text()
-        if option.key == "out":
-            help_text = "Output directory. [default: runs/tune-<dataset>-<model>-<hash>]"
-        annotation = Annotated[Optional[_PYTHON_TYPES[option.type]], typer.Option(option.flag, help=help_text)]
-        parameters.append(inspect.Parameter(option.key, inspect.Parameter.KEYWORD_ONLY, default=None,
-                                            annotation=annotation))
+    parameters = table_parameters("tune")  # compare's options but --lr-grid (tune searches lr)
     own = {
         "trials": (int, 30, typer.Option("--trials", help="Trials per activation (finished + pruned).")),
         "space": (Optional[str], None, typer.Option(
@@ -81,8 +69,6 @@ def _signature() -> inspect.Signature:
                             "the options given a value]")),
         "pruner": (str, "median", typer.Option("--pruner", help="median (Optuna's MedianPruner on the validation "
                                                                  "accuracy after each epoch) or none.")),
-        "engine": (str, "local", typer.Option("--engine", help="local (the vectorised engine) or ray (the "
-                                                               "comparison as Ray tasks, as compare --engine ray).")),
         "quiet": (bool, False, typer.Option("--quiet", help="No progress display.")),
         "json": (bool, False, typer.Option("--json", help="Print a JSON summary to stdout (no progress display).")),
     }
@@ -106,7 +92,8 @@ def tune_command(**given: Any) -> None:
 
     from actlab.sweep.tune import tune
 
-    trials, space, pruner, engine = given.pop("trials"), given.pop("space"), given.pop("pruner"), given.pop("engine")
+    trials, space, pruner = given.pop("trials"), given.pop("space"), given.pop("pruner")
+    engine = given.pop("engine") or "local"  # the table's --engine; tune's default is local
     quiet, json = given.pop("quiet"), given.pop("json")
     show = not (quiet or json)
     state: dict[str, Any] = {}

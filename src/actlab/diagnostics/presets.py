@@ -47,7 +47,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 # options a store may predate: at these values a setup hashes as it did before they existed
 _LATER_OPTIONS: dict[str, Any] = {"saturation_threshold": SATURATION_FRACTION, "steps": None, "no_bias": False,
-                                  "weight_scale": 1.0}
+                                  "weight_scale": 1.0, "train": []}
 # the trainer's version: runs trained by another trainer (other batch order, other maths) are not mixed in one store
 TRAINER = "driver-1"
 
@@ -86,6 +86,8 @@ class Setup:
     saturation_threshold: float = SATURATION_FRACTION  # saturated: |f'| below this fraction of max |f'|
     no_bias: bool = False  # no layer has a bias
     weight_scale: float = 1.0  # gain on every initial weight
+    # more TrainConfig fields from the options table's rows that name diagnose (momentum, Adam's betas, bias init)
+    train: tuple[tuple[str, Any], ...] = ()
 
     def validate(self) -> None:
         if not self.activations:
@@ -140,6 +142,7 @@ class Setup:
         data = dataclasses.asdict(self)
         data["activations"] = list(self.activations)
         data["params"] = {k: v for k, v in self.params}
+        data["train"] = [list(pair) for pair in self.train]
         return data
 
     def fingerprint(self) -> str:
@@ -161,3 +164,4 @@ def preset_defaults(name: str | None) -> dict[str, Any]:
     if name not in PRESETS:
         raise ActlabError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     return dict(PRESETS[name])
+

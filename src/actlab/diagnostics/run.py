@@ -116,13 +116,15 @@ def train_config(setup: Setup, examples: int):
     per_epoch = max(1, math.ceil(examples / setup.batch_size))
     total = setup.steps if setup.steps is not None else setup.epochs * per_epoch
     every = setup.every if setup.every is not None else per_epoch
-    return TrainConfig(
+    options: dict[str, Any] = dict(
         model="mlp", depth=setup.depth, width=setup.width, epochs=max(1, setup.epochs), steps=max(1, total),
         eval_every=max(1, min(every, max(1, total))), batch_size=setup.batch_size, optimizer=setup.optimizer,
         lr=setup.lr, momentum=0.0, weight_decay=setup.l2 / examples, clip_value=setup.clip_value,
         clip_norm=setup.clip_norm, init=setup.init, precision="fp32", bias=not setup.no_bias,
         weight_scale=setup.weight_scale, report_at="final",
     )
+    options.update(setup.train)  # the options table's other rows (momentum, Adam's betas, bias init, …)
+    return TrainConfig(**options)
 
 
 def _histogram(values: Tensor) -> tuple[list[float], list[int]]:

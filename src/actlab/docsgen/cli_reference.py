@@ -106,17 +106,19 @@ def _escape_block(text: str) -> str:
 
 def _options_table(options: Any) -> list[str]:
     lines = ["## The training options table {#options-table}", "",
-             "Every training option lives once in `actlab.sweep.options.OPTIONS`: `actlab compare`'s flags, the "
-             "TOML keys of `--config`, the reproduce command and validation are all read from it. *Fingerprint*: "
-             "changing the option changes the results, so a stored sweep with another value is a different sweep "
-             "(options outside it, such as the engine, can change on `--resume`).", "",
-             "| TOML key | flag | type | default | fingerprint | help |", "|---|---|---|---|---|---|"]
+             "Every training option lives once in `actlab.sweep.options.OPTIONS`: the training commands' flags "
+             "(each row names the commands that take it), the TOML keys of `--config`, the reproduce command and "
+             "validation are all read from it. *Fingerprint*: changing the option changes the results, so a stored "
+             "sweep with another value is a different sweep (options outside it, such as the engine, can change on "
+             "`--resume`).", "",
+             "| TOML key | flag | type | default | fingerprint | commands | help |", "|---|---|---|---|---|---|---|"]
     for option in options:
         default = option.default_text
         if default is None and option.default is not None:
             default = ",".join(map(str, option.default)) if isinstance(option.default, (list, tuple)) else str(
                 option.default)
         lines.append(f"| `{option.key}` | `{option.flag}` | {option.type} | {_escape(default or '')} | "
-                     f"{'yes' if option.identity else 'no'} | {_escape(option.help)} |")
+                     f"{'yes' if option.identity else 'no'} | {', '.join(getattr(option, 'commands', ('compare',)))} | "
+                     f"{_escape(option.help)} |")
     lines.append("")
     return lines

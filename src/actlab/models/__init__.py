@@ -134,7 +134,8 @@ def uses_alpha_dropout(spec: ActivationSpec, model: str = "mlp") -> bool:
 class ModelConfig:
     """What to build: the architecture and its initialisation (no optimiser, no schedule).
 
-    ``kind``: "mlp" | "snn" (the mlp with lecun_normal init and AlphaDropout) | "cnn".
+    ``kind``: "mlp" | "snn" (the mlp with lecun_normal init and AlphaDropout) | "cnn" | "per-neuron" (an activation
+    per unit, :mod:`actlab.models.per_neuron`; the playground's nets).
     ``depth``: hidden layers (0: a linear model, one Linear); ``width``: units per hidden layer.
     ``bias``: every Linear/Conv has a bias.  ``dropout``: after each hidden activation (AlphaDropout for
     SELU); the cnn: after the pooling, and ``dropout_dense`` (None: the same) after its dense layer.
@@ -160,7 +161,7 @@ class ModelConfig:
             if not self.source:
                 raise ActlabError("a user model needs its reference (FILE.py:FUNCTION or package.module:FUNCTION)")
             return
-        if self.kind not in MODELS:
+        if self.kind not in (*MODELS, "per-neuron"):  # per-neuron: actlab.models.per_neuron
             near = suggest(str(self.kind), MODELS, n=1)
             raise ActlabError(f"unknown model {self.kind!r}{f' (did you mean {near[0]}?)' if near else ''}; "
                               f"choose one of {', '.join(MODELS)}")
@@ -332,7 +333,7 @@ def build(model_config: ModelConfig, spec_or_specs: Any, input_shape: Sequence[i
     """The plain ``nn.Sequential`` for one run, initialised by :func:`initial_weights`.
 
     ``spec_or_specs``: one activation (name, alias, formula or spec; ``params`` its parameters) or, for the
-    mlp / snn, one per hidden layer.
+    mlp / snn, one per hidden layer; for the per-neuron net, one list per hidden layer (one per unit).
     mlp / snn: Flatten → [Linear → activation → dropout] × depth → Linear (depth 0: Flatten → Linear).
     cnn: Conv 32 3×3 → act → Conv 64 3×3 → act → MaxPool 2 → dropout → Flatten
     → Linear 128 → act → dropout → Linear.  The output layer gives logits
@@ -340,6 +341,10 @@ def build(model_config: ModelConfig, spec_or_specs: Any, input_shape: Sequence[i
     """
     model = model_config_of(model_config)
     model.validate()
+    if model.kind == "per-neuron":  # one activation per unit: spec_or_specs holds one list per hidden layer
+        from actlab.models.per_neuron import build_per_neuron
+
+        return build_per_neuron(model, spec_or_specs, input_shape, n_outputs, seed, OUTPUT_INIT)
     if model.kind == "user":
         from actlab.models.user import build_user
 

@@ -1,28 +1,42 @@
-"""The options table: every option of a comparison sweep, in one place.
+"""The options table: every training option, in one place.
 
 Each :class:`Option` row says its key, type, default, help text, command-line
-flag, whether it is part of the sweep's fingerprint, and which ``TrainConfig``
-field it feeds.  Everything else is derived from the table: the defaults, the
-TOML loader and type checks, the ``actlab compare`` options and their help, the
-reproduce command stored with every sweep, and the trainer's config.  This
-module imports nothing heavy (the CLI reads it to build ``--help``).
+flag, whether it is part of the sweep's fingerprint, which ``TrainConfig``
+field it feeds and which training commands take it.  Everything else is derived
+from the table: the defaults, the TOML loader and type checks, the flags of
+``actlab compare``, ``tune``, ``diagnose``, ``boundary`` and ``selfnorm
+--depth-experiment`` and their help, the reproduce command stored with every
+sweep, and the trainer's config.  This module imports nothing heavy (the CLI
+reads it to build ``--help``).
 """
 from __future__ import annotations
 
-import math
-import os
 import shlex
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from actlab.errors import ActlabError, suggest
-from actlab.sweep.parsing import _dropouts, _rates, load_toml, split_list  # split_list, load_toml re-exported
+from actlab.sweep.option_row import (  # the row type and its predicates, re-exported
+    _SWEEPS,
+    TRAINING_COMMANDS,
+    Option,
+    _adam,
+    _adaptive,
+    _no_grid,
+    _not,
+    _rmsprop,
+    _sgd,
+    _steps,
+)
+from actlab.sweep.parsing import check_type, load_toml, split_list  # split_list, load_toml re-exported
 
 __all__ = [
     "Option",
     "OPTIONS",
+    "TRAINING_COMMANDS",
+    "options_for",
+    "refuse_unused",
     "DEFAULTS",
     "CONFIG_KEYS",
     "IDENTITY_EXCLUDED",
@@ -41,90 +55,18 @@ __all__ = [
 
 DEFAULT_EPOCHS = 20  # `make demo`'s budget: ReLU reaches > 97.5 % test accuracy (timings: docs benchmarks page)
 DEFAULT_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish")
-
-
-@dataclass(frozen=True)
-class Option:
-    """One sweep option (a TOML key and an ``actlab compare`` flag)."""
-
-    key: str
-    type: str  # "int", "float", "str", "bool" (a flag), "acts" (a list of names/formulas), "floats" (a list of numbers),
-    # "dropouts" (one rate, or the cnn's two: after the pooling, after the dense layer)
-    default: Any
-    help: str
-    identity: bool = True  # part of the fingerprint: changing it changes the results
-    train_field: str | None = None  # the TrainConfig field it sets (None: used by planning only)
-    default_text: str | None = None  # how --help shows the default (None: the default itself, or nothing)
-    # whether the option means anything for this config (momentum only for SGD); the reproduce command
-    # spells out every option that applies and is set
-    applies: Callable[[Mapping[str, Any]], bool] | None = None
-    # the fingerprint leaves the option out while it has its default (options added after stores existed:
-    # those stores keep their fingerprint, so they still resume)
-    omit_default: bool = False
-    # the TrainConfig value from the option's value (None: the value itself)
-    to_train: Callable[[Any], Any] | None = None
-    applies_text: str = ""  # the configs it is for, for the message when it is given where it does not apply
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.key.replace("_", "-")
-
-    def help_text(self) -> str:
-        shown = self.default_text
-        if shown is None and self.default is not None:
-            shown = ",".join(self.default) if isinstance(self.default, (list, tuple)) else _number(self.default)
-        return f"{self.help} [default: {shown}]" if shown else self.help
-
-    def format(self, value: Any) -> str:
-        """The value as the command line spells it (parsed back to the same value by :func:`coerce`)."""
-        if self.type == "acts":
-            return ",".join(value)
-        if self.type == "floats" or (self.type == "dropouts" and isinstance(value, (list, tuple))):
-            return ",".join(repr(float(v)) for v in value)
-        if self.type == "dropouts":
-            return repr(float(value))
-        if self.type == "float":
-            return repr(float(value))
-        if self.type == "bool":
-            return "true" if value else "false"
-        return str(value)
-
-
-def _sgd(config: Mapping[str, Any]) -> bool:
-    return config.get("optimizer") == "sgd"
-
-
-def _no_grid(config: Mapping[str, Any]) -> bool:
-    return config.get("lr_grid") is None
-
-
-def _adam(config: Mapping[str, Any]) -> bool:
-    return config.get("optimizer") == "adam"
-
-
-def _rmsprop(config: Mapping[str, Any]) -> bool:
-    return config.get("optimizer") == "rmsprop"
-
-
-def _adaptive(config: Mapping[str, Any]) -> bool:
-    return config.get("optimizer") in ("adam", "rmsprop")
-
-
-def _steps(config: Mapping[str, Any]) -> bool:
-    return config.get("steps") is None  # --epochs means nothing with a step budget
-
-
-def _not(value: Any) -> Any:
-    return not value
+# the commands that train, each taking its training flags from the rows that name it
 
 
 REPORT_POINTS = ("best-val-loss", "best-val-acc", "final")  # actlab.train.config.REPORT_AT (not imported: light)
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("dataset", "str", "mnist", "Dataset name (actlab data list) or a CSV/npz path."),
+    Option("dataset", "str", "mnist", "Dataset name (actlab data list) or a CSV/npz path.",
+           commands=(*_SWEEPS, "diagnose", "boundary", "selfnorm")),
     Option("target", "str", None, "Label column of a CSV file."),
-    Option("subset", "int", None, "Keep N training examples (toy sets: N points in all)."),
+    Option("subset", "int", None, "Keep N training examples (toy sets: N points in all).",
+           commands=(*_SWEEPS, "diagnose")),
     Option("model", "str", "mlp", "mlp, cnn or snn (the mlp with lecun_normal init and AlphaDropout; --acts default selu), "
            "or your own: FILE.py:FUNCTION or package.module:FUNCTION (it may take act_layer, input_shape, n_outputs).",
            train_field="model"),
@@ -133,15 +75,20 @@ OPTIONS: tuple[Option, ...] = (
     Option("image_size", "int", None, "Resize every image of an image folder (--dataset FOLDER, one sub-folder per "
            "class) to N×N.", omit_default=True, default_text="the images' own size (all equal)"),
     Option("depth", "int", 2, "Hidden layers (mlp; 0: a linear model, e.g. logistic regression).",
-           train_field="depth"),
-    Option("width", "int", 128, "Units per hidden layer.", train_field="width"),
+           train_field="depth", commands=(*_SWEEPS, "diagnose", "selfnorm")),
+    Option("width", "int", 128, "Units per hidden layer.", train_field="width",
+           commands=(*_SWEEPS, "diagnose", "selfnorm")),
     Option("acts", "acts", list(DEFAULT_ACTIVATIONS),
-           "Comma-separated activation names or formulas in x, e.g. 'relu,gelu,maximum(x, 0)'."),
-    Option("seeds", "int", 3, "Seeds per activation (and lr)."),
+           "Comma-separated activation names or formulas in x, e.g. 'relu,gelu,maximum(x, 0)'.",
+           commands=(*_SWEEPS, "selfnorm")),
+    Option("seeds", "int", 3, "Seeds per activation (and lr).", commands=(*_SWEEPS, "diagnose", "boundary")),
     Option("epochs", "int", DEFAULT_EPOCHS, "Epochs per run.", train_field="epochs",
-           identity=False, applies=_steps),  # a larger budget extends a sweep in place (--resume --epochs N)
+           identity=False, applies=_steps,  # a larger budget extends a sweep in place (--resume --epochs N)
+           commands=(*_SWEEPS, "diagnose", "boundary")),
     Option("steps", "int", None, "Budget in optimiser steps instead of --epochs (crossing epoch ends).",
-           train_field="steps", omit_default=True, default_text="the --epochs budget"),
+           train_field="steps", omit_default=True, default_text="the --epochs budget",
+           identity=False,  # as --epochs: a larger step budget extends a sweep in place (--resume --steps N)
+           commands=(*_SWEEPS, "diagnose", "boundary", "selfnorm")),
     Option("eval_every", "int", 1, "Evaluate every N epochs (every N steps with --steps); the end of the budget is "
            "always evaluated.", train_field="eval_every", omit_default=True),
     Option("val_size", "int", None, "Validation examples carved from the training split (0: none; then runs report "
@@ -151,20 +98,29 @@ OPTIONS: tuple[Option, ...] = (
            "or final (all three are stored).", train_field="report_at", omit_default=True),
     Option("log_every_step", "bool", False, "Store each optimiser step's training loss (actlab export writes "
            "steps.csv).", identity=False, train_field="log_every_step"),
-    Option("batch_size", "int", 128, "Mini-batch size.", train_field="batch_size"),
-    Option("optimizer", "str", "adam", "adam, sgd (with --momentum) or rmsprop.", train_field="optimizer"),
-    Option("lr", "float", None, "Learning rate.", train_field="lr", default_text="1e-3", applies=_no_grid),
+    Option("last_steps", "int", None, "Score each run by the mean training loss of its last N steps (needs "
+           "--log-every-step; MNIST-1D's score): --json lists the scores (as actlab export --last-steps).",
+           identity=False),
+    Option("batch_size", "int", 128, "Mini-batch size.", train_field="batch_size",
+           commands=(*_SWEEPS, "diagnose", "selfnorm")),
+    Option("optimizer", "str", "adam", "adam, sgd (with --momentum) or rmsprop.", train_field="optimizer",
+           commands=(*_SWEEPS, "diagnose")),
+    Option("lr", "float", None, "Learning rate.", train_field="lr", default_text="1e-3", applies=_no_grid,
+           commands=(*_SWEEPS, "diagnose", "boundary", "selfnorm")),
     Option("lr_grid", "floats", None,
-           "Comma-separated learning rates; each activation is reported at its best (by validation accuracy)."),
-    Option("momentum", "float", 0.9, "SGD momentum.", train_field="momentum", applies=_sgd),
+           "Comma-separated learning rates; each activation is reported at its best (by validation accuracy).",
+           commands=("compare",)),  # tune searches lr
+    Option("momentum", "float", 0.9, "SGD momentum.", train_field="momentum", applies=_sgd,
+           applies_text="--optimizer sgd",
+           commands=(*_SWEEPS, "diagnose")),
     Option("nesterov", "bool", False, "Nesterov momentum (SGD).", train_field="nesterov", applies=_sgd,
-           omit_default=True, applies_text="--optimizer sgd"),
+           omit_default=True, applies_text="--optimizer sgd", commands=(*_SWEEPS, "diagnose")),
     Option("adam_beta1", "float", 0.9, "Adam's beta1.", train_field="adam_beta1", applies=_adam, omit_default=True,
-           applies_text="--optimizer adam"),
+           applies_text="--optimizer adam", commands=(*_SWEEPS, "diagnose")),
     Option("adam_beta2", "float", 0.999, "Adam's beta2.", train_field="adam_beta2", applies=_adam,
-           omit_default=True, applies_text="--optimizer adam"),
+           omit_default=True, applies_text="--optimizer adam", commands=(*_SWEEPS, "diagnose")),
     Option("eps", "float", 1e-8, "Adam's and RMSprop's epsilon.", train_field="eps", applies=_adaptive,
-           omit_default=True, applies_text="--optimizer adam or rmsprop"),
+           omit_default=True, applies_text="--optimizer adam or rmsprop", commands=(*_SWEEPS, "diagnose")),
     Option("rmsprop_alpha", "float", 0.99, "RMSprop's smoothing constant alpha (Keras' rho).",
            train_field="rmsprop_alpha", applies=_rmsprop, omit_default=True, applies_text="--optimizer rmsprop"),
     Option("rmsprop_momentum", "float", 0.0, "RMSprop's momentum.", train_field="rmsprop_momentum",
@@ -172,21 +128,24 @@ OPTIONS: tuple[Option, ...] = (
     Option("rmsprop_centered", "bool", False, "Centered RMSprop (divide by the gradient's estimated variance).",
            train_field="rmsprop_centered", applies=_rmsprop, omit_default=True, applies_text="--optimizer rmsprop"),
     Option("weight_decay", "float", 0.0, "L2 added to the gradient.", train_field="weight_decay"),
-    Option("clip_value", "float", None, "Clamp each gradient element to [-c, c].", train_field="clip_value"),
-    Option("clip_norm", "float", None, "Rescale each run's gradient to global norm ≤ c.", train_field="clip_norm"),
+    Option("clip_value", "float", None, "Clamp each gradient element to [-c, c].", train_field="clip_value",
+           commands=(*_SWEEPS, "diagnose")),
+    Option("clip_norm", "float", None, "Rescale each run's gradient to global norm ≤ c.", train_field="clip_norm",
+           commands=(*_SWEEPS, "diagnose")),
     Option("dropout", "dropouts", 0.0, "Dropout after each hidden activation (AlphaDropout for SELU); cnn: "
-           "two values, after the pooling and after the dense layer (0.25,0.5).", train_field="dropout"),
+           "two values, after the pooling and after the dense layer (0.25,0.5).", train_field="dropout",
+           commands=(*_SWEEPS, "selfnorm")),
     Option("init", "str", None, "Weight init: he, glorot or lecun (each _normal or _uniform; plain: normal), "
            "torch-default (nn.Linear's U[±1/√fan_in], biases too), standard (Glorot & Bengio's U[±1/√fan_in]), "
            "nielsen (N(0, 1/fan_in), biases N(0, 1)), siren (first layer U[±1/fan_in], then U[±√(6/fan_in)/ω₀]) "
            "or auto; per activation: glorot,selu=auto.", train_field="init",
-           default_text="each activation's recommended init"),
+           default_text="each activation's recommended init", commands=(*_SWEEPS, "diagnose", "boundary", "selfnorm")),
     Option("weight_scale", "float", 1.0, "Gain on every initial weight.", train_field="weight_scale",
-           omit_default=True),
+           omit_default=True, commands=(*_SWEEPS, "diagnose", "boundary")),
     Option("bias_init", "float", None, "Every bias starts at this value.", train_field="bias_init",
-           omit_default=True, default_text="the init scheme's, mostly 0"),
+           omit_default=True, default_text="the init scheme's, mostly 0", commands=(*_SWEEPS, "diagnose")),
     Option("no_bias", "bool", False, "Layers without biases.", train_field="bias", to_train=_not,
-           omit_default=True),
+           omit_default=True, negation="--bias", commands=(*_SWEEPS, "diagnose", "boundary")),
     Option("precision", "str", "auto", "Matmul precision: fp32, bf16 or auto (bf16 on CPUs with native bf16).",
            train_field="precision"),
     # measuring changes no weight and no random stream: not part of the fingerprint, so a sweep can be
@@ -217,7 +176,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("compile", "str", "auto", "torch.compile the grid's fused steps: auto (when the job is large enough to "
            "pay: from 1e8 steps × models × batch × width on a busy machine, 3e9 on an idle one), on or off.", identity=False),
     Option("out", "str", None, "Output directory.", identity=False,
-           default_text="runs/compare-<dataset>-<model>-<hash>"),
+           default_text="runs/compare-<dataset>-<model>-<hash>", commands=(*_SWEEPS, "diagnose"), short="-o"),
 )
 _BY_KEY = {option.key: option for option in OPTIONS}
 
@@ -226,8 +185,29 @@ CONFIG_KEYS = tuple(DEFAULTS)
 IDENTITY_EXCLUDED = tuple(option.key for option in OPTIONS if not option.identity)
 
 
-def _number(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
+def options_for(command: str) -> tuple[Option, ...]:
+    """The rows whose flags ``command`` takes (the table's order)."""
+    if command not in TRAINING_COMMANDS:
+        raise ActlabError(f"unknown training command {command!r}; the table serves {', '.join(TRAINING_COMMANDS)}")
+    return tuple(option for option in OPTIONS if command in option.commands)
+
+
+def refuse_unused(given: Mapping[str, Any], config: Mapping[str, Any], source: str = "") -> None:
+    """Refuse an optimiser's own option given for an optimiser that does not use it.
+
+    ``given``: the options given (on the command line, or in the file ``source``), whatever their value — the
+    optimiser's default included; ``config``: the resolved options (its ``optimizer``).  An option is fine when
+    ``given`` itself chose an optimiser that uses it (a later layer then changed the optimiser).
+    """
+    for key, value in given.items():
+        option = _BY_KEY.get(key)
+        if value is None or option is None or option.applies is None or not option.applies_text:
+            continue
+        chosen = {**config, "optimizer": given.get("optimizer") or config.get("optimizer")}
+        if option.applies(config) or option.applies(chosen):
+            continue
+        where = f"{key} in {source}" if source else option.flag
+        raise ActlabError(f"{where} is for {option.applies_text}; {config.get('optimizer')} does not use it")
 
 
 # ---------------------------------------------------------------- parsing
@@ -235,42 +215,13 @@ def _number(value: Any) -> str:
 
 def coerce(key: str, value: Any, source: str = "") -> Any:
     """Check one config value's type; a message names the key and where it came from."""
-    where = f" (in {source})" if source else ""
     option = _BY_KEY.get(key)
     if option is None:
         matches = suggest(key, CONFIG_KEYS)
         hint = f"; did you mean {' or '.join(matches)}?" if matches else ""
+        where = f" (in {source})" if source else ""
         raise ActlabError(f"unknown config key {key!r}{where}{hint} (keys: {', '.join(CONFIG_KEYS)})")
-    if value is None:
-        return None
-    if option.type == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ActlabError(f"{key} must be a whole number{where}, got {value!r}")
-        return int(value)
-    if option.type == "float":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ActlabError(f"{key} must be a number{where}, got {value!r}")
-        value = float(value)
-        if not math.isfinite(value):
-            raise ActlabError(f"{key} must be finite{where}, got {value!r}")
-        return value
-    if option.type == "bool":
-        if not isinstance(value, bool):
-            raise ActlabError(f"{key} must be true or false{where}, got {value!r}")
-        return value
-    if option.type == "str":
-        if not isinstance(value, (str, os.PathLike)):
-            raise ActlabError(f"{key} must be a string{where}, got {value!r}")
-        return os.fspath(value)
-    if option.type == "acts":
-        if isinstance(value, str):
-            return split_list(value)
-        if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
-            return [v.strip() for v in value]
-        raise ActlabError(f"acts must be a list of activation names or formulas{where}, got {value!r}")
-    if option.type == "dropouts":
-        return _dropouts(key, value, where)
-    return _rates(key, value, where)
+    return check_type(key, option.type, value, source)
 
 
 def resolve_config(
@@ -312,17 +263,22 @@ def resolve_config(
                                   "(Adam's momentum is its beta1 = 0.9)")
             # this layer chose sgd, a later one another optimizer: its momentum no longer applies
             config["momentum"] = (stored or DEFAULTS).get("momentum", DEFAULTS["momentum"])
-    for option in OPTIONS:  # an optimiser's own option given for another optimiser: refused, not ignored
-        if not option.applies_text or option.applies is None or option.applies(config):
-            continue
-        for source, layer in layers:
-            if source != "the stored config" and layer.get(option.key) not in (None, option.default):
-                where = f"{option.key} in {source}" if source else option.flag
-                raise ActlabError(f"{where} is for {option.applies_text}; {config['optimizer']} does not use it")
-        config[option.key] = option.default
+    for source, layer in layers:  # an optimiser's own option given for another optimiser: refused, not ignored
+        if source != "the stored config":
+            refuse_unused(layer, config, source)
+    for option in OPTIONS:  # not used by the optimiser: its default, which leaves the fingerprint as it was
+        if option.omit_default and option.applies_text and option.applies is not None and not option.applies(config):
+            config[option.key] = option.default
     given = [layer for source, layer in layers if source != "the stored config"]
     if any("epochs" in layer for layer in given) and any(layer.get("steps") is not None for layer in given):
         raise ActlabError("give the budget as --epochs or --steps, not both")
+    if config["last_steps"] is not None and (config["last_steps"] < 1 or not config["log_every_step"]):
+        raise ActlabError(f"--last-steps must be at least 1, got {config['last_steps']}" if config["last_steps"] < 1
+                          else "--last-steps scores the per-step training losses: add --log-every-step")
+    if stored and stored.get("steps") is not None and any("epochs" in layer for layer in given) \
+            and not any(layer.get("steps") is not None for layer in given):
+        raise ActlabError(f"the stored sweep has a step budget ({stored['steps']} steps); give --steps to continue "
+                          "or extend it, not --epochs")
     return config
 
 

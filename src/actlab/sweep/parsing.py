@@ -3,6 +3,7 @@ learning-rate lists.  Light: the CLI reads it to build ``--help``."""
 from __future__ import annotations
 
 import math
+import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 from actlab.errors import ActlabError
 
-__all__ = ["split_list", "load_toml"]
+__all__ = ["split_list", "load_toml", "check_type"]
 
 
 def split_list(text: str) -> list[str]:
@@ -100,3 +101,39 @@ def _rates(key: str, value: Any, where: str) -> list[float]:
     if len(set(rates)) != len(rates):
         raise ActlabError(f"{key} lists a learning rate twice{where}: {value!r}")
     return rates
+
+
+def check_type(key: str, kind: str, value: Any, source: str = "") -> Any:
+    """``value`` checked (and normalised) as the options table's type ``kind`` ("int", "float", "bool", "str",
+    "acts", "dropouts", "floats"); a message names the key and where it came from."""
+    where = f" (in {source})" if source else ""
+    if value is None:
+        return None
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ActlabError(f"{key} must be a whole number{where}, got {value!r}")
+        return int(value)
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ActlabError(f"{key} must be a number{where}, got {value!r}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise ActlabError(f"{key} must be finite{where}, got {value!r}")
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ActlabError(f"{key} must be true or false{where}, got {value!r}")
+        return value
+    if kind == "str":
+        if not isinstance(value, (str, os.PathLike)):
+            raise ActlabError(f"{key} must be a string{where}, got {value!r}")
+        return os.fspath(value)
+    if kind == "acts":
+        if isinstance(value, str):
+            return split_list(value)
+        if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) for v in value):
+            return [v.strip() for v in value]
+        raise ActlabError(f"acts must be a list of activation names or formulas{where}, got {value!r}")
+    if kind == "dropouts":
+        return _dropouts(key, value, where)
+    return _rates(key, value, where)

@@ -281,8 +281,8 @@ def plan_from_options(
     if is_store(plan.out):
         with Store(plan.out, create=False) as store:
             sweep = store.sweep()
-        legacy = None if sweep is None else legacy_fingerprint(plan.config, sweep["config"].get("epochs"))
-        if sweep is not None and sweep["fingerprint"] not in (plan.fingerprint, legacy):
+        legacy = () if sweep is None else legacy_fingerprints(plan.config, sweep["config"])
+        if sweep is not None and sweep["fingerprint"] not in (plan.fingerprint, *legacy):
             changed = _differences(sweep["config"], plan.config)
             before, now = sweep["config"].get("model_source"), plan.config.get("model_source")
             if changed == "different fingerprint" and before and now and before != now:
@@ -292,18 +292,49 @@ def plan_from_options(
                 f"{plan.out} already holds a sweep with a different config ({changed}); "
                 "use another --out or the same options (--resume reuses the stored ones)"
             )
-        stored_epochs = None if sweep is None else sweep["config"].get("epochs")
-        if stored_epochs is not None and plan.config["epochs"] < stored_epochs:
-            raise ActlabError(
-                f"{plan.out} holds a sweep of {stored_epochs} epochs; --epochs {plan.config['epochs']} would shorten it "
-                f"(a sweep can be extended, not shortened: give --epochs {stored_epochs} or more, or another --out)"
-            )
+        if sweep is not None:
+            _check_budget_change(plan, sweep["config"])
     return plan
+
+
+def _check_budget_change(plan: Plan, stored: Mapping[str, Any]) -> None:
+    """A budget may grow (the runs continue from their checkpoints), never shrink or change its kind."""
+    steps, stored_steps = plan.config.get("steps"), stored.get("steps")
+    if (steps is None) != (stored_steps is None):
+        kind, other = ("an epoch", "--epochs") if stored_steps is None else ("a step", "--steps")
+        raise ActlabError(f"{plan.out} holds a sweep with {kind} budget; give {other} to continue or extend it "
+                          "(or another --out)")
+    if steps is not None:
+        if steps < stored_steps:
+            raise ActlabError(f"{plan.out} holds a sweep of {stored_steps} steps; --steps {steps} would shorten it "
+                              f"(a sweep can be extended, not shortened: give --steps {stored_steps} or more, or "
+                              "another --out)")
+        every = int(plan.config.get("eval_every") or 1)
+        if steps > stored_steps and stored_steps % every:
+            raise ActlabError(f"{plan.out} holds a sweep of {stored_steps} steps, not a multiple of --eval-every "
+                              f"{every}: its last evaluation is off the longer budget's evaluation points, so it "
+                              "cannot be extended (use another --out)")
+        return
+    stored_epochs = stored.get("epochs")
+    if stored_epochs is not None and plan.config["epochs"] < stored_epochs:
+        raise ActlabError(
+            f"{plan.out} holds a sweep of {stored_epochs} epochs; --epochs {plan.config['epochs']} would shorten it "
+            f"(a sweep can be extended, not shortened: give --epochs {stored_epochs} or more, or another --out)"
+        )
 
 
 def legacy_fingerprint(config: Mapping[str, Any], stored_epochs: Any) -> str:
     """The fingerprint stores written before the epoch budget left the identity have (epochs included)."""
     return config_fingerprint({**identity_of(config), "epochs": stored_epochs})
+
+
+def legacy_fingerprints(config: Mapping[str, Any], stored: Mapping[str, Any]) -> tuple[str, ...]:
+    """The fingerprints a store of ``config``'s results may have been written with: before the epoch budget left
+    the identity (epochs included), and before the step budget did (a step sweep: steps included)."""
+    found = [legacy_fingerprint(config, stored.get("epochs"))]
+    if stored.get("steps") is not None:
+        found.append(config_fingerprint({**identity_of(config), "steps": stored["steps"]}))
+    return tuple(found)
 
 
 def _differences(stored: Mapping[str, Any], config: Mapping[str, Any]) -> str:

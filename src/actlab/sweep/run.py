@@ -43,6 +43,7 @@ class Outcome:
     epochs_stored: int = 0  # epoch rows in the store (all runs, all sessions)
     epochs_planned: int = 0  # what the sweep needs (runs × epochs, less what diverged runs skip)
     extended_from: int | None = None  # the previous epoch budget when this call extended the sweep
+    extended_steps_from: int | None = None  # the previous step budget when this call extended a step sweep
 
 
 class _StopFlag:
@@ -93,7 +94,8 @@ def open_store(plan: Plan, *, command: str) -> Store:
         store.validate()  # a damaged row is named now, before the sweep writes anything
         previous = store.sweep()
         if previous is not None and (previous["fingerprint"] != plan.fingerprint
-                                     or previous["config"].get("epochs") != plan.config["epochs"]):
+                                     or previous["config"].get("epochs") != plan.config["epochs"]
+                                     or previous["config"].get("steps") != plan.config.get("steps")):
             adopt_config(store, plan.config, plan.fingerprint, reproduce_command(plan.config))
         store.init_sweep(
             plan.config,
@@ -157,11 +159,12 @@ def _run_locked(plan: Plan, command: str, on_event: Callable[[Any], None] | None
 
     started = time.monotonic()
     flag = _StopFlag(should_stop)
-    previous_epochs = None
+    previous_epochs = previous_steps = None
     if is_store(plan.out):
         with Store(plan.out, create=False) as old:
             sweep = old.sweep()
             previous_epochs = None if sweep is None else sweep["config"].get("epochs")
+            previous_steps = None if sweep is None else sweep["config"].get("steps")
     store = open_store(plan, command=command)
     try:
         target = plan.eval_points
@@ -185,6 +188,8 @@ def _run_locked(plan: Plan, command: str, on_event: Callable[[Any], None] | None
         if previous_epochs is not None and plan.config["epochs"] > previous_epochs and plan.config.get("steps") is None:
             outcome.extended_from = previous_epochs
             record_extension(store, previous_epochs, plan.config["epochs"], len(reopened), command)
+        if previous_steps is not None and (plan.config.get("steps") or 0) > previous_steps:
+            outcome.extended_steps_from = previous_steps
         sink = StoreSink(store)
 
         def record(event: Any, notify: bool = True) -> None:

@@ -13,6 +13,7 @@ gradient-flow panels are in :mod:`actlab.web.panels`.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 from collections.abc import Callable, Sequence
@@ -24,6 +25,8 @@ from torch import nn
 
 import actlab
 import actlab.data  # the toy 2-D sets
+from actlab.models import ModelConfig
+from actlab.models.per_neuron import PLAYGROUND_BIAS, PLAYGROUND_INIT
 from actlab.nn.per_neuron import PerNeuron
 from actlab.train.config import TrainConfig
 from actlab.train.live import LiveRun
@@ -33,7 +36,7 @@ from actlab.web.panels import _hidden, encode_grid, feature_space, gradient_flow
 __all__ = [
     "FEATURES", "DATASETS", "CLASSIFICATION", "REGRESSION", "EXTRAPOLATION",
     "PlayData", "make_data", "parse_csv", "resolve_unit",
-    "registered", "build_net", "feature_space", "gradient_flow", "Playground", "Settings", "encode_grid", "PlayError",
+    "registered", "build_net", "MODEL", "feature_space", "gradient_flow", "Playground", "Settings", "encode_grid", "PlayError",
 ]
 
 #: input features, as in the TensorFlow Playground (on coordinates scaled to [-3, 3])
@@ -54,6 +57,9 @@ EXTRAPOLATION = {"periodic": (-2 * math.pi, 2 * math.pi), "linear": (-0.5, 1.5)}
 INPUT_SCALE = 3.0  # the net sees coordinates mapped from the set's window to [-3, 3]
 NEURON_GRID = 20  # heat-map resolution of a hidden unit
 OUTPUT_GRID = 50  # heat-map resolution of the output
+#: the playground's model: a per-neuron net, Glorot-uniform (Xavier-uniform) weights, every bias 0.1 as the
+#: TensorFlow Playground's nodes (the hidden layers come from the page)
+MODEL = ModelConfig(kind="per-neuron", depth=0, init=PLAYGROUND_INIT, bias_init=PLAYGROUND_BIAS)
 
 
 class PlayError(actlab.ActlabError):
@@ -187,23 +193,16 @@ def registered(name: str) -> actlab.ActivationSpec:
 
 
 def build_net(num_inputs: int, layers: Sequence[Sequence[str]], seed: int) -> nn.Sequential:
-    """Linear → :class:`~actlab.nn.per_neuron.PerNeuron` per hidden layer, then one linear output unit
-    (Xavier-uniform init, seeded).  Each PerNeuron keeps what its units were given in ``.names``."""
-    torch.manual_seed(seed)
-    modules: list[nn.Module] = []
-    width = num_inputs
-    for units in layers:
-        linear = nn.Linear(width, len(units))
-        layer = PerNeuron([resolve_unit(u) for u in units])
+    """The playground's net: :data:`MODEL` (a per-neuron net built by :func:`actlab.models.build`) with the
+    units ``layers`` — Linear → :class:`~actlab.nn.per_neuron.PerNeuron` per hidden layer, then one linear
+    output unit, seeded.  Each PerNeuron keeps what its units were given in ``.names``."""
+    from actlab.models import build
+
+    model = dataclasses.replace(MODEL, depth=len(layers))
+    net = build(model, [[resolve_unit(u) for u in units] for units in layers], (num_inputs,), 1, seed)
+    for units, layer in zip(layers, (m for m in net if isinstance(m, PerNeuron))):
         layer.names = list(units)
-        modules += [linear, layer]
-        width = len(units)
-    modules.append(nn.Linear(width, 1))
-    for m in modules:
-        if isinstance(m, nn.Linear):
-            nn.init.xavier_uniform_(m.weight)
-            nn.init.constant_(m.bias, 0.1 if m is not modules[-1] else 0.0)
-    return nn.Sequential(*modules)
+    return net
 
 
 # ------------------------------------------------------------------ training
