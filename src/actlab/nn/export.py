@@ -19,7 +19,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 from torch import Tensor
