@@ -163,7 +163,7 @@ SPECS = [
         references=("PyTorch torch.nn.LogSigmoid",),
         expected={"monotonic": True, "range_max": 0.0, "smooth": True},
         export_limits={"onnx": "torch's ONNX exporter writes Log(Sigmoid(x)): in float32 onnxruntime gives −inf "
-                               "from x ≈ −17 down (torch: ≈ x) and misses 1e-5 relative accuracy from x = −10"},
+                               "for x ≤ −18 (torch: ≈ x) and misses 1e-5 relative accuracy below x ≈ −8"},
     ),
     ActivationSpec(
         name="tanh",
