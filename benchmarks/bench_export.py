@@ -54,6 +54,18 @@ def measure(name: str, dynamo: bool) -> tuple[str, float]:
     return ("ok" if problem is None else "wrong values"), seconds
 
 
+def _cpu() -> str:
+    """The CPU model from /proc/cpuinfo (Linux), else the platform's machine name."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", help="write the result table here")
@@ -89,7 +101,7 @@ def main() -> None:
             "order": 20,
             "title": "ONNX export: torch's two exporters on every record",
             "date": time.strftime("%Y-%m-%d"),
-            "machine": f"{os.cpu_count()}-core {platform.processor() or platform.machine()} VM (shared: other jobs ran beside it)",
+            "machine": f"{os.cpu_count()}-core {_cpu()} VM",
             "load": load,
             "torch": torch.__version__,
             "command": "python benchmarks/bench_export.py --json docs/benchmarks/export.json",
