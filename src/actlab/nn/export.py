@@ -51,9 +51,10 @@ def sample_input(activation: ActivationSpec | str, batch: int = CHECKED_BATCH) -
     for kink in spec.kink_points():
         values.update((kink - 1e-3, kink, kink + 1e-3))
     points = sorted(v for v in values if low < v < high)
+    if not points:
+        raise ValueError(f"{spec.name}: none of the sample points lies inside its domain {spec.domain}")
     k = spec.width_divisor
-    while len(points) % k:
-        points.append(points[len(points) % len(POINTS)])
+    points += points[: (-len(points)) % k]  # whole groups of k for maxout
     row = torch.tensor(points, dtype=torch.float32)
     return torch.stack([row.roll(r) for r in range(batch)])
 
