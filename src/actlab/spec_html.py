@@ -89,6 +89,8 @@ def svg_plot(spec: Any) -> str:
         + f'<path d="{df_path}" fill="none" stroke="{COLOURS["df"]}" stroke-width="1.3" stroke-dasharray="4 3"/>'
         + f'<path d="{f_path}" fill="none" stroke="{COLOURS["f"]}" stroke-width="1.8"/>'
         + f'<text x="{PAD}" y="{HEIGHT - 1}" font-size="9" fill="#666">y in [{_number(low)}, {_number(high)}]</text>'
+        + f'<text x="{PAD}" y="14" font-size="10" fill="{COLOURS["f"]}">f</text>'
+        + f'<text x="{PAD + 10}" y="14" font-size="10" fill="{COLOURS["df"]}">f′ (dashed)</text>'
         + "</svg>"
     )
 
