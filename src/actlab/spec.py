@@ -20,7 +20,7 @@ from actlab.errors import ParameterError, suggest
 
 __all__ = ["Param", "Init", "ActivationSpec", "INIT_SCHEMES", "KINDS", "EXPORTERS"]
 
-INIT_SCHEMES = ("he", "glorot", "lecun")
+INIT_SCHEMES = ("he", "glorot", "lecun", "siren")
 KINDS = ("elementwise", "vector", "grouped")
 # the export targets a record declares limits for (actlab.nn.export checks every declaration both ways)
 EXPORTERS = ("torch.export", "onnx")
@@ -84,7 +84,7 @@ class Param:
 class Init:
     """Recommended weight initialisation for the layer feeding this activation."""
 
-    scheme: Literal["he", "glorot", "lecun"]
+    scheme: Literal["he", "glorot", "lecun", "siren"]
     reason: str
 
     def __post_init__(self) -> None:

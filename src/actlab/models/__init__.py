@@ -25,6 +25,8 @@ lecun_uniform       U[-a, a], a = √(3/fan_in)                            0
 torch-default       U[-1/√fan_in, 1/√fan_in] (nn.Linear's kaiming a=√5)  U[-1/√fan_in, 1/√fan_in]
 standard            U[-1/√fan_in, 1/√fan_in] (Glorot & Bengio 2010)      0
 nielsen             N(0, 1/fan_in)                                       N(0, 1)
+siren               first layer U[-1/fan_in, 1/fan_in], then             U[-1/√fan_in, 1/√fan_in]
+                    U[-a, a], a = √(6/fan_in)/ω₀ (Sitzmann et al. 2020)
 ==================  ===================================================  ================
 
 ``bias_init`` (a number) sets every bias to that value instead.  Conv layers
@@ -52,6 +54,7 @@ from actlab.models.init import (
     init_scheme,
     init_std,
     parse_init,
+    siren_omega,
 )
 from actlab.nn import create
 from actlab.resolve import get
@@ -71,6 +74,7 @@ __all__ = [
     "canonical_scheme",
     "init_std",
     "draw_layer",
+    "siren_omega",
     "output_units",
     "layer_plan",
     "initial_weights",
@@ -285,9 +289,11 @@ def initial_weights(spec_or_specs: Any, input_shape: Sequence[int], num_outputs:
     weights = []
     plan = layer_plan(model.kind, input_shape, num_outputs, model.depth, model.width, specs[0].width_divisor)
     for index, layer in enumerate(plan):
-        scheme = init_scheme(specs[min(index, len(specs) - 1)], override) if layer.activation else output
+        spec = specs[min(index, len(specs) - 1)]
+        scheme = init_scheme(spec, override) if layer.activation else output
         weights.append(draw_layer(scheme, layer.shape, layer.fan_in, layer.fan_out, generator,
-                                  gain=float(model.weight_scale), bias=model.bias, bias_init=model.bias_init))
+                                  gain=float(model.weight_scale), bias=model.bias, bias_init=model.bias_init,
+                                  first_layer=index == 0, omega_0=siren_omega(spec)))
     return weights
 
 
