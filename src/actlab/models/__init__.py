@@ -152,9 +152,14 @@ class ModelConfig:
     init: str | None = None
     weight_scale: float = 1.0
     bias_init: float | None = None
+    source: str | None = None  # kind "user": the reference of the function that builds it (models.user)
 
     def validate(self) -> None:
         """Raise :class:`ActlabError` naming the first bad field."""
+        if self.kind == "user":  # the user's function decides the architecture and its init
+            if not self.source:
+                raise ActlabError("a user model needs its reference (FILE.py:FUNCTION or package.module:FUNCTION)")
+            return
         if self.kind not in MODELS:
             near = suggest(str(self.kind), MODELS, n=1)
             raise ActlabError(f"unknown model {self.kind!r}{f' (did you mean {near[0]}?)' if near else ''}; "
@@ -335,6 +340,11 @@ def build(model_config: ModelConfig, spec_or_specs: Any, input_shape: Sequence[i
     """
     model = model_config_of(model_config)
     model.validate()
+    if model.kind == "user":
+        from actlab.models.user import build_user
+
+        return build_user(str(model.source), resolve_activation(spec_or_specs, params, "user"), input_shape,
+                          n_outputs, seed, params)
     specs = _hidden_specs(spec_or_specs, model, params)
     spec = specs[0]
     plan = layer_plan(model.kind, input_shape, n_outputs, model.depth, model.width, spec.width_divisor)

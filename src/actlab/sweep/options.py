@@ -125,8 +125,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("dataset", "str", "mnist", "Dataset name (actlab data list) or a CSV/npz path."),
     Option("target", "str", None, "Label column of a CSV file."),
     Option("subset", "int", None, "Keep N training examples (toy sets: N points in all)."),
-    Option("model", "str", "mlp", "mlp, cnn or snn (the mlp with lecun_normal init and AlphaDropout; --acts default selu).",
+    Option("model", "str", "mlp", "mlp, cnn or snn (the mlp with lecun_normal init and AlphaDropout; --acts default selu), "
+           "or your own: FILE.py:FUNCTION or package.module:FUNCTION (it may take act_layer, input_shape, n_outputs).",
            train_field="model"),
+    Option("task", "str", "auto", "auto, classify or regress: what to learn from the labels of a CSV/npz file "
+           "(auto: integer labels with at most 20 values are classes).", omit_default=True),
+    Option("image_size", "int", None, "Resize every image of an image folder (--dataset FOLDER, one sub-folder per "
+           "class) to N×N.", omit_default=True, default_text="the images' own size (all equal)"),
     Option("depth", "int", 2, "Hidden layers (mlp; 0: a linear model, e.g. logistic regression).",
            train_field="depth"),
     Option("width", "int", 128, "Units per hidden layer.", train_field="width"),
@@ -353,7 +358,10 @@ def config_fingerprint(identity: Mapping[str, Any]) -> str:
 
 def default_out(config: Mapping[str, Any]) -> Path:
     name = Path(str(config["dataset"])).stem.lower()
-    return Path("runs") / f"compare-{name}-{config['model']}-{config_fingerprint(identity_of(config))[:8]}"
+    model = str(config["model"])
+    if ":" in model:  # the user's FILE.py:FUNCTION: named by its function
+        model = "user-" + model.rpartition(":")[2].strip()
+    return Path("runs") / f"compare-{name}-{model}-{config_fingerprint(identity_of(config))[:8]}"
 
 
 def reproduce_command(config: Mapping[str, Any], *, resume: bool = False) -> str:
