@@ -50,11 +50,13 @@ class Fused:
         return self._compiled
 
     def use_compiled(self, x: Tensor) -> bool:
+        # tracing (torch.compile, torch.export) first: comparing a symbolic size would put a guard on it, and
+        # torch.export with a dynamic batch refuses a graph that holds only below MIN_NUMEL elements
         return (
-            not self._failed
+            not torch.compiler.is_compiling()
+            and not self._failed
             and x.numel() >= MIN_NUMEL
             and job_compiles()
-            and not torch.compiler.is_compiling()
         )
 
     def __call__(self, x: Tensor, *args: Any, **params: Any) -> Tensor:

@@ -29,8 +29,8 @@ class Layer:
 LAYERS: tuple[Layer, ...] = (
     Layer("foundations", ("errors", "compile_policy", "fused", "layers"),
           "error types and suggestions; when to compile and the fused kernel; this table"),
-    Layer("record", ("spec", "registry"),
-          "`ActivationSpec` (forward, derivative, parameters, init) and the pure name/alias table"),
+    Layer("record", ("spec", "spec_html", "registry"),
+          "`ActivationSpec` (forward, derivative, parameters, init), its notebook display, the pure name/alias table"),
     Layer("activations", ("catalog", "formula", "palette"),
           "the built-in records; formulas parsed into records (SymPy → torch); one colour per activation"),
     Layer("resolve", ("resolve",),

@@ -18,10 +18,12 @@ import torch
 
 from actlab.errors import ParameterError, suggest
 
-__all__ = ["Param", "Init", "ActivationSpec", "INIT_SCHEMES", "KINDS"]
+__all__ = ["Param", "Init", "ActivationSpec", "INIT_SCHEMES", "KINDS", "EXPORTERS"]
 
 INIT_SCHEMES = ("he", "glorot", "lecun", "siren")
 KINDS = ("elementwise", "vector", "grouped")
+# the export targets a record declares limits for (actlab.nn.export checks every declaration both ways)
+EXPORTERS = ("torch.export", "onnx")
 
 Tensor = torch.Tensor
 
@@ -148,10 +150,16 @@ class ActivationSpec:
     # fn(**params) -> the equivalent torch.nn module (learnable params also get num_parameters=):
     # what torch.jit.script receives in place of actlab's module
     torch_module: Callable[..., torch.nn.Module] | None = None
+    # exporter ("torch.export" or "onnx") -> why this record's module does not export there (or does not match
+    # onnxruntime to 1e-5); absent: it exports.  actlab.nn.export.check_export verifies both directions
+    export_limits: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        unknown = set(self.export_limits) - set(EXPORTERS)
+        if unknown:
+            raise ValueError(f"{self.name}: export_limits keys must be among {EXPORTERS}, got {sorted(unknown)}")
         if self.kind != "elementwise" and self.vjp is None:
             raise ValueError(f"{self.name}: a {self.kind} activation needs a vjp")
         for p in self.params:
@@ -244,6 +252,14 @@ class ActivationSpec:
     def learnable_params(self) -> tuple[Param, ...]:
         return tuple(p for p in self.params if p.learnable)
 
+    def export_status(self) -> dict[str, str | None]:
+        """Exporter -> None where the module exports, else the declared reason (ONNX export goes through
+        torch.export, so a module torch.export cannot trace has no ONNX graph either)."""
+        status: dict[str, str | None] = {name: self.export_limits.get(name) for name in EXPORTERS}
+        if status["torch.export"] and not status["onnx"]:
+            status["onnx"] = f"the ONNX exporter starts from torch.export, which fails: {status['torch.export']}"
+        return status
+
     @property
     def width_divisor(self) -> int:
         """How many inputs make one output (maxout's k; 1 for everything else)."""
@@ -282,6 +298,8 @@ class ActivationSpec:
             "references": list(self.references),
             "trainable": self.trainable,
             "source": self.source,
+            "export": {name: {"exports": reason is None, "reason": reason or ""}
+                       for name, reason in self.export_status().items()},
         }
 
     # ------------------------------------------------------- copy and pickle
@@ -290,6 +308,12 @@ class ActivationSpec:
 
     def __deepcopy__(self, memo: dict) -> ActivationSpec:
         return self
+
+    def _repr_html_(self) -> str:
+        """Notebook display: the formula, a small f / f′ plot drawn from this record, declared properties."""
+        from actlab.spec_html import spec_html
+
+        return spec_html(self)
 
     def __repr__(self) -> str:
         values = ", ".join(f"{p.name}={p.default}" for p in self.params)

@@ -18,6 +18,9 @@ derivative with autograd of the forward and with float64 central differences,
 the declared kink values with the one-sided derivatives, the module with
 ``torch.autograd.gradcheck``.  Checks that do not apply to a spec (an
 elementwise check on softmax, training an untrainable step) are not generated.
+
+``check_export(spec)`` (from :mod:`actlab.nn.export`) round-trips the spec's module through ``torch.export``
+and ONNX (onnxruntime) and checks the record's ``export_limits`` declaration both ways.
 """
 from __future__ import annotations
 
@@ -30,10 +33,11 @@ from typing import Any
 import torch
 
 from actlab.nn import create
+from actlab.nn.export import check_export
 from actlab.resolve import get
 from actlab.spec import ActivationSpec
 
-__all__ = ["CHECKS", "Check", "check_spec", "parametrize_with_checks"]
+__all__ = ["CHECKS", "Check", "check_export", "check_spec", "parametrize_with_checks"]
 
 _POINTS = (-10.0, -3.3, -1.0, -0.37, -1e-3, 0.0, 1e-3, 0.37, 1.0, 2.5, 10.0)
 

@@ -420,6 +420,7 @@ SPECS = [
         ),
         references=("Barron, Squareplus: A Softplus-Like Algebraic Rectifier, arXiv 2112.11687 (2021)",),
         expected={"monotonic": True, "range_min": 0.0, "zero_at_origin": False, "smooth": True},
+        export_limits={"onnx": "torch.hypot (the overflow-free √(x² + b)) has no ONNX operator in torch's exporter"},
     ),
     ActivationSpec(
         name="sparse_plus",

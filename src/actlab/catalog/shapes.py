@@ -192,6 +192,7 @@ SPECS = [
         notes=("Derivative in (1/2, 3/2): neither vanishes nor explodes.",),
         references=("Wikipedia, Activation function (table of functions)",),
         expected={"monotonic": True, "zero_at_origin": True, "smooth": True},
+        export_limits={"onnx": "torch.hypot (the overflow-free √(x² + 1)) has no ONNX operator in torch's exporter"},
     ),
     ActivationSpec(
         name="square",

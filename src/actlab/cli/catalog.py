@@ -90,6 +90,9 @@ def show_command(
         for key, value in extra.items():
             say(f"  {key}: {value}")
     say(f"module (actlab.nn.create, impl='auto'): {info['module']['text']}")
+    from actlab.spec_html import export_text
+
+    say(f"export (declared; the tests round-trip every record through onnxruntime): {export_text(spec)}")
     _print_equivalents(spec, say)
     if spec.notes:
         say("notes:")

@@ -194,6 +194,11 @@ def activation_page(spec: ActivationSpec, properties: Mapping[str, Any], measure
 
     lines += ["## Recommended init", "", f"**{spec.init.scheme}** — {_escape(spec.init.reason)}", ""]
 
+    export = "; ".join(f"{name} {'✗ (' + _escape(reason) + ')' if reason else '✓'}"
+                       for name, reason in spec.export_status().items())
+    lines += ["## Export", "", f"{export}. Checked in the tests: [exporting actlab activations](../guides/export.md).",
+              ""]
+
     equivalents = equivalents_for(spec.name)
     lines += ["## In other frameworks", ""]
     if equivalents:

@@ -92,6 +92,7 @@ def generate(write: Writer, *, docs_dir: Path, repo_root: Path, cli_group: Any =
     from actlab.catalog import BUILTIN
     from actlab.docsgen.catalog import activation_page, index_page, plot_png
     from actlab.docsgen.cli_reference import cli_page, walk_commands
+    from actlab.docsgen.export import EXPORT_MARKER, export_table, notebook_svg
     from actlab.docsgen.reference import (
         benchmarks_page,
         json_page,
@@ -121,6 +122,11 @@ def generate(write: Writer, *, docs_dir: Path, repo_root: Path, cli_group: Any =
     if RECOMMEND_MARKER not in tutorial:
         raise ValueError(f"docs/tutorials/which-activation.md lost its {RECOMMEND_MARKER} marker")
     write("tutorials/which-activation.md", tutorial.replace(RECOMMEND_MARKER, recommend_page_block()))
+    guide = (docs_dir / "guides" / "export.md").read_text(encoding="utf-8")
+    if EXPORT_MARKER not in guide:
+        raise ValueError(f"docs/guides/export.md lost its {EXPORT_MARKER} marker")
+    write("guides/export.md", guide.replace(EXPORT_MARKER, export_table(specs)))
+    write("img/notebook_quick_gelu.svg", notebook_svg("quick_gelu"))
     write("reference/properties.md", properties_page())
     write("reference/store.md", schema_page())
     write("benchmarks.md", benchmarks_page(benchmarks))
