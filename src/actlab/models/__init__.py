@@ -282,12 +282,15 @@ def initial_weights(spec_or_specs: Any, input_shape: Sequence[int], num_outputs:
     generator = torch.Generator().manual_seed(int(seed))
     override = model.init if model.init is not None or model.kind != "snn" else SNN_INIT
     output = parse_init(model.init)[0] or OUTPUT_INIT
+    output = OUTPUT_INIT if output.startswith("critical") else output  # the read-out feeds no activation
     weights = []
     plan = layer_plan(model.kind, input_shape, num_outputs, model.depth, model.width, specs[0].width_divisor)
     for index, layer in enumerate(plan):
-        scheme = init_scheme(specs[min(index, len(specs) - 1)], override) if layer.activation else output
+        spec = specs[min(index, len(specs) - 1)]
+        scheme = init_scheme(spec, override) if layer.activation else output
         weights.append(draw_layer(scheme, layer.shape, layer.fan_in, layer.fan_out, generator,
-                                  gain=float(model.weight_scale), bias=model.bias, bias_init=model.bias_init))
+                                  gain=float(model.weight_scale), bias=model.bias, bias_init=model.bias_init,
+                                  activation=spec))
     return weights
 
 

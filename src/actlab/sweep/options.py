@@ -173,7 +173,8 @@ OPTIONS: tuple[Option, ...] = (
            "two values, after the pooling and after the dense layer (0.25,0.5).", train_field="dropout"),
     Option("init", "str", None, "Weight init: he, glorot or lecun (each _normal or _uniform; plain: normal), "
            "torch-default (nn.Linear's U[±1/√fan_in], biases too), standard (Glorot & Bengio's U[±1/√fan_in]), "
-           "nielsen (N(0, 1/fan_in), biases N(0, 1)) or auto; per activation: glorot,selu=auto.", train_field="init",
+           "nielsen (N(0, 1/fan_in), biases N(0, 1)), critical (each activation on its edge of chaos: N(0, σ_w²/fan_in) "
+           "with χ₁ = 1, biases N(0, σ_b²); critical:0.05 fixes σ_b²) or auto; per activation: glorot,selu=auto.", train_field="init",
            default_text="each activation's recommended init"),
     Option("weight_scale", "float", 1.0, "Gain on every initial weight.", train_field="weight_scale",
            omit_default=True),
