@@ -6,8 +6,8 @@ pre-activation of layer l is normal with variance q^l, and two inputs' pre-activ
 have correlation c^l:
 
 * the **length map**  q^l = σ_w² E[φ(√q^{l−1} z)²] + σ_b²  (z ~ N(0, 1)), fixed point q*;
-* the **correlation map**  c^l = (σ_w² E[φ(u₁)φ(u₂)] + σ_b²) / q*, with
-  u₁ = √q* z₁, u₂ = √q* (c z₁ + √(1 − c²) z₂), fixed point c*;
+* the **correlation map**  c^l = (σ_w² E[φ(u₁)φ(u₂)] + σ_b²) / q^l, with
+  u₁ = √q^{l−1} z₁, u₂ = √q^{l−1} (c z₁ + √(1 − c²) z₂), fixed point c* (at q*);
 * its slope at c = 1,  χ₁ = σ_w² E[φ′(√q* z)²]: χ₁ < 1 ordered (c* = 1, inputs merge),
   χ₁ > 1 chaotic (c* < 1, nearby inputs separate), χ₁ = 1 the **edge of chaos**;
 * the depth scales  ξ_q⁻¹ = −log(χ₁ + σ_w² E[φ″(√q* z) φ(√q* z)])  (the length map's slope at q*) and
@@ -258,12 +258,13 @@ def pair_expectation(g: Any, phi: Phi, q: float, c: float, *, atol: float = 1e-1
 
 
 def correlation_map(activation: Any, c: float, q: float, weight_variance: float, bias_variance: float = 0.0) -> float:
-    """c ↦ (σ_w² E[φ(u₁)φ(u₂)] + σ_b²) / q, both inputs at length q (q = q* on the fixed point)."""
+    """c ↦ (σ_w² E[φ(u₁)φ(u₂)] + σ_b²) / q′ for two inputs of length q, q′ = σ_w² E[φ(√q z)²] + σ_b² their next
+    length (on the fixed point q′ = q = q*)."""
     phi = phi_of(activation)
     if q <= 0:
         return 1.0
     e = float(pair_expectation(lambda a, b: phi.f(a) * phi.f(b), phi, q, c, atol=1e-15 * q))
-    return (weight_variance * e + bias_variance) / q
+    return (weight_variance * e + bias_variance) / (weight_variance * second_moments(phi, q)[0] + bias_variance)
 
 
 def chi_c(phi: Phi, c: float, q: float, weight_variance: float) -> float:

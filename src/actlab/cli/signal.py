@@ -154,14 +154,14 @@ def _trainability(name: str, depths_text: str, weights_text: str, bias_variance:
     result = trainability_experiment(name, [int(d) for d in depth_values], weights, bias_variance, dataset=dataset,
                                      examples=examples, width=width, steps=steps, batch_size=batch_size,
                                      optimizer=optimizer, lr=lr, seed=seed, progress=progress)
+    data = result.to_dict()
+    if save_json is not None:
+        save_json.write_text(json.dumps(data, indent=1, allow_nan=True) + "\n")
     if output is not None:
         from actlab.analysis.plots import save
         from actlab.analysis.signal_figures import plot_trainability
 
         save(plot_trainability(result), output)
-    data = result.to_dict()
-    if save_json is not None:
-        save_json.write_text(json.dumps(data, indent=1, allow_nan=True) + "\n")
     if json_output:
         print_json(data)
         return
