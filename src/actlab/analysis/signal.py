@@ -58,6 +58,7 @@ __all__ = [
     "correlation_map",
     "fixed_correlation",
     "chi_c",
+    "predicted_lengths",
 ]
 
 RTOL, ATOL = 1e-13, 1e-17  # atol on integrands scaled to order 1
@@ -294,3 +295,21 @@ def fixed_correlation(activation: Any, q: float, weight_variance: float, bias_va
         if low < -1.0:
             return -1.0
     return float(brentq(h, low, high, xtol=1e-13, maxiter=200))
+
+
+def predicted_lengths(activation: Any, first_lengths: Any, weight_variances: Any, bias_variances: Any) -> list[float]:
+    """The mean-field q^l of a real net's hidden layers, averaged over its inputs.
+
+    ``first_lengths``: q¹ of each input (σ_w¹² times its mean squared feature plus σ_b¹²; up to a few dozen
+    representative values, e.g. quantiles); ``weight_variances`` / ``bias_variances``: each hidden layer's
+    fan_in · E W² and E b² (measured from the drawn weights).  Layer l > 1 maps each input's length on
+    with its own σ_w², σ_b² and the results are averaged: the prediction for the layer's mean squared
+    pre-activation.
+    """
+    phi = phi_of(activation)
+    lengths = np.asarray(first_lengths, dtype=np.float64).ravel()
+    out = [float(lengths.mean())]
+    for w, b in zip(list(weight_variances)[1:], list(bias_variances)[1:]):
+        lengths = np.array([w * second_moments(phi, float(q))[0] + b for q in lengths])
+        out.append(float(lengths.mean()))
+    return out
