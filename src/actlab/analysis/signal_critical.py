@@ -125,6 +125,16 @@ def _critical_cached(key: Any, phi: Phi, bias_variance: float) -> tuple[float | 
     return _CRITICAL[key, bias_variance]
 
 
+_LINES: dict[Any, dict[str, np.ndarray]] = {}
+
+
+def _line_cached(phi: Phi) -> dict[str, np.ndarray]:
+    key = _key(phi)
+    if key not in _LINES:
+        _LINES[key] = critical_line(phi)
+    return _LINES[key]
+
+
 def _critical(phi: Phi, bias_variance: float) -> tuple[float | None, float | None]:
     from scipy.optimize import brentq
 
@@ -135,7 +145,7 @@ def _critical(phi: Phi, bias_variance: float) -> tuple[float | None, float | Non
         q_small = 1e-3
         if w * second_moments(phi, q_small)[0] - q_small < -1e-9 * q_small:
             return w, 0.0
-    line = critical_line(phi)
+    line = _line_cached(phi)
     qs, ws, bs, ok = line["q"], line["weight_variance"], line["bias_variance"], line["attracting"]
     if bias_variance == 0 and np.all(np.abs(bs) <= 1e-9 * np.maximum(qs, 1.0)):
         return float(np.median(ws)), 1.0  # σ_b² ≡ 0 along the line (ReLU): every q* is critical
