@@ -34,8 +34,8 @@ __all__ = ["RandomNetPoint", "random_net_map", "random_net_trajectory", "random_
            "OMEGA_ZERO_NOTE"]
 
 OMEGA_ZERO_NOTE = ("the ω-map of Klambauer et al. (each unit's incoming weights sum to ω; SELU's constants use "
-                   "ω = 0); a random net's weights do not sum to zero: actlab signal --random-net counts the "
-                   "incoming mean")
+                   "ω = 0); a random net's weights do not sum to zero: the random-net map of actlab signal "
+                   "(random_net_fixed_points) counts the incoming mean")
 
 
 @dataclass(frozen=True)
