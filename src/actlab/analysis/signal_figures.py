@@ -68,7 +68,10 @@ def plot_phase_diagram(activations: Sequence[Any], weight_range: tuple[float, fl
             ax.plot(line["weight_variance"][keep], line["bias_variance"][keep], color="#d62728", lw=2,
                     label="edge of chaos (χ₁ = 1)")
             ax.legend(loc="upper left", fontsize=7)
+        ax.set_facecolor("#bdbdbd")  # grey: no fixed point, the length map runs away (q → ∞)
         ax.text(0.97, 0.05, "chaotic", transform=ax.transAxes, ha="right", color="white", fontsize=9)
+        if np.isnan(xi).any():
+            ax.text(0.97, 0.93, "grey: q → ∞", transform=ax.transAxes, ha="right", color="black", fontsize=8)
         ax.text(0.03, 0.05, "ordered", transform=ax.transAxes, ha="left", color="white", fontsize=9)
         ax.set_xlim(*weight_range)
         ax.set_ylim(*bias_range)
