@@ -128,7 +128,8 @@ def second_moments(phi: Phi, q: float) -> tuple[float, float, float]:
         f2 = f * f / q
         return np.stack([f2, d * d, f2 * (x * x - q) / (2 * q)])
 
-    e = gaussian.expectation(integrand, 0.0, math.sqrt(q), phi.kinks, rtol=RTOL, atol=ATOL)
+    with np.errstate(over="ignore", invalid="ignore"):  # a φ that overflows (exp): reported as not finite below
+        e = gaussian.expectation(integrand, 0.0, math.sqrt(q), phi.kinks, rtol=RTOL, atol=ATOL)
     if not np.all(np.isfinite(e)):
         raise ActlabError(f"E f(x)² or E f′(x)² is not finite for {phi.name} at x ~ N(0, {q:g})")
     return float(e[0]) * q, float(e[1]), float(e[2])

@@ -106,7 +106,7 @@ def critical_line(activation: Any, q_values: Any = None) -> dict[str, np.ndarray
     at q* below 1); points with σ_b² < 0 are not initialisations (kept, flagged by their sign).
     """
     phi = phi_of(activation)
-    qs = np.geomspace(1e-4, 1e3, 141) if q_values is None else np.asarray(q_values, dtype=np.float64)
+    qs = np.geomspace(1e-4, 1e3, 71) if q_values is None else np.asarray(q_values, dtype=np.float64)
     w, b, attract = np.empty_like(qs), np.empty_like(qs), np.zeros(len(qs), dtype=bool)
     for i, q in enumerate(qs):
         e2, d2, de2 = second_moments(phi, float(q))
