@@ -126,9 +126,12 @@ def second_moments(phi: Phi, q: float) -> tuple[float, float, float]:
     def integrand(x: np.ndarray) -> np.ndarray:  # each scaled to order 1 for a linear φ, so one atol fits all
         f, d = phi.f(x), phi.df(x)
         f2 = f * f / q
-        return np.stack([f2, d * d, f2 * (x * x - q) / (2 * q)])
+        out = np.stack([f2, d * d, f2 * (x * x - q) / (2 * q)])
+        if not np.all(np.isfinite(out)):  # φ overflows (exp at a large q): stop, do not subdivide forever
+            raise ActlabError(f"f(x)² or f′(x)² overflows for {phi.name} at x ~ N(0, {q:g})")
+        return out
 
-    with np.errstate(over="ignore", invalid="ignore"):  # a φ that overflows (exp): reported as not finite below
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported by the check above
         e = gaussian.expectation(integrand, 0.0, math.sqrt(q), phi.kinks, rtol=RTOL, atol=ATOL)
     if not np.all(np.isfinite(e)):
         raise ActlabError(f"E f(x)² or E f′(x)² is not finite for {phi.name} at x ~ N(0, {q:g})")
@@ -183,7 +186,12 @@ def fixed_length(activation: Any, weight_variance: float, bias_variance: float =
             return None
         if q < ZERO_Q:
             return 0.0
-        now = h(q)
+        try:
+            now = h(q)
+        except ActlabError:
+            if step > 1:
+                return None  # φ² overflows on the way up: the length runs away
+            raise
         if (now > 0) != (value > 0) or now == 0:
             break
         previous = q

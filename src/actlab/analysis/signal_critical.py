@@ -151,17 +151,19 @@ def _critical(phi: Phi, bias_variance: float) -> tuple[float | None, float | Non
         return float(np.median(ws)), 1.0  # σ_b² ≡ 0 along the line (ReLU): every q* is critical
     residual = bs - bias_variance
     for i in range(len(qs) - 1):
+        if not (np.isfinite(ws[i]) and np.isfinite(ws[i + 1]) and np.isfinite(bs[i]) and np.isfinite(bs[i + 1])):
+            continue  # E φ′² = 0 there (a flat zone around 0): no critical point in this segment
         if residual[i] == 0 and ok[i]:
             return float(ws[i]), float(qs[i])
         if (residual[i] > 0) != (residual[i + 1] > 0) and (ok[i] or ok[i + 1]):
 
             def g(q: float) -> float:
                 e2, d2, _ = second_moments(phi, q)
-                return q - e2 / d2 - bias_variance
+                return q - e2 / d2 - bias_variance if d2 > 0 else -math.inf
 
             q = float(brentq(g, float(qs[i]), float(qs[i + 1]), xtol=1e-15, rtol=1e-15))
             e2, d2, de2 = second_moments(phi, q)
-            if de2 / d2 < 1.0 + 1e-9:
+            if d2 > 0 and de2 / d2 < 1.0 + 1e-9:
                 return 1.0 / d2, q
     return None, None
 

@@ -53,9 +53,12 @@ def _moments(phi: Any, q: float) -> tuple[float, float]:
         return f0, 0.0
     def integrand(x: np.ndarray) -> np.ndarray:
         f = phi.f(x) / math.sqrt(q)  # order 1 for a linear φ, so one atol fits
+        if not np.all(np.isfinite(f * f)):
+            raise ActlabError(f"f(x)² overflows for {phi.name} at x ~ N(0, {q:g})")
         return np.stack([f, f * f])
 
-    e = gaussian.expectation(integrand, 0.0, math.sqrt(q), phi.kinks, rtol=1e-13, atol=1e-17)
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = gaussian.expectation(integrand, 0.0, math.sqrt(q), phi.kinks, rtol=1e-13, atol=1e-17)
     e1, e2 = float(e[0]) * math.sqrt(q), float(e[1]) * q
     return e1, e2 - e1 * e1
 

@@ -263,8 +263,8 @@ def _critical_init_lines(spec: Any) -> list[str]:
 
     try:
         found = critical_init(spec) if spec.kind == "elementwise" else None
-    except ActlabError:
-        found = None
+    except ActlabError as error:
+        return ["### Critical init (edge of chaos)", "", f"not computed: {_escape(str(error))}", ""]
     if found is None:
         text = ("no edge of chaos: no σ_w² makes χ₁ = 1 at an attracting fixed point for the σ_b² tried "
                 "(`--init critical` refuses it)" if spec.kind == "elementwise" else
