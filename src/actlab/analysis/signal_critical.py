@@ -110,7 +110,10 @@ def critical_line(activation: Any, q_values: Any = None) -> dict[str, np.ndarray
     w, b, attract = np.empty_like(qs), np.empty_like(qs), np.zeros(len(qs), dtype=bool)
     for i, q in enumerate(qs):
         e2, d2, de2 = second_moments(phi, float(q))
-        w[i] = 1.0 / d2 if d2 > 0 else math.inf
+        if d2 <= 0:  # φ′ = 0 almost everywhere at this length (a flat zone): no critical point
+            w[i], b[i] = math.inf, math.nan
+            continue
+        w[i] = 1.0 / d2
         b[i] = q - e2 * w[i]
         attract[i] = w[i] * de2 < 1.0 - 1e-9
     return {"q": qs, "weight_variance": w, "bias_variance": b, "attracting": attract}
