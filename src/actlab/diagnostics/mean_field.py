@@ -25,15 +25,15 @@ BINS = 16  # quantile groups of the inputs' first-layer length
 def _layer_values(model: nn.Module, x: torch.Tensor) -> tuple[list[float], list[float], list[float], np.ndarray]:
     linears = [m for m in model.modules() if isinstance(m, nn.Linear)][:-1]  # the hidden layers
     measured: list[float] = []
-    hooks = [layer.register_forward_hook(lambda _m, _i, out: measured.append(float(out.double().pow(2).mean())))
+    hooks = [layer.register_forward_hook(lambda _m, _i, out: measured.append(float(out.detach().double().pow(2).mean())))
              for layer in linears]
     with torch.no_grad():
         model.eval()
         model(x)
     for hook in hooks:
         hook.remove()
-    weights = [float(layer.weight.double().pow(2).mean() * layer.weight.shape[1]) for layer in linears]
-    biases = [0.0 if layer.bias is None else float(layer.bias.double().pow(2).mean()) for layer in linears]
+    weights = [float(layer.weight.detach().double().pow(2).mean() * layer.weight.shape[1]) for layer in linears]
+    biases = [0.0 if layer.bias is None else float(layer.bias.detach().double().pow(2).mean()) for layer in linears]
     first = weights[0] * x.double().reshape(len(x), -1).pow(2).mean(dim=1).numpy() + biases[0]
     return measured, weights, biases, first
 
