@@ -39,6 +39,8 @@ _EXPORTS = {
     "unregister": "actlab.resolve",
     "Properties": "actlab.analysis.fields",
     "properties": "actlab.analysis.table",
+    "swap": "actlab.nn.swap",
+    "compare": "actlab.api",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

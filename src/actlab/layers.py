@@ -47,8 +47,8 @@ LAYERS: tuple[Layer, ...] = (
           "statistics, figures and the rendered report: reads a store only"),
     Layer("sweep", ("sweep",),
           "the options table, plans, runs (and their report), sinks (events → store)"),
-    Layer("apps", ("web", "docsgen"),
-          "the playground, the docs generator"),
+    Layer("apps", ("web", "docsgen", "api"),
+          "the playground, the docs generator, the notebook API (`actlab.compare`)"),
     Layer("cli", ("cli",),
           "thin Typer commands"),
 )

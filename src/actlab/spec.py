@@ -20,7 +20,7 @@ from actlab.errors import ParameterError, suggest
 
 __all__ = ["Param", "Init", "ActivationSpec", "INIT_SCHEMES", "KINDS"]
 
-INIT_SCHEMES = ("he", "glorot", "lecun")
+INIT_SCHEMES = ("he", "glorot", "lecun", "siren")
 KINDS = ("elementwise", "vector", "grouped")
 
 Tensor = torch.Tensor
@@ -82,7 +82,7 @@ class Param:
 class Init:
     """Recommended weight initialisation for the layer feeding this activation."""
 
-    scheme: Literal["he", "glorot", "lecun"]
+    scheme: Literal["he", "glorot", "lecun", "siren"]
     reason: str
 
     def __post_init__(self) -> None:

@@ -7,6 +7,7 @@ they share nothing with the catalog's analytic derivatives.
 from __future__ import annotations
 
 import mpmath as mp
+from references_modern import MODERN_REFERENCES
 
 mp.mp.dps = 30
 
@@ -65,6 +66,7 @@ REFERENCES = {
     "gaussian": lambda x: mp.exp(-(x**2)),
     "exponential": mp.exp,
 }
+REFERENCES.update(MODERN_REFERENCES)
 
 
 def value(name: str, x: float, **params) -> mp.mpf:

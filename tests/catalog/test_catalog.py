@@ -326,7 +326,7 @@ def test_every_entry_is_documented():
     for spec in CATALOG:
         assert spec.summary and spec.formula and spec.derivative_formula, spec.name
         assert spec.references and spec.notes, spec.name
-        assert spec.init.scheme in ("he", "glorot", "lecun") and spec.init.reason, spec.name
+        assert spec.init.scheme in ("he", "glorot", "lecun", "siren") and spec.init.reason, spec.name
         for p in spec.params:
             assert p.source, f"{spec.name}.{p.name} needs the source of its default"
 

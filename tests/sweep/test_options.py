@@ -23,6 +23,8 @@ NON_DEFAULT = {
     "target": "label",
     "subset": 300,
     "model": "cnn",
+    "task": "regress",
+    "image_size": 24,
     "depth": 3,
     "width": 17,
     "acts": ["relu", "maximum(x, 0.5*x)"],

@@ -22,6 +22,7 @@ def _variance(scheme: str, fan_in: int, fan_out: int) -> tuple[float, bool]:
         "lecun_normal": (1 / fan_in, False), "lecun_uniform": ((3 / fan_in) / 3, True),
         "torch-default": ((1 / fan_in) / 3, True), "standard": ((1 / fan_in) / 3, True),
         "nielsen": (1 / fan_in, False),
+        "siren": ((6 / fan_in) / 3, True),  # a hidden layer, ω₀ = 1 (draw_layer's default): U[±√(6/fan_in)/ω₀]
     }
     return table[scheme]
 

@@ -12,6 +12,7 @@ from actlab.analysis.gaussian import (
     moments,
     normal_probability,
 )
+from actlab.analysis.learned import learned_specs, plot_learned
 from actlab.analysis.table import clear_cache, evaluate, properties
 
 __all__ = [
@@ -21,7 +22,9 @@ __all__ = [
     "clear_cache",
     "evaluate",
     "expectation",
+    "learned_specs",
     "moments",
     "normal_probability",
+    "plot_learned",
     "properties",
 ]

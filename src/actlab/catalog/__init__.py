@@ -15,9 +15,10 @@ __all__ = ["BUILTIN", "builtin"]
 
 def __getattr__(name: str) -> Any:
     if name == "BUILTIN":
-        from actlab.catalog import gated, rectifiers, shapes, sigmoids, vector
+        from actlab.catalog import gated, modern, rational, rectifiers, shapes, sigmoids, simplex, vector
 
-        value = tuple(spec for module in (rectifiers, sigmoids, gated, shapes, vector) for spec in module.SPECS)
+        modules = (rectifiers, sigmoids, gated, shapes, vector, modern, simplex, rational)
+        value = tuple(spec for module in modules for spec in module.SPECS)
         globals()["BUILTIN"] = value
         return value
     raise AttributeError(f"module 'actlab.catalog' has no attribute {name!r}")

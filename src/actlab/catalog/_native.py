@@ -234,3 +234,24 @@ def softmax_module(dim: int) -> nn.Module:
 
 def log_softmax_module(dim: int) -> nn.Module:
     return nn.LogSoftmax(dim)
+
+
+# ------------------------------------------------------- ops for the modern and simplex records
+def relu2(x: Tensor) -> Tensor:
+    return torch.square(F.relu(x))
+
+
+def threshold(x: Tensor, threshold: float, value: float) -> Tensor:
+    return F.threshold(x, threshold, value)
+
+
+def threshold_module(threshold: float, value: float) -> nn.Module:
+    return nn.Threshold(threshold, value)
+
+
+def softmin(x: Tensor, dim: int) -> Tensor:
+    return F.softmin(x, dim)
+
+
+def softmin_module(dim: int) -> nn.Module:
+    return nn.Softmin(dim)

@@ -84,6 +84,33 @@ EQUIVALENTS: dict[str, tuple[tuple[str, str, tuple[str, ...], str], ...]] = {
         ("keras", "keras.activations.log_softmax", _SAME, _DOC),
     ),
     "binary_step": (("torch", "torch.heaviside(x, values)", ("the value at 0 is an argument (actlab: 1); no gradient",), _DOC),),
+    **{
+        "relu2": (
+            ("transformers", 'transformers.activations.ACT2FN["relu2"] (ReLUSquaredActivation)', _SAME, _DOC),
+            ("torch", "torch.square(torch.relu(x)) (no module)", _SAME, _MEASURED),
+        ),
+        "star_relu": (("timm", "timm.models.metaformer.StarReLU", (
+            "learnable scale and bias start at 1.0 and 0.0 (actlab: the paper's 0.8944 and -0.4472)",
+        ), _DOC),),
+        "xielu": (("transformers", 'transformers.activations.ACT2FN["xielu"] (XIELUActivation)', (
+            "beta and eps are buffers, as here fixed; alpha_p, alpha_n hold the same raw (pre-softplus) values",
+            "an optional CUDA kernel (with_vector_loads) computes in bfloat16",
+        ), _DOC),),
+        "squareplus": (
+            ("keras", "keras.activations.squareplus", ("computes (x + sqrt(x^2 + b))/2 directly: "
+                                                       "cancellation for x << 0 (actlab: b/(2(sqrt(x^2 + b) - x)))",), _DOC),
+            ("jax", "jax.nn.squareplus", _SAME, _DOC),
+        ),
+        "sparse_plus": (("keras", "keras.activations.sparse_plus", _SAME, _DOC), ("jax", "jax.nn.sparse_plus", _SAME, _DOC)),
+        "sparse_sigmoid": (("keras", "keras.activations.sparse_sigmoid", _SAME, _DOC),
+                           ("jax", "jax.nn.sparse_sigmoid", _SAME, _DOC)),
+        "sparsemax": (("keras", "keras.activations.sparsemax", ("the axis is called axis (actlab: dim)",), _DOC),),
+        "threshold": (
+            ("torch", "torch.nn.Threshold", ("threshold and value have no defaults (actlab: 0 and 0, i.e. ReLU)",), _MEASURED),
+            ("keras", "keras.activations.threshold", ("the replacement is called default_value; no defaults",), _DOC),
+        ),
+        "softmin": (("torch", "torch.nn.Softmin", ("dim defaults to None (an implicit, deprecated choice); actlab: -1",), _MEASURED),),
+    },
 }
 
 

@@ -32,7 +32,7 @@ def boundary_command(
     restarts: Annotated[int, typer.Option(help="Initialisations per seed, trained side by side; each seed keeps the one "
                                           "with the lowest final training loss.")] = 4,
     init: Annotated[str | None, typer.Option("--init", help="Hidden-layer init scheme (he, glorot, lecun, their "
-                                             "_normal/_uniform forms, torch-default, standard, nielsen), or per "
+                                             "_normal/_uniform forms, torch-default, standard, nielsen, siren), or per "
                                              "activation: glorot,square=he. [default: each activation's "
                                              "recommendation]")] = None,
     weight_scale: Annotated[float, typer.Option("--weight-scale", help="Gain on every initial weight.")] = 1.0,

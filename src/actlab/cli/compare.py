@@ -96,6 +96,8 @@ class _Display:
                 better = old is None or (value > old if self.classification else value < old)
                 if better:
                     self.best[label] = value
+        elif type(event).__name__ == "EngineNote":  # which engine trains a user model's seeds, and why
+            err_console.print(f"{label}: {event.engine} engine ({event.reason})", highlight=False, soft_wrap=True)
         elif isinstance(event, RunDiverged):
             self.diverged[label] = self.diverged.get(label, 0) + 1
             self.progress.advance(self.task, max(0, self.epochs - event.epoch + 1))
@@ -181,6 +183,8 @@ def run_compare(options: dict[str, Any], *, config_file: Path | None, resume: bo
     if plan.config.get("val_size") == 0 and not json:
         err_console.print("no validation split (--val-size 0): each run reports its final evaluation point, and the "
                           "test split is read only then", highlight=False, soft_wrap=True)
+    if plan.config.get("model_note") and not json:  # what was swapped, and any functional call that was not
+        err_console.print(plan.config["model_note"], highlight=False, soft_wrap=True)
     display = None if quiet or json else _Display(plan, completed)
     if display is not None:
         err_console.print(f"actlab compare: {len(plan.runs)} runs ({len(done & set(plan.labels))} already done) "

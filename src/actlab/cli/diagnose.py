@@ -145,7 +145,7 @@ def diagnose_command(
     depth: Annotated[Optional[int], typer.Option(help="Hidden layers. [default: 4; exploding: 5]")] = None,
     width: Annotated[Optional[int], typer.Option(help="Units per hidden layer. [default: 30]")] = None,
     dataset: Annotated[Optional[str], typer.Option(help="A classification dataset (actlab data list). [default: mnist]")] = None,
-    init: Annotated[Optional[str], typer.Option(help="Init scheme of every layer: he, glorot, lecun (their _normal form), he_uniform, glorot_uniform, lecun_uniform, standard (U[−1/√n, 1/√n], biases 0; Glorot & Bengio 2010), torch-default (nn.Linear's), or nielsen (N(0, 1/n) weights, N(0, 1) biases). [default: each activation's recommended scheme, output layer glorot, zero biases]")] = None,
+    init: Annotated[Optional[str], typer.Option(help="Init scheme of every layer: he, glorot, lecun (their _normal form), he_uniform, glorot_uniform, lecun_uniform, standard (U[−1/√n, 1/√n], biases 0; Glorot & Bengio 2010), torch-default (nn.Linear's), nielsen (N(0, 1/n) weights, N(0, 1) biases), or siren (SIREN's first-layer and 1/ω₀-scaled hidden-layer uniforms). [default: each activation's recommended scheme, output layer glorot, zero biases]")] = None,
     weight_scale: Annotated[Optional[float], typer.Option("--weight-scale", help="Gain on every initial weight. [default: 1]")] = None,
     no_bias: Annotated[bool, typer.Option("--no-bias", help="No layer has a bias (speed is then measured on the pre-activations: what the bias gradient would be).")] = False,
     epochs: Annotated[Optional[int], typer.Option(help="Training epochs; 0 measures at initialisation only. [default: 5]")] = None,

@@ -60,7 +60,7 @@ def selfnorm_command(
     acts: Annotated[str, typer.Option("--acts", help="Depth experiment: comma-separated activations.")] = "selu,relu,tanh,gelu",
     depth: Annotated[int, typer.Option("--depth", help="Depth experiment: hidden layers.")] = 64,
     width: Annotated[int, typer.Option("--width", help="Depth experiment: units per layer.")] = 256,
-    init: Annotated[str, typer.Option("--init", help="Depth experiment: auto (each activation's recommendation) or an init scheme for every hidden layer: he, glorot, lecun (normal), he_uniform, glorot_uniform, lecun_uniform, standard, torch-default, nielsen.")] = "auto",
+    init: Annotated[str, typer.Option("--init", help="Depth experiment: auto (each activation's recommendation) or an init scheme for every hidden layer: he, glorot, lecun (normal), he_uniform, glorot_uniform, lecun_uniform, standard, torch-default, nielsen, siren.")] = "auto",
     dataset: Annotated[str, typer.Option("--dataset", help="Depth experiment: gaussian (toy 2-D blobs) or mnist.")] = "gaussian",
     steps: Annotated[int, typer.Option("--steps", help="Depth experiment: Adam steps (batch 64, lr 1e-4) of the short training, through the experiment core's driver.")] = 20,
     seed: Annotated[int, typer.Option("--seed", help="Depth experiment: seed of weights, batches and dropout.")] = 0,

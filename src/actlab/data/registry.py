@@ -1,7 +1,7 @@
 """Dataset names → loaders, and :func:`load`, the one entry point.
 
 ``load(name, **options)`` accepts a registered name (case-insensitive) or a
-path to a ``.csv`` / ``.npz`` file. Options are each loader's keyword
+path to a ``.csv`` / ``.npz`` file or to an image folder (one sub-folder per class). Options are each loader's keyword
 parameters; an unknown one raises :class:`ParameterError` naming the valid ones.
 """
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from actlab.data.base import Dataset
 from actlab.data.digits import load_digits
 from actlab.data.files import load_file, looks_like_path
+from actlab.data.images import is_image_folder, load_image_folder
 from actlab.data.mnist import load_mnist
 from actlab.data.mnist1d import load_mnist1d
 from actlab.data.toy import DESCRIPTIONS, TOY_CLASSIFICATION, TOY_NAMES, load_toy
@@ -90,7 +91,10 @@ def load(name: str | os.PathLike[str], **options: Any) -> Dataset:
         entry = _REGISTRY[text.lower()]
         _check_options(entry.name, entry.loader, options)
         return entry.loader(**options)
-    if isinstance(name, os.PathLike) or looks_like_path(text) or os.path.isdir(text):
+    if is_image_folder(text):  # one sub-folder of images per class
+        _check_options(text, load_image_folder, options)
+        return load_image_folder(text, **options)
+    if isinstance(name, os.PathLike) or looks_like_path(text):
         _check_options(text, load_file, options)
         return load_file(text, **options)
     raise UnknownNameError("dataset", text, names())

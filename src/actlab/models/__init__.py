@@ -25,6 +25,8 @@ lecun_uniform       U[-a, a], a = √(3/fan_in)                            0
 torch-default       U[-1/√fan_in, 1/√fan_in] (nn.Linear's kaiming a=√5)  U[-1/√fan_in, 1/√fan_in]
 standard            U[-1/√fan_in, 1/√fan_in] (Glorot & Bengio 2010)      0
 nielsen             N(0, 1/fan_in)                                       N(0, 1)
+siren               first layer U[-1/fan_in, 1/fan_in], then             U[-1/√fan_in, 1/√fan_in]
+                    U[-a, a], a = √(6/fan_in)/ω₀ (Sitzmann et al. 2020)
 ==================  ===================================================  ================
 
 ``bias_init`` (a number) sets every bias to that value instead.  Conv layers
@@ -52,6 +54,7 @@ from actlab.models.init import (
     init_scheme,
     init_std,
     parse_init,
+    siren_omega,
 )
 from actlab.nn import create
 from actlab.resolve import get
@@ -71,6 +74,7 @@ __all__ = [
     "canonical_scheme",
     "init_std",
     "draw_layer",
+    "siren_omega",
     "output_units",
     "layer_plan",
     "initial_weights",
@@ -148,9 +152,14 @@ class ModelConfig:
     init: str | None = None
     weight_scale: float = 1.0
     bias_init: float | None = None
+    source: str | None = None  # kind "user": the reference of the function that builds it (models.user)
 
     def validate(self) -> None:
         """Raise :class:`ActlabError` naming the first bad field."""
+        if self.kind == "user":  # the user's function decides the architecture and its init
+            if not self.source:
+                raise ActlabError("a user model needs its reference (FILE.py:FUNCTION or package.module:FUNCTION)")
+            return
         if self.kind not in MODELS:
             near = suggest(str(self.kind), MODELS, n=1)
             raise ActlabError(f"unknown model {self.kind!r}{f' (did you mean {near[0]}?)' if near else ''}; "
@@ -290,6 +299,7 @@ def initial_weights(spec_or_specs: Any, input_shape: Sequence[int], num_outputs:
         scheme = init_scheme(spec, override) if layer.activation else output
         weights.append(draw_layer(scheme, layer.shape, layer.fan_in, layer.fan_out, generator,
                                   gain=float(model.weight_scale), bias=model.bias, bias_init=model.bias_init,
+                                  first_layer=index == 0, omega_0=siren_omega(spec),
                                   activation=spec))
     return weights
 
@@ -332,6 +342,11 @@ def build(model_config: ModelConfig, spec_or_specs: Any, input_shape: Sequence[i
     """
     model = model_config_of(model_config)
     model.validate()
+    if model.kind == "user":
+        from actlab.models.user import build_user
+
+        return build_user(str(model.source), resolve_activation(spec_or_specs, params, "user"), input_shape,
+                          n_outputs, seed, params)
     specs = _hidden_specs(spec_or_specs, model, params)
     spec = specs[0]
     plan = layer_plan(model.kind, input_shape, n_outputs, model.depth, model.width, spec.width_divisor)

@@ -16,11 +16,11 @@ from actlab.resolve import get
 from actlab.spec import ActivationSpec
 
 __all__ = ["INIT_SCHEMES", "CRITICAL", "canonical_scheme", "parse_init", "init_scheme", "init_std", "draw_layer",
-           "critical_variances"]
+           "critical_variances", "siren_omega"]
 
 # the schemes --init accepts; he / glorot / lecun alone mean their normal form
 INIT_SCHEMES = ("he_normal", "he_uniform", "glorot_normal", "glorot_uniform", "lecun_normal", "lecun_uniform",
-                "torch-default", "standard", "nielsen")
+                "torch-default", "standard", "nielsen", "siren")
 _ALIASES = {"he": "he_normal", "glorot": "glorot_normal", "lecun": "lecun_normal", "torch_default": "torch-default"}
 _NAMES = (*INIT_SCHEMES, *_ALIASES)
 CRITICAL = "critical"  # the edge-of-chaos init: σ_w² with χ₁ = 1 for the activation (actlab.analysis.signal)
@@ -110,10 +110,20 @@ def init_scheme(spec: ActivationSpec, override: str | None = None) -> str:
     return canonical_scheme(scheme)
 
 
-def init_std(scheme: str, fan_in: int, fan_out: int) -> float:
+def siren_omega(spec: ActivationSpec) -> float:
+    """The ω₀ the siren scheme divides hidden weights by: the activation's ``omega_0`` (SIREN's sine), else 1
+    (a plain sin(x) is sin(ω₀x) with ω₀ = 1)."""
+    return float(spec.resolve().get("omega_0", 1.0))
+
+
+def init_std(scheme: str, fan_in: int, fan_out: int, *, first_layer: bool = False, omega_0: float = 1.0) -> float:
     """Standard deviation of a scheme's weights (before the gain): he √(2/fan_in), glorot √(2/(fan_in+fan_out)),
-    lecun and nielsen √(1/fan_in), torch-default and standard √(1/(3·fan_in)) (uniform on ±1/√fan_in)."""
+    lecun and nielsen √(1/fan_in), torch-default and standard √(1/(3·fan_in)) (uniform on ±1/√fan_in);
+    siren (Sitzmann et al. 2020) √(2/fan_in)/ω₀ (uniform on ±√(6/fan_in)/ω₀), and on the first layer
+    1/(√3·fan_in) (uniform on ±1/fan_in)."""
     name = canonical_scheme(scheme)
+    if name == "siren":
+        return 1.0 / (math.sqrt(3.0) * fan_in) if first_layer else math.sqrt(2.0 / fan_in) / omega_0
     family = name.split("_")[0]
     if family == "he":
         return math.sqrt(2.0 / fan_in)
@@ -129,11 +139,12 @@ def _uniform(shape: Sequence[int], bound: float, generator: torch.Generator) -> 
 
 
 def draw_layer(scheme: str, shape: Sequence[int], fan_in: int, fan_out: int, generator: torch.Generator, *,
-               gain: float = 1.0, bias: bool = True, bias_init: float | None = None,
-               activation: ActivationSpec | None = None) -> tuple[Tensor, Tensor | None]:
+               gain: float = 1.0, bias: bool = True, bias_init: float | None = None, first_layer: bool = False,
+               omega_0: float = 1.0, activation: ActivationSpec | None = None) -> tuple[Tensor, Tensor | None]:
     """One layer's (weight, bias) drawn from ``generator``: the weight first, then the bias if the scheme draws it.
 
     ``bias`` False: no bias (None) and nothing drawn for it; ``bias_init``: every bias that value (nothing drawn).
+    ``first_layer`` and ``omega_0`` matter to the siren scheme only (its first layer and its 1/ω₀ scale).
     ``critical`` needs the ``activation`` the layer feeds: weights N(0, σ_w²/fan_in), biases N(0, σ_b²).
     """
     name = canonical_scheme(scheme)
@@ -148,8 +159,10 @@ def draw_layer(scheme: str, shape: Sequence[int], fan_in: int, fan_out: int, gen
         if bias_init is not None:
             return weight, torch.full((int(shape[0]),), float(bias_init))
         return weight, torch.randn(int(shape[0]), generator=generator) * math.sqrt(bias_variance)
-    std = init_std(name, fan_in, fan_out)
-    if name.endswith("_normal") or name == "nielsen":
+    std = init_std(name, fan_in, fan_out, first_layer=first_layer, omega_0=omega_0)
+    if name == "siren":  # uniform; biases as the reference code leaves them: nn.Linear's U(±1/√fan_in)
+        weight = _uniform(shape, math.sqrt(3.0) * std * gain, generator)
+    elif name.endswith("_normal") or name == "nielsen":
         weight = torch.randn(tuple(shape), generator=generator) * (std * gain)
     else:  # uniform with the same variance: bound √3·σ (torch-default and standard: 1/√fan_in)
         bound = 1.0 / math.sqrt(fan_in) if name in ("torch-default", "standard") else math.sqrt(3.0) * std
@@ -159,7 +172,7 @@ def draw_layer(scheme: str, shape: Sequence[int], fan_in: int, fan_out: int, gen
     units = int(shape[0])
     if bias_init is not None:
         return weight, torch.full((units,), float(bias_init))
-    if name == "torch-default":
+    if name in ("torch-default", "siren"):
         return weight, _uniform((units,), 1.0 / math.sqrt(fan_in), generator)
     if name == "nielsen":
         return weight, torch.randn(units, generator=generator)

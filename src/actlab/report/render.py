@@ -64,6 +64,11 @@ def _section(id: str, title: str, **parts: Any) -> dict[str, Any]:
     return section
 
 
+def pick_text(data: ReportData, d: Decision) -> str:
+    """The report's one-line pick ("Use relu — one of 4 statistically indistinguishable activations.")."""
+    return _pick(data, d)
+
+
 def _pick(data: ReportData, d: Decision) -> str:
     if d.recommended is None:
         return "No recommendation: every activation failed to learn." if data.all_failed else "No recommendation yet."
@@ -179,6 +184,8 @@ def build_view(data: ReportData, decision: Decision, figures: Sequence[tuple[str
                              tables=[_table(["key", "value"], _config_rows(config), cls="config")]))
     title = (f"actlab compare — {config.get('dataset')} / {config.get('model')} depth {config.get('depth')} "
              f"× width {config.get('width')}")
+    if ":" in str(config.get("model")):  # the user's own model: its architecture is its own
+        title = f"actlab compare — {config.get('dataset')} / {config.get('model')}"
     best = decision.best
     return {"title": title, "pick": _pick(data, decision), "headline": decision.headline, "status": status,
             "warnings": list(decision.warnings), "sections": sections,

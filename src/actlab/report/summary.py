@@ -117,8 +117,8 @@ def summarize(run_dir: str | Path) -> ReportData:
     run_dir = Path(run_dir)
     sweep, runs, epochs, counts, measured = _load(run_dir)
     config = sweep["config"]
-    task = config.get("task")
-    if task is None:  # older stores: infer from what was recorded
+    task = config.get("dataset_task") or config.get("task")
+    if task not in ("classification", "regression"):  # older stores: infer from what was recorded
         task = "classification" if any(r.test_accuracy is not None for r in runs) or any(
             e.val_accuracy is not None for rows in epochs.values() for e in rows) else "regression"
     classification = task == "classification"

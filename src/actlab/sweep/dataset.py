@@ -19,10 +19,15 @@ def load_dataset(config: Mapping[str, Any]) -> Any:
     from actlab.data.registry import options_of
 
     name = config["dataset"]
-    if name.lower() not in data.names() and Path(name).is_dir():
-        raise ActlabError(f"dataset {name!r} is a directory, not a data file; give a .csv or .npz file")
+    from actlab.data.images import is_image_folder, load_image_folder
+    from actlab.sweep.usermodel import task_option
+
     if name.lower() in data.names():
         valid = data.info(name).options()
+    elif is_image_folder(name):
+        valid = options_of(load_image_folder)
+    elif Path(name).is_dir():
+        raise ActlabError(f"dataset {name!r} is a directory, not a data file; give a .csv or .npz file")
     elif looks_like_path(name):
         if not Path(name).is_file():
             raise ActlabError(f"dataset file {name} not found")
@@ -46,6 +51,16 @@ def load_dataset(config: Mapping[str, Any]) -> Any:
         if "val_size" not in valid:
             raise ActlabError(f"--val-size does not apply to dataset {name!r} (its validation split is fixed)")
         options["val_size"] = config["val_size"]
-    if config["model"] == "cnn" and "flatten" in valid:
-        options["flatten"] = False
-    return data.load(name, **options)
+    if config.get("image_size") is not None:
+        if "image_size" not in valid:
+            raise ActlabError(f"--image-size applies to image folders (one sub-folder per class), not dataset {name!r}")
+        options["image_size"] = config["image_size"]
+    task = task_option(config)
+    if task is not None and "task" in valid:
+        options["task"] = task
+    if (config["model"] == "cnn" or ":" in str(config["model"])) and "flatten" in valid:
+        options["flatten"] = False  # the cnn and the user's own model see images as (C, H, W)
+    loaded = data.load(name, **options)
+    if task is not None and loaded.task != task:
+        raise ActlabError(f"--task {config['task']}: dataset {name!r} is a {loaded.task} set")
+    return loaded

@@ -69,7 +69,8 @@ def measure_store(store: Any, config: Mapping[str, Any], entries: Sequence[Entry
 def _toy_classification(config: Mapping[str, Any]) -> bool:
     from actlab.data.toy_truth import TOY_CLASSIFICATION
 
-    return config.get("task", "classification") == "classification" and \
+    task = config.get("dataset_task") or config.get("task", "classification")  # older configs: "task"
+    return task == "classification" and \
         str(config.get("dataset", "")).lower() in TOY_CLASSIFICATION
 
 

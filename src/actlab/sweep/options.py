@@ -125,8 +125,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("dataset", "str", "mnist", "Dataset name (actlab data list) or a CSV/npz path."),
     Option("target", "str", None, "Label column of a CSV file."),
     Option("subset", "int", None, "Keep N training examples (toy sets: N points in all)."),
-    Option("model", "str", "mlp", "mlp, cnn or snn (the mlp with lecun_normal init and AlphaDropout; --acts default selu).",
+    Option("model", "str", "mlp", "mlp, cnn or snn (the mlp with lecun_normal init and AlphaDropout; --acts default selu), "
+           "or your own: FILE.py:FUNCTION or package.module:FUNCTION (it may take act_layer, input_shape, n_outputs).",
            train_field="model"),
+    Option("task", "str", "auto", "auto, classify or regress: what to learn from the labels of a CSV/npz file "
+           "(auto: integer labels with at most 20 values are classes).", omit_default=True),
+    Option("image_size", "int", None, "Resize every image of an image folder (--dataset FOLDER, one sub-folder per "
+           "class) to N×N.", omit_default=True, default_text="the images' own size (all equal)"),
     Option("depth", "int", 2, "Hidden layers (mlp; 0: a linear model, e.g. logistic regression).",
            train_field="depth"),
     Option("width", "int", 128, "Units per hidden layer.", train_field="width"),
@@ -173,8 +178,9 @@ OPTIONS: tuple[Option, ...] = (
            "two values, after the pooling and after the dense layer (0.25,0.5).", train_field="dropout"),
     Option("init", "str", None, "Weight init: he, glorot or lecun (each _normal or _uniform; plain: normal), "
            "torch-default (nn.Linear's U[±1/√fan_in], biases too), standard (Glorot & Bengio's U[±1/√fan_in]), "
-           "nielsen (N(0, 1/fan_in), biases N(0, 1)), critical (each activation on its edge of chaos: N(0, σ_w²/fan_in) "
-           "with χ₁ = 1, biases N(0, σ_b²); critical:0.05 fixes σ_b²) or auto; per activation: glorot,selu=auto.", train_field="init",
+           "nielsen (N(0, 1/fan_in), biases N(0, 1)), siren (first layer U[±1/fan_in], then U[±√(6/fan_in)/ω₀]), "
+           "critical (each activation on its edge of chaos: N(0, σ_w²/fan_in) with χ₁ = 1, biases N(0, σ_b²); "
+           "critical:0.05 fixes σ_b²) or auto; per activation: glorot,selu=auto.", train_field="init",
            default_text="each activation's recommended init"),
     Option("weight_scale", "float", 1.0, "Gain on every initial weight.", train_field="weight_scale",
            omit_default=True),
@@ -353,7 +359,10 @@ def config_fingerprint(identity: Mapping[str, Any]) -> str:
 
 def default_out(config: Mapping[str, Any]) -> Path:
     name = Path(str(config["dataset"])).stem.lower()
-    return Path("runs") / f"compare-{name}-{config['model']}-{config_fingerprint(identity_of(config))[:8]}"
+    model = str(config["model"])
+    if ":" in model:  # the user's FILE.py:FUNCTION: named by its function
+        model = "user-" + model.rpartition(":")[2].strip()
+    return Path("runs") / f"compare-{name}-{model}-{config_fingerprint(identity_of(config))[:8]}"
 
 
 def reproduce_command(config: Mapping[str, Any], *, resume: bool = False) -> str:

@@ -200,7 +200,11 @@ def plan_sweep(config: Mapping[str, Any]) -> Plan:
 
     if config["dataset"].lower() in data.names():
         config["dataset"] = config["dataset"].lower()
-    options = train_options(config)
+    from actlab.sweep.usermodel import is_user_model, task_option, user_identity, user_train_options
+
+    task_option(config)  # an unknown --task is named before anything loads
+    user = is_user_model(config)
+    options = user_train_options(config, train_options(config))
     try:
         train_config = TrainConfig(**options)
     except TypeError as error:  # a field the engine does not know
@@ -211,12 +215,16 @@ def plan_sweep(config: Mapping[str, Any]) -> Plan:
 
     for activation in activations:  # what the engine would reject for this model, rejected now
         resolve_activation(activation.spec.name if activation.spec.source == "catalog" else activation.text,
-                           {}, config["model"])
+                           {}, train_config.model)
     rates_count = len(config["lr_grid"]) if config["lr_grid"] is not None else 1
     budget.check_run_count(len(activations) * rates_count * config["seeds"])
     max_memory = budget.parse_size(config.get("max_memory"))
     dataset = load_dataset(config)
     train_config.validate(dataset)
+    if user:
+        from actlab.sweep.usermodel import check_user_model
+
+        config["model_note"] = check_user_model(config, train_config, dataset, activations[0].spec)
     out = Path(config["out"]) if config["out"] is not None else default_out(config)
     _check_budget(config, dataset, activations, len(activations) * rates_count * config["seeds"], out, max_memory)
 
@@ -239,11 +247,13 @@ def plan_sweep(config: Mapping[str, Any]) -> Plan:
                 })
     if len({row["run_id"] for row in rows}) != len(rows):
         raise ActlabError("two runs of this sweep share a run id; list each activation once")
-    fingerprint = config_fingerprint(identity_of(config))
+    fingerprint = config_fingerprint({**identity_of(config), **user_identity(config)})
+    if user:
+        config["model_source"] = user_identity(config)  # recorded with the sweep (the fingerprint holds it too)
     config["out"] = str(out)
     config["lr_resolved"] = train_config.lr  # what --lr defaulted to
     config["precision_resolved"] = train_config.resolved_precision()  # what "auto" chose on this machine
-    config["task"] = dataset.task  # for the report (not part of the fingerprint)
+    config["dataset_task"] = dataset.task  # for the report (not part of the fingerprint)
     config["baseline"] = baseline_of(dataset)  # chance level and constant-prediction loss, for the report (idem)
     return Plan(config, out, dataset, train_config, activations, runs, rows, fingerprint)
 
@@ -264,6 +274,8 @@ def plan_from_options(
         if sweep is None:  # a store whose first write failed (a full disk): nothing to resume, never the defaults
             raise ActlabError(f"{out} holds no sweep to resume; run without --resume to start one there")
         stored = {k: v for k, v in sweep["config"].items() if k in DEFAULTS}
+        if stored.get("task") in ("classification", "regression"):  # the dataset's task, recorded for the report
+            del stored["task"]
     config = resolve_config(options, config_file=config_file, stored=stored)
     plan = plan_sweep(config)
     if is_store(plan.out):
@@ -272,6 +284,10 @@ def plan_from_options(
         legacy = None if sweep is None else legacy_fingerprint(plan.config, sweep["config"].get("epochs"))
         if sweep is not None and sweep["fingerprint"] not in (plan.fingerprint, legacy):
             changed = _differences(sweep["config"], plan.config)
+            before, now = sweep["config"].get("model_source"), plan.config.get("model_source")
+            if changed == "different fingerprint" and before and now and before != now:
+                changed = f"the model's code changed since it was stored (SHA-256 {before.get('model_sha256', '')[:12]} " \
+                          f"there, {now.get('model_sha256', '')[:12]} now)"
             raise ActlabError(
                 f"{plan.out} already holds a sweep with a different config ({changed}); "
                 "use another --out or the same options (--resume reuses the stored ones)"

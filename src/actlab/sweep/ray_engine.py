@@ -218,6 +218,8 @@ def train_cell(task: CellTask) -> Iterator[tuple]:
         results: dict[str, Any] = {}
         try:
             trainer = train_grid if task.kind == "grid" else train_sequential
+            if task.kind == "stacked":  # a user model's seeds (actlab.train.func_stack)
+                from actlab.train.func_stack import train_stacked_or_sequential as trainer
             finished = trainer(data, task.config, list(task.runs), lambda event: out.put(("event", event)),
                                stop.is_set, results, checkpoint, probes_for(task.config))
             out.put(("results", results, bool(finished)))

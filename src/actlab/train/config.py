@@ -92,13 +92,14 @@ class TrainConfig:
     rmsprop_momentum: float = 0.0
     rmsprop_centered: bool = False
     nesterov: bool = False  # sgd only
+    model_source: str | None = None  # model "user": FILE.py:FUNCTION, package.module:FUNCTION or python:NAME
 
     @property
     def model_config(self) -> ModelConfig:
         """The model this config trains (what :func:`actlab.models.build` takes)."""
         return ModelConfig(kind=self.model, depth=self.depth, width=self.width, bias=self.bias,
                            dropout=self.dropout, dropout_dense=self.dropout_dense, init=self.init,
-                           weight_scale=self.weight_scale, bias_init=self.bias_init)
+                           weight_scale=self.weight_scale, bias_init=self.bias_init, source=self.model_source)
 
     def validate(self, dataset: Any = None) -> None:
         """Raise :class:`ActlabError` naming the first bad field (and the dataset mismatch, if any)."""

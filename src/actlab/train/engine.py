@@ -34,11 +34,19 @@ def plan_cells(config: TrainConfig, runs: list[RunSpec], engine: str = "grid",
     layer widths) form one grid cell; runs with learnable or randomised
     activation parameters (prelu, rrelu) become sequential cells of one run.
     Models the stacked grid cannot express go to sequential cells of one run too.
-    sequential: one cell per run.  ``grid_size`` splits each grid into grids of at most that many runs
+    A user's model (``model`` "user") is stacked with ``torch.func`` instead of the grid: one "stacked" cell per
+    activation and learning rate (its seeds), which :func:`train_runs` trains sequentially when it cannot be
+    stacked.  sequential: one cell per run.  ``grid_size`` splits each grid into grids of at most that many runs
     (in run order).  Cells are plain data (picklable).
     """
     if engine == "sequential" or not grid_handles(config):
         return [("sequential", [run]) for run in runs]
+    if config.model == "user":
+        arms: dict[tuple, list[RunSpec]] = {}
+        for run in runs:
+            arms.setdefault((run.activation, run.params, run.lr), []).append(run)
+        size = grid_size or max(1, len(runs))
+        return [("stacked", arm[start:start + size]) for arm in arms.values() for start in range(0, len(arm), size)]
     grids: dict[int, list[RunSpec]] = {}
     alone: list[tuple[str, list[RunSpec]]] = []
     for run in runs:
@@ -104,8 +112,36 @@ def train_runs(dataset, config: TrainConfig, runs: list[RunSpec], *, engine: str
         for kind, cell in plan_cells(config, runs, engine, grid_size):  # torch's thread count is the caller's choice
             if skip_cell is not None and skip_cell(kind, cell):
                 continue
+            if kind == "stacked":
+                if not _train_stacked_cell(data, config, cell, emit, should_stop, results, checkpoints, probes):
+                    break
+                continue
             trainer = train_grid if kind == "grid" else train_sequential
             checkpoint = None if checkpoints is None else checkpoints.for_cell(kind, [run.run_id for run in cell])
             if not trainer(data, config, cell, emit, should_stop, results, checkpoint, probes):
                 break
     return {run_id: results[run_id] for run_id in ids if run_id in results}
+
+
+def _train_stacked_cell(data, config: TrainConfig, cell: list[RunSpec], emit, should_stop, results, checkpoints,
+                        probes) -> bool:
+    """One arm's seeds stacked with torch.func, or one after another when the model cannot be stacked (an
+    EngineNote says which, and why)."""
+    from actlab.train.events import EngineNote
+    from actlab.train.func_stack import FuncStack, Unstackable, train_stacked
+
+    try:
+        engine = FuncStack(data, config, cell) if len(cell) > 1 else None
+        reason = "" if engine is not None else "one run: nothing to stack"
+    except Unstackable as error:
+        engine, reason = None, str(error)
+    if engine is not None:
+        emit(EngineNote(cell[0].run_id, "stacked", len(cell), f"{len(cell)} runs stacked with torch.func"))
+        checkpoint = None if checkpoints is None else checkpoints.for_cell("stacked", [run.run_id for run in cell])
+        return train_stacked(data, config, cell, emit, should_stop, results, checkpoint, probes, engine=engine)
+    emit(EngineNote(cell[0].run_id, "sequential", len(cell), reason))
+    for run in cell:
+        checkpoint = None if checkpoints is None else checkpoints.for_cell("sequential", [run.run_id])
+        if not train_sequential(data, config, [run], emit, should_stop, results, checkpoint, probes):
+            return False
+    return True

@@ -98,3 +98,13 @@ class ClipCount(_Event):
     epoch: int
     steps: int
     clipped_steps: int
+
+
+@dataclass(frozen=True)
+class EngineNote(_Event):
+    """Which engine trains a cell of runs and why (e.g. the stacked engine fell back to sequential runs)."""
+
+    run_id: str  # the cell's first run
+    engine: str  # "stacked" | "sequential"
+    runs: int
+    reason: str

@@ -41,7 +41,7 @@ def initial_weights(row: ActivationRow, hidden: int, seeds: Sequence[int], *, bi
                     init: str | None = None, weight_scale: float = 1.0) -> dict[str, Any]:
     """Initial weights of one row for generator seeds ``seeds`` (see the module docstring): per seed W1
     (units with the same scheme drawn as one block), its bias when the scheme draws one, then W2 and b2."""
-    from actlab.models import init_scheme, parse_init
+    from actlab.models import init_scheme, parse_init, siren_omega
 
     pieces = row.pieces
     width = hidden * pieces
@@ -59,13 +59,14 @@ def initial_weights(row: ActivationRow, hidden: int, seeds: Sequence[int], *, bi
         generator = torch.Generator().manual_seed(int(seed))
         weights, biases = [], []
         for scheme, units in blocks:
-            weight, unit_bias = _draw(scheme, 2, len(units), hidden, generator, weight_scale, bias)
+            weight, unit_bias = _draw(scheme, 2, len(units), hidden, generator, weight_scale, bias, first_layer=True)
             weights.append(weight)
             biases.append(unit_bias)
         w1.append(torch.cat(weights, dim=1))
         if bias:
             b1.append(torch.cat(biases).reshape(1, width))
-        weight, out_bias = _draw(output_scheme, hidden, 1, 1, generator, weight_scale, True)
+        weight, out_bias = _draw(output_scheme, hidden, 1, 1, generator, weight_scale, True,
+                                 omega_0=siren_omega(row.items[-1].spec))
         w2.append(weight)
         b2.append(out_bias.reshape(1, 1))
     k = len(seeds)
@@ -79,15 +80,16 @@ def initial_weights(row: ActivationRow, hidden: int, seeds: Sequence[int], *, bi
 
 
 def _draw(scheme: str, fan_in: int, units: int, fan_out: int, generator: torch.Generator, gain: float,
-          bias: bool) -> tuple[Tensor, Tensor]:
+          bias: bool, *, first_layer: bool = False, omega_0: float = 1.0) -> tuple[Tensor, Tensor]:
     """A (fan_in, units) weight block (drawn in that layout: ``x @ W``) and its (units,) bias (zero unless the
-    scheme draws one), by :func:`actlab.models.draw_layer`."""
+    scheme draws one), by :func:`actlab.models.draw_layer` (``first_layer``, ``omega_0``: the siren scheme's)."""
     from actlab.models import draw_layer
 
-    weight, _ = draw_layer(scheme, (fan_in, units), fan_in, fan_out, generator, gain=gain, bias=False)
+    siren = {"first_layer": first_layer, "omega_0": omega_0}
+    weight, _ = draw_layer(scheme, (fan_in, units), fan_in, fan_out, generator, gain=gain, bias=False, **siren)
     unit_bias = torch.zeros(units)
-    if bias:  # an empty weight draws nothing: only the scheme's bias (torch-default, nielsen) takes numbers
-        _, drawn = draw_layer(scheme, (units, 0), fan_in, fan_out, generator, gain=gain, bias=True)
+    if bias:  # an empty weight draws nothing: only the scheme's bias (torch-default, nielsen, siren) takes numbers
+        _, drawn = draw_layer(scheme, (units, 0), fan_in, fan_out, generator, gain=gain, bias=True, **siren)
         unit_bias = drawn if drawn is not None else unit_bias
     return weight, unit_bias
 

@@ -27,7 +27,9 @@ class Prepared:
 
 
 def prepare(dataset, model: str, device: str = "cpu") -> Prepared:
-    """Flatten for the mlp, reshape to (N, C, H, W) for the cnn; float32, contiguous, on ``device``."""
+    """Flatten for the mlp, reshape to (N, C, H, W) for the cnn; float32, contiguous, on ``device``.
+
+    A user's model (``model`` "user") gets two logits for two classes (softmax cross-entropy), not one."""
     kind = task_kind(dataset)
     shape = tuple(int(s) for s in dataset.input_shape)
 
@@ -39,8 +41,10 @@ def prepare(dataset, model: str, device: str = "cpu") -> Prepared:
     def y_of(y: Tensor) -> Tensor:
         return prepare_targets(torch.as_tensor(y), kind).contiguous().to(device)
 
+    outputs = output_units(dataset.task, dataset.num_classes, tuple(torch.as_tensor(dataset.y_train).shape))
+    if model == "user" and kind == "binary":  # the user's model gives one logit per class, as models usually do
+        kind, outputs = "multiclass", 2
     return Prepared(
         x_of(dataset.x_train), y_of(dataset.y_train), x_of(dataset.x_val), y_of(dataset.y_val),
-        x_of(dataset.x_test), y_of(dataset.y_test), shape,
-        output_units(dataset.task, dataset.num_classes, tuple(torch.as_tensor(dataset.y_train).shape)), kind,
+        x_of(dataset.x_test), y_of(dataset.y_test), shape, outputs, kind,
     )

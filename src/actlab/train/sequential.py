@@ -31,16 +31,17 @@ __all__ = ["SingleRun", "train_sequential", "make_optimizer", "evaluate_model", 
 EVAL_BATCH = 4096
 
 
-def make_optimizer(model: nn.Module, config: TrainConfig, lr: float) -> torch.optim.Optimizer:
-    """The ``torch.optim`` optimiser ``config`` names, with its hyper-parameters."""
+def make_optimizer(model: nn.Module | Iterable[Tensor], config: TrainConfig, lr: float) -> torch.optim.Optimizer:
+    """The ``torch.optim`` optimiser ``config`` names, with its hyper-parameters (``model``: a module or tensors)."""
+    parameters = list(model.parameters() if isinstance(model, nn.Module) else model)
     if config.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=lr, betas=(config.adam_beta1, config.adam_beta2),
+        return torch.optim.Adam(parameters, lr=lr, betas=(config.adam_beta1, config.adam_beta2),
                                 eps=config.eps, weight_decay=config.weight_decay)
     if config.optimizer == "rmsprop":
-        return torch.optim.RMSprop(model.parameters(), lr=lr, alpha=config.rmsprop_alpha, eps=config.eps,
+        return torch.optim.RMSprop(parameters, lr=lr, alpha=config.rmsprop_alpha, eps=config.eps,
                                    momentum=config.rmsprop_momentum, centered=config.rmsprop_centered,
                                    weight_decay=config.weight_decay)
-    return torch.optim.SGD(model.parameters(), lr=lr, momentum=config.momentum, nesterov=config.nesterov,
+    return torch.optim.SGD(parameters, lr=lr, momentum=config.momentum, nesterov=config.nesterov,
                            weight_decay=config.weight_decay)
 
 
