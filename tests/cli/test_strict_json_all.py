@@ -31,6 +31,7 @@ def _invocations(tmp) -> dict[str, list[str]]:
         "data list": ["data", "list", "--json"],
         "data show": ["data", "show", "circle", "--json", "-O", "n=60"],
         "selfnorm": ["selfnorm", "relu", "--json"],
+        "signal": ["signal", "tanh", "--json"],  # ξ_c is infinite on the edge of chaos: null plus non_finite
         "compare": ["compare", *SMALL, "--acts", "relu", "--out", str(tmp / "run"), "--json"],
         "report": ["report", str(tmp / "run"), "--json"],
         "tune": ["tune", *SMALL, "--acts", "relu", "--trials", "2", "--space", "lr=1e-3:1e-1:log", "--out",

@@ -42,7 +42,9 @@ def test_without_a_run_directory_answers_from_properties_and_says_so(capsys):
     assert result["inputs"]["measurements"].startswith("none")
     assert 3 <= len(result["recommendations"]) <= 5
     for rec in result["recommendations"]:
-        assert set(rec) == {"activation", "reasons", "evidence"}
+        assert set(rec) == {"activation", "reasons", "evidence", "critical_init"}
+        if rec["activation"] == "relu":  # the edge of chaos of --init critical: He init
+            assert rec["critical_init"] == {"weight_variance": pytest.approx(2.0), "bias_variance": 0.0}
         assert rec["reasons"]
         assert all(e["kind"] == "property" and e["reference"] for e in rec["evidence"])
     assert "sigmoid" not in [r["activation"] for r in result["recommendations"]]

@@ -266,12 +266,18 @@ def _train(setup: Any, target: Path, json: bool) -> None:
         fail("no run finished")
     with DiagnoseStore(target) as store:
         figures = write_figures(summary, store, target)
+    from actlab.diagnostics.mean_field import compare_at_init, summary_lines
+    from actlab.diagnostics.run import load_data
+
+    data = load_data(setup)
+    mean_field = compare_at_init(setup, data.x_eval, data.num_classes, target)
     _write_json(target / "diagnostics.json", {**summary, "summary": json_summary(summary),
-                                               "figures": [str(p) for p in figures]})
+                                               "figures": [str(p) for p in figures], "mean_field": mean_field})
     if json:
         sys_print(json_summary(summary))
     else:
         _print_table(summary)
+        console.print("\n".join(summary_lines(mean_field)), highlight=False, soft_wrap=True)
         console.print(f"wrote {target / 'diagnostics.json'}, {target / 'diagnostics.sqlite'} and "
                       f"{len(figures)} figures in {target}", highlight=False, soft_wrap=True)
 

@@ -60,6 +60,10 @@ def recommend_command(
                       highlight=False, soft_wrap=True)
         for item in rec["evidence"]:
             console.print(f"     · {_evidence_text(item)}", highlight=False, soft_wrap=True, markup=False)
+        if rec.get("critical_init"):
+            init = rec["critical_init"]
+            console.print(f"     · init on the edge of chaos (--init critical): σ_w² = {init['weight_variance']:.4g}, "
+                          f"σ_b² = {init['bias_variance']:g}", highlight=False, soft_wrap=True, markup=False)
     if result["not_recommended"]:
         console.print(f"\nRanked lower: {', '.join(result['not_recommended'])}", highlight=False, soft_wrap=True)
     console.print(f"\nTry next: {result['next']}", highlight=False, soft_wrap=True, markup=False)

@@ -118,6 +118,9 @@ def _print_fixed_point(data: dict[str, Any], fixed: Any, omega: float, tau: floa
     params = ", ".join(f"{k}={v!r}" for k, v in data["params"].items())
     console.print(f"[bold]{name}[/]" + (f" ({params})" if params else "") + f"   ω = {omega!r}, τ = {tau!r}",
                   highlight=False)
+    from actlab.analysis.signal_random import OMEGA_ZERO_NOTE
+
+    console.print(OMEGA_ZERO_NOTE, highlight=False, soft_wrap=True)
     if data["solved"]:
         console.print("solved: " + ", ".join(f"{k} = {v!r}" for k, v in data["solved"].items()), highlight=False)
     r = data["residuals"]

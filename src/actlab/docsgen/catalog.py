@@ -193,6 +193,7 @@ def activation_page(spec: ActivationSpec, properties: Mapping[str, Any], measure
               f"`actlab props {spec.name}` measures it on yours.", ""]
 
     lines += ["## Recommended init", "", f"**{spec.init.scheme}** — {_escape(spec.init.reason)}", ""]
+    lines += _critical_init_lines(spec)
 
     export = "; ".join(f"{name} {'✗ (' + _escape(reason) + ')' if reason else '✓'}"
                        for name, reason in spec.export_status().items())
@@ -258,3 +259,24 @@ def index_page(specs: Sequence[ActivationSpec], properties: Mapping[str, Mapping
                      f'alt="f and f′ of {spec.name}" loading="lazy"><span>{spec.name}</span></a>')
     lines += ["</div>", ""]
     return "\n".join(lines)
+
+
+def _critical_init_lines(spec: Any) -> list[str]:
+    """The edge-of-chaos init (``--init critical``) computed from the record (mean-field signal propagation)."""
+    from actlab.analysis.signal_critical import critical_init
+    from actlab.errors import ActlabError
+
+    try:
+        found = critical_init(spec) if spec.kind == "elementwise" else None
+    except ActlabError as error:
+        return ["### Critical init (edge of chaos)", "", f"not computed: {_escape(str(error))}", ""]
+    if found is None:
+        text = ("no edge of chaos: no σ_w² makes χ₁ = 1 at an attracting fixed point for the σ_b² tried "
+                "(`--init critical` refuses it)" if spec.kind == "elementwise" else
+                "not element-wise: the mean-field analysis does not apply")
+    else:
+        text = (f"`--init critical`: weights N(0, σ_w²/fan_in) with **σ_w² = {found[0]:.4g}**, biases N(0, σ_b²) "
+                f"with σ_b² = {found[1]:g} — where χ₁ = 1 (the edge of chaos; see "
+                "[signal propagation](../guides/signal.md))")
+    return ["### Critical init (edge of chaos)", "", text, ""]
+

@@ -292,6 +292,7 @@ def initial_weights(spec_or_specs: Any, input_shape: Sequence[int], num_outputs:
     generator = torch.Generator().manual_seed(int(seed))
     override = model.init if model.init is not None or model.kind != "snn" else SNN_INIT
     output = parse_init(model.init)[0] or OUTPUT_INIT
+    output = OUTPUT_INIT if output.startswith("critical") else output  # the read-out feeds no activation
     weights = []
     plan = layer_plan(model.kind, input_shape, num_outputs, model.depth, model.width, specs[0].width_divisor)
     for index, layer in enumerate(plan):
@@ -299,7 +300,8 @@ def initial_weights(spec_or_specs: Any, input_shape: Sequence[int], num_outputs:
         scheme = init_scheme(spec, override) if layer.activation else output
         weights.append(draw_layer(scheme, layer.shape, layer.fan_in, layer.fan_out, generator,
                                   gain=float(model.weight_scale), bias=model.bias, bias_init=model.bias_init,
-                                  first_layer=index == 0, omega_0=siren_omega(spec)))
+                                  first_layer=index == 0, omega_0=siren_omega(spec),
+                                  activation=spec))
     return weights
 
 

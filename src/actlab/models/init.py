@@ -15,25 +15,60 @@ from actlab.errors import ActlabError, suggest
 from actlab.resolve import get
 from actlab.spec import ActivationSpec
 
-__all__ = ["INIT_SCHEMES", "canonical_scheme", "parse_init", "init_scheme", "init_std", "draw_layer", "siren_omega"]
+__all__ = ["INIT_SCHEMES", "CRITICAL", "canonical_scheme", "parse_init", "init_scheme", "init_std", "draw_layer",
+           "critical_variances", "siren_omega"]
 
 # the schemes --init accepts; he / glorot / lecun alone mean their normal form
 INIT_SCHEMES = ("he_normal", "he_uniform", "glorot_normal", "glorot_uniform", "lecun_normal", "lecun_uniform",
                 "torch-default", "standard", "nielsen", "siren")
 _ALIASES = {"he": "he_normal", "glorot": "glorot_normal", "lecun": "lecun_normal", "torch_default": "torch-default"}
 _NAMES = (*INIT_SCHEMES, *_ALIASES)
+CRITICAL = "critical"  # the edge-of-chaos init: σ_w² with χ₁ = 1 for the activation (actlab.analysis.signal)
 
 
 def canonical_scheme(scheme: str) -> str:
-    """The scheme's canonical name (``he`` → ``he_normal``); :class:`ActlabError` with a near miss if unknown."""
+    """The scheme's canonical name (``he`` → ``he_normal``); :class:`ActlabError` with a near miss if unknown.
+
+    ``critical`` and ``critical:B`` (σ_b² = B) are the edge-of-chaos init (:func:`critical_variances`).
+    """
     name = str(scheme).strip().lower()
     name = _ALIASES.get(name, name)
+    if name == CRITICAL or name.startswith(CRITICAL + ":"):
+        return _critical_name(name)
     if name not in INIT_SCHEMES:
-        near = suggest(str(scheme), _NAMES, n=1)
+        near = suggest(str(scheme), (*_NAMES, CRITICAL), n=1)
         hint = f" (did you mean {near[0]}?)" if near else ""
         raise ActlabError(f"unknown init scheme {scheme!r}{hint}; choose one of {', '.join(INIT_SCHEMES)} "
-                          "(he, glorot and lecun mean their _normal form)")
+                          f"or {CRITICAL}[:σ_b²] (he, glorot and lecun mean their _normal form)")
     return name
+
+
+def _critical_name(name: str) -> str:
+    _, _, text = name.partition(":")
+    if not text:
+        return CRITICAL
+    try:
+        value = float(text)
+    except ValueError:
+        raise ActlabError(f"init {name!r}: {text!r} is not a number (critical:σ_b², e.g. critical:0.05)") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise ActlabError(f"init {name!r}: the bias variance σ_b² must be a finite number >= 0")
+    return f"{CRITICAL}:{value!r}"
+
+
+def critical_variances(spec: ActivationSpec, scheme: str = CRITICAL) -> tuple[float, float]:
+    """(σ_w², σ_b²) of the edge-of-chaos init for ``spec``: ``critical:B`` fixes σ_b² = B, plain ``critical``
+    takes the first σ_b² of :data:`actlab.analysis.signal_critical.CRITICAL_BIAS_VARIANCES` with a critical σ_w²."""
+    from actlab.analysis.signal_critical import critical_init
+
+    name = canonical_scheme(scheme)
+    given = float(name.partition(":")[2]) if ":" in name else None
+    found = critical_init(spec, given)
+    if found is None:
+        where = f"at σ_b² = {given:g}" if given is not None else "for any σ_b² it tries"
+        raise ActlabError(f"{spec.name} has no edge of chaos {where} (no σ_w² with χ₁ = 1 at an attracting "
+                          f"length; see actlab signal {spec.name}); choose another --init")
+    return found
 
 
 def parse_init(text: str | None) -> tuple[str | None, dict[str, str]]:
@@ -105,13 +140,25 @@ def _uniform(shape: Sequence[int], bound: float, generator: torch.Generator) -> 
 
 def draw_layer(scheme: str, shape: Sequence[int], fan_in: int, fan_out: int, generator: torch.Generator, *,
                gain: float = 1.0, bias: bool = True, bias_init: float | None = None, first_layer: bool = False,
-               omega_0: float = 1.0) -> tuple[Tensor, Tensor | None]:
+               omega_0: float = 1.0, activation: ActivationSpec | None = None) -> tuple[Tensor, Tensor | None]:
     """One layer's (weight, bias) drawn from ``generator``: the weight first, then the bias if the scheme draws it.
 
     ``bias`` False: no bias (None) and nothing drawn for it; ``bias_init``: every bias that value (nothing drawn).
     ``first_layer`` and ``omega_0`` matter to the siren scheme only (its first layer and its 1/ω₀ scale).
+    ``critical`` needs the ``activation`` the layer feeds: weights N(0, σ_w²/fan_in), biases N(0, σ_b²).
     """
     name = canonical_scheme(scheme)
+    if name.startswith(CRITICAL):
+        if activation is None:
+            raise ActlabError("the critical init needs the activation each layer feeds (hidden layers of an mlp, "
+                              "snn or cnn)")
+        weight_variance, bias_variance = critical_variances(activation, name)
+        weight = torch.randn(tuple(shape), generator=generator) * (math.sqrt(weight_variance / fan_in) * gain)
+        if not bias:
+            return weight, None
+        if bias_init is not None:
+            return weight, torch.full((int(shape[0]),), float(bias_init))
+        return weight, torch.randn(int(shape[0]), generator=generator) * math.sqrt(bias_variance)
     std = init_std(name, fan_in, fan_out, first_layer=first_layer, omega_0=omega_0)
     if name == "siren":  # uniform; biases as the reference code leaves them: nn.Linear's U(±1/√fan_in)
         weight = _uniform(shape, math.sqrt(3.0) * std * gain, generator)

@@ -242,11 +242,24 @@ def recommend(*, task: str = "classification", depth: int = 2, normalization: st
                                "none: ranked from the property table and the literature only (no --from RUN_DIR)")}
     return {
         "recommendations": [{"activation": c.activation, "reasons": c.reasons or ["no rule applies"],
-                             "evidence": c.evidence} for c in shown],
+                             "evidence": c.evidence, "critical_init": critical_init_of(c.activation)}
+                            for c in shown],
         "inputs": inputs,
         "not_recommended": [c.activation for c in ranked if c not in shown],
         "next": _next_step(shown, situation, measured=bool(sweeps)),
     }
+
+
+def critical_init_of(name: str) -> dict[str, float] | None:
+    """The edge-of-chaos init of ``--init critical`` for ``name`` (σ_w², σ_b²), None where it has none."""
+    from actlab.analysis.signal_critical import critical_init
+    from actlab.errors import ActlabError
+
+    try:
+        found = critical_init(name)
+    except ActlabError:
+        return None
+    return None if found is None else {"weight_variance": found[0], "bias_variance": found[1]}
 
 
 def _next_step(shown: Sequence[Candidate], s: Situation, *, measured: bool) -> str:

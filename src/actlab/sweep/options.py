@@ -137,8 +137,9 @@ OPTIONS: tuple[Option, ...] = (
            commands=(*_SWEEPS, "selfnorm")),
     Option("init", "str", None, "Weight init: he, glorot or lecun (each _normal or _uniform; plain: normal), "
            "torch-default (nn.Linear's U[±1/√fan_in], biases too), standard (Glorot & Bengio's U[±1/√fan_in]), "
-           "nielsen (N(0, 1/fan_in), biases N(0, 1)), siren (first layer U[±1/fan_in], then U[±√(6/fan_in)/ω₀]) "
-           "or auto; per activation: glorot,selu=auto.", train_field="init",
+           "nielsen (N(0, 1/fan_in), biases N(0, 1)), siren (first layer U[±1/fan_in], then U[±√(6/fan_in)/ω₀]), "
+           "critical (each activation on its edge of chaos: N(0, σ_w²/fan_in) with χ₁ = 1, biases N(0, σ_b²); "
+           "critical:0.05 fixes σ_b²) or auto; per activation: glorot,selu=auto.", train_field="init",
            default_text="each activation's recommended init", commands=(*_SWEEPS, "diagnose", "boundary", "selfnorm")),
     Option("weight_scale", "float", 1.0, "Gain on every initial weight.", train_field="weight_scale",
            omit_default=True, commands=(*_SWEEPS, "diagnose", "boundary")),
