@@ -18,7 +18,7 @@ from actlab.errors import ActlabError
 from actlab.search import screen as screening
 from actlab.search.plan import MIN_STEPS, make_plan, parse_budget
 from actlab.search.race import CHUNK, Entrant, score, train_chunk, train_config
-from actlab.search.space import BASELINES, BINARY, BETA, SPACES, UNARY, generate, parse_set
+from actlab.search.space import BASELINES, BETA, BINARY, SPACES, UNARY, generate, parse_set
 
 __all__ = ["search", "TASKS"]
 

@@ -135,6 +135,13 @@ def _mapped(p: Probe) -> Any:
     return Mapped()
 
 
+def _power(value: float) -> float:
+    """``value`` ** GAIN_LAYERS without OverflowError (inf beyond float range; nan stays nan)."""
+    if not value > 0:
+        return value if math.isnan(value) else 0.0
+    return math.exp(min(700.0, GAIN_LAYERS * math.log(value))) if math.isfinite(value) else math.inf
+
+
 def bounded_gain(p: Probe, _context: dict[str, Any]) -> Verdict:
     from actlab.analysis import gaussian
     from actlab.analysis.selfnorm import map_with_jacobian
@@ -151,10 +158,10 @@ def bounded_gain(p: Probe, _context: dict[str, Any]) -> Verdict:
     tau = 1.0 / second  # zero-mean weights with Σw² = τ: q ↦ τ S(q) has its fixed point at q = 1
     (_, dmean), (_, dvariance) = value.jacobian
     slope = abs(tau * (dvariance + 2 * value.mean * dmean))
-    signal = slope ** GAIN_LAYERS
+    signal = _power(slope)
     chi = tau * float(gaussian.expectation(lambda x: np.nan_to_num(p.df(x) ** 2, nan=np.inf), 0.0, 1.0,
                                            rtol=GAIN_RTOL, atol=1e-12))
-    gradient = chi ** GAIN_LAYERS
+    gradient = _power(chi)
     if not math.isfinite(signal) or signal > GAIN_LIMIT:
         return Verdict(False, None if not math.isfinite(signal) else signal,
                        f"unit variance is a repelling fixed point (slope {slope:.3g}): a perturbation grows "
