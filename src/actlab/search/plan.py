@@ -76,16 +76,19 @@ def _rungs(n: int, s0: int, eta: int, top_k: int) -> list[tuple[int, int, int]]:
     return rungs
 
 
-def _cost(n: int, s0: int, eta: int, top_k: int, baselines: int, final_seeds: int) -> tuple[int, list, tuple]:
+def _cost(n: int, s0: int, eta: int, top_k: int, baselines: int, final_seeds: int,
+          per_candidate: int = 0) -> tuple[int, list, tuple]:
     rungs = _rungs(n, s0, eta, top_k)
     final_steps = s0 * 2 ** len(rungs)
     final = (min(n, top_k) + baselines, final_steps, final_seeds)
-    return sum(a * b * c for a, b, c in rungs) + final[0] * final[1] * final[2], rungs, final
+    setup = (n + baselines) * per_candidate  # building each candidate's spec, in candidate-steps of time
+    return sum(a * b * c for a, b, c in rungs) + final[0] * final[1] * final[2] + setup, rungs, final
 
 
 def make_plan(survivors: int, budget_steps: int, *, eta: int = 3, top_k: int = 3, baselines: int = 3,
-              final_seeds: int = 5, min_steps: int = MIN_STEPS) -> Plan:
-    """The plan that fits ``budget_steps``: as many candidates as it allows at ``min_steps``; when every survivor
+              final_seeds: int = 5, min_steps: int = MIN_STEPS, per_candidate: int = 0) -> Plan:
+    """The plan that fits ``budget_steps`` (``per_candidate``: the time to build one candidate's spec, in
+    candidate-steps; 0 for a step budget): as many candidates as it allows at ``min_steps``; when every survivor
     fits, longer rungs instead.  With too small a budget, ``top_k`` candidates at ``min_steps`` (noted)."""
     if survivors < 1:
         raise ActlabError("no candidate passed the screen: nothing to race (loosen it with --screen, or widen the "
@@ -93,7 +96,7 @@ def make_plan(survivors: int, budget_steps: int, *, eta: int = 3, top_k: int = 3
     top_k = min(top_k, survivors)
 
     def fits(n: int, s0: int) -> bool:
-        return _cost(n, s0, eta, top_k, baselines, final_seeds)[0] <= budget_steps
+        return _cost(n, s0, eta, top_k, baselines, final_seeds, per_candidate)[0] <= budget_steps
 
     n = survivors
     if not fits(n, min_steps):
@@ -106,7 +109,7 @@ def make_plan(survivors: int, budget_steps: int, *, eta: int = 3, top_k: int = 3
     if n == survivors:
         while fits(n, s0 + STEP_QUANTUM) and s0 < 64 * min_steps:
             s0 += STEP_QUANTUM
-    cost, rungs, final = _cost(n, s0, eta, top_k, baselines, final_seeds)
+    cost, rungs, final = _cost(n, s0, eta, top_k, baselines, final_seeds, per_candidate)
     note = "" if cost <= budget_steps else (f"the budget ({budget_steps} candidate-steps) is below the smallest "
                                             f"race ({cost}); racing {n} candidates anyway")
     return Plan(n, tuple(rungs), final, cost, budget_steps, note)

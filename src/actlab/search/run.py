@@ -105,12 +105,12 @@ def _calibrate(dataset: Any, entrants: Sequence[Entrant], options: Mapping[str, 
     return build, (time.monotonic() - started) / (len(sample) * steps)
 
 
-def _budget_steps(budget: Any, elapsed: float, build: float, per_step: float, survivors: int) -> int:
+def _budget_steps(budget: Any, per_step: float) -> int:
+    """The race's candidate-steps: a step budget as given; a wall-clock one (the race's time: generating and
+    screening come before it and are not counted) at the measured speed, less a 15 % margin for evaluation."""
     if budget.steps is not None:
         return budget.steps
-    left = budget.seconds - elapsed
-    left -= build * min(survivors, 400)  # specs are built once per candidate
-    return max(0, int(0.85 * left / per_step))
+    return max(0, int(0.85 * budget.seconds / per_step))
 
 
 def search(*, out: str | Path, task: str | Any = "mnist1d", space: str = "ramachandran", depth: int = 1,
@@ -127,7 +127,6 @@ def search(*, out: str | Path, task: str | Any = "mnist1d", space: str = "ramach
     from actlab.store import Store
     from actlab.store.search import SearchTables
 
-    started = time.monotonic()
     say = progress or (lambda line: None)
     stop = should_stop or (lambda: False)
     if space not in SPACES:
@@ -168,10 +167,9 @@ def search(*, out: str | Path, task: str | Any = "mnist1d", space: str = "ramach
         entrants = [Entrant(cid, text, tuple(sorted(params.items()))) for cid, text, params in order]
         if "plan" not in config:
             build, per_step = (0.0, 0.0) if parsed_budget.steps is not None else _calibrate(dataset, entrants, config)
-            plan = make_plan(len(entrants), _budget_steps(parsed_budget, time.monotonic() - started, build, per_step,
-                                                          len(entrants)),
-                             eta=eta, top_k=top_k, baselines=len(baselines), final_seeds=final_seeds,
-                             min_steps=min_steps)
+            plan = make_plan(len(entrants), _budget_steps(parsed_budget, per_step), eta=eta, top_k=top_k,
+                             baselines=len(baselines), final_seeds=final_seeds, min_steps=min_steps,
+                             per_candidate=0 if per_step == 0 else math.ceil(build / per_step))
             config["plan"] = {**plan.to_dict(), "seconds_per_candidate_step": per_step, "build_seconds": build}
             tables.begin(config, command)
             say(f"plan: {plan.raced} of {len(entrants)} survivors race; rungs (candidates, steps, seeds) "
