@@ -136,6 +136,8 @@ def search(*, out: str | Path, task: str | Any = "mnist1d", space: str = "ramach
     stop = should_stop or (lambda: False)
     if space not in SPACES:
         raise ActlabError(f"--space must be {' or '.join(SPACES)}, got {space!r}")
+    if depth not in (1, 2):
+        raise ActlabError(f"--depth must be 1 or 2, got {depth!r}")
     if engine not in ("local", "ray"):
         raise ActlabError(f"--engine must be local or ray, got {engine!r}")
     for name, value, low in (("--top-k", top_k, 1), ("--eta", eta, 2), ("--final-seeds", final_seeds, 2),
