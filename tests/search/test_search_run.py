@@ -102,6 +102,7 @@ def test_bad_input_exits_2(tmp_path, capsys, argv) -> None:
     assert main(["search", "--out", str(tmp_path / "e"), *argv]) == 2
     err = capsys.readouterr().err
     assert "error:" in err and "Traceback" not in err
+    assert not (tmp_path / "e").exists()  # refused before anything is written
 
 
 def test_scores_rank_diverged_last() -> None:
