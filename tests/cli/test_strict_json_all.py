@@ -41,6 +41,8 @@ def _invocations(tmp) -> dict[str, list[str]]:
                      "--seeds", "1", "--points", "60", "-o", str(tmp / "b.png"), "--json"],
         "diagnose": ["diagnose", "--act", "tanh", "--dataset", "moons", "--depth", "2", "--width", "8", "--epochs", "1",
                      "--batch-size", "32", "--eval-size", "100", "--seeds", "1", "-o", str(tmp / "d"), "--json"],
+        "search": ["search", "--task", "digits", "--unary", "x,tanh", "--binary", "add", "--budget", "2000steps",
+                   "--top-k", "1", "--final-seeds", "2", "--baselines", "relu", "--out", str(tmp / "search"), "--json"],
     }
 
 

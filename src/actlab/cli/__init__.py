@@ -18,6 +18,7 @@ from actlab.cli import diagnose as _diagnose  # noqa: F401  diagnose
 from actlab.cli import formula as _formula  # noqa: F401  define
 from actlab.cli import playground as _playground  # noqa: F401  playground
 from actlab.cli import recommend as _recommend  # noqa: F401  recommend
+from actlab.cli import search as _search  # noqa: F401  search
 from actlab.cli import selfnorm as _selfnorm  # noqa: F401  selfnorm
 from actlab.cli import signal as _signal  # noqa: F401  signal
 from actlab.cli import tune as _tune  # noqa: F401  tune

@@ -156,8 +156,55 @@ CREATE TABLE IF NOT EXISTS thumbnails (
 );
 """
 
+# version 6: ``actlab search`` (``actlab.store.search``): the search's settings, every generated candidate, the
+# screen's verdicts, the rungs of the race and every run the race trained
+_V6 = """
+CREATE TABLE IF NOT EXISTS search (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    config      TEXT NOT NULL,      -- the search's options and its plan (rungs, steps, seeds), JSON
+    created     TEXT NOT NULL,      -- ISO 8601, UTC
+    command     TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS search_candidates (
+    id           INTEGER PRIMARY KEY,  -- generation order (catalog seeds first)
+    formula      TEXT NOT NULL,        -- formula-language text, what the race trains
+    origin       TEXT NOT NULL,        -- generated | seed | user | baseline
+    canonical    TEXT NOT NULL,        -- SymPy's canonical form (srepr): the de-duplication key
+    duplicate_of INTEGER,              -- the first candidate with the same key (NULL: distinct)
+    trained      TEXT,                 -- the formula trained (the normalised one with --normalise)
+    details      TEXT                  -- JSON: curves of f and f', properties (finalists only)
+);
+CREATE TABLE IF NOT EXISTS search_screen (
+    candidate INTEGER NOT NULL REFERENCES search_candidates(id),
+    rule      TEXT NOT NULL,
+    passed    INTEGER NOT NULL,
+    value     REAL,
+    detail    TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (candidate, rule)
+);
+CREATE TABLE IF NOT EXISTS search_rungs (
+    rung      INTEGER PRIMARY KEY,     -- 0, 1, ...; the final round is the last
+    steps     INTEGER NOT NULL,
+    seeds     INTEGER NOT NULL,
+    entered   TEXT NOT NULL,           -- JSON list of candidate ids
+    kept      TEXT,                    -- JSON list of the ids that go on (NULL until the rung finished)
+    seconds   REAL
+);
+CREATE TABLE IF NOT EXISTS search_runs (
+    rung          INTEGER NOT NULL,
+    candidate     INTEGER NOT NULL REFERENCES search_candidates(id),
+    seed          INTEGER NOT NULL,
+    status        TEXT NOT NULL CHECK (status IN ('finished', 'diverged')),
+    val_loss      REAL,
+    val_accuracy  REAL,
+    test_loss     REAL,
+    test_accuracy REAL,
+    PRIMARY KEY (rung, candidate, seed)
+);
+"""
+
 # each entry: the SQL that takes a store from version i to i + 1 (statements separated by ";\n")
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

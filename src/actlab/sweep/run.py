@@ -165,6 +165,10 @@ def _run_locked(plan: Plan, command: str, on_event: Callable[[Any], None] | None
             sweep = old.sweep()
             previous_epochs = None if sweep is None else sweep["config"].get("epochs")
             previous_steps = None if sweep is None else sweep["config"].get("steps")
+            from actlab.store.measured import read_costs, read_thumbnails
+
+            read_costs(old)  # a damaged measured table is refused here, before anything is written
+            read_thumbnails(old)
     store = open_store(plan, command=command)
     try:
         target = plan.eval_points
