@@ -15,9 +15,9 @@ __all__ = ["BUILTIN", "builtin"]
 
 def __getattr__(name: str) -> Any:
     if name == "BUILTIN":
-        from actlab.catalog import gated, rectifiers, shapes, sigmoids, vector
+        from actlab.catalog import gated, glu, rectifiers, shapes, sigmoids, vector
 
-        value = tuple(spec for module in (rectifiers, sigmoids, gated, shapes, vector) for spec in module.SPECS)
+        value = tuple(spec for module in (rectifiers, sigmoids, gated, shapes, vector, glu) for spec in module.SPECS)
         globals()["BUILTIN"] = value
         return value
     raise AttributeError(f"module 'actlab.catalog' has no attribute {name!r}")

@@ -87,6 +87,7 @@ CNN_KERNEL = 3
 CNN_POOL = 2
 CNN_DENSE = 128
 OUTPUT_INIT = "glorot"  # the output layer feeds softmax / sigmoid / identity
+GATED_MODELS = ("mlp", "gpt")  # gated units (GLU family) split the last dimension: dense layers only
 
 
 def resolve_activation(activation: str | ActivationSpec, params: Mapping[str, Any] | None = None,
@@ -111,6 +112,9 @@ def resolve_activation(activation: str | ActivationSpec, params: Mapping[str, An
         )
     if spec.kind == "grouped" and model != "mlp":
         raise ActlabError(f"{spec.name} as a hidden activation is supported in the mlp model only, not in {model!r}")
+    if spec.kind == "gated" and model not in GATED_MODELS:
+        raise ActlabError(f"{spec.name} is a gated unit (it splits its input's last dimension in two halves): "
+                          f"supported in the {' and '.join(GATED_MODELS)} models, not in {model!r}")
     if model == "snn":
         from actlab.nn.alpha_dropout import alpha_prime
 
