@@ -79,7 +79,7 @@ __all__ = [
     "model_config_of",
 ]
 
-MODELS = ("mlp", "cnn", "snn")
+MODELS = ("mlp", "cnn", "snn", "gpt")  # gpt: actlab.models.gpt, a decoder-only transformer on token windows
 MLP_MODELS = ("mlp", "snn")  # snn: the mlp with lecun_normal init and AlphaDropout (self-normalising net)
 SNN_INIT = "lecun"
 CNN_CHANNELS = (32, 64)  # conv 3×3 → conv 3×3 → max-pool 2
@@ -152,9 +152,21 @@ class ModelConfig:
     init: str | None = None
     weight_scale: float = 1.0
     bias_init: float | None = None
+    heads: int = 4  # gpt: attention heads (width must be a multiple)
+    ffn_width: int | None = None  # gpt: the FFN's hidden width (None: 4·width)
+    # the first arm's activation under --match params: each activation gets the hidden width whose parameter
+    # count is nearest to that arm's (actlab.models.size); None: every activation gets the same width
+    match_to: str | None = None
 
     def validate(self) -> None:
         """Raise :class:`ActlabError` naming the first bad field."""
+        if self.kind == "gpt":
+            for name in ("heads", "ffn_width"):
+                value = getattr(self, name)
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                    raise ActlabError(f"{name} must be a whole number >= 1, got {value!r}")
+            if isinstance(self.width, int) and self.width % self.heads:
+                raise ActlabError(f"the gpt's width ({self.width}) must be a multiple of its heads ({self.heads})")
         if self.kind not in MODELS:
             near = suggest(str(self.kind), MODELS, n=1)
             raise ActlabError(f"unknown model {self.kind!r}{f' (did you mean {near[0]}?)' if near else ''}; "
@@ -283,6 +295,7 @@ def initial_weights(spec_or_specs: Any, input_shape: Sequence[int], num_outputs:
     """
     model = model_config_of(config)
     specs = _hidden_specs(spec_or_specs, model)
+    model = _matched(model, specs[0], input_shape, num_outputs)
     generator = torch.Generator().manual_seed(int(seed))
     override = model.init if model.init is not None or model.kind != "snn" else SNN_INIT
     output = parse_init(model.init)[0] or OUTPUT_INIT
@@ -335,6 +348,11 @@ def build(model_config: ModelConfig, spec_or_specs: Any, input_shape: Sequence[i
     model.validate()
     specs = _hidden_specs(spec_or_specs, model, params)
     spec = specs[0]
+    if model.kind == "gpt":
+        from actlab.models.gpt import build_from_config
+
+        return build_from_config(_matched(model, spec, input_shape, n_outputs), spec, input_shape, n_outputs, seed)
+    model = _matched(model, spec, input_shape, n_outputs)
     plan = layer_plan(model.kind, input_shape, n_outputs, model.depth, model.width, spec.width_divisor)
     bias = model.bias
     modules: list[nn.Module] = []
@@ -362,3 +380,12 @@ def build_model(spec_or_name: str | ActivationSpec, input_shape: Sequence[int], 
                 config: Any, seed: int, params: Mapping[str, Any] | None = None) -> nn.Sequential:
     """:func:`build` from a :class:`ModelConfig` or a training config that has one (``config.model_config``)."""
     return build(model_config_of(config), spec_or_name, input_shape, num_outputs, seed, params)
+
+
+def _matched(model: ModelConfig, spec: ActivationSpec, input_shape: Sequence[int], n_outputs: int) -> ModelConfig:
+    if model.match_to is None:
+        return model
+    from actlab.models.size import matched_config
+
+    return matched_config(model, spec, input_shape, n_outputs)
+
