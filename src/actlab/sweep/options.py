@@ -118,6 +118,16 @@ def _not(value: Any) -> Any:
     return not value
 
 
+def _gpt(config: Mapping[str, Any]) -> bool:
+    return config.get("model") == "gpt"
+
+
+# the gpt's defaults where the command line and the TOML file leave them (nanoGPT's CPU recipe for
+# shakespeare_char: batch 12, context 64, 2000 iterations, evaluation every 250; here every 100 for the curves)
+GPT_DEFAULTS = {"dataset": "kjv", "depth": 4, "batch_size": 12, "steps": 2000, "eval_every": 100}
+MATCH = ("params",)
+
+
 REPORT_POINTS = ("best-val-loss", "best-val-acc", "final")  # actlab.train.config.REPORT_AT (not imported: light)
 
 
@@ -125,11 +135,20 @@ OPTIONS: tuple[Option, ...] = (
     Option("dataset", "str", "mnist", "Dataset name (actlab data list) or a CSV/npz path."),
     Option("target", "str", None, "Label column of a CSV file."),
     Option("subset", "int", None, "Keep N training examples (toy sets: N points in all)."),
-    Option("model", "str", "mlp", "mlp, cnn or snn (the mlp with lecun_normal init and AlphaDropout; --acts default selu).",
+    Option("model", "str", "mlp", "mlp, cnn, snn (the mlp with lecun_normal init and AlphaDropout; --acts default selu) "
+           "or gpt (a small transformer on text; dataset kjv).",
            train_field="model"),
     Option("depth", "int", 2, "Hidden layers (mlp; 0: a linear model, e.g. logistic regression).",
            train_field="depth"),
     Option("width", "int", 128, "Units per hidden layer.", train_field="width"),
+    Option("heads", "int", 4, "Attention heads (gpt; --width must be a multiple).", train_field="heads",
+           omit_default=True, applies=_gpt),
+    Option("context", "int", None, "Characters per window (gpt).", omit_default=True, applies=_gpt, default_text="64"),
+    Option("ffn_width", "int", None, "Hidden width of the gpt's feed-forward block.", train_field="ffn_width",
+           omit_default=True, applies=_gpt, default_text="4·width"),
+    Option("match", "str", None, "params: each arm's hidden width chosen so its parameter count is within 1 % of "
+           "the first arm's (gpt FFN: 4·d plain, ≈ 8/3·d gated, as Shazeer 2020).", omit_default=True,
+           default_text="every arm the same width"),
     Option("acts", "acts", list(DEFAULT_ACTIVATIONS),
            "Comma-separated activation names or formulas in x, e.g. 'relu,gelu,maximum(x, 0)'."),
     Option("seeds", "int", 3, "Seeds per activation (and lr)."),
@@ -289,6 +308,11 @@ def resolve_config(
             config[key] = coerce(key, value, source)
     if config["model"] == "snn" and not any("acts" in layer for _, layer in layers):
         config["acts"] = ["selu"]  # the self-normalising net's activation unless --acts names others
+    if config["model"] == "gpt":
+        for key, value in GPT_DEFAULTS.items():
+            if not any(layer.get(key) is not None for _, layer in layers) and not (
+                    key == "steps" and any("epochs" in layer for _, layer in layers)):
+                config[key] = value
     if config["lr"] is not None and config["lr_grid"] is not None:
         stored_grid = stored is not None and stored.get("lr_grid") is not None
         given_lr = (options or {}).get("lr") is not None

@@ -134,6 +134,23 @@ def _check_budget(config: Mapping[str, Any], dataset: Any, activations: list[Act
     budget.check(found, out=out, max_memory=max_memory)
 
 
+def _check_gpt_options(config: Mapping[str, Any]) -> None:
+    from actlab.sweep.options import DEFAULTS, MATCH
+
+    if config.get("match") is not None and config["match"] not in MATCH:
+        near = suggest(str(config["match"]), MATCH, n=1)
+        raise ActlabError(f"unknown --match {config['match']!r}; choose {', '.join(MATCH)}"
+                          + (f" (did you mean {near[0]}?)" if near else ""))
+    if config["model"] != "gpt":
+        for key in ("heads", "context", "ffn_width"):
+            if config.get(key) != DEFAULTS[key]:
+                raise ActlabError(f"--{key.replace('_', '-')} is for --model gpt, not {config['model']}")
+    for key in ("heads", "context", "ffn_width"):
+        if config.get(key) is not None and config[key] < (2 if key == "context" else 1):
+            raise ActlabError(f"--{key.replace('_', '-')} must be at least {2 if key == 'context' else 1}, "
+                              f"got {config[key]}")
+
+
 def plan_sweep(config: Mapping[str, Any]) -> Plan:
     """Check everything and build the run list. Raises ActlabError; trains nothing."""
     from actlab.train import RunSpec, TrainConfig
@@ -201,6 +218,9 @@ def plan_sweep(config: Mapping[str, Any]) -> Plan:
     if config["dataset"].lower() in data.names():
         config["dataset"] = config["dataset"].lower()
     options = train_options(config)
+    _check_gpt_options(config)
+    if config.get("match") is not None:
+        options["match_to"] = activations[0].spec.name if activations[0].spec.source == "catalog" else activations[0].text
     try:
         train_config = TrainConfig(**options)
     except TypeError as error:  # a field the engine does not know

@@ -117,7 +117,7 @@ def baseline_of(dataset) -> dict:
     flags (:mod:`actlab.report.failure`).
     """
     y = dataset.y_val
-    n = int(y.shape[0])
+    n = int(y.numel()) if dataset.task == "classification" else int(y.shape[0])  # text: every position
     if dataset.task == "classification":
         counts = torch.bincount(y.reshape(-1).long(), minlength=max(int(dataset.num_classes), 1)).double()
         if n == 0:
