@@ -263,7 +263,8 @@ def plan_sweep(config: Mapping[str, Any]) -> Plan:
     config["out"] = str(out)
     config["lr_resolved"] = train_config.lr  # what --lr defaulted to
     config["precision_resolved"] = train_config.resolved_precision()  # what "auto" chose on this machine
-    config["task"] = dataset.task  # for the report (not part of the fingerprint)
+    # for the report (not part of the fingerprint); text is ranked by its loss (bits per character)
+    config["task"] = "language-model" if dataset.extra.get("kind") == "text" else dataset.task
     config["baseline"] = baseline_of(dataset)  # chance level and constant-prediction loss, for the report (idem)
     return Plan(config, out, dataset, train_config, activations, runs, rows, fingerprint)
 
