@@ -96,12 +96,12 @@ EQUIVALENTS.update({
     "reglu": (("torch", "x1 * torch.nn.functional.relu(x2), (x1, x2) = x.chunk(2, -1)", ("no single torch op",), _MEASURED),),
     "geglu": (
         ("torch", "x1 * torch.nn.functional.gelu(x2), (x1, x2) = x.chunk(2, -1)", ("no single torch op",), _MEASURED),
-        ("hf-transformers", _HF_ACT2FN, ("the gate and value are two Linear layers (gate_proj, up_proj); "
+        ("transformers", _HF_ACT2FN, ("the gate and value are two Linear layers (gate_proj, up_proj); "
                                          "ACT2FN['gelu'] on the gate (Gemma: gelu_pytorch_tanh, the tanh form)",), _DOC),
     ),
     "swiglu": (
         ("torch", "x1 * torch.nn.functional.silu(x2), (x1, x2) = x.chunk(2, -1)", ("no single torch op",), _MEASURED),
-        ("hf-transformers", "transformers LlamaMLP: down_proj(ACT2FN['silu'](gate_proj(x)) * up_proj(x))",
+        ("transformers", "transformers LlamaMLP: down_proj(ACT2FN['silu'](gate_proj(x)) * up_proj(x))",
          ("the two halves are two Linear layers without bias; the hidden width is intermediate_size",), _DOC),
     ),
     "bilinear": (("torch", "x1 * x2, (x1, x2) = x.chunk(2, -1)", ("torch.nn.Bilinear is a different layer (x1ᵀ A x2)",), _MEASURED),),
