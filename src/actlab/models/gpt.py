@@ -102,16 +102,14 @@ def _initialise(model: GPT, depth: int, seed: int) -> GPT:
 
 
 def build_gpt(spec: ActivationSpec, vocabulary: int, context: int, depth: int, width: int, heads: int,
-              hidden: int, seed: int, bias: bool = True, dropout: float = 0.0, device: str | None = None) -> GPT:
-    """The initialised model (``device="meta"``: shapes only, for counting parameters)."""
-    if device == "meta":
-        with torch.device("meta"):
-            return GPT(vocabulary, context, depth, width, heads, hidden, spec, bias, dropout)
-    return _initialise(GPT(vocabulary, context, depth, width, heads, hidden, spec, bias, dropout), depth, seed)
+              hidden: int, seed: int, bias: bool = True, dropout: float = 0.0, initialise: bool = True) -> GPT:
+    """The model, initialised from ``seed`` (``initialise=False``: torch's default init, for counting)."""
+    model = GPT(vocabulary, context, depth, width, heads, hidden, spec, bias, dropout)
+    return _initialise(model, depth, seed) if initialise else model
 
 
 def build_from_config(model, spec: ActivationSpec, input_shape, n_outputs: int, seed: int,
-                      device: str | None = None) -> GPT:
+                      initialise: bool = True) -> GPT:
     """:func:`build_gpt` from a :class:`~actlab.models.ModelConfig` (``match_to`` already applied): the vocabulary
     is ``n_outputs``, the context the windows' length ``input_shape[0]``."""
     from actlab.errors import ActlabError
@@ -119,7 +117,7 @@ def build_from_config(model, spec: ActivationSpec, input_shape, n_outputs: int, 
     if len(input_shape) != 1:
         raise ActlabError(f"the gpt model needs token windows of shape (context,), got {tuple(input_shape)}")
     return build_gpt(spec, n_outputs, int(input_shape[0]), model.depth, model.width, model.heads,
-                     model.ffn_width or FFN_MULTIPLE * model.width, seed, model.bias, model.dropout, device)
+                     model.ffn_width or FFN_MULTIPLE * model.width, seed, model.bias, model.dropout, initialise)
 
 
 def gpt_flops_per_token(n_parameters: int, context: int, depth: int, width: int) -> int:

@@ -3,8 +3,8 @@
 ``ModelConfig.match_to`` (``actlab compare --match params``) names the first arm's activation: every other arm
 gets the hidden width whose parameter count is nearest to the first arm's at the default width — the FFN's hidden
 width for the gpt (4·d for a plain activation; a gated unit's FFN has 3·d·h weights instead of 2·d·h, so it gets
-h ≈ 8/3·d, as Shazeer 2020 did), the hidden layers' width for the mlp.  Counting builds the model on PyTorch's
-meta device (shapes only, no memory, no drawing), so the count is the builder's own.
+h ≈ 8/3·d, as Shazeer 2020 did), the hidden layers' width for the mlp.  Counting builds the model's layers (with
+torch's default init: nothing is drawn from a run's generator), so the count is the builder's own.
 """
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-import torch
 from torch import nn
 
 __all__ = ["build_shapes", "count_parameters", "hidden_width", "matched_config", "flops_per_example", "describe_size"]
@@ -37,23 +36,22 @@ def _with_hidden(model: Any, hidden: int) -> Any:
 
 
 def build_shapes(model: Any, spec: Any, input_shape: Sequence[int], n_outputs: int) -> nn.Module:
-    """The layers with weights of the model :func:`actlab.models.build` makes, on the meta device (shapes only:
-    for counting; ``match_to`` not applied)."""
+    """The layers with weights of the model :func:`actlab.models.build` makes, with torch's default init (for
+    counting; ``match_to`` not applied)."""
     from actlab.models import layer_plan, resolve_activation
 
     spec = resolve_activation(spec, None, model.kind)
     if model.kind == "gpt":
         from actlab.models.gpt import build_from_config
 
-        return build_from_config(model, spec, input_shape, n_outputs, 0, "meta")
+        return build_from_config(model, spec, input_shape, n_outputs, 0, initialise=False)
     plan = layer_plan(model.kind, input_shape, n_outputs, model.depth, model.width, spec.width_divisor)
-    with torch.device("meta"):
-        return nn.Sequential(*(nn.Linear(p.shape[1], p.shape[0], bias=model.bias) if p.kind == "linear"
-                               else nn.Conv2d(p.shape[1], p.shape[0], p.shape[2], bias=model.bias) for p in plan))
+    return nn.Sequential(*(nn.Linear(p.shape[1], p.shape[0], bias=model.bias) if p.kind == "linear"
+                           else nn.Conv2d(p.shape[1], p.shape[0], p.shape[2], bias=model.bias) for p in plan))
 
 
 def count_parameters(model: Any, spec: Any, input_shape: Sequence[int], n_outputs: int) -> int:
-    """Trainable parameters of ``build(model, spec, ...)`` (``match_to`` applied), counted on the meta device."""
+    """Trainable parameters of ``build(model, spec, ...)`` (``match_to`` applied), counted on the built layers."""
     model = matched_config(model, spec, input_shape, n_outputs)
     return _module_parameters(build_shapes(model, spec, input_shape, n_outputs))
 
@@ -79,17 +77,17 @@ def _matched(model: Any, spec: Any, input_shape: tuple[int, ...], n_outputs: int
     target = _module_parameters(build_shapes(reference, resolve_activation(model.match_to, None, model.kind),
                                              input_shape, n_outputs))
 
-    def count(hidden: int) -> int:
+    def built(hidden: int) -> int:
         return _module_parameters(build_shapes(_with_hidden(model, hidden), spec, input_shape, n_outputs))
 
-    low, high = 1, max(2, 8 * _default_hidden(model))
-    while low < high:  # the smallest hidden width whose count reaches the target (counts grow with the width)
-        middle = (low + high) // 2
-        if count(middle) < target:
-            low = middle + 1
-        else:
-            high = middle
-    best = min((h for h in (low - 1, low) if h >= 1), key=lambda h: (abs(count(h) - target), h))
+    # the count is a polynomial of degree <= 2 in the hidden width (the mlp's w·w between hidden layers; the
+    # gpt's FFN is linear in it): three counts give it exactly, then every width is scored without building
+    c1, c2, c3 = built(1), built(2), built(3)
+
+    def count(hidden: int) -> int:
+        return c1 + (hidden - 1) * (c2 - c1) + (hidden - 1) * (hidden - 2) // 2 * (c3 - 2 * c2 + c1)
+
+    best = min(range(1, max(2, 8 * _default_hidden(model)) + 1), key=lambda h: (abs(count(h) - target), h))
     return _with_hidden(model, best)
 
 
