@@ -15,6 +15,10 @@ from typing import Any
 
 from torch import nn
 
+from actlab.models.plan import layer_plan
+from actlab.nn import create
+from actlab.resolve import get
+
 __all__ = ["build_shapes", "count_parameters", "hidden_width", "matched_config", "flops_per_example", "describe_size"]
 
 
@@ -38,16 +42,16 @@ def _with_hidden(model: Any, hidden: int) -> Any:
 def build_shapes(model: Any, spec: Any, input_shape: Sequence[int], n_outputs: int) -> nn.Module:
     """The layers with weights of the model :func:`actlab.models.build` makes, with torch's default init (for
     counting; ``match_to`` not applied)."""
-    from actlab.models import layer_plan, resolve_activation
-
-    spec = resolve_activation(spec, None, model.kind)
+    spec = get(spec)
     if model.kind == "gpt":
         from actlab.models.gpt import build_from_config
 
         return build_from_config(model, spec, input_shape, n_outputs, 0, initialise=False)
     plan = layer_plan(model.kind, input_shape, n_outputs, model.depth, model.width, spec.width_divisor)
-    return nn.Sequential(*(nn.Linear(p.shape[1], p.shape[0], bias=model.bias) if p.kind == "linear"
-                           else nn.Conv2d(p.shape[1], p.shape[0], p.shape[2], bias=model.bias) for p in plan))
+    layers = [nn.Linear(p.shape[1], p.shape[0], bias=model.bias) if p.kind == "linear"
+              else nn.Conv2d(p.shape[1], p.shape[0], p.shape[2], bias=model.bias) for p in plan]
+    activations = sum(p.activation for p in plan)  # one activation module per hidden layer (learnable: PReLU)
+    return nn.Sequential(*layers, *(create(spec) for _ in range(activations if spec.learnable_params else 0)))
 
 
 def count_parameters(model: Any, spec: Any, input_shape: Sequence[int], n_outputs: int) -> int:
@@ -71,11 +75,8 @@ def matched_config(model: Any, spec: Any, input_shape: Sequence[int], n_outputs:
 
 @functools.lru_cache(maxsize=256)
 def _matched(model: Any, spec: Any, input_shape: tuple[int, ...], n_outputs: int) -> Any:
-    from actlab.models import resolve_activation
-
     reference = _with_hidden(model, _default_hidden(model))
-    target = _module_parameters(build_shapes(reference, resolve_activation(model.match_to, None, model.kind),
-                                             input_shape, n_outputs))
+    target = _module_parameters(build_shapes(reference, get(model.match_to), input_shape, n_outputs))
 
     def built(hidden: int) -> int:
         return _module_parameters(build_shapes(_with_hidden(model, hidden), spec, input_shape, n_outputs))
@@ -100,9 +101,7 @@ def flops_per_example(model: Any, spec: Any, input_shape: Sequence[int], n_outpu
         from actlab.models.gpt import gpt_flops_per_token
 
         return gpt_flops_per_token(n_parameters, int(input_shape[0]), model.depth, model.width), "token"
-    from actlab.models import layer_plan, resolve_activation
-
-    divisor = resolve_activation(spec, None, model.kind).width_divisor
+    divisor = get(spec).width_divisor
     flops, convs = 0, 0
     for layer in layer_plan(model.kind, input_shape, n_outputs, model.depth, model.width, divisor):
         out_features = layer.shape[0]
