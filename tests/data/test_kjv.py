@@ -36,3 +36,13 @@ def test_windows_and_splits() -> None:
     assert "kjv" in data.names() and data.info("kjv").kind == "text"
     with pytest.raises(ActlabError, match="context"):
         data.load("kjv", context=1)
+
+
+def test_show_counts_every_position_and_previews_text() -> None:
+    from actlab.data.preview import preview, summary
+
+    ds = data.load("kjv", context=16, eval_tokens=160, subset=1000)
+    info = summary(ds)
+    assert sum(info["splits"]["train"]["class_counts"]) == 62 * 16
+    figure = preview(ds)
+    assert "the opening of the training text" in [axis.get_title() for axis in figure.axes]

@@ -53,7 +53,7 @@ def test_the_report_shows_bits_per_character(sweep_dir):
     assert "## Language model: bits per character, size and speed" in markdown
     assert (sweep_dir / "figures" / "bpc.png").stat().st_size > 1000
     section = markdown.split("## Language model")[1].split("\n## ")[0]
-    assert "| gelu |" in section and "+0.00 %" in section and "FLOPs / token" in section
+    assert "| gelu |" in section and "+0.00 %" in section and "vs the first arm" in section and "FLOPs / token" in section
 
 
 @pytest.mark.parametrize(("argv", "message"), [

@@ -20,7 +20,7 @@ from actlab.report.stats import t_interval
 __all__ = ["is_language_model", "lm_rows", "figure_bpc", "LM_HEADER", "LM_NOTE"]
 
 LN2 = math.log(2.0)
-LM_HEADER = ("activation", "parameters", "vs first", "hidden width", "FLOPs / token", "final val bpc",
+LM_HEADER = ("activation", "parameters", "vs the first arm", "hidden width", "FLOPs / token", "final val bpc",
              "95 % CI", "test bpc", "tokens / s", "steps to target", "seconds to target")
 LM_NOTE = ("Bits per character (bpc) = loss in nats / ln 2. Final val bpc: the last evaluation, mean over seeds "
            "with its 95 % t interval; test bpc: at each run's reported point. Tokens / s: steps × batch × context "
@@ -60,7 +60,8 @@ def lm_rows(data: Any, sizes: Mapping[str, Any]) -> tuple[list[list[str]], float
     curves = {s.label: _curves(data, s.finished) for s in data.summaries}
     finals = {label: float(np.mean([c[-1][1] for c in runs])) for label, runs in curves.items() if runs}
     target = max(finals.values()) if finals else None
-    first = next((sizes[s.label].n_parameters for s in data.summaries if s.label in sizes), None)
+    arms = list(dict.fromkeys(run.label for run in data.runs))  # the sweep's order: the first arm is the reference
+    first = next((sizes[label].n_parameters for label in arms if label in sizes), None)
     rows = []
     for s in data.summaries:
         runs = curves.get(s.label, [])
