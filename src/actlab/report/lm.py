@@ -115,7 +115,8 @@ def figure_bpc(data: Any, colors: Mapping[str, str]) -> Any:
     by_step.set_xlabel("optimiser steps")
     by_time.set_xlabel("wall-clock seconds (training + evaluation, mean over seeds)")
     by_step.set_ylabel("validation bits per character")
-    by_step.legend(frameon=False, fontsize=8)
+    if by_step.lines:  # no curve when every run failed to learn
+        by_step.legend(frameon=False, fontsize=8)
     for axis in (by_step, by_time):
         axis.grid(alpha=0.3)
     return fig
