@@ -148,8 +148,8 @@ def main() -> None:
                      "nanoGPT's loop written out in plain PyTorch, alternating rounds of "
                      f"{args.steps} steps; tokens/s = steps × batch × context / seconds."),
             "tables": [{"columns": ["round", "actlab tokens/s", "plain tokens/s", "actlab / plain"], "rows": rows}],
-            "notes": [f"median ratio actlab / plain: {median:.3f}; parameters {counts['actlab']:,} (actlab) vs "
-                      f"{counts['plain']:,} (plain)"],
+            "notes": f"median ratio actlab / plain: {median:.3f}; parameters {counts['actlab']:,} (actlab) vs "
+                     f"{counts['plain']:,} (plain).",
         }
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(result, handle, indent=1, ensure_ascii=False)
