@@ -21,7 +21,7 @@ from actlab.errors import ParameterError, suggest
 __all__ = ["Param", "Init", "ActivationSpec", "INIT_SCHEMES", "KINDS", "EXPORTERS"]
 
 INIT_SCHEMES = ("he", "glorot", "lecun", "siren")
-KINDS = ("elementwise", "vector", "grouped")
+KINDS = ("elementwise", "vector", "grouped", "gated")
 # the export targets a record declares limits for (actlab.nn.export checks every declaration both ways)
 EXPORTERS = ("torch.export", "onnx")
 
@@ -103,7 +103,8 @@ class ActivationSpec:
     torch tensor; every declared parameter is passed explicitly (use
     :meth:`resolve` to fill in defaults).  For ``kind="elementwise"`` the
     derivative is f'(x).  For ``kind="vector"`` (softmax along ``dim``) and
-    ``kind="grouped"`` (maxout) the derivative is the diagonal
+    ``kind="grouped"`` (maxout) and ``kind="gated"`` (GLU: value ⊗ act(gate) over the two halves of the last
+    dimension) the derivative is the diagonal
     d y_out(i) / d x_i, and ``vjp`` / ``jvp`` give the exact products with the
     Jacobian.
     """
@@ -125,7 +126,7 @@ class ActivationSpec:
     kink_convention: str = ""  # which value the derivative takes at the kinks, and why
     references: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
-    kind: Literal["elementwise", "vector", "grouped"] = "elementwise"
+    kind: Literal["elementwise", "vector", "grouped", "gated"] = "elementwise"
     # non-elementwise kinds: vjp(x, grad_output, **p) and jvp(x, tangent, **p)
     vjp: Callable[..., Tensor] | None = None
     jvp: Callable[..., Tensor] | None = None
@@ -262,10 +263,10 @@ class ActivationSpec:
 
     @property
     def width_divisor(self) -> int:
-        """How many inputs make one output (maxout's k; 1 for everything else)."""
+        """How many inputs make one output (maxout's k; 2 for gated units; 1 for everything else)."""
         if self.kind == "grouped":
             return int(self.param("k").default)
-        return 1
+        return 2 if self.kind == "gated" else 1
 
     # ------------------------------------------------------------ description
     def describe(self) -> dict[str, Any]:

@@ -198,7 +198,8 @@ def _native_points(spec: ActivationSpec, dtype: torch.dtype) -> torch.Tensor:
     xs = [x for x in _POINTS if low < x < high]
     for k in spec.kink_points():
         xs += [k - 1e-3, k, k + 1e-3]
-    x = torch.tensor(sorted(set(xs)), dtype=dtype)
+    xs = sorted(set(xs))
+    x = torch.tensor(xs[:len(xs) - len(xs) % spec.width_divisor], dtype=dtype)  # whole groups / halves
     if spec.kind != "elementwise":
         x = torch.stack([x, x.flip(0) * 0.5, x * 0.25])  # softmax along the last dim
     return x

@@ -19,6 +19,10 @@ from actlab.sweep.options import train_options
 
 # a value different from the default for every option (and consistent with the others it needs)
 NON_DEFAULT = {
+    "heads": 2,
+    "context": 32,
+    "ffn_width": 100,
+    "match": "params",
     "dataset": "moons",
     "target": "label",
     "subset": 300,
@@ -75,6 +79,7 @@ EXCLUSIVE = {"lr": "lr_grid", "lr_grid": "lr", "clip_value": "clip_norm", "clip_
 # the optimizer an option is for
 FOR_OPTIMIZER = {"momentum": "sgd", "nesterov": "sgd", "adam_beta1": "adam", "adam_beta2": "adam", "eps": "adam",
                  "rmsprop_alpha": "rmsprop", "rmsprop_momentum": "rmsprop", "rmsprop_centered": "rmsprop"}
+GPT_ONLY = ("heads", "context", "ffn_width")  # options of --model gpt
 
 
 def _parse(command: str) -> dict:
@@ -103,6 +108,8 @@ def test_option_round_trips_through_the_reproduce_command(key):
         given["optimizer"] = FOR_OPTIMIZER[key]  # momentum only applies to SGD, beta1 to Adam...
     if key == "last_steps":
         given["log_every_step"] = True  # it scores the stored step losses
+    if key in GPT_ONLY:
+        given["model"] = "gpt"
     config = resolve_config(given)
     command = reproduce_command(config)
     again = resolve_config(_parse(command))
@@ -111,7 +118,7 @@ def test_option_round_trips_through_the_reproduce_command(key):
 
 
 def test_all_options_together_round_trip():
-    given = {k: v for k, v in NON_DEFAULT.items() if k not in ("lr", "clip_norm", "epochs", "bias_init")
+    given = {k: v for k, v in NON_DEFAULT.items() if k not in ("lr", "clip_norm", "epochs", "bias_init", *GPT_ONLY)
              and FOR_OPTIMIZER.get(k, "sgd") == "sgd"}
     config = resolve_config(given)
     assert resolve_config(_parse(reproduce_command(config))) == config

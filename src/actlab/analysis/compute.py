@@ -124,6 +124,10 @@ def _compute(spec: ActivationSpec, values: dict[str, Any], seconds: float = PROP
         _saturation_and_dead(scalar, grid, out, notes, state)
     with budget.section("gaussian"):
         _gaussian(scalar, grid, out, notes, state)
+    if spec.kind == "gated":
+        from actlab.analysis.two_input import two_input_fields
+
+        two_input_fields(out, notes)
     return Properties(name=spec.name, notes=tuple(notes), **out)
 
 

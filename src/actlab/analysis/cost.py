@@ -62,14 +62,17 @@ def time_modules(items: Sequence[tuple[str, Mapping[str, Any]]], shape: tuple[in
 
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(shape, generator=generator).requires_grad_(True)
-    grad = torch.ones(shape)
     modules: list[Any] = []
+    grads: list[Any] = []  # the output's shape: a gated unit or maxout returns fewer features than it takes
     for activation, params in items:
         try:
             module = ActivationModule(actlab.get(activation), **dict(params))
-            module(x).backward(grad)  # warm-up
+            y = module(x)
+            grads.append(torch.ones(y.shape))
+            y.backward(grads[-1])  # warm-up
         except Exception:  # noqa: BLE001 — an activation that cannot be rebuilt or run here is not timed, not fatal
             module = None
+            grads.append(None)
         modules.append(module)
     out: list[list[float] | None] = [[] if m is not None else None for m in modules]
     threads = torch.get_num_threads()
@@ -81,7 +84,7 @@ def time_modules(items: Sequence[tuple[str, Mapping[str, Any]]], shape: tuple[in
         for r in range(rounds):
             shift = r % max(len(live), 1)
             for i in live[shift:] + live[:shift]:
-                module, times = modules[i], out[i]
+                module, times, grad = modules[i], out[i], grads[i]
                 if times is None:
                     continue
                 try:

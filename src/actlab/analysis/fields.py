@@ -46,7 +46,10 @@ Exact definitions (one line each; the docs site's property table page prints the
   native ReLU's, measured with ``torch.utils.benchmark`` (``blocked_autorange``) in interleaved rounds: the median
   of the rounds' ratios; ``relative_cost_spread``: half the range of those ratios (hardware- and load-dependent).
 - Vector / grouped activations (softmax, log_softmax, maxout) are described by their scalar slice
-  x ↦ f([x, 0, …])[0] (the other inputs of the vector or group held at 0): softmax's slice is σ(x)."""
+  x ↦ f([x, 0, …])[0] (the other inputs of the vector or group held at 0): softmax's slice is σ(x).
+- Gated units (GLU, ReGLU, GEGLU, SwiGLU, bilinear: y = v·act(g) on the halves of the input) are described through
+  their gate x ↦ act(x), then turned into the unit's table by :mod:`actlab.analysis.two_input` (what carries
+  over, what does not apply, Gaussian moments over independent halves)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

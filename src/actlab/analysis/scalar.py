@@ -64,6 +64,17 @@ def _scalar(spec: ActivationSpec, values: dict[str, Any]) -> tuple[_Scalar, list
     if spec.kind == "elementwise":
         def lift(x: Array) -> torch.Tensor:
             return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
+    elif spec.kind == "gated":  # the gate x ↦ act(x): the unit with its value half held at 1
+        def lift(x: Array) -> torch.Tensor:
+            return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float64))
+
+        def gate_value(t: torch.Tensor, **p: Any) -> torch.Tensor:
+            return spec.forward(torch.stack([torch.ones_like(t), t], dim=-1), **p)[..., 0]
+
+        def gate_slope(t: torch.Tensor, **p: Any) -> torch.Tensor:
+            return spec.derivative(torch.stack([torch.ones_like(t), t], dim=-1), **p)[..., 1]
+
+        return _make(gate_value, gate_slope, values, lift), notes
     else:
         width = int(values["k"]) if spec.kind == "grouped" else 2
         dim = values.get("dim", -1)

@@ -15,9 +15,9 @@ __all__ = ["BUILTIN", "builtin"]
 
 def __getattr__(name: str) -> Any:
     if name == "BUILTIN":
-        from actlab.catalog import gated, modern, rational, rectifiers, shapes, sigmoids, simplex, vector
+        from actlab.catalog import gated, glu, modern, rational, rectifiers, shapes, sigmoids, simplex, vector
 
-        modules = (rectifiers, sigmoids, gated, shapes, vector, modern, simplex, rational)
+        modules = (rectifiers, sigmoids, gated, shapes, vector, modern, simplex, rational, glu)
         value = tuple(spec for module in modules for spec in module.SPECS)
         globals()["BUILTIN"] = value
         return value

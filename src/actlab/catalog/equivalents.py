@@ -113,6 +113,27 @@ EQUIVALENTS: dict[str, tuple[tuple[str, str, tuple[str, ...], str], ...]] = {
     },
 }
 
+# the gated linear units (actlab.catalog.glu): value = first half, gate = last half of the last dimension
+_HF_ACT2FN = "transformers.activations.ACT2FN[...] inside an MLP"
+EQUIVALENTS.update({
+    "glu": (
+        ("torch", "torch.nn.GLU / torch.nn.functional.glu", ("dim defaults to -1, as here",), _MEASURED),
+        ("keras", "keras.activations.glu", ("axis defaults to -1, as here",), _DOC),
+    ),
+    "reglu": (("torch", "x1 * torch.nn.functional.relu(x2), (x1, x2) = x.chunk(2, -1)", ("no single torch op",), _MEASURED),),
+    "geglu": (
+        ("torch", "x1 * torch.nn.functional.gelu(x2), (x1, x2) = x.chunk(2, -1)", ("no single torch op",), _MEASURED),
+        ("transformers", _HF_ACT2FN, ("the gate and value are two Linear layers (gate_proj, up_proj); "
+                                         "ACT2FN['gelu'] on the gate (Gemma: gelu_pytorch_tanh, the tanh form)",), _DOC),
+    ),
+    "swiglu": (
+        ("torch", "x1 * torch.nn.functional.silu(x2), (x1, x2) = x.chunk(2, -1)", ("no single torch op",), _MEASURED),
+        ("transformers", "transformers LlamaMLP: down_proj(ACT2FN['silu'](gate_proj(x)) * up_proj(x))",
+         ("the two halves are two Linear layers without bias; the hidden width is intermediate_size",), _DOC),
+    ),
+    "bilinear": (("torch", "x1 * x2, (x1, x2) = x.chunk(2, -1)", ("torch.nn.Bilinear is a different layer (x1ᵀ A x2)",), _MEASURED),),
+})
+
 
 def equivalents_for(name: str) -> list[dict]:
     """The equivalents of the activation ``name`` as JSON-ready rows (empty when none is known)."""

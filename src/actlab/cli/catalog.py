@@ -167,7 +167,12 @@ def eval_command(
     table.add_column("x", justify="right")
     table.add_column("f(x)", justify="right")
     table.add_column("f'(x)", justify="right")
-    if spec.kind == "grouped":
+    if spec.kind == "gated":  # output i = value i · act(gate i): printed beside the value's row
+        half = len(xs) // 2
+        for i, (xi, di) in enumerate(zip(xs.tolist(), dy.tolist())):
+            yi = y.tolist()[i] if i < half else None
+            table.add_row(f"{xi:.6g}", "" if yi is None else f"{yi:.10g}", f"{di:.10g}")
+    elif spec.kind == "grouped":
         dy_out = dy.tolist()
         for i, xi in enumerate(xs.tolist()):
             yi = y.tolist()[i // spec.resolve()["k"]] if i % spec.resolve()["k"] == 0 else None

@@ -49,6 +49,9 @@ class _Display:
         self.unit = "epoch" if plan.config.get("steps") is None and plan.config.get("eval_every", 1) == 1 \
             else "evaluation"
         self.classification = plan.dataset.task == "classification"
+        self.text = plan.dataset.extra.get("kind") == "text"  # language modelling: bits per character
+        if self.text:
+            self.classification = False
         self.progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -76,11 +79,13 @@ class _Display:
         table = Table(title=title, title_justify="left", box=None,
                       padding=(0, 1))
         table.add_column("activation")
-        table.add_column("best val " + ("acc." if self.classification else "loss"), justify="right")
+        table.add_column("best val " + ("acc." if self.classification else "bpc" if self.text else "loss"),
+                         justify="right")
         table.add_column("diverged", justify="right")
         for label in dict.fromkeys(self.labels.values()):
             value = self.best.get(label)
-            text = "—" if value is None else (f"{100 * value:.2f} %" if self.classification else f"{value:.4g}")
+            text = "—" if value is None else (f"{100 * value:.2f} %" if self.classification else
+                                             f"{value / math.log(2):.4f}" if self.text else f"{value:.4g}")
             table.add_row(label, text, str(self.diverged.get(label, "")))
         return table
 
@@ -229,6 +234,9 @@ def run_compare(options: dict[str, Any], *, config_file: Path | None, resume: bo
         diverged = f", {len(outcome.diverged)} diverged" if outcome.diverged else ""
         if outcome.extended_from is not None:
             diverged += f"; extended from {outcome.extended_from} to {plan.config['epochs']} epochs"
+        from actlab.cli.sizes import print_sizes
+
+        print_sizes(plan.out)
         console.print(f"{outcome.total} runs done{diverged} ({outcome.skipped} from an earlier session). "
                       f"Report: {paths['html']} (and {paths['markdown']})", highlight=False, soft_wrap=True)
     return 0

@@ -30,7 +30,7 @@ def summary(dataset: Dataset) -> dict[str, Any]:
         y: torch.Tensor = getattr(dataset, f"y_{part}")
         entry: dict[str, Any] = {"size": int(x.shape[0]), "x_shape": list(x.shape), "y_shape": list(y.shape)}
         if dataset.task == "classification":
-            counts = torch.bincount(y, minlength=dataset.num_classes) if len(y) else torch.zeros(dataset.num_classes, dtype=torch.long)
+            counts = torch.bincount(y.reshape(-1), minlength=dataset.num_classes) if len(y) else torch.zeros(dataset.num_classes, dtype=torch.long)
             entry["class_counts"] = [int(c) for c in counts]
         elif len(y):
             entry["target"] = {"mean": float(y.mean()), "std": float(y.std(unbiased=False)),
@@ -66,7 +66,28 @@ def preview(dataset: Dataset, *, max_points: int = 2000, seed: int = 0) -> Figur
         return _image_grid(dataset, seed)
     if kind == "sequence":
         return _traces(dataset, seed)
+    if kind == "text":
+        return _text(dataset)
     return _table(dataset, max_points, seed)
+
+
+def _text(dataset: Dataset) -> Figure:
+    """Character frequencies of the training text and its opening characters."""
+    vocab = dataset.extra["vocab"]
+    counts = np.bincount(np.asarray(dataset.extra["train_tokens"]), minlength=len(vocab))
+    figure = Figure(figsize=(10, 4.2), dpi=100)
+    left, right = figure.add_subplot(1, 2, 1), figure.add_subplot(1, 2, 2)
+    order = np.argsort(counts)[::-1][:30]
+    left.bar(range(len(order)), counts[order], color=CLASS_COLORS[0])
+    left.set_xticks(range(len(order)), ["␣" if vocab[i] == " " else repr(vocab[i])[1:-1] for i in order], fontsize=7)
+    left.set_title("the 30 most frequent characters (train)", fontsize=9)
+    opening = "".join(vocab[i] for i in dataset.x_train[:6].reshape(-1).tolist())
+    right.axis("off")
+    right.text(0, 1, "\n".join(opening[i:i + 48] for i in range(0, len(opening), 48)), va="top", family="monospace",
+               fontsize=8, transform=right.transAxes)
+    right.set_title("the opening of the training text", fontsize=9)
+    figure.suptitle(_title(dataset), fontsize=10)
+    return figure
 
 
 def _sample(n: int, k: int, seed: int) -> np.ndarray:

@@ -17,6 +17,7 @@ from actlab.data.base import Dataset
 from actlab.data.digits import load_digits
 from actlab.data.files import load_file, looks_like_path
 from actlab.data.images import is_image_folder, load_image_folder
+from actlab.data.kjv import load_kjv
 from actlab.data.mnist import load_mnist
 from actlab.data.mnist1d import load_mnist1d
 from actlab.data.toy import DESCRIPTIONS, TOY_CLASSIFICATION, TOY_NAMES, load_toy
@@ -69,6 +70,9 @@ _register(DatasetInfo("mnist1d", "sequence", "classification",
                       "MNIST-1D sequences of length 40, 4000/1000 generated locally", load_mnist1d))
 _register(DatasetInfo("digits", "image", "classification",
                       "scikit-learn 8x8 digits (1797 images)", load_digits))
+_register(DatasetInfo("kjv", "text", "classification",
+                      "King James Bible, character-level language modelling, 4.1 M characters (offline, verified)",
+                      load_kjv))
 
 
 def names() -> list[str]:

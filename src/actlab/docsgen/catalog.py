@@ -148,7 +148,12 @@ def activation_page(spec: ActivationSpec, properties: Mapping[str, Any], measure
         lines += [_math(prefix + spec.derivative_latex), ""]
     lines += ["As code (what `actlab show` prints):", "", "```text",
               f"f(x)  = {spec.formula}", f"f'(x) = {spec.derivative_formula}", "```", ""]
-    if spec.kind != "elementwise":
+    if spec.kind == "gated":
+        lines += ["A two-input unit y = value · act(gate) on the two halves of its input. The plots show the gate "
+                  "x ↦ act(x) (the unit with its value half held at 1) and its derivative; the property table says "
+                  "which properties carry over from the gate, which do not apply, and gives the Gaussian moments "
+                  "for independent halves.", ""]
+    elif spec.kind != "elementwise":
         lines += ["The plots and the property table describe the scalar slice x ↦ f([x, 0, …])[0] (the other inputs "
                   "held at 0); the derivative shown is the diagonal ∂y_i/∂x_i.", ""]
     lines += [f"![f and f′ of {spec.name}](img/{spec.name}.png)", "",

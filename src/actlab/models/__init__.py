@@ -56,12 +56,26 @@ from actlab.models.init import (
     parse_init,
     siren_omega,
 )
+from actlab.models.plan import (
+    CNN_CHANNELS,
+    CNN_DENSE,
+    CNN_KERNEL,
+    CNN_POOL,
+    MLP_MODELS,
+    MODELS,
+    LayerPlan,
+    layer_plan,
+)
 from actlab.nn import create
 from actlab.resolve import get
 from actlab.spec import ActivationSpec
 
 __all__ = [
     "MODELS",
+    "CNN_CHANNELS",
+    "CNN_DENSE",
+    "CNN_KERNEL",
+    "CNN_POOL",
     "MLP_MODELS",
     "INIT_SCHEMES",
     "ModelConfig",
@@ -83,14 +97,9 @@ __all__ = [
     "model_config_of",
 ]
 
-MODELS = ("mlp", "cnn", "snn")
-MLP_MODELS = ("mlp", "snn")  # snn: the mlp with lecun_normal init and AlphaDropout (self-normalising net)
 SNN_INIT = "lecun"
-CNN_CHANNELS = (32, 64)  # conv 3×3 → conv 3×3 → max-pool 2
-CNN_KERNEL = 3
-CNN_POOL = 2
-CNN_DENSE = 128
 OUTPUT_INIT = "glorot"  # the output layer feeds softmax / sigmoid / identity
+GATED_MODELS = ("mlp", "gpt")  # gated units (GLU family) split the last dimension: dense layers only
 
 
 def resolve_activation(activation: str | ActivationSpec, params: Mapping[str, Any] | None = None,
@@ -115,6 +124,9 @@ def resolve_activation(activation: str | ActivationSpec, params: Mapping[str, An
         )
     if spec.kind == "grouped" and model != "mlp":
         raise ActlabError(f"{spec.name} as a hidden activation is supported in the mlp model only, not in {model!r}")
+    if spec.kind == "gated" and model not in GATED_MODELS:
+        raise ActlabError(f"{spec.name} is a gated unit (it splits its input's last dimension in two halves): "
+                          f"supported in the {' and '.join(GATED_MODELS)} models, not in {model!r}")
     if model == "snn":
         from actlab.nn.alpha_dropout import alpha_prime
 
@@ -154,6 +166,11 @@ class ModelConfig:
     weight_scale: float = 1.0
     bias_init: float | None = None
     source: str | None = None  # kind "user": the reference of the function that builds it (models.user)
+    heads: int = 4  # gpt: attention heads (width must be a multiple)
+    ffn_width: int | None = None  # gpt: the FFN's hidden width (None: 4·width)
+    # the first arm's activation under --match params: each activation gets the hidden width whose parameter
+    # count is nearest to that arm's (actlab.models.size); None: every activation gets the same width
+    match_to: str | None = None
 
     def validate(self) -> None:
         """Raise :class:`ActlabError` naming the first bad field."""
@@ -161,6 +178,13 @@ class ModelConfig:
             if not self.source:
                 raise ActlabError("a user model needs its reference (FILE.py:FUNCTION or package.module:FUNCTION)")
             return
+        if self.kind == "gpt":
+            for name in ("heads", "ffn_width"):
+                value = getattr(self, name)
+                if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                    raise ActlabError(f"{name} must be a whole number >= 1, got {value!r}")
+            if isinstance(self.width, int) and self.width % self.heads:
+                raise ActlabError(f"the gpt's width ({self.width}) must be a multiple of its heads ({self.heads})")
         if self.kind not in (*MODELS, "per-neuron"):  # per-neuron: actlab.models.per_neuron
             near = suggest(str(self.kind), MODELS, n=1)
             raise ActlabError(f"unknown model {self.kind!r}{f' (did you mean {near[0]}?)' if near else ''}; "
@@ -216,52 +240,6 @@ def output_units(task: str, num_classes: int, target_shape: Sequence[int] = ()) 
     return int(num_classes)
 
 
-@dataclass(frozen=True)
-class LayerPlan:
-    """One weight layer: ``kind`` "linear" (weight (out, in)) or "conv" (weight (out, in, k, k)).
-
-    ``activation`` tells whether a hidden activation follows it (False for the output).
-    """
-
-    kind: str
-    fan_in: int
-    fan_out: int
-    shape: tuple[int, ...]  # torch layout of the weight
-    activation: bool
-
-
-def layer_plan(model: str, input_shape: Sequence[int], num_outputs: int, depth: int, width: int,
-               width_divisor: int = 1) -> list[LayerPlan]:
-    """The weight layers of ``model``, in order (shared by both engines)."""
-    k = int(width_divisor)
-    plan: list[LayerPlan] = []
-    if model in MLP_MODELS:
-        fan_in = int(math.prod(input_shape))
-        for _ in range(depth):
-            plan.append(LayerPlan("linear", fan_in, width * k, (width * k, fan_in), True))
-            fan_in = width
-        plan.append(LayerPlan("linear", fan_in, num_outputs, (num_outputs, fan_in), False))
-        return plan
-    if model == "cnn":
-        if len(input_shape) != 3:
-            raise ActlabError(f"the cnn model needs image input of shape (C, H, W), got {tuple(input_shape)}")
-        channels, height, width_px = (int(s) for s in input_shape)
-        area = CNN_KERNEL * CNN_KERNEL
-        for out_channels in CNN_CHANNELS:
-            plan.append(LayerPlan("conv", channels * area, out_channels * area,
-                                  (out_channels, channels, CNN_KERNEL, CNN_KERNEL), True))
-            channels = out_channels
-            height, width_px = height - CNN_KERNEL + 1, width_px - CNN_KERNEL + 1
-        height, width_px = height // CNN_POOL, width_px // CNN_POOL
-        if height < 1 or width_px < 1:
-            raise ActlabError(f"images of shape {tuple(input_shape)} are too small for the cnn (need at least 6×6)")
-        features = channels * height * width_px
-        plan.append(LayerPlan("linear", features, CNN_DENSE, (CNN_DENSE, features), True))
-        plan.append(LayerPlan("linear", CNN_DENSE, num_outputs, (num_outputs, CNN_DENSE), False))
-        return plan
-    raise ActlabError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
-
-
 def _hidden_specs(spec_or_specs: Any, model: ModelConfig, params: Mapping[str, Any] | None = None
                   ) -> list[ActivationSpec]:
     """One checked spec per hidden layer: one activation for all, or a list of ``depth`` (mlp / snn)."""
@@ -289,6 +267,7 @@ def initial_weights(spec_or_specs: Any, input_shape: Sequence[int], num_outputs:
     """
     model = model_config_of(config)
     specs = _hidden_specs(spec_or_specs, model)
+    model = _matched(model, specs[0], input_shape, num_outputs)
     generator = torch.Generator().manual_seed(int(seed))
     override = model.init if model.init is not None or model.kind != "snn" else SNN_INIT
     output = parse_init(model.init)[0] or OUTPUT_INIT
@@ -354,6 +333,11 @@ def build(model_config: ModelConfig, spec_or_specs: Any, input_shape: Sequence[i
                           n_outputs, seed, params)
     specs = _hidden_specs(spec_or_specs, model, params)
     spec = specs[0]
+    if model.kind == "gpt":
+        from actlab.models.gpt import build_from_config
+
+        return build_from_config(_matched(model, spec, input_shape, n_outputs), spec, input_shape, n_outputs, seed)
+    model = _matched(model, spec, input_shape, n_outputs)
     plan = layer_plan(model.kind, input_shape, n_outputs, model.depth, model.width, spec.width_divisor)
     bias = model.bias
     modules: list[nn.Module] = []
@@ -381,3 +365,12 @@ def build_model(spec_or_name: str | ActivationSpec, input_shape: Sequence[int], 
                 config: Any, seed: int, params: Mapping[str, Any] | None = None) -> nn.Sequential:
     """:func:`build` from a :class:`ModelConfig` or a training config that has one (``config.model_config``)."""
     return build(model_config_of(config), spec_or_name, input_shape, num_outputs, seed, params)
+
+
+def _matched(model: ModelConfig, spec: ActivationSpec, input_shape: Sequence[int], n_outputs: int) -> ModelConfig:
+    if model.match_to is None:
+        return model
+    from actlab.models.size import matched_config
+
+    return matched_config(model, spec, input_shape, n_outputs)
+

@@ -7,8 +7,9 @@ from __future__ import annotations
 from actlab.nn.alpha_dropout import AlphaDropout
 from actlab.nn.factory import create
 from actlab.nn.function import apply, function_for
+from actlab.nn.gated import FeedForward, GatedLinear
 from actlab.nn.maxout import Maxout
 from actlab.nn.modules import ActivationModule
 from actlab.nn.per_neuron import PerNeuron
 
-__all__ = ["ActivationModule", "AlphaDropout", "Maxout", "PerNeuron", "apply", "create", "function_for"]
+__all__ = ["ActivationModule", "AlphaDropout", "FeedForward", "GatedLinear", "Maxout", "PerNeuron", "apply", "create", "function_for"]

@@ -83,9 +83,14 @@ class Baseline:
                              f"({LOSS_FACTOR:g} × the loss of predicting the class frequencies, "
                              f"{self.constant_loss:.3g})")
         elif self.loss_bound is not None:
-            parts.append(f"finished runs whose last validation loss exceeds {self.loss_bound:.3g} ({LOSS_FACTOR:g} × "
-                         f"the variance of the validation targets) or whose best is not below that variance "
-                         f"({self.constant_loss:.3g}: no better than predicting the mean)")
+            if self.classes:  # text (a language model, ranked by its loss): the unigram baseline
+                parts.append(f"finished runs whose last validation loss exceeds {self.loss_bound:.3g} "
+                             f"({LOSS_FACTOR:g} × the loss of predicting the character frequencies) or whose best is "
+                             f"not below that loss ({self.constant_loss:.3g} nats: no better than a unigram model)")
+            else:
+                parts.append(f"finished runs whose last validation loss exceeds {self.loss_bound:.3g} ({LOSS_FACTOR:g} "
+                             f"× the variance of the validation targets) or whose best is not below that variance "
+                             f"({self.constant_loss:.3g}: no better than predicting the mean)")
         return "Failed to learn: " + "; ".join(parts) + "."
 
     def to_dict(self) -> dict[str, Any]:

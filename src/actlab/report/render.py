@@ -9,6 +9,7 @@ from typing import Any
 from actlab.report.decision import TIE_BREAK, Decision, decide
 from actlab.report.figures import _colors, _figure_curves, _figure_lr, _figure_ranking, _png
 from actlab.report.gradient_flow import gradient_flow_section
+from actlab.report.lm import LM_HEADER, LM_NOTE, figure_bpc, is_language_model, lm_rows
 from actlab.report.stats import ALPHA
 from actlab.report.summary import ReportData, summarize
 from actlab.report.tables import (
@@ -200,6 +201,24 @@ def _device_note(config: Mapping[str, Any]) -> str:
     return f" on {config.get('device_used') or 'an unrecorded device'}, {compiled} (--compile {config.get('compile') or 'auto'})"
 
 
+def _lm_section(data: ReportData, colors: Mapping[str, str], figures_dir: Path) -> dict[str, Any]:
+    """Language models: size, bpc with intervals, speed, steps to target, and the bpc curves (steps, seconds)."""
+    from actlab.store import Store
+    from actlab.store.sizes import read_sizes
+
+    with Store(data.run_dir, readonly=True) as store:
+        sizes = read_sizes(store)
+    rows, target = lm_rows(data, sizes)
+    png = _png(figure_bpc(data, colors))
+    (figures_dir / "bpc.png").write_bytes(png)
+    figure = {"name": "bpc.png", "uri": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
+              "caption": "Validation bits per character against optimiser steps and against wall-clock seconds: "
+                         "mean over seeds, band the 95 % t interval at each evaluation."}
+    return _section("language-model", "Language model: bits per character, size and speed",
+                    tables=[_table(LM_HEADER, rows, colors=colors)], figures=[figure],
+                    after=[LM_NOTE.format(target="—" if target is None else f"{target:.4f} bpc")])
+
+
 def render_html(view: Mapping[str, Any]) -> str:
     from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -284,6 +303,8 @@ def write_report(run_dir: str | Path, *, margin: float | None = None, thumbnails
     for name, _, png, _ in figures:
         (figures_dir / name).write_bytes(png)
     view = build_view(data, decision, figures, colors)
+    if is_language_model(data.sweep["config"]):
+        view["sections"].insert(1, _lm_section(data, colors, figures_dir))
     tuned = tuning_section(data.sweep["config"], [s.label for s in data.summaries])  # None unless tuned
     if tuned is not None:
         view["title"] = tuning_title(data.sweep["config"])

@@ -15,17 +15,22 @@ AGAIN = "run the export again"  # what to do after a full disk or a file-size li
 _RUN_COLUMNS = (
     "run_id", "activation", "label", "params", "seed", "lr", "status", "diverged_epoch", "diverged_step",
     "reason", "wall_seconds", "started", "finished", "best_epoch", "test_loss", "test_accuracy",
-    "val_loss", "val_accuracy", "seconds_per_epoch",
+    "val_loss", "val_accuracy", "seconds_per_epoch", "n_parameters",
 )
 _EPOCH_COLUMNS = ("run_id", "epoch", "step", "train_loss", "val_loss", "val_accuracy", "seconds")
 
 
 def _tables(run_dir: str | Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    from actlab.store.sizes import read_sizes
+
     with Store(run_dir, readonly=True) as store:
         runs = []
+        sizes = read_sizes(store)
         for row in store.runs():
             data = row.to_dict()
             data["params"] = json.dumps(data["params"], sort_keys=True)
+            size = sizes.get(data["label"])
+            data["n_parameters"] = None if size is None else size.n_parameters
             runs.append({key: data[key] for key in _RUN_COLUMNS})
         epochs = [row.to_dict() for row in store.epochs()]
     return runs, epochs

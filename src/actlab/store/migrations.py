@@ -156,9 +156,21 @@ CREATE TABLE IF NOT EXISTS thumbnails (
 );
 """
 
-# version 6: ``actlab search`` (``actlab.store.search``): the search's settings, every generated candidate, the
-# screen's verdicts, the rungs of the race and every run the race trained
+# version 6: each arm's model size, measured when the sweep ran (``actlab.store.sizes``)
 _V6 = """
+CREATE TABLE IF NOT EXISTS model_size (
+    label        TEXT PRIMARY KEY,  -- as in runs.label
+    activation   TEXT NOT NULL,
+    n_parameters INTEGER NOT NULL,  -- trainable parameters (tied weights once)
+    hidden_width INTEGER NOT NULL,  -- the builder's hidden width for this arm (gpt: the FFN's)
+    flops        INTEGER NOT NULL,  -- forward FLOPs per example (actlab.models.size)
+    flops_unit   TEXT NOT NULL      -- 'token' (gpt) or 'sample'
+);
+"""
+
+# version 7: ``actlab search`` (``actlab.store.search``): the search's settings, every generated candidate, the
+# screen's verdicts, the rungs of the race and every run the race trained
+_V7 = """
 CREATE TABLE IF NOT EXISTS search (
     id          INTEGER PRIMARY KEY CHECK (id = 1),
     config      TEXT NOT NULL,      -- the search's options and its plan (rungs, steps, seeds), JSON
@@ -204,7 +216,7 @@ CREATE TABLE IF NOT EXISTS search_runs (
 """
 
 # each entry: the SQL that takes a store from version i to i + 1 (statements separated by ";\n")
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4, _V5, _V6, _V7)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

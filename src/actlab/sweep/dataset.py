@@ -51,6 +51,10 @@ def load_dataset(config: Mapping[str, Any]) -> Any:
         if "val_size" not in valid:
             raise ActlabError(f"--val-size does not apply to dataset {name!r} (its validation split is fixed)")
         options["val_size"] = config["val_size"]
+    if config.get("context") is not None:
+        if "context" not in valid:
+            raise ActlabError(f"--context does not apply to dataset {name!r} (it is for text, e.g. kjv)")
+        options["context"] = config["context"]
     if config.get("image_size") is not None:
         if "image_size" not in valid:
             raise ActlabError(f"--image-size applies to image folders (one sub-folder per class), not dataset {name!r}")

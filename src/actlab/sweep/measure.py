@@ -29,7 +29,7 @@ from actlab.store.measured import (
     write_thumbnails,
 )
 
-__all__ = ["CALLS", "GRID", "HIDDEN", "ROUNDS", "STEPS", "measure_costs", "measure_sweep", "measure_thumbnails"]
+__all__ = ["CALLS", "GRID", "HIDDEN", "ROUNDS", "STEPS", "measure_costs", "measure_sizes", "measure_sweep", "measure_thumbnails"]
 
 ROUNDS = 9
 CALLS = 10
@@ -45,6 +45,7 @@ def measure_sweep(store: Any, plan: Any, should_stop: Callable[[], bool] | None 
     seen: dict[str, Entry] = {}
     for row in plan.rows:
         seen.setdefault(row["label"], (row["label"], row["activation"], dict(row.get("params") or {})))
+    measure_sizes(store, plan, list(seen.values()))
     measure_store(store, plan.config, list(seen.values()), should_stop=should_stop)
 
 
@@ -72,6 +73,28 @@ def _toy_classification(config: Mapping[str, Any]) -> bool:
     task = config.get("dataset_task") or config.get("task", "classification")  # older configs: "task"
     return task == "classification" and \
         str(config.get("dataset", "")).lower() in TOY_CLASSIFICATION
+
+
+def measure_sizes(store: Any, plan: Any, entries: Sequence[Entry]) -> None:
+    """Each label's parameters, hidden width and forward FLOPs per example (:mod:`actlab.models.size`), once."""
+    from actlab.models import output_units
+    from actlab.models.size import describe_size
+    from actlab.store.sizes import read_sizes, write_sizes
+
+    known = read_sizes(store)
+    dataset = plan.dataset
+    outputs = output_units(dataset.task, dataset.num_classes, tuple(dataset.y_train.shape))
+    rows = []
+    for label, activation, params in entries:
+        if label in known:
+            continue
+        spec = plan.train_config.model_config
+        from actlab.models import resolve_activation
+
+        size = describe_size(spec, resolve_activation(activation, params, spec.kind), tuple(dataset.input_shape), outputs)
+        rows.append({"label": label, "activation": activation, **size})
+    if rows:
+        write_sizes(store, rows)
 
 
 # ------------------------------------------------------------------------------------------------ cost

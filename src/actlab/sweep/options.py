@@ -58,6 +58,16 @@ DEFAULT_ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "
 # the commands that train, each taking its training flags from the rows that name it
 
 
+def _gpt(config: Mapping[str, Any]) -> bool:
+    return config.get("model") == "gpt"
+
+
+# the gpt's defaults where the command line and the TOML file leave them (nanoGPT's CPU recipe for
+# shakespeare_char: batch 12, context 64, 2000 iterations, evaluation every 250; here every 100 for the curves)
+GPT_DEFAULTS = {"dataset": "kjv", "depth": 4, "batch_size": 12, "steps": 2000, "eval_every": 100}
+MATCH = ("params",)
+
+
 REPORT_POINTS = ("best-val-loss", "best-val-acc", "final")  # actlab.train.config.REPORT_AT (not imported: light)
 
 
@@ -67,8 +77,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("target", "str", None, "Label column of a CSV file."),
     Option("subset", "int", None, "Keep N training examples (toy sets: N points in all).",
            commands=(*_SWEEPS, "diagnose")),
-    Option("model", "str", "mlp", "mlp, cnn or snn (the mlp with lecun_normal init and AlphaDropout; --acts default selu), "
-           "or your own: FILE.py:FUNCTION or package.module:FUNCTION (it may take act_layer, input_shape, n_outputs).",
+    Option("model", "str", "mlp", "mlp, cnn, snn (the mlp with lecun_normal init and AlphaDropout; --acts default selu), "
+           "gpt (a small transformer on text; dataset kjv) or your own: FILE.py:FUNCTION or package.module:FUNCTION "
+           "(it may take act_layer, input_shape, n_outputs).",
            train_field="model"),
     Option("task", "str", "auto", "auto, classify or regress: what to learn from the labels of a CSV/npz file "
            "(auto: integer labels with at most 20 values are classes).", omit_default=True),
@@ -78,6 +89,14 @@ OPTIONS: tuple[Option, ...] = (
            train_field="depth", commands=(*_SWEEPS, "diagnose", "selfnorm")),
     Option("width", "int", 128, "Units per hidden layer.", train_field="width",
            commands=(*_SWEEPS, "diagnose", "selfnorm")),
+    Option("heads", "int", 4, "Attention heads (gpt; --width must be a multiple).", train_field="heads",
+           omit_default=True, applies=_gpt),
+    Option("context", "int", None, "Characters per window (gpt).", omit_default=True, applies=_gpt, default_text="64"),
+    Option("ffn_width", "int", None, "Hidden width of the gpt's feed-forward block.", train_field="ffn_width",
+           omit_default=True, applies=_gpt, default_text="4·width"),
+    Option("match", "str", None, "params: each arm's hidden width chosen so its parameter count is within 1 % of "
+           "the first arm's (gpt FFN: 4·d plain, ≈ 8/3·d gated, as Shazeer 2020).", omit_default=True,
+           default_text="every arm the same width"),
     Option("acts", "acts", list(DEFAULT_ACTIVATIONS),
            "Comma-separated activation names or formulas in x, e.g. 'relu,gelu,maximum(x, 0)'.",
            commands=(*_SWEEPS, "selfnorm")),
@@ -247,6 +266,11 @@ def resolve_config(
             config[key] = coerce(key, value, source)
     if config["model"] == "snn" and not any("acts" in layer for _, layer in layers):
         config["acts"] = ["selu"]  # the self-normalising net's activation unless --acts names others
+    if config["model"] == "gpt":
+        for key, value in GPT_DEFAULTS.items():
+            if not any(layer.get(key) is not None for _, layer in layers) and not (
+                    key == "steps" and any("epochs" in layer for _, layer in layers)):
+                config[key] = value
     if config["lr"] is not None and config["lr_grid"] is not None:
         stored_grid = stored is not None and stored.get("lr_grid") is not None
         given_lr = (options or {}).get("lr") is not None

@@ -134,6 +134,23 @@ def _check_budget(config: Mapping[str, Any], dataset: Any, activations: list[Act
     budget.check(found, out=out, max_memory=max_memory)
 
 
+def _check_gpt_options(config: Mapping[str, Any]) -> None:
+    from actlab.sweep.options import DEFAULTS, MATCH
+
+    if config.get("match") is not None and config["match"] not in MATCH:
+        near = suggest(str(config["match"]), MATCH, n=1)
+        raise ActlabError(f"unknown --match {config['match']!r}; choose {', '.join(MATCH)}"
+                          + (f" (did you mean {near[0]}?)" if near else ""))
+    if config["model"] != "gpt":
+        for key in ("heads", "context", "ffn_width"):
+            if config.get(key) != DEFAULTS[key]:
+                raise ActlabError(f"--{key.replace('_', '-')} is for --model gpt, not {config['model']}")
+    for key in ("heads", "context", "ffn_width"):
+        if config.get(key) is not None and config[key] < (2 if key == "context" else 1):
+            raise ActlabError(f"--{key.replace('_', '-')} must be at least {2 if key == 'context' else 1}, "
+                              f"got {config[key]}")
+
+
 def plan_sweep(config: Mapping[str, Any]) -> Plan:
     """Check everything and build the run list. Raises ActlabError; trains nothing."""
     from actlab.train import RunSpec, TrainConfig
@@ -205,6 +222,9 @@ def plan_sweep(config: Mapping[str, Any]) -> Plan:
     task_option(config)  # an unknown --task is named before anything loads
     user = is_user_model(config)
     options = user_train_options(config, train_options(config))
+    _check_gpt_options(config)
+    if config.get("match") is not None:
+        options["match_to"] = activations[0].spec.name if activations[0].spec.source == "catalog" else activations[0].text
     try:
         train_config = TrainConfig(**options)
     except TypeError as error:  # a field the engine does not know
@@ -253,7 +273,8 @@ def plan_sweep(config: Mapping[str, Any]) -> Plan:
     config["out"] = str(out)
     config["lr_resolved"] = train_config.lr  # what --lr defaulted to
     config["precision_resolved"] = train_config.resolved_precision()  # what "auto" chose on this machine
-    config["dataset_task"] = dataset.task  # for the report (not part of the fingerprint)
+    # for the report (not part of the fingerprint); text is ranked by its loss (bits per character)
+    config["dataset_task"] = "language-model" if dataset.extra.get("kind") == "text" else dataset.task
     config["baseline"] = baseline_of(dataset)  # chance level and constant-prediction loss, for the report (idem)
     return Plan(config, out, dataset, train_config, activations, runs, rows, fingerprint)
 
@@ -274,7 +295,7 @@ def plan_from_options(
         if sweep is None:  # a store whose first write failed (a full disk): nothing to resume, never the defaults
             raise ActlabError(f"{out} holds no sweep to resume; run without --resume to start one there")
         stored = {k: v for k, v in sweep["config"].items() if k in DEFAULTS}
-        if stored.get("task") in ("classification", "regression"):  # the dataset's task, recorded for the report
+        if stored.get("task") in ("classification", "regression", "language-model"):  # the dataset's task, recorded for the report
             del stored["task"]
     config = resolve_config(options, config_file=config_file, stored=stored)
     plan = plan_sweep(config)

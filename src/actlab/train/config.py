@@ -93,13 +93,17 @@ class TrainConfig:
     rmsprop_centered: bool = False
     nesterov: bool = False  # sgd only
     model_source: str | None = None  # model "user": FILE.py:FUNCTION, package.module:FUNCTION or python:NAME
+    heads: int = 4  # gpt: attention heads
+    ffn_width: int | None = None  # gpt: the FFN's hidden width (None: 4·width)
+    match_to: str | None = None  # --match params: the first arm's activation (actlab.models.size)
 
     @property
     def model_config(self) -> ModelConfig:
         """The model this config trains (what :func:`actlab.models.build` takes)."""
         return ModelConfig(kind=self.model, depth=self.depth, width=self.width, bias=self.bias,
                            dropout=self.dropout, dropout_dense=self.dropout_dense, init=self.init,
-                           weight_scale=self.weight_scale, bias_init=self.bias_init, source=self.model_source)
+                           weight_scale=self.weight_scale, bias_init=self.bias_init, source=self.model_source,
+                           heads=self.heads, ffn_width=self.ffn_width, match_to=self.match_to)
 
     def validate(self, dataset: Any = None) -> None:
         """Raise :class:`ActlabError` naming the first bad field (and the dataset mismatch, if any)."""
@@ -136,6 +140,10 @@ class TrainConfig:
 
     def _validate_dataset(self, dataset: Any) -> None:
         shape = tuple(dataset.input_shape)
+        text = getattr(dataset, "extra", {}).get("kind") == "text"
+        if text != (self.model == "gpt"):
+            raise ActlabError(f"the gpt model trains on text (a dataset like kjv) and text needs the gpt; got "
+                              f"model {self.model!r} and dataset {dataset.name!r}")
         if self.model == "cnn" and len(shape) != 3:
             raise ActlabError(
                 f"the cnn model needs image data of shape (C, H, W); {dataset.name!r} has input shape {shape}"

@@ -38,8 +38,9 @@ def grid_supports(spec: ActivationSpec) -> bool:
 
 
 def grid_handles(config: TrainConfig) -> bool:
-    """Whether the stacked grid trains this config's model (every model and optimiser option today)."""
-    return True
+    """Whether the stacked grid trains this config's model (every model and optimiser option but the gpt, which
+    the sequential engine trains)."""
+    return config.model != "gpt"
 
 
 def fast_path_supports(config: TrainConfig, specs: list[ActivationSpec]) -> bool:

@@ -22,7 +22,7 @@ from actlab.models import build_model
 from actlab.nn import ActivationModule
 from actlab.train.config import RunSpec, TrainConfig
 from actlab.train.events import EpochEnd, RunDiverged, RunEnd
-from actlab.train.metrics import batches, correct_count, epoch_order, per_model_loss
+from actlab.train.metrics import batches, correct_count, epoch_order, lm_batch, per_model_loss
 from actlab.train.prepared import Prepared
 
 __all__ = ["SingleRun", "train_sequential", "make_optimizer", "evaluate_model", "autocast_for", "clip_gradients",
@@ -95,7 +95,7 @@ def evaluate_model(model: nn.Module, x: Tensor, y: Tensor, kind: str,
         hits = correct_count(out, y[part], kind)
         correct += int(hits) if hits is not None else 0
     model.train(was_training)
-    accuracy = correct / len(x) if kind != "regression" else None
+    accuracy = correct / (y.numel() if kind == "lm" else len(x)) if kind != "regression" else None
     return total / len(x), accuracy
 
 
@@ -164,11 +164,15 @@ class SingleRun:
                     stopped = True
                     break
                 epoch, position = divmod(self.step, self.steps_per_epoch)
-                index = self._batch_order(epoch)[position * batch:min((position + 1) * batch, n)]
+                if data.stream is not None:  # language modelling: random contiguous windows of the text
+                    x, y = lm_batch(data.stream, self.run.seed, self.step, batch, data.input_shape[0])
+                else:
+                    index = self._batch_order(epoch)[position * batch:min((position + 1) * batch, n)]
+                    x, y = data.x_train[index], data.y_train[index]
                 with autocast_for(self.precision, data.x_train.device):
-                    out = self.model(data.x_train[index])
+                    out = self.model(x)
                 out = out.float()
-                loss = per_model_loss(out, data.y_train[index], data.kind)
+                loss = per_model_loss(out, y, data.kind)
                 if not torch.isfinite(loss):
                     self.diverged_event = RunDiverged(self.run.run_id, epoch + 1, self.step + 1,
                                                       f"training loss became {float(loss.detach())}")
@@ -181,8 +185,8 @@ class SingleRun:
                 self.optimizer.step()
                 self.step += 1
                 value = float(loss.detach())
-                total += value * len(index)
-                examples += len(index)
+                total += value * len(x)
+                examples += len(x)
                 if record_steps:
                     per_step.append(value)
             self._rng.set_state(torch.random.get_rng_state())
