@@ -215,4 +215,4 @@ def test_real_sweep_where_everything_fails(tmp_path, capsys):
     html = (out / "report.html").read_text()
     assert "Every activation failed to learn: all 9 runs (" in html
     assert "Best: square" not in html and "not enough seeds for a test" not in html
-    assert "No recommendation: every activation failed to learn." in html
+    assert "Every activation failed to learn: no recommendation." in html

@@ -112,7 +112,7 @@ def _effect_table(data: ReportData, decision: Decision) -> tuple[list[str], list
             continue
         ci = "—" if e.ci is None else f"[{num(e.ci[0])}, {num(e.ci[1])}]"
         p = "—" if s.p_adjusted is None else f"{s.p_adjusted:.3g}"
-        same = "—" if e.equivalent is None else ("yes" if e.equivalent else "not shown")
+        same = "—" if e.equivalent is None else ("yes" if e.equivalent else "equivalence not shown")
         if e.seeds_needed is None:
             power = "—"
         elif e.seeds_needed > 1000:
@@ -132,12 +132,14 @@ def _cost_table(data: ReportData, decision: Decision) -> tuple[list[str], list[l
     for s in data.summaries:
         value = decision.cost.get(s.label)
         spread = decision.cost_spread.get(s.label)
+        estimate = decision.cost_ratio.get(s.label)
         if value is None or not cheapest:
             ratio = "—"
-        elif decision.within_noise.get(s.label):
-            ratio = f"{value / cheapest:.2f} (within noise)"
-        else:
+        elif estimate is None or value == cheapest:
             ratio = f"{value / cheapest:.2f}"
+        else:
+            ratio = f"{estimate[0]:.2f} [{estimate[1]:.2f}, {estimate[2]:.2f}]" + (
+                " (within noise)" if decision.within_noise.get(s.label) else "")
         rows.append([s.label, "not measured" if value is None else f"{1000 * value:.1f} ms",
                      "—" if spread is None else f"{1000 * spread:.1f} ms", ratio, _fmt(s.seconds_per_epoch, 3)])
     return header, rows
