@@ -27,6 +27,7 @@ from rich.progress import (
 from rich.table import Table
 
 from actlab.cli.app import app, console, err_console, fail, print_json
+from actlab.cli.names import check_acts
 from actlab.cli.options import path_value
 
 __all__ = ["compare_command", "end_with_decision", "export_command", "print_summary", "report_command", "summary_json"]
@@ -280,6 +281,7 @@ def compare_command(**given: Any) -> None:
     path), --quiet too; exit code 3 when every activation failed to learn.
     """
     config, resume, quiet, json = given.pop("config"), given.pop("resume"), given.pop("quiet"), given.pop("json")
+    check_acts(given.get("acts"))  # a typo is refused before torch is imported
     if given.get("lr") is not None and given.get("lr_grid") is not None:
         fail("give either --lr or --lr-grid, not both")
     if given.get("clip_value") is not None and given.get("clip_norm") is not None:
