@@ -40,6 +40,7 @@ def test_a_space_separated_list_gets_the_comma_hint():
     check_names(["x", "swish", "ReLU", "x*sigmoid(x)"])
 
 
+@pytest.mark.slow
 def test_show_of_a_cached_record_imports_nothing_heavy_and_says_the_same(tmp_path):
     env = {"ACTLAB_CACHE_DIR": str(tmp_path)}
     first = _run("show", "elu", env=env)
@@ -54,6 +55,7 @@ def test_show_of_a_cached_record_imports_nothing_heavy_and_says_the_same(tmp_pat
     assert not re.search(r"\d\.\d{7,}", text)  # no 12-digit floats
 
 
+@pytest.mark.slow
 def test_props_and_plot_hit_the_cache_without_heavy_imports(tmp_path):
     env = {"ACTLAB_CACHE_DIR": str(tmp_path)}
     assert _run("props", "relu", "tanh", "--no-cost", env=env).returncode == 0
