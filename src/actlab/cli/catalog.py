@@ -185,10 +185,13 @@ def _properties_or_none(spec: actlab.ActivationSpec) -> dict | None:
     return properties(spec).to_dict()
 
 
+DEFAULT_X = "-3,-2,-1,-0.5,0,0.5,1,2,3"  # eval's grid when --x is not given
+
+
 @app.command("eval")
 def eval_command(
     name: ActivationArgument,
-    x: Annotated[str, typer.Option("--x", help="Comma-separated inputs, e.g. --x=-1,0.5,3")],
+    x: Annotated[str, typer.Option("--x", help="Comma-separated inputs, e.g. --x=-1,0.5,3.")] = DEFAULT_X,
     param: ParamOption = None,
     json: JsonFlag = False,
 ) -> None:

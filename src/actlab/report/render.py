@@ -123,7 +123,9 @@ def build_view(data: ReportData, decision: Decision, figures: Sequence[tuple[str
                f"(--margin), done as the 90 % paired interval lying inside the margin; “equivalence not shown” means the data "
                "cannot rule out a difference larger than the margin. Seeds for 80 % power: paired seeds a "
                "difference of the observed size and spread would need to reach significance.")
-    threshold = f"Epochs to threshold: first epoch reaching {data.threshold_text}; mean over the runs that reach it."
+    threshold = (f"Epochs to threshold: first epoch reaching {data.threshold_text}; mean over the runs that reach it."
+                 if data.threshold is not None else
+                 "Epochs to threshold: none — no run learned, so there is no threshold to reach.")
 
     sections = []
     rank_header, rank_rows = _ranking_table(data, decision)
