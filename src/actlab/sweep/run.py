@@ -130,8 +130,11 @@ def run_sweep(
 
     command = command or reproduce_command(plan.config)
     device = _job_device_and_compile(plan, device)
+    from actlab.train.threads import job_threads
+
     try:
-        with SweepLock(plan.out, command=command):
+        with SweepLock(plan.out, command=command), job_threads() as threads:
+            plan.config["threads_used"] = threads  # chosen from the load (actlab.train.threads)
             return _run_locked(plan, command, on_event, should_stop, device, handle_sigint)
     except StorageError as error:  # a full disk, an I/O error: what was committed stays; say how to go on
         if error.kind not in ("full", "io"):
