@@ -100,3 +100,12 @@ def test_the_sampler_uses_the_random_start_the_report_warns_about():
     from actlab.sweep.studies import RANDOM_START, new_sampler
 
     assert new_sampler(0, 0)._n_startup_trials == RANDOM_START
+
+
+def test_the_config_table_leaves_out_options_that_did_not_apply():
+    from actlab.report.tables import _config_rows
+
+    keys = [row[0] for row in _config_rows({"optimizer": "adam", "momentum": 0.9, "adam_beta1": 0.9, "lr": 1e-3})]
+    assert "momentum" not in keys and "adam_beta1" in keys
+    keys = [row[0] for row in _config_rows({"optimizer": "sgd", "momentum": 0.9, "adam_beta1": 0.9, "lr": 1e-3})]
+    assert "momentum" in keys and "adam_beta1" not in keys
