@@ -101,3 +101,9 @@ def test_props_json_marks_noise(capsys):
     (row,) = json.loads(capsys.readouterr().out)
     verdict = cost_text(row["relative_cost"], row["relative_cost_spread"]).endswith("within noise")
     assert row["relative_cost_within_noise"] is verdict
+
+
+def test_eval_without_x_uses_a_default_grid(capsys):
+    assert main(["eval", "relu", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["x"] == [-3, -2, -1, -0.5, 0, 0.5, 1, 2, 3] and data["y"] == [max(0.0, v) for v in data["x"]]
