@@ -104,8 +104,12 @@ def test_the_sampler_uses_the_random_start_the_report_warns_about():
 
 def test_the_config_table_leaves_out_options_that_did_not_apply():
     from actlab.report.tables import _config_rows
+    from actlab.sweep.run import _not_applying
 
-    keys = [row[0] for row in _config_rows({"optimizer": "adam", "momentum": 0.9, "adam_beta1": 0.9, "lr": 1e-3})]
-    assert "momentum" not in keys and "adam_beta1" in keys
-    keys = [row[0] for row in _config_rows({"optimizer": "sgd", "momentum": 0.9, "adam_beta1": 0.9, "lr": 1e-3})]
+    adam = {"optimizer": "adam", "momentum": 0.9, "nesterov": False, "adam_beta1": 0.9, "lr": 1e-3}
+    sgd = {**adam, "optimizer": "sgd"}
+    assert "momentum" in _not_applying(adam) and "adam_beta1" in _not_applying(sgd)
+    keys = [row[0] for row in _config_rows({**adam, "not_applying": _not_applying(adam)})]
+    assert "momentum" not in keys and "adam_beta1" in keys and "not_applying" not in keys
+    keys = [row[0] for row in _config_rows({**sgd, "not_applying": _not_applying(sgd)})]
     assert "momentum" in keys and "adam_beta1" not in keys

@@ -194,7 +194,7 @@ def _duration(seconds: float | None) -> str:
 
 def _config_rows(config: Mapping[str, Any]) -> list[list[str]]:
     skip = {"lr_resolved", "tune", "baseline"}  # shown by the tuning section / spelled out in the decision section
-    skip |= _not_applying(config)  # e.g. momentum with Adam: the sweep did not use it
+    skip |= {"not_applying", *config.get("not_applying", ())}  # recorded by the sweep: e.g. momentum with Adam
     rows = []
     for key, value in config.items():
         if key in skip:
@@ -206,18 +206,3 @@ def _config_rows(config: Mapping[str, Any]) -> list[list[str]]:
         rows.append([key, _fmt(value)])
     return rows
 
-
-def _not_applying(config: Mapping[str, Any]) -> set[str]:
-    """The options that do not apply to ``config`` (the options table's ``applies``), left out of the config."""
-    from actlab.sweep.options import OPTIONS
-
-    out = set()
-    for option in OPTIONS:
-        if option.applies is None or option.key == "lr":
-            continue
-        try:
-            if not option.applies(config):
-                out.add(option.key)
-        except (KeyError, TypeError, ValueError):  # an older store's config: show everything it holds
-            continue
-    return out
