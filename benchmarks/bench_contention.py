@@ -110,7 +110,7 @@ def main() -> None:
             "order": 19, "title": "The demo's training under contention, beside a plain PyTorch loop",
             "date": date.today().isoformat(),
             "machine": f"{os.cpu_count()}-core {platform.machine()}, shared with other jobs",
-            "load": f"1-minute load average {idle['load']:.1f} ('idle' column) and {loaded['load']:.1f} "
+            "load": f"1-minute load average {idle['load']:.1f} (first column: the machine as it was) and {loaded['load']:.1f} "
                     f"(with {args.load} busy PyTorch processes added)",
             "command": f"python benchmarks/bench_contention.py --load {args.load} --subset {args.subset} "
                        f"--epochs {args.epochs}",
@@ -118,7 +118,7 @@ def main() -> None:
                     f"128; MNIST subset of {args.subset}, {args.epochs} epochs, {idle['steps']} steps per run) with "
                     "threads chosen from the load and with PyTorch's own, and of a plain PyTorch loop training the "
                     "same nine nets for the same steps; the slowdown column is loaded / idle.",
-            "tables": [{"columns": ["workload", "idle", "loaded", "slowdown"], "rows": rows}],
+            "tables": [{"columns": ["workload", "machine as it was", f"+ {args.load} busy PyTorch processes", "slowdown"], "rows": rows}],
             "torch": __import__("torch").__version__,
         }
         args.json.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -84,13 +84,13 @@ def main() -> None:
             "order": 18, "title": "Small commands: a typo refused, show gelu", "date": date.today().isoformat(),
             "machine": f"{os.cpu_count()}-core {platform.machine()} ({platform.processor() or 'CPU'}), "
                        "shared with other jobs",
-            "load": f"1-minute load average {idle['load']:.1f} ('idle' column) and {loaded['load']:.1f} "
+            "load": f"1-minute load average {idle['load']:.1f} (first column: the machine as it was) and {loaded['load']:.1f} "
                     f"(with {args.load} busy PyTorch processes added)",
             "command": f"python benchmarks/bench_small_commands.py --repeats {args.repeats} --load {args.load}",
             "what": "Median wall time of each command as a fresh process. A typo is refused from the catalog's "
                     "plain-data index before torch is imported; show of a catalog record is read from the disk "
                     "cache (ACTLAB_CACHE_DIR) when its record and actlab's code are unchanged.",
-            "tables": [{"columns": ["command", "idle", "loaded", "loaded / idle"], "rows": rows}],
+            "tables": [{"columns": ["command", "machine as it was", f"+ {args.load} busy PyTorch processes", "ratio"], "rows": rows}],
             "torch": __import__("torch").__version__,
         }
         args.json.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
