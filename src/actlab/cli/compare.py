@@ -72,9 +72,10 @@ class _Display:
         from actlab.cli.live import FailureWatch, PlainProgress
 
         self.watch = FailureWatch(plan.config, self.classification)
-        self.runs_done = completed // max(self.epochs, 1)  # runs whose every point is stored
+        stored = completed if isinstance(completed, int) else 0
+        self.runs_done = stored // max(self.epochs, 1)  # runs whose every point is stored
         self.plain = None if err_console.is_terminal else PlainProgress(
-            "progress", len(plan.labels), total, completed, self.runs_done, lambda line: err_console.print(
+            "progress", len(plan.labels), total, stored, self.runs_done, lambda line: err_console.print(
                 line, highlight=False, markup=False, soft_wrap=True))
 
     def __rich__(self) -> Table:
