@@ -77,8 +77,12 @@ def plain_seconds(steps: int) -> float:
 def measure(subset: int, epochs: int) -> dict[str, float]:
     out: dict[str, float] = {"load": os.getloadavg()[0]}
     out["demo, threads from the load"], steps = demo_seconds(subset, epochs, "auto")
+    print(f"  demo, threads from the load: {out['demo, threads from the load']:.2f} s", flush=True)
     out["demo, PyTorch's threads"], _ = demo_seconds(subset, epochs, "torch")
+    torch_threads = out["demo, PyTorch's threads"]
+    print(f"  demo, PyTorch's threads: {torch_threads:.2f} s", flush=True)
     out["plain PyTorch loop"] = plain_seconds(steps)
+    print(f"  plain PyTorch loop: {out['plain PyTorch loop']:.2f} s (load {out['load']:.1f})", flush=True)
     out["steps"] = steps
     return out
 
@@ -117,7 +121,7 @@ def main() -> None:
             "what": "Training wall time of the demo's sweep shape (9 activations, MLP 784-128-128-10, Adam, batch "
                     f"128; MNIST subset of {args.subset}, {args.epochs} epochs, {idle['steps']} steps per run) with "
                     "threads chosen from the load and with PyTorch's own, and of a plain PyTorch loop training the "
-                    "same nine nets for the same steps; the slowdown column is loaded / idle.",
+                    "same nine nets for the same steps; the slowdown column is the second column over the first.",
             "tables": [{"columns": ["workload", "machine as it was", f"+ {args.load} busy PyTorch processes", "slowdown"], "rows": rows}],
             "torch": __import__("torch").__version__,
         }
