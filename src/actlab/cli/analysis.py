@@ -13,6 +13,7 @@ import actlab
 from actlab.cli.app import app, console, fail, parse_floats, print_json
 from actlab.cli.catalog import checked_params
 from actlab.cli.names import check_names
+from actlab.cli.numbers import cost_text
 from actlab.cli.options import ActivationsArgument, JsonFlag, ParamOption, path_value
 from actlab.errors import suggest
 
@@ -37,17 +38,6 @@ TABLE_COLUMNS = (
     ("gaussian_mean_derivative", "E f'"),
     ("relative_cost", "cost × relu [interval]"),
 )
-
-
-def cost_text(median: float | None, spread: float | None) -> str:
-    """The relative cost with its interval (median ± half the range of the rounds), and "within noise" when the
-    interval holds 1 (not told apart from ReLU) or is wider than the median itself (noise, not data)."""
-    if median is None:
-        return "–"
-    spread = spread or 0.0
-    low, high = max(0.0, median - spread), median + spread
-    noisy = low <= 1.0 <= high or spread >= median
-    return f"{median:.3g} [{low:.3g}, {high:.3g}]" + (" within noise" if noisy else "")
 
 
 def _cell(row: dict[str, Any], field: str) -> str:

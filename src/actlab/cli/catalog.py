@@ -90,7 +90,7 @@ def show_command(
             if key == "relative_cost_spread":
                 continue
             if key == "relative_cost":
-                from actlab.cli.analysis import cost_text
+                from actlab.cli.numbers import cost_text
 
                 value = cost_text(value, info["properties"].get("relative_cost_spread")) + " (× relu)"
             say(f"  {key}: {_plain(value)}")

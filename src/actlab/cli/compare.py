@@ -27,6 +27,7 @@ from rich.progress import (
 from rich.table import Table
 
 from actlab.cli.app import app, console, err_console, fail, print_json
+from actlab.cli.decision import end_with_decision, print_summary, summary_json
 from actlab.cli.names import check_acts
 from actlab.cli.options import path_value
 
@@ -137,13 +138,6 @@ class _Display:
                               leader_text(self.best, set(), self.classification))
 
 
-def summary_json(run_dir: Path, report: Path | None = None) -> dict[str, Any]:
-    """What ``--json`` prints: :func:`actlab.report.decision_summary` (the decision, ranking, failed runs)."""
-    from actlab.report import decision_summary
-
-    return decision_summary(run_dir, report)
-
-
 def write_report_or_fail(run_dir: Path, then: str, **options: Any) -> dict[str, Path]:
     """``write_report`` with a message, not a traceback, when a file cannot be written (full disk, read-only)."""
     from actlab.errors import storage_error
@@ -225,24 +219,6 @@ def run_compare(options: dict[str, Any], *, config_file: Path | None, resume: bo
         console.print(f"{outcome.total} runs done{diverged} ({outcome.skipped} stored before this run; Markdown "
                       f"report: {paths['markdown']}).", highlight=False, soft_wrap=True)
     return print_summary(summary)
-
-
-def end_with_decision(run_dir: Path, *, json: bool) -> None:
-    """The end of a sweep command: print the decision (--json prints it in its own summary) and exit with
-    :data:`actlab.report.ALL_FAILED_EXIT` when every activation failed to learn."""
-    summary = summary_json(Path(run_dir))
-    code = summary["exit_code"] if json else print_summary(summary)
-    if code:
-        raise typer.Exit(code)
-
-
-def print_summary(summary: dict[str, Any]) -> int:
-    """Print the decision summary (also with --quiet); returns the exit code it implies."""
-    from actlab.report import summary_lines
-
-    for line in summary_lines(summary):
-        console.print(line, highlight=False, markup=False, soft_wrap=True)
-    return summary["exit_code"]
 
 
 _PYTHON_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "acts": str, "floats": str, "dropouts": str}

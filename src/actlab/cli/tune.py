@@ -104,7 +104,7 @@ def tune_command(**given: Any) -> None:
     """
     import torch
 
-    from actlab.cli.compare import end_with_decision
+    from actlab.cli.decision import end_with_decision
     from actlab.sweep.tune import tune
 
     trials, space, pruner, engine = given.pop("trials"), given.pop("space"), given.pop("pruner"), given.pop("engine")
