@@ -32,8 +32,10 @@ def known_names() -> dict[str, str]:
 
         for name in read_saved():
             known.setdefault(str(name).lower(), str(name))
-    except ActlabError:  # a broken file is reported by the command itself
-        pass
+    except ActlabError as error:  # a broken file or location warns, as the registry does
+        import warnings
+
+        warnings.warn(f"actlab: ignoring saved formulas: {error}", RuntimeWarning, stacklevel=2)
     return known
 
 
