@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent / "catalog"))  # references.py
 os.environ.setdefault("MPLBACKEND", "Agg")
 # a developer's saved formulas must not leak into the suite (set before actlab is imported)
 os.environ["ACTLAB_CONFIG_DIR"] = tempfile.mkdtemp(prefix="actlab-test-config-")
+os.environ["ACTLAB_CACHE_DIR"] = tempfile.mkdtemp(prefix="actlab-test-cache-")  # show/props/plot cache
 
 
 # ------------------------------------------------------------------ browser tests (the playground, the report)

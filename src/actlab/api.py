@@ -254,11 +254,11 @@ class CompareResult:
 
     def recommend(self) -> Recommendation:
         """The decision the report states (which activation, and how sure)."""
-        from actlab.report.render import pick_text
+        from actlab.report.render import pick_line
 
         data, decision = self._decided()
         return Recommendation(None if decision.recommended is None else decision.recommended.label,
-                              pick_text(data, decision), decision.headline,
+                              pick_line(data, decision), decision.headline,
                               tuple(s.label for s in decision.group), tuple(s.label for s in decision.worse))
 
     def report(self, path: str | Path | None = None) -> dict[str, Path]:

@@ -76,7 +76,7 @@ def test_broken_saved_formulas_are_never_overwritten(capsys, tmp_path, monkeypat
 def test_export_into_a_file_path(capsys, tmp_path):
     code, out, _ = run(capsys, "compare", "--dataset", "moons", "--acts", "relu", "--seeds", "1", "--epochs", "1",
                        "--subset", "200", "--out", str(tmp_path / "run"), "--json")
-    assert code == 0 and json.loads(out)
+    assert code in (0, 3) and json.loads(out)  # 3: a 1-epoch net may not learn; the store is written either way
     blocker = tmp_path / "blocker"
     blocker.write_text("x")
     code, _, err = run(capsys, "export", str(tmp_path / "run"), "--csv", str(blocker))

@@ -70,7 +70,8 @@ def test_every_json_command_prints_strict_json(capsys, tmp_path, monkeypatch) ->
     for name, argv in _invocations(tmp_path).items():
         code = main(argv)
         out, err = capsys.readouterr()
-        assert code == 0, f"{name}: exit {code}: {err}"
+        # 3: a training command whose tiny sweep learned nothing (still a full, strict JSON summary)
+        assert code == 0 or (code == 3 and name in ("compare", "tune", "demo")), f"{name}: exit {code}: {err}"
         _strict_parse(out)
 
 

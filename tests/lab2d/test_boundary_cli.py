@@ -75,7 +75,10 @@ def test_mp4_without_ffmpeg_is_a_clear_error(capsys, tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-def test_table_and_animation(capsys, tmp_path):
+def test_table_and_animation(capsys, tmp_path, monkeypatch):
+    from actlab.cli.app import console
+
+    monkeypatch.setattr(console, "width", 160)  # the table's rows, whatever the terminal's (or COLUMNS') width
     gif = tmp_path / "train.gif"
     code, out, err = run(capsys, "boundary", "--dataset", "xor", "--act", "relu", "--hidden", "2", "--epochs", "30",
                          "--points", "80", "-o", str(tmp_path / "x.png"), "--animate", str(gif), "--frames", "3")

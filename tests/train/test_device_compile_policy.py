@@ -148,7 +148,7 @@ def test_compare_json_reports_compile_seconds(tmp_path, capsys):
 
     code = main(["compare", "--dataset", "moons", "--subset", "200", "--width", "4", "--epochs", "1", "--seeds", "1",
                  "--acts", "tanh", "--compile", "off", "--json", "--out", str(tmp_path / "j")])
-    assert code in (0, None)
+    assert code in (0, 3, None)  # 3: one tiny epoch may learn nothing (the summary still says so)
     summary = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"non-strict JSON {c}"))
     assert summary["compiled"] is False and summary["compile_seconds"] == 0
     assert summary["device"] == "cpu" and summary["wall_seconds"] > 0

@@ -130,7 +130,7 @@ def train(page, epochs):
     page.click("#play")
     wait(page, f"window.playground.frame?.epoch >= {epochs}", timeout=TRAIN_WAIT)
     page.click("#play")
-    wait(page, "!window.playground.frame?.playing || document.querySelector('#play').textContent === '▶'")
+    wait(page, "!window.playground.frame?.playing || document.querySelector('#play').getAttribute('aria-label') === 'play'")
 
 
 def test_page_loads_without_console_errors(page, server):

@@ -347,7 +347,30 @@ def verdict(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                        f"initialisation; threshold {100 * COLLAPSED_RUNS:g} %)")
     elif ratio_init < VANISHING_RATIO or ratio_final < VANISHING_RATIO:
         label = "vanishing"
-        slowest = min(r for r in (ratio_init, ratio_final) if math.isfinite(r))
-        reasons.append(f"the first hidden layer learns {1 / slowest:.3g}× slower than the last "
-                       f"(threshold {1 / VANISHING_RATIO:g}×)")
+        reasons += _vanishing_reasons(runs, ratio_init, ratio_final, numbers)
     return {"verdict": label, "reasons": reasons, "numbers": numbers}
+
+
+def _vanishing_reasons(runs: Sequence[Mapping[str, Any]], ratio_init: float, ratio_final: float,
+                       numbers: dict[str, Any]) -> list[str]:
+    """Which measurement the vanishing verdict rests on (initialisation, end, both), and whether training
+    reversed it; ``numbers["vanishing_rests_on"]`` records the first."""
+    points = {"init": ("at initialisation", ratio_init), "final": ("at the end of training", ratio_final)}
+    rests = [key for key, (_, value) in points.items() if math.isfinite(value) and value < VANISHING_RATIO]
+    numbers["vanishing_rests_on"] = "both" if len(rests) == 2 else rests[0]
+    reasons = [f"{words}, the first hidden layer learns {1 / value:.3g}× slower than the last (speed ratio "
+               f"first/last {value:.3g}, below {VANISHING_RATIO:g}; measured on the fixed batch, mean over seeds)"
+               for key, (words, value) in points.items() if key in rests]
+    if rests == ["init"]:
+        first = _mean([run["final"][0]["speed"] for run in runs if _finite(run["final"][0]["speed"])])
+        last = _mean([run["final"][-1]["speed"] for run in runs if _finite(run["final"][-1]["speed"])])
+        speeds = "" if not (math.isfinite(first) and math.isfinite(last)) else (
+            f" (hidden layer 1 {first:.3g} {'>' if first > last else '≤'} hidden layer {len(runs[0]['final'])} "
+            f"{last:.3g})")
+        if math.isfinite(ratio_final) and ratio_final >= 1:
+            reasons.append(f"training reversed it: at the end the first hidden layer learns {ratio_final:.3g}× as "
+                           f"fast as the last{speeds}; the verdict rests on the initialisation only")
+        else:
+            reasons.append(f"at the end of training the ratio is {ratio_final:.3g}{speeds}, above the threshold: "
+                           "the verdict rests on the initialisation only")
+    return reasons

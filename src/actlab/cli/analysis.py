@@ -12,6 +12,8 @@ from rich.table import Table
 import actlab
 from actlab.cli.app import app, console, fail, parse_floats, print_json
 from actlab.cli.catalog import checked_params
+from actlab.cli.names import check_names
+from actlab.cli.numbers import cost_text
 from actlab.cli.options import ActivationsArgument, JsonFlag, ParamOption, path_value
 from actlab.errors import suggest
 
@@ -34,9 +36,14 @@ TABLE_COLUMNS = (
     ("gaussian_mean", "E f"),
     ("gaussian_variance", "Var f"),
     ("gaussian_mean_derivative", "E f'"),
-    ("relative_cost", "cost"),
-    ("relative_cost_spread", "±"),
+    ("relative_cost", "cost × relu [interval]"),
 )
+
+
+def _cell(row: dict[str, Any], field: str) -> str:
+    if field == "relative_cost":
+        return cost_text(row.get("relative_cost"), row.get("relative_cost_spread"))
+    return _format(row[field])
 
 
 def _specs_for(names: list[str] | None, params: dict[str, Any]) -> list[actlab.ActivationSpec]:
@@ -53,6 +60,13 @@ def _specs_for(names: list[str] | None, params: dict[str, Any]) -> list[actlab.A
     if unused:
         fail(f"--param {unused[0]}: none of the named activations has a parameter {unused[0]!r}")
     return specs
+
+
+def _every_name() -> list[str]:
+    """The catalog's names and the saved formulas', sorted (as ``actlab.all_specs()``, without importing torch)."""
+    from actlab.cli.catalog import _light_rows
+
+    return [row[0] for row in _light_rows()]
 
 
 def _format(value: Any) -> str:
@@ -103,16 +117,35 @@ def props_command(
     no_cost: Annotated[bool, typer.Option("--no-cost", help="Skip the timing (relative_cost is null).")] = False,
 ) -> None:
     """The computed property table: range, monotonicity, smoothness, saturation, Gaussian moments, cost."""
-    from actlab.analysis import FIELDS, properties
+    check_names(names)
+    def properties(*args: Any, **kwargs: Any) -> Any:
+        from actlab.analysis import properties as compute
 
+        return compute(*args, **kwargs)
+
+    if sort is not None:
+        from actlab.analysis.fields import FIELDS
     if sort is not None and sort not in (*FIELDS, "name"):
         close = suggest(sort, (*FIELDS, "name"))
         hint = f"; did you mean {' or '.join(close)}?" if close else f"; fields: {', '.join(FIELDS)}"
         fail(f"unknown --sort field {sort!r}{hint}")
-    specs = _specs_for(names, checked_params(param))
-    rows = [properties(spec, measure_cost=not no_cost).to_dict() for spec in specs]
+    params = checked_params(param)
+    if params:
+        rows = [properties(spec, measure_cost=not no_cost).to_dict() for spec in _specs_for(names, params)]
+    else:  # catalog records through the disk cache (actlab.cli.cache): no torch import when all are cached
+        from actlab.cli.catalog import _cached_if_catalog
+
+        targets = names or _every_name()
+        rows = [_cached_if_catalog("props" if not no_cost else "props-no-cost", target, {},
+                                   lambda target=target: properties(actlab.get(target),
+                                                                    measure_cost=not no_cost).to_dict())
+                for target in targets]
     if sort is not None:
         rows.sort(key=_sort_key(sort))
+    for row in rows:
+        if row.get("relative_cost") is not None:
+            row["relative_cost_within_noise"] = cost_text(row["relative_cost"],
+                                                          row.get("relative_cost_spread")).endswith("within noise")
     if json:
         print_json(rows)
         return
@@ -120,11 +153,11 @@ def props_command(
     if len(rows) <= TRANSPOSE_UP_TO:
         # a few activations: one column each, one row per property (fits a terminal)
         table = Table(title=title)
-        table.add_column("property", style="bold", no_wrap=True)
+        table.add_column("property", style="bold", no_wrap=True)  # relative_cost: × relu [interval]
         for row in rows:
             table.add_column(row["name"], justify="right", overflow="fold")
         for field, _ in TABLE_COLUMNS:
-            table.add_row(field, *(_format(row[field]) for row in rows))
+            table.add_row(field, *(_cell(row, field) for row in rows))
         console.print(table)
     else:
         table = Table(title=title, show_lines=False)
@@ -132,7 +165,7 @@ def props_command(
         for _, header in TABLE_COLUMNS:
             table.add_column(header, justify="right", no_wrap=True)
         for row in rows:
-            table.add_row(row["name"], *(_format(row[field]) for field, _ in TABLE_COLUMNS))
+            table.add_row(row["name"], *(_cell(row, field) for field, _ in TABLE_COLUMNS))
         # the full table is wide: never squeeze it into an 80-column pipe
         wide = Console(width=max(console.width, table_width(table)), file=console.file)
         wide.print(table)
@@ -170,12 +203,26 @@ def plot_command(
     all_: Annotated[bool, typer.Option("--all", help="A gallery of the whole catalog (one small panel each).")] = False,
 ) -> None:
     """Plot f and f' side by side (saturation shaded, kinks marked), or the whole catalog with --all."""
-    from actlab.analysis import plots
-
+    check_names(names)
     if output.suffix.lower() not in PLOT_SUFFIXES:
         fail(f"--output: unknown image type {output.suffix or '(none)'!r}; use one of {', '.join(PLOT_SUFFIXES)}")
     x_range = _parse_range(range_)
     params = checked_params(param)
+    if names and not all_ and not params and _catalog_only(names):
+        if output.parent and not output.parent.exists():
+            fail(f"--output: directory {str(output.parent)!r} does not exist")
+        from actlab.cli.cache import cached_bytes
+
+        key = f"{[n.strip().lower() for n in names]}|{x_range}|{output.suffix.lower()}"
+        image = cached_bytes("plot", key, lambda: _render(names, x_range, output.suffix.lower()))
+        try:
+            output.write_bytes(image)
+        except OSError as error:
+            fail(f"cannot write {output}: {error.strerror or error}")
+        console.print(str(output), highlight=False, soft_wrap=True)
+        return
+    from actlab.analysis import plots
+
     if all_:
         if names:
             fail("--all plots the whole catalog: give either names or --all")
@@ -189,3 +236,22 @@ def plot_command(
     plots.save(figure, output)
     console.print(str(output), highlight=False, soft_wrap=True)
 
+
+def _catalog_only(names: list[str]) -> bool:
+    from actlab.catalog.index import INDEX
+
+    catalog = {n.lower() for n, _, _, _ in INDEX} | {a.lower() for _, aliases, _, _ in INDEX for a in aliases}
+    return all(n.strip().lower() in catalog for n in names)
+
+
+def _render(names: list[str], x_range: tuple[float, float], suffix: str) -> bytes:
+    """The figure ``plot`` draws for catalog records, as the bytes of a ``suffix`` file."""
+    import tempfile
+
+    from actlab.analysis import plots
+
+    figure = plots.plot_activations(_specs_for(names, {}), x_range=x_range)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"plot{suffix}"
+        plots.save(figure, path)
+        return path.read_bytes()

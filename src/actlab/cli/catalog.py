@@ -11,6 +11,7 @@ from rich.text import Text
 import actlab
 from actlab.catalog.equivalents import equivalents_for
 from actlab.cli.app import app, console, err_console, parse_floats, parse_params, print_json
+from actlab.cli.names import check_names
 from actlab.cli.options import ActivationArgument, JsonFlag, ParamOption
 
 
@@ -60,48 +61,96 @@ def show_command(
     json: JsonFlag = False,
 ) -> None:
     """Formula, derivative, parameters, recommended init, notes and references of one activation."""
-    spec = actlab.get(name, **checked_params(param))
+    check_names([name])
+    params = checked_params(param)
+    info = _cached_if_catalog("show", name, params, lambda: describe(name, params))
+    if json:
+        print_json(info)
+        return
+    say = functools.partial(console.print, highlight=False, markup=False)  # spec text is not rich markup
+    aliases = info["aliases"]
+    console.print(Text(info["name"], style="bold") + Text(f"  (aliases: {', '.join(aliases)})" if aliases else ""))
+    say(info["summary"])
+    say(f"  f(x)  = {info['formula']}")
+    say(f"  f'(x) = {info['derivative_formula']}")
+    if info["latex"]:
+        say(f"  LaTeX: {info['latex']}")
+    if info["params"]:
+        say("parameters:")
+        for p in info["params"]:
+            learn = " (learnable)" if p["learnable"] else ""
+            say(f"  {p['name']} = {_plain(p['default'])}{learn}  range {p['range']}  — {p['doc']}; default from "
+                f"{p['source']}")
+    if info["kinks"]:
+        say(f"kinks at x = {', '.join(f'{k:g}' for k in info['kinks'])}: {info['kink_convention']}")
+    say(f"recommended init: {info['init']['scheme']} — {info['init']['reason']}")
+    if info.get("properties"):
+        say("properties:")
+        for key, value in info["properties"].items():
+            if key == "relative_cost_spread":
+                continue
+            if key == "relative_cost":
+                from actlab.cli.numbers import cost_text
+
+                value = cost_text(value, info["properties"].get("relative_cost_spread")) + " (× relu)"
+            say(f"  {key}: {_plain(value)}")
+    say(f"module (actlab.nn.create, impl='auto'): {info['module']['text']}")
+    if info.get("export"):
+        say(f"export (declared; the tests round-trip every record through onnxruntime): {info['export']}")
+    _print_equivalents(info["equivalents"], say)
+    if info["notes"]:
+        say("notes:")
+        for note in info["notes"]:
+            say(f"  • {note}")
+    if info["references"]:
+        say("references:")
+        for ref in info["references"]:
+            say(f"  • {ref}")
+
+
+def _plain(value: object) -> str:
+    """A value as a reader writes it: "–" for none, yes/no, 4 significant digits, ∞; lists joined."""
+    import math
+
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if math.isinf(value):
+            return "∞" if value > 0 else "−∞"
+        return "nan" if math.isnan(value) else f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_plain(v) for v in value) if value else "none"
+    return str(value)
+
+
+def describe(name: str, params: dict) -> dict:
+    """What ``show`` prints, as plain data: the record's description, properties, module and equivalents."""
+    spec = actlab.get(name, **params)
     info = spec.describe()
     extra = _properties_or_none(spec)
     if extra is not None:
         info["properties"] = extra
     info["equivalents"] = equivalents_for(spec.name)
     info["module"] = _module_impl(spec)
-    if json:
-        print_json(info)
-        return
-    say = functools.partial(console.print, highlight=False, markup=False)  # spec text is not rich markup
-    console.print(Text(spec.name, style="bold") + Text(f"  (aliases: {', '.join(spec.aliases)})" if spec.aliases else ""))
-    say(spec.summary)
-    say(f"  f(x)  = {spec.formula}")
-    say(f"  f'(x) = {spec.derivative_formula}")
-    if spec.latex:
-        say(f"  LaTeX: {spec.latex}")
-    if spec.params:
-        say("parameters:")
-        for p in info["params"]:
-            learn = " (learnable)" if p["learnable"] else ""
-            say(f"  {p['name']} = {p['default']}{learn}  range {p['range']}  — {p['doc']}; default from {p['source']}")
-    if info["kinks"]:
-        say(f"kinks at x = {', '.join(f'{k:g}' for k in info['kinks'])}: {spec.kink_convention}")
-    say(f"recommended init: {spec.init.scheme} — {spec.init.reason}")
-    if extra:
-        say("properties:")
-        for key, value in extra.items():
-            say(f"  {key}: {value}")
-    say(f"module (actlab.nn.create, impl='auto'): {info['module']['text']}")
     from actlab.spec_html import export_text
 
-    say(f"export (declared; the tests round-trip every record through onnxruntime): {export_text(spec)}")
-    _print_equivalents(spec, say)
-    if spec.notes:
-        say("notes:")
-        for note in spec.notes:
-            say(f"  • {note}")
-    if spec.references:
-        say("references:")
-        for ref in spec.references:
-            say(f"  • {ref}")
+    info["export"] = export_text(spec)
+    return info
+
+
+def _cached_if_catalog(kind: str, name: str, params: dict, compute):
+    """``compute()``, through the disk cache when ``name`` is a catalog record (:mod:`actlab.cli.cache`)."""
+    from actlab.catalog.index import INDEX
+
+    catalog = {n.lower() for n, _, _, _ in INDEX} | {a.lower() for _, aliases, _, _ in INDEX for a in aliases}
+    if name.strip().lower() not in catalog:
+        return compute()
+    from actlab.cli.cache import cached_json
+
+    key = f"{name.strip().lower()}|{sorted(params.items())}"
+    return cached_json(kind, key, compute)
 
 
 def _module_impl(spec: actlab.ActivationSpec) -> dict[str, str]:
@@ -122,8 +171,7 @@ def _module_impl(spec: actlab.ActivationSpec) -> dict[str, str]:
     return {"impl": "reference", "text": function}
 
 
-def _print_equivalents(spec: actlab.ActivationSpec, say) -> None:
-    rows = equivalents_for(spec.name)
+def _print_equivalents(rows: list, say) -> None:
     if not rows:
         return
     say("equivalents:")
@@ -142,14 +190,18 @@ def _properties_or_none(spec: actlab.ActivationSpec) -> dict | None:
     return properties(spec).to_dict()
 
 
+DEFAULT_X = "-3,-2,-1,-0.5,0,0.5,1,2,3"  # eval's grid when --x is not given
+
+
 @app.command("eval")
 def eval_command(
     name: ActivationArgument,
-    x: Annotated[str, typer.Option("--x", help="Comma-separated inputs, e.g. --x=-1,0.5,3")],
+    x: Annotated[str, typer.Option("--x", help="Comma-separated inputs, e.g. --x=-1,0.5,3.")] = DEFAULT_X,
     param: ParamOption = None,
     json: JsonFlag = False,
 ) -> None:
     """Values f(x) and analytic derivatives f'(x) at the given points (float64)."""
+    check_names([name])
     spec = actlab.get(name, **checked_params(param))
     params = spec.resolve()
     import torch
@@ -186,8 +238,9 @@ def eval_command(
 def checked_params(pairs: list[str] | None) -> dict:
     """--param NAME=VALUE pairs; a name the formula language reserves (self, identifier, ...) is refused here,
     before it can collide with a keyword argument of the functions that receive the parameters."""
-    from actlab.formula.checks import check_param_names
-
     params = parse_params(pairs)
-    check_param_names(params)
+    if params:  # the check's module imports torch: only when there is something to check
+        from actlab.formula.checks import check_param_names
+
+        check_param_names(params)
     return params

@@ -27,10 +27,12 @@ from rich.progress import (
 from rich.table import Table
 
 from actlab.cli.app import app, console, err_console, fail, print_json
+from actlab.cli.decision import end_with_decision, print_summary, summary_json
+from actlab.cli.names import check_acts
 from actlab.cli.options import path_value, table_parameters
-from actlab.cli.step_scores import step_score_groups, step_scores_json
+from actlab.cli.step_scores import step_score_groups
 
-__all__ = ["compare_command", "report_command", "export_command", "summary_json"]
+__all__ = ["compare_command", "end_with_decision", "export_command", "print_summary", "report_command", "summary_json"]
 
 
 def _typed_command() -> str:
@@ -66,11 +68,20 @@ class _Display:
         total = len(self.labels) * self.epochs
         self.task = self.progress.add_task("compare", total=total, completed=completed)
         self.best: dict[str, float] = {}
-        self.diverged: dict[str, int] = {}
+        self.run_best: dict[str, float] = {}  # run id → its best validation score so far
+        self.diverged: dict[str, int] = {}  # label → runs that failed to learn (diverged, chance level, exploded)
         self.current_epoch = 0
         self.config = plan.config  # the sweep writes its compile decision here before training
         self.started = time.monotonic()
         self.live = Live(Group(self.progress, self), console=err_console, refresh_per_second=4, transient=False)
+        from actlab.cli.live import FailureWatch, PlainProgress
+
+        self.watch = FailureWatch(plan.config, self.classification)
+        stored = completed if isinstance(completed, int) else 0
+        self.runs_done = stored // max(self.epochs, 1)  # runs whose every point is stored
+        self.plain = None if err_console.is_terminal else PlainProgress(
+            "progress", len(plan.labels), total, stored, self.runs_done, lambda line: err_console.print(
+                line, highlight=False, markup=False, soft_wrap=True))
 
     def __rich__(self) -> Table:
         title = f"{self.unit} {self.current_epoch}/{self.epochs}"
@@ -81,78 +92,58 @@ class _Display:
         table.add_column("activation")
         table.add_column("best val " + ("acc." if self.classification else "bpc" if self.text else "loss"),
                          justify="right")
-        table.add_column("diverged", justify="right")
+        table.add_column("failed to learn", justify="right")
         for label in dict.fromkeys(self.labels.values()):
             value = self.best.get(label)
             text = "—" if value is None else (f"{100 * value:.2f} %" if self.classification else
                                              f"{value / math.log(2):.4f}" if self.text else f"{value:.4g}")
+            if value is None and self.diverged.get(label):
+                text = "failed to learn"
             table.add_row(label, text, str(self.diverged.get(label, "")))
         return table
 
+    def _rescore(self, label: str) -> None:
+        """The label's best score over its runs that have not failed to learn."""
+        scores = [v for run_id, v in self.run_best.items()
+                  if self.labels.get(run_id, run_id) == label and run_id not in self.watch.failed]
+        if scores:
+            self.best[label] = max(scores) if self.classification else min(scores)
+        else:
+            self.best.pop(label, None)
+
     def __call__(self, event: Any) -> None:
-        from actlab.train import EpochEnd, RunDiverged
+        from actlab.train import EpochEnd, RunDiverged, RunEnd
 
         label = self.labels.get(event.run_id, event.run_id)
         if isinstance(event, EpochEnd):
             self.current_epoch = max(self.current_epoch, event.epoch) if event.epoch > 1 else event.epoch
             self.progress.advance(self.task, 1)
+            self.watch.epoch(event)
             value = event.val_accuracy if self.classification else event.val_loss
             if value is not None and math.isfinite(value):
-                old = self.best.get(label)
-                better = old is None or (value > old if self.classification else value < old)
-                if better:
-                    self.best[label] = value
+                old = self.run_best.get(event.run_id)
+                if old is None or (value > old if self.classification else value < old):
+                    self.run_best[event.run_id] = value
+                    self._rescore(label)
+        elif isinstance(event, RunDiverged):
+            self.watch.failed[event.run_id] = event.reason
+            self.diverged[label] = self.diverged.get(label, 0) + 1
+            self.runs_done += 1
+            self.progress.advance(self.task, max(0, self.epochs - event.epoch + 1))
+            self._rescore(label)
+        elif isinstance(event, RunEnd):
+            self.runs_done += 1
+            if self.watch.ended(event):
+                self.diverged[label] = self.diverged.get(label, 0) + 1
+                self._rescore(label)
         elif type(event).__name__ == "EngineNote":  # which engine trains a user model's seeds, and why
             err_console.print(f"{label}: {event.engine} engine ({event.reason})", highlight=False, soft_wrap=True)
-        elif isinstance(event, RunDiverged):
-            self.diverged[label] = self.diverged.get(label, 0) + 1
-            self.progress.advance(self.task, max(0, self.epochs - event.epoch + 1))
+        if self.plain is not None:
+            from actlab.cli.live import leader_text
 
-
-def summary_json(run_dir: Path, report: Path | None = None) -> dict[str, Any]:
-    """What ``--json`` prints: out dir, ranking (mean/std test metric per activation), diverged runs."""
-    from actlab.report import summarize
-    from actlab.store import Store
-
-    data = summarize(run_dir)
-    metric = "test_accuracy" if data.classification else "test_loss"
-    with Store(run_dir, readonly=True) as store:
-        sweep_row = store.sweep() or {}
-    config = sweep_row.get("config", {})
-    return {
-        "out": str(run_dir),
-        "device": config.get("device_used"),
-        "compiled": config.get("compile_used"),
-        "wall_seconds": sweep_row.get("wall_seconds"),
-        "report": str(report or run_dir / "report.html"),
-        "metric": metric,
-        "ranking": [
-            {
-                "activation": s.label,
-                "lr": s.lr,
-                f"{metric}_mean": s.mean,
-                f"{metric}_std": s.std,
-                "finished": len(s.finished),
-                "diverged": len(s.diverged),
-                "failed_to_learn": len(s.diverged) + len(s.failed),
-                "vs_best": s.test_note,
-                "p_holm": s.p_adjusted,
-            }
-            for s in data.summaries
-        ],
-        "diverged": [
-            {"run_id": r.run_id, "activation": r.label, "seed": r.seed, "lr": r.lr,
-             "epoch": r.diverged_epoch, "step": r.diverged_step, "reason": r.reason}
-            for r in data.runs if r.status == "diverged"
-        ],
-        "failed_to_learn": [
-            {"run_id": r.run_id, "activation": r.label, "seed": r.seed, "lr": r.lr, "status": r.status,
-             "reason": data.failures[r.run_id]}
-            for r in data.runs if r.run_id in data.failures
-        ],
-        "best": None if data.best is None else data.best.label,
-        **step_scores_json(run_dir, config.get("last_steps")),
-    }
+            task = self.progress.tasks[0]
+            self.plain.update(int(task.completed), self.runs_done, self.current_epoch,
+                              leader_text(self.best, set(), self.classification))
 
 
 def write_report_or_fail(run_dir: Path, then: str, **options: Any) -> dict[str, Path]:
@@ -170,7 +161,8 @@ def write_report_or_fail(run_dir: Path, then: str, **options: Any) -> dict[str, 
 
 def run_compare(options: dict[str, Any], *, config_file: Path | None, resume: bool, quiet: bool,
                 json: bool, command: str = "") -> int:
-    """Plan, train, report; returns the exit code (0, or 130 when interrupted)."""
+    """Plan, train, report, print the decision; returns the exit code (0; 3 when every activation failed to learn;
+    130 when interrupted)."""
     from actlab import sweep
     from actlab.store import Store
 
@@ -194,8 +186,9 @@ def run_compare(options: dict[str, Any], *, config_file: Path | None, resume: bo
         err_console.print(plan.config["model_note"], highlight=False, soft_wrap=True)
     display = None if quiet or json else _Display(plan, completed)
     if display is not None:
-        err_console.print(f"actlab compare: {len(plan.runs)} runs ({len(done & set(plan.labels))} already done) "
-                          f"on {plan.dataset.name} → {plan.out}", highlight=False)
+        err_console.print(f"actlab compare: {len(plan.runs)} runs ({len(done & set(plan.labels))} already done, "
+                          f"{completed} of {len(plan.labels) * plan.eval_points} evaluation points stored) "
+                          f"on {plan.dataset.name} → {plan.out}", highlight=False, soft_wrap=True)
         display.live.start()
     import torch
 
@@ -224,22 +217,21 @@ def run_compare(options: dict[str, Any], *, config_file: Path | None, resume: bo
         return 130
     paths = write_report_or_fail(plan.out, f"run actlab report {shlex.quote(str(plan.out))} (the results are "
                                  "stored)")
+    summary = summary_json(plan.out, paths["html"])
     if json:
-        from actlab.compile_policy import compile_seconds
-
-        summary = summary_json(plan.out)
         summary["compile_seconds"] = round(compile_seconds() - compiled_before, 3)  # part of wall_seconds
         print_json(summary)
-    elif not quiet:
+        return summary["exit_code"]
+    if not quiet:
         diverged = f", {len(outcome.diverged)} diverged" if outcome.diverged else ""
         if outcome.extended_from is not None:
             diverged += f"; extended from {outcome.extended_from} to {plan.config['epochs']} epochs"
         from actlab.cli.sizes import print_sizes
 
         print_sizes(plan.out)
-        console.print(f"{outcome.total} runs done{diverged} ({outcome.skipped} from an earlier session). "
-                      f"Report: {paths['html']} (and {paths['markdown']})", highlight=False, soft_wrap=True)
-    return 0
+        console.print(f"{outcome.total} runs done{diverged} ({outcome.skipped} stored before this run; Markdown "
+                      f"report: {paths['markdown']}).", highlight=False, soft_wrap=True)
+    return print_summary(summary)
 
 
 def _options_signature() -> inspect.Signature:
@@ -248,7 +240,7 @@ def _options_signature() -> inspect.Signature:
     extra = {
         "config": (Optional[Path], typer.Option("--config", parser=path_value, help="TOML file with the same keys (CLI options override it).")),
         "resume": (bool, typer.Option("--resume", help="Continue the sweep in --out, reusing its stored options.")),
-        "quiet": (bool, typer.Option("--quiet", help="No progress display.")),
+        "quiet": (bool, typer.Option("--quiet", help="No progress display (the decision is still printed).")),
         "json": (bool, typer.Option("--json", help="Print a JSON summary to stdout (no progress display).")),
     }
     for name, (kind, info) in extra.items():
@@ -265,9 +257,12 @@ def compare_command(**given: Any) -> None:
     skipped, unfinished ones continue from their last epoch's checkpoint; a larger
     --epochs extends them). Ctrl-C or SIGTERM stops within a training step (exit 130)
     and prints the resume command; a second one stops at once. A second compare on
-    a directory in use is refused (exit 2).
+    a directory in use is refused (exit 2). It ends with the decision (the report's
+    headline, the rule that decided, the top of the decision table, the report's
+    path), --quiet too; exit code 3 when every activation failed to learn.
     """
     config, resume, quiet, json = given.pop("config"), given.pop("resume"), given.pop("quiet"), given.pop("json")
+    check_acts(given.get("acts"))  # a typo is refused before torch is imported
     if given.get("lr") is not None and given.get("lr_grid") is not None:
         fail("give either --lr or --lr-grid, not both")
     if given.get("clip_value") is not None and given.get("clip_norm") is not None:
@@ -320,10 +315,11 @@ def report_command(
              f"report elsewhere with --out DIR (e.g. actlab report {shlex.quote(str(run_dir))} --out report-copy)")
     paths = write_report_or_fail(run_dir, f"run actlab report {shlex.quote(str(run_dir))} again",
                                  margin=margin, out_dir=out)
+    summary = summary_json(run_dir, paths["html"])
     if json:
-        print_json(summary_json(run_dir, paths["html"]))
+        print_json(summary)
     else:
-        console.print(f"Report: {paths['html']} (and {paths['markdown']})", highlight=False, soft_wrap=True)
+        print_summary(summary)
 
 
 @app.command("export")

@@ -55,8 +55,10 @@ def recommend_command(
     console.print(f"actlab recommend — {inputs['task']}, depth {inputs['depth']}, normalization "
                   f"{inputs['normalization']}, budget {inputs['budget']}", highlight=False, soft_wrap=True)
     console.print(f"Measurements: {inputs['measurements']}", highlight=False, soft_wrap=True)
+    console.print(f"How: {result['method']}", highlight=False, soft_wrap=True, markup=False)
     for rank, rec in enumerate(result["recommendations"], 1):
-        console.print(f"\n{rank}. [bold]{rec['activation']}[/] — " + "; ".join(rec["reasons"]),
+        tie = " (tied: not separated by the evidence)" if rec.get("tied") else ""
+        console.print(f"\n{rank}. [bold]{rec['activation']}[/]{tie} — " + "; ".join(rec["reasons"]),
                       highlight=False, soft_wrap=True)
         for item in rec["evidence"]:
             console.print(f"     · {_evidence_text(item)}", highlight=False, soft_wrap=True, markup=False)
@@ -64,6 +66,9 @@ def recommend_command(
             init = rec["critical_init"]
             console.print(f"     · init on the edge of chaos (--init critical): σ_w² = {init['weight_variance']:.4g}, "
                           f"σ_b² = {init['bias_variance']:g}", highlight=False, soft_wrap=True, markup=False)
-    if result["not_recommended"]:
-        console.print(f"\nRanked lower: {', '.join(result['not_recommended'])}", highlight=False, soft_wrap=True)
+    if result["ranked_lower"]:
+        console.print("\nRanked lower:", highlight=False)
+        for item in result["ranked_lower"]:
+            console.print(f"  {item['activation']} — " + "; ".join(item["reasons"]), highlight=False,
+                          soft_wrap=True, markup=False)
     console.print(f"\nTry next: {result['next']}", highlight=False, soft_wrap=True, markup=False)

@@ -90,6 +90,7 @@ def tune_command(**given: Any) -> None:
     """
     import torch
 
+    from actlab.cli.decision import end_with_decision
     from actlab.sweep.tune import tune
 
     trials, space, pruner = given.pop("trials"), given.pop("space"), given.pop("pruner")
@@ -151,8 +152,7 @@ def tune_command(**given: Any) -> None:
             shown = ", ".join(f"{k.replace('_', '-')} {_short(v)}" for k, v in settings.items())
             console.print(f"{label}: {shown} ({study['complete']} finished, {study['pruned']} pruned)",
                           highlight=False, soft_wrap=True)
-        console.print(f"Report: {outcome.out / 'report.html'} (and {outcome.out / 'report.md'})", highlight=False,
-                      soft_wrap=True)
+    end_with_decision(outcome.out, json=json)
 
 
 def _short(value: Any) -> str:

@@ -117,29 +117,56 @@ def histogram_figure(store: DiagnoseStore, run_id: str, title: str, path: Path) 
     return path
 
 
+DEAD_AXIS = "dead units (% of hidden units)"
+SATURATED_AXIS = "saturated (example, unit) pairs (%), per hidden layer"
+LAYER_STYLES = ("-", "--", ":", "-.")
+
+
 def dead_saturated_figure(summary: dict[str, Any], path: Path) -> Path:
-    """Dead and saturated fractions (all hidden units pooled) vs epoch, one line per activation, seeds as band."""
+    """Left: dead units (all hidden units pooled) vs epoch, one line per activation, seeds as band.  Right: the
+    saturated fraction of *each* hidden layer (one line per activation and layer: a pooled mean would hide a
+    saturated first layer behind healthy later ones).  Both axes in percent, ticks marked %."""
     plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    for name, data in summary["activations"].items():
-        for ax, key in zip(axes, ("dead_fraction", "saturated_fraction")):
-            epochs, mean, low, high = _series(data["runs"], None, key)
-            if not epochs:
-                continue
-            line, = ax.plot(epochs, [100 * v for v in mean], marker="o", markersize=3, label=name)
-            ax.fill_between(epochs, [100 * v for v in low], [100 * v for v in high], color=line.get_color(), alpha=0.2)
-    axes[0].set_ylabel("dead units (%)")
-    axes[1].set_ylabel("saturated (example, unit) pairs (%)")
-    for ax in axes:
-        ax.set_xlabel("epoch")
-        ax.set_ylim(bottom=0, top=max(1.0, ax.get_ylim()[1]))
-        ax.grid(alpha=0.3)
-        if ax.lines:
-            ax.legend(fontsize=8)
-    fig.tight_layout()
+    fig = dead_saturated_plot(summary)
     fig.savefig(path, dpi=DPI)
     plt.close(fig)
     return path
+
+
+def dead_saturated_plot(summary: dict[str, Any]) -> Any:
+    """The figure :func:`dead_saturated_figure` writes (a matplotlib Figure, not closed)."""
+    plt = _plt()
+    from matplotlib.ticker import PercentFormatter
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for name, data in summary["activations"].items():
+        epochs, mean, low, high = _series(data["runs"], None, "dead_fraction")
+        color = None
+        if epochs:
+            line, = axes[0].plot(epochs, [100 * v for v in mean], marker="o", markersize=3, label=name)
+            axes[0].fill_between(epochs, [100 * v for v in low], [100 * v for v in high], color=line.get_color(),
+                                 alpha=0.2)
+            color = line.get_color()
+        for layer in range(1, len(data["layers"]) + 1):
+            epochs, mean, low, high = _series(data["runs"], layer, "saturated_fraction")
+            if not epochs:
+                continue
+            line, = axes[1].plot(epochs, [100 * v for v in mean], marker="o", markersize=2, color=color,
+                                 linestyle=LAYER_STYLES[(layer - 1) % len(LAYER_STYLES)],
+                                 label=f"{name}, hidden layer {layer}")
+            color = line.get_color()
+            axes[1].fill_between(epochs, [100 * v for v in low], [100 * v for v in high], color=color, alpha=0.12)
+    axes[0].set_ylabel(DEAD_AXIS)
+    axes[1].set_ylabel(SATURATED_AXIS)
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.set_ylim(bottom=0, top=min(100.0, max(1.0, ax.get_ylim()[1])))
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=100))
+        ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=7 if ax is axes[1] else 8)
+    fig.tight_layout()
+    return fig
 
 
 def activation_figure(summary: dict[str, Any], path: Path) -> Path:

@@ -7,9 +7,10 @@ table; never the training code.  ``actlab report RUN_DIR`` regenerates it.
 from __future__ import annotations
 
 from actlab.report.decision import Decision, decide
+from actlab.report.outcome import ALL_FAILED_EXIT, decision_summary, summary_lines
 from actlab.report.render import write_report
 from actlab.report.stats import ALPHA, bounded_interval, holm, t_interval
 from actlab.report.summary import ActivationSummary, ReportData, summarize
 
-__all__ = ["ALPHA", "ActivationSummary", "Decision", "ReportData", "bounded_interval", "decide", "holm", "summarize",
-           "t_interval", "write_report"]
+__all__ = ["ALL_FAILED_EXIT", "ALPHA", "ActivationSummary", "Decision", "ReportData", "bounded_interval", "decide",
+           "decision_summary", "holm", "summarize", "summary_lines", "t_interval", "write_report"]

@@ -9,9 +9,11 @@
 * **The tie-break** (documented in :data:`TIE_BREAK`) picks one activation in the
   group: fewest diverged runs (counting every run that failed to learn: see
   :mod:`actlab.report.failure`), then the lowest cost *measured when the sweep ran*
-  (:mod:`actlab.report.cost`; times within :data:`COST_TOLERANCE` of each other, or
-  within each other's noise, count as equal; not measured: this key is skipped), then
-  the simplest (fewest parameters), then the higher mean.
+  (:mod:`actlab.report.cost`: it decides only when the cheaper one's advantage is
+  repeated over the timed rounds and its whole 95 % interval is above
+  :data:`~actlab.report.cost.COST_THRESHOLD`; anything less counts as equal; not
+  measured: this key is skipped), then the simplest (fewest parameters), then the
+  higher mean.  :attr:`Decision.decided_by` names the rule that decided.
 * **Effect sizes**: for each activation, best − it on paired seeds (points of
   accuracy, or loss units), with a 95 % paired t interval.
 * **Practical equivalence**: TOST at α = 0.05, done as "the 90 % paired interval
@@ -27,15 +29,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from actlab.report.cost import COST_THRESHOLD, Cost, cost_ratio, dearer
 from actlab.report.stats import ALPHA, equivalent, paired_interval, seeds_needed
 from actlab.report.summary import ActivationSummary, ReportData, failure_note
 
 DEFAULT_MARGIN_POINTS = 0.2  # accuracy: points (0.2 points = 0.002)
 DEFAULT_MARGIN_LOSS = 5.0  # regression: percent of the best mean test loss
-COST_TOLERANCE = 0.10
 OVERFIT_EPOCHS = 3  # validation loss rising this many epochs in a row while training loss falls
 TIE_BREAK = ("fewest diverged runs (runs that failed to learn count as diverged), then the lowest cost measured when the sweep "
-             "ran (within 10 % or within the measurement's noise counts as equal; skipped where not measured), "
+             "ran — only when the difference is repeated over the interleaved timing rounds and its whole 95 % interval "
+             f"is above +{COST_THRESHOLD:.0%} (anything less counts as equal; skipped where not measured), "
              "then the simplest (fewest parameters), then the higher mean")
 
 
@@ -68,6 +71,7 @@ class Decision:
     max_seeds: int = 0
     cost_spread: dict[str, float] = field(default_factory=dict)  # label → spread of its cost (same units)
     within_noise: dict[str, bool] = field(default_factory=dict)  # label → its cost is within noise of the cheapest
+    cost_ratio: dict[str, tuple[float, float, float]] = field(default_factory=dict)  # label → × the cheapest, 95 % CI
 
 
 def _simplicity(s: ActivationSummary) -> int:
@@ -105,12 +109,8 @@ def _effects(data: ReportData, margin: float) -> dict[str, Effect]:
     return out
 
 
-def _same_cost(value: float, cheapest: float, spread: float, cheapest_spread: float) -> bool:
-    return value <= cheapest * (1 + COST_TOLERANCE) or value - cheapest <= spread + cheapest_spread
-
-
-def _pick(group: list[ActivationSummary], cost: Mapping[str, float | None], classification: bool,
-          spread: Mapping[str, float] | None = None) -> tuple[ActivationSummary | None, str]:
+def _pick(group: list[ActivationSummary], cost: Mapping[str, Cost | None], classification: bool
+          ) -> tuple[ActivationSummary | None, str]:
     """The tie-break; returns the pick and the first key that separated it from the rest."""
     if not group:
         return None, ""
@@ -122,13 +122,10 @@ def _pick(group: list[ActivationSummary], cost: Mapping[str, float | None], clas
     if len(kept) == 1:
         return kept[0], "fewest diverged runs"
     candidates = kept
-    measured = [cost.get(s.label) for s in candidates]
-    if all(c is not None for c in measured):
-        spread = spread or {}
-        first = min(candidates, key=lambda s: cost[s.label] or 0.0)
-        cheapest = cost[first.label] or 0.0
-        kept = [s for s in candidates if _same_cost(cost[s.label] or 0.0, cheapest, spread.get(s.label, 0.0),
-                                                    spread.get(first.label, 0.0))]
+    timed = {s.label: cost.get(s.label) for s in candidates}
+    if all(c is not None for c in timed.values()):
+        first = min(candidates, key=lambda s: timed[s.label].seconds)  # type: ignore[union-attr]
+        kept = [s for s in candidates if not dearer(timed[s.label], timed[first.label])]  # type: ignore[arg-type]
         if len(kept) == 1:
             return kept[0], "lowest measured cost"
         candidates = kept
@@ -182,14 +179,16 @@ def _pct(value: float | None, classification: bool) -> str:
 
 def decide(data: ReportData, *, margin: float | None = None, cost: Mapping[str, float | None] | None = None
            ) -> Decision:
-    """The decision for ``data``; ``cost`` (seconds per epoch per label): the store's measurement when not given."""
-    spread: dict[str, float] = {}
+    """The decision for ``data``; ``cost`` (seconds per epoch per label, taken as exact): the store's measurement
+    (with its spread and timed rounds) when not given."""
     if cost is None:
         from actlab.report.cost import stored_costs
 
         stored = stored_costs(data)
-        cost = {label: None if c is None else c.seconds for label, c in stored.items()}
-        spread = {label: c.spread for label, c in stored.items() if c is not None}
+    else:
+        stored = {label: None if value is None else Cost(value, 0.0) for label, value in cost.items()}
+    cost = {label: None if c is None else c.seconds for label, c in stored.items()}
+    spread = {label: c.spread for label, c in stored.items() if c is not None}
     margin_value, margin_text = _margin(data, margin)
     best = data.best
     effects = _effects(data, margin_value)
@@ -198,14 +197,14 @@ def decide(data: ReportData, *, margin: float | None = None, cost: Mapping[str, 
     # in the group: not significantly worse, or significantly worse by less than the margin (equivalent in practice)
     group = [s for s in finished if s is best or not s.significant or effects[s.label].equivalent]
     worse = [s for s in finished if s not in group]
-    recommended, decided_by = _pick(group, cost, data.classification, spread)
+    recommended, decided_by = _pick(group, stored, data.classification)
     decision = Decision(best, group, worse, unfinished, recommended, decided_by, margin_value, margin_text,
                         effects, dict(cost), cost_spread=spread)
-    timed = {label: value for label, value in cost.items() if value is not None}
+    timed = {label: c for label, c in stored.items() if c is not None}
     if timed:
-        first = min(timed, key=lambda label: timed[label])
-        decision.within_noise = {label: label != first and value - timed[first] <= spread.get(label, 0.0)
-                                 + spread.get(first, 0.0) for label, value in timed.items()}
+        first = min(timed, key=lambda label: timed[label].seconds)
+        decision.within_noise = {label: label != first and not dearer(c, timed[first]) for label, c in timed.items()}
+        decision.cost_ratio = {label: cost_ratio(c, timed[first]) for label, c in timed.items()}
     decision.max_seeds = max((len(s.metric_values) for s in data.summaries), default=0)
     if 0 < decision.max_seeds < 3:
         decision.warnings.append(

@@ -11,8 +11,16 @@ Three kinds of evidence, each reason carrying what triggered it:
   significantly worse (paired difference with its 95 % interval), and diverged runs.
 * **Cost** (``--budget fast``): forward + backward timed against ReLU on one thread.
 
-Scores add up; the ranking is by score, then cost, then name. The numbers are a
-documented heuristic for ordering, not a probability: the reasons are the answer.
+Scores add up. The numbers are a documented heuristic for ordering, not a probability:
+the reasons are the answer.  The property rules describe risks and benefits that the
+cited papers show grow with depth, so their weight grows with depth (full from
+:data:`DEEP` hidden layers).  Without measurements, candidates whose scores lie within
+:data:`TIE_SCORE` of the top are *not separated by the evidence* (actlab's own demo,
+MNIST at depth 2, measured the nine defaults statistically indistinguishable): they are
+ordered by the report's tie-break keys that need no measurement — fewest parameters,
+then piecewise linear (:func:`piecewise_linear`: comparisons and products only, the
+cheapest to compute), then the score, then the name.  With measurements the ranking is
+by score, then cost, then name.
 """
 
 import math
@@ -24,6 +32,7 @@ from typing import Any
 DEEP = 4  # hidden layers from which depth-related rules apply in full
 CANDIDATES = ("sigmoid", "tanh", "relu", "leaky_relu", "elu", "selu", "gelu", "silu", "mish")
 SHOWN = 5
+TIE_SCORE = 0.75  # closer to the top than one rule's full weight (the largest, smooth_non_monotonic's): a tie
 
 
 @dataclass(frozen=True)
@@ -46,7 +55,8 @@ class Situation:
 class Rule:
     key: str
     trigger: str  # the property (and situation) that triggers it, in words
-    reference: tuple[str, str]  # (catalog record, a substring of one of its references)
+    reference: tuple[str, str] | None  # (catalog record, a substring of one of its references); None: the
+    # activation's own references (the paper that introduced it)
     applies: Callable[[Mapping[str, Any], Situation], bool]
     score: Callable[[Mapping[str, Any], Situation], float]
     reason: Callable[[Mapping[str, Any], Situation], str]
@@ -54,6 +64,11 @@ class Rule:
 
 def _depth_weight(s: Situation) -> float:
     return (s.depth / DEEP) * (0.4 if s.normalized else 1.0)
+
+
+def _grow(s: Situation) -> float:
+    """The weight of a benefit that shows in deep nets: depth / DEEP, at most 1."""
+    return min(1.0, s.depth / DEEP)
 
 
 RULES: tuple[Rule, ...] = (
@@ -81,7 +96,7 @@ RULES: tuple[Rule, ...] = (
          lambda p, s: "dead region (f' = 0 for x < 0): units pushed there stop learning (dying units)"),
     Rule("no_dead_units", "derivative_min > 0 and range_max = ∞ (a gradient everywhere)", ("leaky_relu", "Maas"),
          lambda p, s: (p.get("derivative_min") or 0) > 0 and p.get("range_max") == math.inf,
-         lambda p, s: 0.3,
+         lambda p, s: 0.3 * _grow(s),
          lambda p, s: f"a gradient everywhere (f' ≥ {p['derivative_min']:.3g}): no dying units, unbounded above"),
     Rule("self_normalizing", "self_normalizing (fixed point mean 0, variance 1)", ("selu", "Klambauer"),
          lambda p, s: bool(p.get("self_normalizing")),
@@ -92,13 +107,13 @@ RULES: tuple[Rule, ...] = (
     Rule("negative_saturation", "range_min < 0 and finite, range_max = ∞, no dead region, monotonic", ("elu", "Clevert"),
          lambda p, s: (p.get("range_min") is not None and -math.inf < p["range_min"] < 0
                        and p.get("range_max") == math.inf and not p.get("dead_region") and bool(p.get("monotonic")) and not p.get("self_normalizing")),
-         lambda p, s: 0.5,
+         lambda p, s: 0.5 * _grow(s),
          lambda p, s: f"negative outputs down to {p['range_min']:.3g} push mean activations toward zero, no dead units"),
-    Rule("smooth_non_monotonic", "smooth and not monotonic", ("silu", "Ramachandran"),
+    Rule("smooth_non_monotonic", "smooth and not monotonic", None,
          lambda p, s: bool(p.get("smooth")) and p.get("monotonic") is False,
-         lambda p, s: 0.75 if s.deep else 0.4,
-         lambda p, s: "smooth and non-monotonic (a small negative bump): found to train deep nets as well as or "
-                      "better than ReLU in a large search"),
+         lambda p, s: 0.75 * _grow(s),
+         lambda p, s: "smooth and non-monotonic (a small negative bump): reported by the paper that introduced it to "
+                      "train deep nets as well as or better than ReLU"),
 )
 
 
@@ -110,6 +125,8 @@ class Candidate:
     evidence: list[dict[str, Any]] = field(default_factory=list)
     relative_cost: float | None = None
     measured: bool = False
+    params: int = 99  # parameters of its record (99: a formula the catalog does not hold)
+    piecewise_linear: bool = False
 
     def add(self, delta: float, reason: str, evidence: dict[str, Any]) -> None:
         self.score += delta
@@ -117,9 +134,12 @@ class Candidate:
         self.evidence.append({**evidence, "score": round(delta, 3)})
 
 
-def _reference(record: str, needle: str) -> str:
+def _reference(reference: tuple[str, str] | None, activation: str) -> str:
     import actlab
 
+    if reference is None:
+        return " / ".join(actlab.get(activation).references) or "no reference in the catalog"
+    record, needle = reference
     for ref in actlab.get(record).references:
         if needle in ref:
             return ref
@@ -142,10 +162,33 @@ def _relative_cost(name: str) -> float | None:
     return ratio
 
 
+def piecewise_linear(name: str) -> bool:
+    """Whether the activation's derivative is constant between its kinks on [−8, 8] (float64, from the spec)."""
+    import torch
+
+    import actlab
+
+    spec = actlab.get(name)
+    if spec.kind != "elementwise":
+        return False
+    kinks = sorted(spec.kink_points())
+    edges = [-8.0, *[k for k in kinks if -8 < k < 8], 8.0]
+    params = spec.resolve()
+    for low, high in zip(edges, edges[1:]):
+        x = torch.linspace(low + 1e-6, high - 1e-6, 257, dtype=torch.float64)
+        slope = spec.derivative(x, **params)
+        if not torch.all(torch.isfinite(slope)) or float(slope.max() - slope.min()) > 1e-9:
+            return False
+    return True
+
+
 def _apply_properties(c: Candidate, s: Situation) -> None:
+    import actlab
     from actlab.analysis import properties
 
     table = properties(c.activation, measure_cost=False).to_dict()
+    c.params = len(actlab.get(c.activation).params)
+    c.piecewise_linear = piecewise_linear(c.activation)
     for rule in RULES:
         if not rule.applies(table, s):
             continue
@@ -155,7 +198,7 @@ def _apply_properties(c: Candidate, s: Situation) -> None:
         c.add(delta, rule.reason(table, s), {
             "kind": "property", "rule": rule.key, "trigger": rule.trigger,
             "values": {k: table.get(k) for k in keys},
-            "reference": _reference(*rule.reference)})
+            "reference": _reference(rule.reference, c.activation)})
     if s.budget == "fast":
         c.relative_cost = _relative_cost(c.activation)
         if c.relative_cost is not None and c.relative_cost > 1.3:
@@ -163,8 +206,10 @@ def _apply_properties(c: Candidate, s: Situation) -> None:
                   {"kind": "cost", "relative_cost": c.relative_cost, "trigger": "--budget fast"})
 
 
-def _apply_measurements(candidates: dict[str, Candidate], run_dir: Path) -> str:
-    """Add one sweep's decision; returns a one-line description of the sweep."""
+def _apply_measurements(candidates: dict[str, Candidate], run_dir: Path) -> tuple[str, dict[str, Any]]:
+    """Add one sweep's decision; returns a one-line description of the sweep and what reproduces it (its
+    ``reproduce`` command and, per activation, the paired seeds its difference from the best needs for 80 %
+    power)."""
     from actlab.report.decision import decide
     from actlab.report.summary import failure_note, summarize
 
@@ -200,7 +245,11 @@ def _apply_measurements(candidates: dict[str, Candidate], run_dir: Path) -> str:
         if (s.diverged or s.failed) and s.mean is not None:
             share = (len(s.diverged) + len(s.failed)) / max(len(s.runs), 1)
             c.add(-2.0 * share, f"{failure_note(s)} (diverged, chance level or exploded loss) on {where}", base)
-    return where
+    source = {"reproduce": data.sweep.get("reproduce") or data.sweep.get("command") or "", "out": str(run_dir),
+              "seeds": decision.max_seeds,
+              "power": {s.activation: decision.effects[s.label].seeds_needed for s in data.summaries
+                        if s.label in decision.effects and decision.effects[s.label].seeds_needed is not None}}
+    return where, source
 
 
 def recommend(*, task: str = "classification", depth: int = 2, normalization: str = "none", budget: str = "any",
@@ -218,14 +267,17 @@ def recommend(*, task: str = "classification", depth: int = 2, normalization: st
         raise ActlabError(f"--depth must be at least 1, got {depth}")
     situation = Situation(task, depth, normalization, budget)
     pool: dict[str, Candidate] = {}
-    sweeps = []
+    sweeps: list[str] = []
+    sources: list[dict[str, Any]] = []
     for run_dir in run_dirs:
         from actlab.store import is_store
 
         path = Path(run_dir)
         if not is_store(path):
             raise ActlabError(f"{path} holds no actlab results (results.sqlite not found)")
-        sweeps.append(_apply_measurements(pool, path))
+        where, source = _apply_measurements(pool, path)
+        sweeps.append(where)
+        sources.append(source)
     names = list(candidates or ([] if pool else CANDIDATES))
     for name in names:
         pool.setdefault(name, Candidate(name))
@@ -235,18 +287,31 @@ def recommend(*, task: str = "classification", depth: int = 2, normalization: st
         except ActlabError:
             c.reasons.append("not in the catalog (a formula): no property rules")
     ranked = sorted(pool.values(), key=lambda c: (-c.score, c.relative_cost or 1.0, c.activation))
-    shown = ranked[:SHOWN] if len(ranked) > SHOWN and not sweeps else ranked
+    tied: list[Candidate] = []
+    if not sweeps and ranked:
+        tied = [c for c in ranked if ranked[0].score - c.score < TIE_SCORE]
+        tied.sort(key=lambda c: (c.params, not c.piecewise_linear, -c.score, c.activation))
+        ranked = tied + [c for c in ranked if c not in tied]
+    shown = ranked[:max(SHOWN, len(tied))] if not sweeps else ranked
     inputs = {"task": task, "depth": depth, "normalization": normalization, "budget": budget,
               "from": [str(p) for p in run_dirs],
               "measurements": ("; ".join(sweeps) if sweeps else
-                               "none: ranked from the property table and the literature only (no --from RUN_DIR)")}
+                               "none: ranked from documented evidence only — the property table and the papers the "
+                               "catalog cites (no --from RUN_DIR)")}
+    command = try_next(shown, situation, sources)
+    method = METHOD_MEASURED if sweeps else METHOD_PRIOR.format(tie=TIE_SCORE, tied=len(tied))
     return {
-        "recommendations": [{"activation": c.activation, "reasons": c.reasons or ["no rule applies"],
-                             "evidence": c.evidence, "critical_init": critical_init_of(c.activation)}
-                            for c in shown],
+        "recommendations": [{"activation": c.activation, "score": round(c.score, 3),
+                             "reasons": c.reasons or ["no rule applies"], "evidence": c.evidence,
+                             "critical_init": critical_init_of(c.activation),
+                             **({"tied": c in tied} if not sweeps else {})} for c in shown],
         "inputs": inputs,
+        "method": method,
         "not_recommended": [c.activation for c in ranked if c not in shown],
-        "next": _next_step(shown, situation, measured=bool(sweeps)),
+        "ranked_lower": [{"activation": c.activation, "score": round(c.score, 3),
+                          "reasons": c.reasons or ["no rule applies"]} for c in ranked if c not in shown],
+        "next": _next_step(command, shown, measured=bool(sweeps)),
+        "try_next": command,
     }
 
 
@@ -262,13 +327,53 @@ def critical_init_of(name: str) -> dict[str, float] | None:
     return None if found is None else {"weight_variance": found[0], "bias_variance": found[1]}
 
 
-def _next_step(shown: Sequence[Candidate], s: Situation, *, measured: bool) -> str:
+METHOD_PRIOR = ("Each property rule adds a documented score (weighted by depth: the cited effects grow with depth); "
+                "the {tied} activations within {tie} of the top score are not separated by this evidence (actlab's "
+                "demo measured the nine defaults statistically indistinguishable on MNIST at depth 2) and are listed "
+                "by the report's tie-break keys that need no measurement: fewest parameters, then piecewise linear "
+                "(cheapest), then score. Measure them to decide.")
+METHOD_MEASURED = ("Measured decisions (recommended +3, indistinguishable +2, significantly worse −2 or less, failed "
+                   "to learn −3) plus the property rules; ranked by score, then cost, then name.")
+
+
+def try_next(shown: Sequence[Candidate], s: Situation, sources: Sequence[Mapping[str, Any]]) -> str:
+    """A command that measures the leaders: the source sweep's own command (its --dataset and every other
+    option) with --acts the top two or three and --seeds the power estimate's, into a new --out."""
+    import shlex
+
     top = [c.activation for c in shown[:3]]
-    dataset = "moons" if s.task == "classification" else "multi_gaussian"
+    if not sources or not sources[0].get("reproduce"):
+        dataset = "moons" if s.task == "classification" else "multi_gaussian"
+        return shlex.join(["actlab", "compare", "--dataset", dataset, "--acts", ",".join(top), "--depth",
+                           str(s.depth), "--seeds", "5"])
+    source = sources[0]
+    pair = top[:2]
+    needed = [source["power"][a] for a in pair if a in source.get("power", {})]
+    seeds = max([int(source.get("seeds") or 3), *needed]) if needed else max(int(source.get("seeds") or 3), 5)
+    words = shlex.split(source["reproduce"])
+    changes = {"--acts": ",".join(pair), "--seeds": str(seeds), "--out": source["out"].rstrip("/") + "-next"}
+    out: list[str] = []
+    skip = False
+    for i, word in enumerate(words):
+        if skip:
+            skip = False
+            continue
+        flag = word.split("=", 1)[0]
+        if flag in changes:
+            skip = "=" not in word and i + 1 < len(words)
+            continue
+        if word == "--resume":
+            continue
+        out.append(word)
+    for flag, value in changes.items():
+        out += [flag, value]
+    return shlex.join(out)
+
+
+def _next_step(command: str, shown: Sequence[Candidate], *, measured: bool) -> str:
     if not measured:
-        return (f"measure them: run `actlab compare --dataset {dataset} --acts {','.join(top)} --depth {s.depth} "
-                "--seeds 5`, then `actlab recommend --from RUN_DIR`.")
+        return f"measure them: run `{command}`, then `actlab recommend --from RUN_DIR`."
     if len(shown) >= 2 and abs(shown[0].score - shown[1].score) < 1.5:
-        return (f"run `actlab compare --acts {shown[0].activation},{shown[1].activation} --depth {s.depth} "
-                "--seeds 5` to separate these two.")
-    return f"{shown[0].activation} leads clearly; confirm on your own data with `actlab compare --acts {','.join(top)}`."
+        return (f"run `{command}` to separate {shown[0].activation} and {shown[1].activation} (the sweep's own "
+                "options; as many seeds as its power estimate asks).")
+    return f"{shown[0].activation} leads clearly; confirm on your own data with `{command}`."

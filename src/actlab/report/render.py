@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from actlab.report.cost import COST_THRESHOLD
 from actlab.report.decision import TIE_BREAK, Decision, decide
 from actlab.report.figures import _colors, _figure_curves, _figure_lr, _figure_ranking, _png
 from actlab.report.gradient_flow import gradient_flow_section
@@ -65,14 +66,10 @@ def _section(id: str, title: str, **parts: Any) -> dict[str, Any]:
     return section
 
 
-def pick_text(data: ReportData, d: Decision) -> str:
-    """The report's one-line pick ("Use relu — one of 4 statistically indistinguishable activations.")."""
-    return _pick(data, d)
-
-
-def _pick(data: ReportData, d: Decision) -> str:
+def pick_line(data: ReportData, d: Decision) -> str:
+    """The report's first line: ``Use X.``, or why there is no decision."""
     if d.recommended is None:
-        return "No recommendation: every activation failed to learn." if data.all_failed else "No recommendation yet."
+        return "Every activation failed to learn: no recommendation." if data.all_failed else "No recommendation yet."
     if d.max_seeds < 2:
         return f"No decision: {d.best.label if d.best else '—'} has the highest mean, from one seed."
     if all(s.p_adjusted is None for s in d.group if s is not d.best) and len(d.group) > 1:
@@ -124,10 +121,12 @@ def build_view(data: ReportData, decision: Decision, figures: Sequence[tuple[str
         method = "There are not enough seeds for a test (fewer than 2 finished seeds). " + method
     effects = (f"Differences are paired by seed, best − activation for accuracy (points), activation − best for loss: "
                f"positive means worse. Equivalent in practice: TOST at α = {ALPHA} with margin ±{decision.margin_text} "
-               f"(--margin), done as the 90 % paired interval lying inside the margin; “not shown” means the data "
+               f"(--margin), done as the 90 % paired interval lying inside the margin; “equivalence not shown” means the data "
                "cannot rule out a difference larger than the margin. Seeds for 80 % power: paired seeds a "
                "difference of the observed size and spread would need to reach significance.")
-    threshold = f"Epochs to threshold: first epoch reaching {data.threshold_text}; mean over the runs that reach it."
+    threshold = (f"Epochs to threshold: first epoch reaching {data.threshold_text}; mean over the runs that reach it."
+                 if data.threshold is not None else
+                 "Epochs to threshold: none — no run learned, so there is no threshold to reach.")
 
     sections = []
     rank_header, rank_rows = _ranking_table(data, decision)
@@ -154,8 +153,10 @@ def build_view(data: ReportData, decision: Decision, figures: Sequence[tuple[str
         "Activation time per epoch: the activation module (forward + backward) timed when the sweep ran, on one "
         "thread on a batch × width tensor, in interleaved rounds (the median per call), × hidden layers × steps per "
         "epoch — the time the activation itself adds. ± spread: half the interquartile range of the rounds, scaled "
-        "alike; “within noise”: the interval (time ± spread) overlaps the cheapest one's, so the two cannot be told "
-        "apart (within noise or within 10 % counts as equal in the tie-break); “not measured”: the store holds no "
+        "alike. × the cheapest: the ratio from the paired rounds (each round times every activation under the same "
+        "load) with its 95 % interval; “within noise”: that interval reaches below "
+        f"{1 + COST_THRESHOLD:.2f}, so the difference is not both repeated and large, and the tie-break treats the "
+        "two as equally cheap; “not measured”: the store holds no "
         "timing (written before costs were stored). Wall s / epoch: the grid engine trains all runs together and "
         "splits an epoch's time evenly, so that column does not tell activations apart."]))
     prop_header, prop_rows, prop_note = _property_table(data)
@@ -188,7 +189,7 @@ def build_view(data: ReportData, decision: Decision, figures: Sequence[tuple[str
     if ":" in str(config.get("model")):  # the user's own model: its architecture is its own
         title = f"actlab compare — {config.get('dataset')} / {config.get('model')}"
     best = decision.best
-    return {"title": title, "pick": _pick(data, decision), "headline": decision.headline, "status": status,
+    return {"title": title, "pick": pick_line(data, decision), "headline": decision.headline, "status": status,
             "warnings": list(decision.warnings), "sections": sections,
             "best": None if best is None else {"label": best.label, "mean": _pct_or_num(best.mean, c)}}
 

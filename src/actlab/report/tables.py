@@ -112,7 +112,7 @@ def _effect_table(data: ReportData, decision: Decision) -> tuple[list[str], list
             continue
         ci = "—" if e.ci is None else f"[{num(e.ci[0])}, {num(e.ci[1])}]"
         p = "—" if s.p_adjusted is None else f"{s.p_adjusted:.3g}"
-        same = "—" if e.equivalent is None else ("yes" if e.equivalent else "not shown")
+        same = "—" if e.equivalent is None else ("yes" if e.equivalent else "equivalence not shown")
         if e.seeds_needed is None:
             power = "—"
         elif e.seeds_needed > 1000:
@@ -132,12 +132,14 @@ def _cost_table(data: ReportData, decision: Decision) -> tuple[list[str], list[l
     for s in data.summaries:
         value = decision.cost.get(s.label)
         spread = decision.cost_spread.get(s.label)
+        estimate = decision.cost_ratio.get(s.label)
         if value is None or not cheapest:
             ratio = "—"
-        elif decision.within_noise.get(s.label):
-            ratio = f"{value / cheapest:.2f} (within noise)"
-        else:
+        elif estimate is None or value == cheapest:
             ratio = f"{value / cheapest:.2f}"
+        else:
+            ratio = f"{estimate[0]:.2f} [{estimate[1]:.2f}, {estimate[2]:.2f}]" + (
+                " (within noise)" if decision.within_noise.get(s.label) else "")
         rows.append([s.label, "not measured" if value is None else f"{1000 * value:.1f} ms",
                      "—" if spread is None else f"{1000 * spread:.1f} ms", ratio, _fmt(s.seconds_per_epoch, 3)])
     return header, rows
@@ -192,6 +194,7 @@ def _duration(seconds: float | None) -> str:
 
 def _config_rows(config: Mapping[str, Any]) -> list[list[str]]:
     skip = {"lr_resolved", "tune", "baseline"}  # shown by the tuning section / spelled out in the decision section
+    skip |= {"not_applying", *config.get("not_applying", ())}  # recorded by the sweep: e.g. momentum with Adam
     rows = []
     for key, value in config.items():
         if key in skip:
@@ -202,5 +205,4 @@ def _config_rows(config: Mapping[str, Any]) -> list[list[str]]:
             value = ", ".join(_fmt(v) for v in value)
         rows.append([key, _fmt(value)])
     return rows
-
 

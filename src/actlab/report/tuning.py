@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["tuning_section", "title"]
+__all__ = ["random_start_warning", "tuning_section", "title"]
 
 TITLE = "Tuned settings"
 
@@ -35,6 +35,19 @@ def _score(value: Any, objective: str) -> str:
 
 def _names(tune: Mapping[str, Any]) -> list[str]:
     return [d["name"] for d in tune.get("dimensions", [])]
+
+
+def random_start_warning(config: Mapping[str, Any]) -> str:
+    """A warning when a tuned sweep ran no more trials than its sampler's random start ("" otherwise)."""
+    tune = config.get("tune")
+    if not tune or not isinstance(tune.get("trials"), int):
+        return ""
+    start = int(tune.get("random_start", 10))  # Optuna's TPE default
+    if tune["trials"] > start:
+        return ""
+    return (f"--trials {tune['trials']} is not more than the sampler's {start} random-start trials: every "
+            "activation's search was seeded random search (the same settings tried in the same order), not TPE; "
+            f"its \"best\" settings say little. Run more than {start} trials for a guided search.")
 
 
 def title(config: Mapping[str, Any]) -> str:
@@ -80,7 +93,8 @@ def view(config: Mapping[str, Any], order: Sequence[str]) -> dict[str, Any] | No
                        f"finished trials, by {tune.get('importance_method', 'fANOVA')}; with few trials it is rough.")
     resume = f"Studies: {tune.get('storage', 'optuna.sqlite')} in the run directory (study per activation: " \
              f"actlab-tune:<activation>); rerunning the command resumes them."
-    return {"id": "tuning", "title": TITLE, "intro": intro, "best": {"header": best_header, "rows": best_rows},
+    warning = random_start_warning(config)
+    return {"id": "tuning", "title": TITLE, "intro": intro + (f" Warning: {warning}" if warning else ""), "best": {"header": best_header, "rows": best_rows},
             "importance": {"header": ["activation", *flags, "from"], "rows": weight_rows},
             "notes": [importance_note, resume]}
 

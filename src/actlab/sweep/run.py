@@ -132,8 +132,12 @@ def run_sweep(
 
     command = command or reproduce_command(plan.config)
     device = _job_device_and_compile(plan, device)
+    from actlab.train.threads import job_threads
+
     try:
-        with SweepLock(plan.out, command=command):
+        with SweepLock(plan.out, command=command), job_threads() as threads:
+            plan.config["threads_used"] = threads  # chosen from the load (actlab.train.threads)
+            plan.config["not_applying"] = _not_applying(plan.config)  # the report leaves these out of the config
             return _run_locked(plan, command, on_event, should_stop, device, handle_sigint)
     except StorageError as error:  # a full disk, an I/O error: what was committed stays; say how to go on
         if error.kind not in ("full", "io"):
@@ -312,3 +316,17 @@ def compare(
     return outcome
 
 
+def _not_applying(config: dict[str, Any]) -> list[str]:
+    """The options that do not apply to ``config`` (the options table's ``applies``: momentum with Adam, …)."""
+    from actlab.sweep.options import OPTIONS
+
+    out = []
+    for option in OPTIONS:
+        if option.applies is None or option.key == "lr" or option.key not in config:
+            continue
+        try:
+            if not option.applies(config):
+                out.append(option.key)
+        except (KeyError, TypeError, ValueError):
+            continue
+    return sorted(out)

@@ -63,11 +63,15 @@ def make_pruner(name: str) -> optuna.pruners.BasePruner:
     raise ActlabError(f"--pruner must be median or none, got {name!r}")
 
 
+RANDOM_START = 10  # the TPE sampler's first trials are seeded random search (Optuna's n_startup_trials)
+
+
 def new_sampler(seed: int, counted: int) -> optuna.samplers.TPESampler:
-    """The TPE sampler for the next new trial (seeded by the number of trials counted before it)."""
+    """The TPE sampler for the next new trial (seeded by the number of trials counted before it); its first
+    :data:`RANDOM_START` trials are random."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.samplers.TPESampler(seed=seed + counted)
+        return optuna.samplers.TPESampler(seed=seed + counted, n_startup_trials=RANDOM_START)
 
 
 def open_study(out: Path, label: str, *, identity: str, direction: str, pruner: str, seed: int,

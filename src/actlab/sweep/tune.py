@@ -352,7 +352,8 @@ def tune(
         outcome.settings[label] = dict(study.best_trial.params)
     _, objective = _objective(plan.dataset.task == "classification")
     info = {"space": format_space(dims), "dimensions": [d.to_dict() for d in dims], "trials": trials,
-            "pruner": pruner, "sampler": "TPE", "sampler_seed": sampler_seed, "trial_seed": TRIAL_SEED,
+            "pruner": pruner, "sampler": "TPE", "random_start": studies.RANDOM_START, "sampler_seed": sampler_seed,
+            "trial_seed": TRIAL_SEED,
             "objective": objective, "importance_method": studies.IMPORTANCE_METHOD, "storage": studies.STORAGE_NAME,
             "engine": engine, "reproduce": reproduce}
     final = _comparison_plan(plan, dims, outcome.studies, outcome.settings, info)

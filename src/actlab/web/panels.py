@@ -38,12 +38,37 @@ def feature_space(net: nn.Sequential, x: torch.Tensor, layer: int) -> dict[str, 
         return None
     with torch.no_grad():
         h = hidden[layer][1]
+    if h.shape[1] > 3 and layer == len(hidden) - 1:
+        return projected_feature_space(net, h, layer)
     if h.shape[1] not in (2, 3):
         return None
     result: dict[str, Any] = {"layer": layer, "dims": h.shape[1], "points": [[round(v, 4) for v in row] for row in h.tolist()]}
     if layer == len(hidden) - 1:
         result["plane"] = {"w": net[-1].weight.view(-1).tolist(), "b": float(net[-1].bias)}
     return result
+
+
+def projected_feature_space(net: nn.Sequential, h: torch.Tensor, layer: int) -> dict[str, Any] | None:
+    """The last hidden layer's space when it has more than 3 units, in 2-D: across, the output's own direction
+    (the logit w·h + b, so the boundary is the vertical line at 0); up, the direction of largest spread
+    perpendicular to w (first principal component of h with its w-component removed)."""
+    weight = net[-1].weight
+    if weight.shape[0] != 1:
+        return None
+    with torch.no_grad():
+        w = weight.view(-1).to(h.dtype)
+        norm = torch.linalg.vector_norm(w)
+        if not torch.isfinite(h).all() or not torch.isfinite(w).all() or norm == 0:
+            return None
+        logit = h @ w + net[-1].bias.to(h.dtype)
+        direction = w / norm
+        rest = h - torch.outer(h @ direction, direction)
+        rest = rest - rest.mean(dim=0)
+        _, _, vh = torch.linalg.svd(rest, full_matrices=False)
+        across = rest @ vh[0]
+    points = [[round(float(a), 4), round(float(b), 4)] for a, b in zip(logit.tolist(), across.tolist())]
+    return {"layer": layer, "dims": 2, "units": int(h.shape[1]), "points": points, "plane": {"w": [1.0, 0.0], "b": 0.0},
+            "axes": ["w·h + b (the output)", "largest spread ⟂ w"]}
 
 
 def gradient_flow(net: nn.Sequential, x: torch.Tensor, loss_fn: Callable[[torch.Tensor], torch.Tensor],

@@ -376,7 +376,7 @@ def _first_feature_space(net: nn.Sequential, x: torch.Tensor) -> dict[str, Any] 
     for layer in reversed(range(len(hidden_sizes))):  # prefer the last hidden layer (it has the boundary)
         if hidden_sizes[layer] in (2, 3):
             return feature_space(net, x, layer)
-    return None
+    return feature_space(net, x, len(hidden_sizes) - 1) if hidden_sizes else None  # projected (> 3 units)
 
 
 def _num(value: float) -> float | None:

@@ -132,9 +132,12 @@ export function featureSpace(canvas, fs, labels) {
     if (side) { const [r2, g2, b2] = colour(side(pts[i]) > 0 ? 1 : -1); ctx.strokeStyle = `rgb(${r2},${g2},${b2})`; ctx.lineWidth = 1.5; ctx.stroke(); }
   });
   ctx.fillStyle = '#333'; ctx.font = '11px sans-serif';
-  let text = `hidden layer ${fs.layer + 1}: h1 → , h2 ↑` + (fs.dims === 3 ? ', h3 ↗' : '');
+  let text = fs.axes ? `hidden layer ${fs.layer + 1} (${fs.units} units): ${fs.axes[0]} →, ${fs.axes[1]} ↑`
+    : `hidden layer ${fs.layer + 1}: h1 → , h2 ↑` + (fs.dims === 3 ? ', h3 ↗' : '');
   ctx.fillText(text, 4, h - 4);
-  if (fs.plane) {
+  if (fs.axes) {
+    ctx.fillText('boundary: w·h + b = 0 (the vertical line)', 4, 12);
+  } else if (fs.plane) {
     const eq = fs.plane.w.map((v, i) => `${v.toFixed(2)}·h${i + 1}`).join(' + ') + ` + ${fs.plane.b.toFixed(2)} = 0`;
     ctx.fillText(eq, 4, 12);
   }

@@ -290,7 +290,15 @@ function drawFrame() {
   $('flow').tBodies[0].innerHTML = a.flow.map(r => `<tr><td>${r.layer + 1}</td><td>${exp(r.speed)}<span class="bar" style="width:${Math.round(60 * (r.speed ?? 0) / fastest)}px"></span></td><td>${exp(r.update_ratio ?? null)}</td><td>${pct(r.dead)}</td><td>${pct(r.saturated)}</td></tr>`).join('');
 }
 
-function setPlaying(p) { playing = p; $('play').textContent = p ? '⏸' : '▶'; $('play').classList.toggle('playing', p); }
+// the icons are drawn (SVG), not font glyphs: the pause sign U+23F8 is missing from Debian Chromium's fonts
+const ICONS = {
+  play: '<svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true"><path d="M4 2 L14 8 L4 14 Z" fill="currentColor"/></svg>',
+  pause: '<svg viewBox="0 0 16 16" width="16" height="16" aria-hidden="true"><rect x="3" y="2" width="3.5" height="12" fill="currentColor"/><rect x="9.5" y="2" width="3.5" height="12" fill="currentColor"/></svg>',
+};
+function setPlaying(p) {
+  playing = p; $('play').innerHTML = p ? ICONS.pause : ICONS.play;
+  $('play').setAttribute('aria-label', p ? 'pause' : 'play'); $('play').classList.toggle('playing', p);
+}
 
 // ---------------------------------------------------------------- the unit editor
 async function selectUnit(i, j) {
