@@ -97,6 +97,17 @@ CASES: dict[str, list[list[str]]] = {
                                                                               "--momentum", "0"],
         ["--optimizer", "sgd", "--adam-beta1", "0.5"], ["--log-every-step=3"],
     )],
+    "signal": [["signal", "nosuch"], ["signal"], ["signal", "tanh", "--weight-variance", "-1"],
+               ["signal", "tanh", "--weight-variance", "nan"], ["signal", "tanh", "--bias-variance", "-0.5"],
+               ["signal", "tanh", "--plot", "{tmp}/p.gif"], ["signal", "tanh", "--points", "0"],
+               ["signal", "--trainability", "tanh", "--depths", "abc"],
+               ["signal", "--trainability", "tanh", "--depths", "10:5:1"],
+               ["signal", "--trainability", "tanh", "--dataset", "nosuch"],
+               ["signal", "--trainability", "tanh", "relu"]],
+    "search": [["search", "--out", "{tmp}/s", *extra] for extra in (
+        ["--space", "nosuch"], ["--depth", "3"], ["--task", "mnits"], ["--budget", "abc"], ["--unary", "nosuch"],
+        ["--screen", "nosuch"], ["--final-seeds", "0"], ["--baselines", "reluu"],
+    )] + [["search", "--out", "{binary}"]],
     "tune": [[*TUNE, *extra] for extra in (
         ["--trials", "0"], ["--trials", "-1"], ["--trials", "abc"], ["--trials", "1000000000"],
         ["--space", "lr=1:0"], ["--space", "lr=abc:1"], ["--space", "lrr=1e-4:1e-1:log"], ["--space", "nosuch=1:2"],

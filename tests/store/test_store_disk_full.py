@@ -70,10 +70,10 @@ def _limited(limit):
 def test_file_size_limit_mid_sweep_then_resume(tmp_path, capsys, reference):
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": SRC, "ACTLAB_COMPILE": "0"}
-    # 144 kB: the store's write-ahead log passes it after some epochs (schema ~55 kB, then each epoch appends two
+    # 176 kB: the store's write-ahead log passes it after some epochs (schema ~80 kB, then each epoch appends two
     # 4 kB pages; the whole sweep needs ~450 kB); checkpoints (~14 kB) fit
     child = subprocess.run([sys.executable, "-m", "actlab.cli", "compare", *SWEEP, "--out", str(out)], env=env,
-                           capture_output=True, text=True, timeout=300, preexec_fn=_limited(144_000))
+                           capture_output=True, text=True, timeout=300, preexec_fn=_limited(176_000))
     text = " ".join((child.stdout + child.stderr).split())
     assert child.returncode == 2, text
     assert "Traceback" not in text

@@ -30,7 +30,7 @@ def test_sizes_are_stored_and_matched(sweep_dir):
         sizes = read_sizes(store)
         runs = store.runs()
         config = store.sweep()["config"]
-    assert config["dataset"] == "kjv" and config["task"] == "language-model"  # kjv when no --dataset is given
+    assert config["dataset"] == "kjv" and config["dataset_task"] == "language-model"  # kjv when no --dataset is given
     assert all(r.status == "finished" for r in runs) and len(runs) == 4
     gelu, swiglu = sizes["gelu"], sizes["swiglu"]
     assert gelu.hidden_width == 64 and swiglu.hidden_width == 42  # 4·16, and 8/3·16 ≈ 42.7 (the nearest count)

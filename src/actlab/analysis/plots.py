@@ -213,6 +213,8 @@ def save(figure: Figure, path: str | Path, dpi: int = 150) -> Path:
     path = Path(path)
     if path.is_dir():
         raise ActlabError(f"cannot write {path}: it is a directory")
+    if path.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise ActlabError(f"cannot write {path}: unknown image type {path.suffix or '(none)'!r}; use .png, .svg or .pdf")
     try:
         figure.savefig(path, dpi=dpi)
     except OSError as error:

@@ -51,7 +51,7 @@ class _Display:
         self.unit = "epoch" if plan.config.get("steps") is None and plan.config.get("eval_every", 1) == 1 \
             else "evaluation"
         self.classification = plan.dataset.task == "classification"
-        self.text = plan.dataset.extra.get("kind") == "text"  # language modelling: bits per character
+        self.text = (getattr(plan.dataset, "extra", None) or {}).get("kind") == "text"  # language modelling: bits per character
         if self.text:
             self.classification = False
         self.progress = Progress(

@@ -87,6 +87,11 @@ def signal_command(
             fail(f"{label} must be a finite number >= 0, got {value!r}")
     if weight_variance == 0:
         fail("--weight-variance must be > 0")
+    if points < 3 or points > 60:
+        fail(f"--points must lie in 3..60, got {points}")
+    for label, path in (("--plot", plot), ("--output", output)):
+        if path is not None and path.suffix.lower() not in (".png", ".svg", ".pdf"):
+            fail(f"{label}: unknown image type {path.suffix or '(none)'!r}; use .png, .svg or .pdf")
     if trainability:
         if len(names) != 1:
             fail("--trainability takes one activation")
@@ -98,8 +103,6 @@ def signal_command(
     specs = [phi_of(name).spec for name in names]  # unknown names fail here, with suggestions
     rows = [_point_data(spec, weight_variance, bias_variance) for spec in specs]
     if plot is not None:
-        if points < 3 or points > 60:
-            fail(f"--points must lie in 3..60, got {points}")
         from actlab.analysis.plots import save
         from actlab.analysis.signal_figures import plot_phase_diagram
 

@@ -116,6 +116,26 @@ def flops_per_example(model: Any, spec: Any, input_shape: Sequence[int], n_outpu
 
 def describe_size(model: Any, spec: Any, input_shape: Sequence[int], n_outputs: int) -> dict[str, Any]:
     """What the sweep stores per arm: parameters, hidden width, forward FLOPs per example and their unit."""
+    if model.kind == "user":
+        return user_size(model, spec, input_shape, n_outputs)
     flops, unit = flops_per_example(model, spec, input_shape, n_outputs)
     return {"n_parameters": count_parameters(model, spec, input_shape, n_outputs),
             "hidden_width": hidden_width(model, spec, input_shape, n_outputs), "flops": flops, "flops_unit": unit}
+
+
+def user_size(model: Any, spec: Any, input_shape: Sequence[int], n_outputs: int) -> dict[str, Any]:
+    """A user's model: its trainable parameters as built (seed 0), and the FLOPs of one example's forward pass
+    counted by :class:`torch.utils.flop_counter.FlopCounterMode` (matmuls and convolutions); hidden width 0 (its
+    architecture is its own)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from actlab.models.user import build_user
+
+    net = build_user(str(model.source), spec, input_shape, n_outputs, 0)
+    n_parameters = sum(p.numel() for p in net.parameters() if p.requires_grad)
+    net.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        net(torch.zeros(1, *(int(s) for s in input_shape)))
+    return {"n_parameters": int(n_parameters), "hidden_width": 0, "flops": int(counter.get_total_flops()),
+            "flops_unit": "sample"}
