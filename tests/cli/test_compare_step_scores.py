@@ -18,7 +18,7 @@ SMALL = ["--dataset", "digits", "--subset", "300", "--acts", "relu,tanh", "--see
 def test_compare_json_has_the_step_scores(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("ACTLAB_COMPILE", "0")
     out = tmp_path / "s"
-    assert main(["compare", *SMALL, "--log-every-step", "--last-steps", "4", "--out", str(out), "--json"]) == 0
+    assert main(["compare", *SMALL, "--log-every-step", "--last-steps", "4", "--out", str(out), "--json"]) in (0, 3)  # 3: nothing learned yet
     summary = json.loads(capsys.readouterr().out)["step_scores"]
     assert summary["last_steps"] == 4
     with Store(out, readonly=True) as store:

@@ -67,7 +67,7 @@ def _args(root, function="build", *more):
 @pytest.mark.slow
 def test_the_user_model_trains_stacked_reports_and_resumes_honestly(setup, capsys):
     code, out, err = run(capsys, *_args(setup), "--json")
-    assert code == 0, err
+    assert code in (0, 3), err  # 3: every arm failed to learn in this tiny budget (the summary says so)
     summary = json.loads(out)
     assert {row["activation"] for row in summary["ranking"]} == {"relu", "tanh"}
     assert (setup / "out" / "report.html").is_file()
@@ -79,7 +79,7 @@ def test_the_user_model_trains_stacked_reports_and_resumes_honestly(setup, capsy
     assert config["model_source"]["model_sha256"] == hashlib.sha256((setup / "net.py").read_bytes()).hexdigest()
     assert "built with act_layer" in config["model_note"] and "functional.relu in the top-level" in config["model_note"]
     code, _, err = run(capsys, *_args(setup))  # the same sweep again: everything already done
-    assert code == 0 and "4 runs (4 already done)" in err
+    assert code in (0, 3) and "4 runs (4 already done" in err
     (setup / "net.py").write_text(MODEL + "\n# changed\n")
     code, _, err = run(capsys, *_args(setup))
     assert code == 2 and "model's code changed" in err
@@ -87,7 +87,7 @@ def test_the_user_model_trains_stacked_reports_and_resumes_honestly(setup, capsy
 
 def test_a_model_without_act_layer_is_swapped(setup, capsys):
     code, out, err = run(capsys, *_args(setup, "swapped"), "--engine", "sequential", "--quiet")
-    assert code == 0, err
+    assert code in (0, 3), err  # 3: every arm failed to learn in this tiny budget (the summary says so)
     assert "1 activation module(s) swapped" in err
 
 
@@ -121,7 +121,7 @@ def test_a_toy_sweep_records_the_dataset_task_beside_task_auto_and_still_draws_t
 
     code, _, err = run(capsys, "compare", "--dataset", "moons", "--subset", "200", "--width", "8", "--epochs", "1",
                        "--seeds", "2", "--acts", "relu", "--quiet", "--out", tmp_path / "toy")
-    assert code == 0, err
+    assert code in (0, 3), err  # 3: every arm failed to learn in this tiny budget (the summary says so)
     with Store(tmp_path / "toy", readonly=True) as store:
         config = store.sweep()["config"]
         frame, thumbnails = read_thumbnails(store)

@@ -46,7 +46,7 @@ def test_compare_resume_with_a_larger_steps_on_the_command_line(tmp_path, capsys
     sweep.compare(dict(BASE, acts=["relu"], seeds=1), out=tmp_path / "grow", report=False)
     # a larger --steps on --resume grows the sweep (no "different config" refusal)
     code = main(["compare", "--out", str(tmp_path / "grow"), "--resume", "--steps", "16", "--quiet"])
-    assert code == 0, capsys.readouterr().err
+    assert code in (0, 3), capsys.readouterr().err  # 3: nothing learned in 12 steps (the summary says so)
     with Store(tmp_path / "grow", create=False) as store:
         assert [e.step for e in store.epochs()] == [4, 8, 12, 16]
         assert store.sweep()["config"]["steps"] == 16

@@ -95,8 +95,11 @@ def show_command(
                 value = cost_text(value, info["properties"].get("relative_cost_spread")) + " (× relu)"
             say(f"  {key}: {_plain(value)}")
     say(f"module (actlab.nn.create, impl='auto'): {info['module']['text']}")
-    if info.get("export"):
-        say(f"export (declared; the tests round-trip every record through onnxruntime): {info['export']}")
+    if info.get("export"):  # the record's declaration (spec.describe): exporter -> exports, reason
+        labels = {"torch.export": "torch.export", "onnx": "ONNX"}
+        status = " · ".join(f"{labels.get(k, k)} ✓" if v["exports"] else f"{labels.get(k, k)} ✗ ({v['reason']})"
+                            for k, v in info["export"].items())
+        say(f"export (declared; the tests round-trip every record through onnxruntime): {status}")
     _print_equivalents(info["equivalents"], say)
     if info["notes"]:
         say("notes:")
@@ -134,9 +137,6 @@ def describe(name: str, params: dict) -> dict:
         info["properties"] = extra
     info["equivalents"] = equivalents_for(spec.name)
     info["module"] = _module_impl(spec)
-    from actlab.spec_html import export_text
-
-    info["export"] = export_text(spec)
     return info
 
 

@@ -149,8 +149,9 @@ def _rule(node: Node, d: list[Node], has_x: dict[int, bool]) -> Node:
         return _div(du, _add(ONE, u))
     if name == "expm1":
         return _mul(_call("exp", u), du)
-    if name == "sqrt":
-        return _div(du, _mul(TWO, node))
+    if name == "sqrt":  # 0 where u' = 0 (as autograd through a flat inner piece), not 0/0 at u = 0
+        slope = _div(du, _mul(TWO, node))
+        return slope if du.kind == "num" else _where(Node("==", (du, ZERO), text="=="), ZERO, slope)
     if name == "abs":
         return _mul(_call("sign", u), du)
     if name == "sign":
