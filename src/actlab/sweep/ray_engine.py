@@ -67,7 +67,7 @@ def ensure_ray(address: str | None = None) -> float:
     started = time.monotonic()
     try:
         ray.init(address=address, include_dashboard=False, log_to_driver=True, logging_level="WARNING",
-                 configure_logging=True)
+                 configure_logging=True, runtime_env={"worker_process_setup_hook": worker_setup})
     except (ConnectionError, ValueError, RuntimeError) as error:
         raise ActlabError(f"cannot start or reach Ray at {address or 'a new local instance'}: {error}") from None
     finally:
@@ -76,6 +76,14 @@ def ensure_ray(address: str | None = None) -> float:
                 if handler is not None:
                     signal.signal(number, handler)
     return time.monotonic() - started
+
+
+def worker_setup() -> None:
+    """Each Ray worker's start, on its main thread before any task: import SymPy and torch._dynamo (torch.optim
+    imports it on first use) while no other thread of the worker can import them at the same time (Python's
+    import-deadlock avoidance would hand one thread the half-initialised module)."""
+    import sympy  # noqa: F401
+    import torch._dynamo  # noqa: F401
 
 
 # ------------------------------------------------------------------ what a task carries
