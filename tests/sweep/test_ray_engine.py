@@ -12,7 +12,7 @@ import pytest
 
 import actlab.sweep as sweep
 from actlab.store import Store
-from actlab.sweep.ray_engine import CRASH_ONCE_ENV, INSTALL
+from actlab.sweep.ray_engine import CRASH_ONCE_ENV, INSTALL, POISONED_EXIT, worker_setup
 
 # a grid cell (relu, tanh, a saved formula) and two sequential cells (prelu's slope is learnt)
 BASE = dict(dataset="moons", subset=300, acts=["relu", "tanh", "ramp15", "prelu"], seeds=2, epochs=4, batch_size=32,
@@ -41,7 +41,8 @@ def ray_instance():
     started = not ray.is_initialized()
     if started:
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+        ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING",
+                 runtime_env={"worker_process_setup_hook": worker_setup})  # as actlab.sweep.ray_engine.ensure_ray
     yield ray
     if started:
         ray.shutdown()
@@ -161,3 +162,23 @@ def test_engine_local_is_the_grid_engine_and_ray_rows_stay_out_of_the_fingerprin
     local = plan_from_options(dict(small, engine="local"))
     ray = plan_from_options(dict(small, engine="ray", address="auto", cpus_per_task=2, grid_size=3))
     assert local.config["engine"] == "grid" and local.fingerprint == ray.fingerprint
+
+
+def test_a_worker_whose_imports_were_interrupted_exits_for_ray_to_replace_it():
+    # what a KeyboardInterrupt inside ``import torch._dynamo`` leaves behind: a module that fails on every import
+    script = textwrap.dedent("""
+        import builtins
+        real = builtins.__import__
+        def broken(name, *args, **kwargs):
+            if name == "torch._dynamo":
+                raise AttributeError("partially initialized module 'torch._dynamo' has no attribute 'decorators'")
+            return real(name, *args, **kwargs)
+        builtins.__import__ = broken
+        from actlab.sweep.ray_engine import _import_heavy_modules
+        _import_heavy_modules()
+        print("not reached")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == POISONED_EXIT, done.stderr
+    assert "not reached" not in done.stdout
+    assert "retries the task on a fresh worker" in done.stderr and "decorators" in done.stderr

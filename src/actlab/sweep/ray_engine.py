@@ -26,6 +26,7 @@ import io
 import os
 import queue
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -84,6 +85,26 @@ def worker_setup() -> None:
     import-deadlock avoidance would hand one thread the half-initialised module)."""
     import sympy  # noqa: F401
     import torch._dynamo  # noqa: F401
+
+
+POISONED_EXIT = 75  # a worker whose SymPy / torch._dynamo import was interrupted exits with this status
+
+
+def _import_heavy_modules() -> None:
+    """Import SymPy and torch._dynamo before the trainer's thread starts (torch.optim imports them on first use).
+
+    Where :func:`worker_setup` did not run (Ray started by the caller without it), a cancelled task's
+    KeyboardInterrupt can land inside these imports and leave them half-initialised for the rest of the
+    worker's life ("partially initialized module 'torch._dynamo' has no attribute 'decorators'").  Such a
+    worker cannot recover, so it exits: Ray starts a fresh one and retries the task.
+    """
+    try:
+        import sympy  # noqa: F401
+        import torch._dynamo  # noqa: F401
+    except Exception as error:  # noqa: BLE001 - any failure here is an import left half-done
+        print(f"actlab: this Ray worker's imports are broken ({type(error).__name__}: {error}); "
+              "exiting so that Ray retries the task on a fresh worker", file=sys.stderr, flush=True)
+        os._exit(POISONED_EXIT)
 
 
 # ------------------------------------------------------------------ what a task carries
@@ -208,12 +229,7 @@ def train_cell(task: CellTask) -> Iterator[tuple]:
     # no forked SymPy helper (actlab.formula.budget) in a Ray worker: a child forked from it keeps the
     # worker's connection to Ray open, so a worker that dies would never be seen dead (and never retried)
     os.environ["ACTLAB_FORMULA_WORKER"] = "0"
-    # torch.optim imports torch._dynamo (and with it SymPy) on its first use: do it here, before the trainer's
-    # thread starts, so no two threads of this worker import SymPy at once (Python's import-deadlock avoidance
-    # then hands one of them the half-initialised module: "module 'sympy' has no attribute 'printing'", seen once
-    # in CI)
-    import sympy  # noqa: F401
-    import torch._dynamo  # noqa: F401
+    _import_heavy_modules()
     torch.set_num_threads(max(1, int(task.threads)))
     set_job_compile(task.compile)
     _register_formulas(task.formulas)
