@@ -59,3 +59,22 @@ def test_trainability_on_a_tiny_grid(capsys, tmp_path):
     assert all(0.0 <= a <= 1.0 for row in result["accuracy"] for a in row)
     assert max(max(row) for row in result["accuracy"]) > 0.3  # shallow nets learn digits (chance: 0.1)
     assert figure.stat().st_size > 0 and json.loads(saved.read_text())["depths"] == [1, 2]
+    assert [row["weight_variance"] for row in result["boundary"]] == [1.0, 3.0]
+
+
+def test_the_trainable_edge_is_interpolated_and_judged_against_6_xi_c():
+    from actlab.analysis.signal import phi_of
+    from actlab.analysis.signal_critical import signal_point
+    from actlab.diagnostics.trainability import TrainabilityResult, trainable_depths
+
+    # columns: σ_w² = 1 (edge between 20 and 30), 1.75 (near critical: trains through the grid), 4 (no net trains)
+    accuracy = [[0.9, 0.95, 0.1], [0.7, 0.9, 0.1], [0.3, 0.9, 0.1]]
+    result = TrainabilityResult("tanh", [10, 20, 30], [1.0, 1.75, 4.0], 0.05, accuracy, [[0.0] * 3] * 3)
+    one, near, four = trainable_depths(result)
+    assert one["depth"] == pytest.approx(20 + (0.7 - 0.5) / (0.7 - 0.3) * 10) and not one["beyond"]
+    xi = abs(signal_point(phi_of("tanh"), 1.0, 0.05, critical=False).xi_c)
+    assert one["bound"] == pytest.approx(6 * xi) and one["ratio"] == pytest.approx(25 / (6 * xi))
+    assert one["verdict"] == ("within 2x" if 0.5 <= 25 / (6 * xi) <= 2 else "outside 2x")
+    assert near["beyond"] and near["depth"] == 30 and near["bound"] > 1000  # ξ_c diverges at the critical point
+    assert near["verdict"] == "untested"  # 30 layers say nothing about a bound of thousands
+    assert four["depth"] is None and four["verdict"] == "outside 2x"  # 6 ξ_c ≈ 42: depth 10 should have trained

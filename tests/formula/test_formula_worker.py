@@ -104,6 +104,31 @@ def test_parent_exits_normally_and_takes_its_worker_along():
 
 
 @pytest.mark.slow
+def test_a_worker_forked_an_instant_before_a_normal_exit_does_not_hold_the_exit():
+    # the exit comes before the new worker has reset the SIGTERM handler it inherited (one that ignores SIGTERM):
+    # multiprocessing's own exit handler would send SIGTERM and wait for ever; the worker is SIGKILLed first
+    script = textwrap.dedent("""
+        import signal, time
+        from actlab.formula import budget
+        signal.signal(signal.SIGTERM, lambda *args: None)
+        print(budget._worker().process.pid, flush=True)
+        time.sleep(120)
+        """)
+    env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
+    for _ in range(3):
+        process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                   env=env, text=True)
+        worker = int(process.stdout.readline())
+        try:
+            os.kill(process.pid, signal.SIGINT)  # KeyboardInterrupt: a normal exit, right after the fork
+            process.wait(30)
+            assert _gone_within(worker, 5)
+        finally:
+            process.kill()
+            _cleanup(worker)
+
+
+@pytest.mark.slow
 def test_a_worker_forked_from_a_thread_survives_the_thread():
     # the kernel's parent-death signal follows the forking thread: a worker forked by a short-lived thread (a web
     # server's thread pool) must keep serving the process

@@ -64,3 +64,14 @@ def test_plan_fits_the_budget_and_halves() -> None:
     # every survivor fits: the steps grow instead
     roomy = plan.make_plan(20, 10_000_000)
     assert roomy.raced == 20 and roomy.rungs[0][1] > 100 and roomy.cost <= 10_000_000
+
+
+def test_a_measured_speed_that_drifts_a_little_gives_the_same_plan() -> None:
+    # the raced count snaps down to 10, 15, 20, 30, 40, 60, …: every rung entrant count is on that ladder
+    assert [plan.ladder_floor(n) for n in (7, 10, 14, 15, 29, 31, 59, 61, 119, 121, 250)] == \
+        [7, 10, 10, 15, 20, 30, 40, 60, 80, 120, 240]
+    base = plan.make_plan(2000, 400_000)
+    drifted = [plan.make_plan(2000, int(400_000 * f)) for f in (0.97, 1.0, 1.04)]
+    assert {p.raced for p in drifted} == {base.raced} and {p.rungs for p in drifted} == {base.rungs}
+    # a budget twice as large races more candidates (the ladder does not freeze the plan)
+    assert plan.make_plan(2000, 800_000).raced > base.raced

@@ -93,8 +93,10 @@ def xi_c_curve(activation: Any, bias_variance: float, weight_variances: Sequence
     return np.array(out, dtype=float)
 
 
-def plot_trainability(result: Any, curve_points: int = 61, factor: float = 6.0) -> Figure:
-    """Training accuracy over (σ_w², depth), the curve ``factor`` × ξ_c and the critical σ_w² over it."""
+def plot_trainability(result: Any, curve_points: int = 61, factor: float = 6.0,
+                      edges: Sequence[tuple[float, float]] = ()) -> Figure:
+    """Training accuracy over (σ_w², depth), the curve ``factor`` × ξ_c and the critical σ_w² over it; ``edges``:
+    the measured edge of the trainable region, (σ_w², depth) points drawn as markers."""
     from actlab.analysis.signal_critical import critical_weight_variance
 
     ws = np.asarray(result.weight_variances, dtype=float)
@@ -110,6 +112,9 @@ def plot_trainability(result: Any, curve_points: int = 61, factor: float = 6.0) 
     ax.plot(fine, factor * xi, color="#17becf", lw=2, label=f"{factor:g} ξ_c")
     ax.plot(fine, 2 * factor * xi, color="#17becf", lw=1, ls="--", label=f"{2 * factor:g} ξ_c, {factor / 2:g} ξ_c")
     ax.plot(fine, factor / 2 * xi, color="#17becf", lw=1, ls="--")
+    if edges:
+        ax.plot([w for w, _ in edges], [d for _, d in edges], "o", color="white", markeredgecolor="black", ms=5,
+                label="measured edge (accuracy 0.5)")
     critical = critical_weight_variance(result.activation, result.bias_variance)
     if critical is not None:
         ax.axvline(critical, color="white", lw=1, ls=":", label=f"critical σ_w² = {critical:.3f}")

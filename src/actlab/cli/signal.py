@@ -65,15 +65,15 @@ def signal_command(
     plot: Annotated[Optional[Path], typer.Option("--plot", parser=path_value, help="Write the phase diagram (png, svg, pdf): ξ_c over (σ_w², σ_b²) with the edge of chaos, one panel per activation.")] = None,
     points: Annotated[int, typer.Option("--points", help="Phase diagram: grid points per axis.")] = 13,
     trainability: Annotated[bool, typer.Option("--trainability", help="Train one net per (depth, σ_w²) cell and draw the training-accuracy heatmap with 6 ξ_c (Schoenholz et al. 2017, Fig. 6).")] = False,
-    depths: Annotated[str, typer.Option("--depths", help="Trainability: hidden layers, START:STOP:STEP or a list.")] = "10:80:10",
+    depths: Annotated[str, typer.Option("--depths", help="Trainability: hidden layers, START:STOP:STEP or a list.")] = "10:60:10",
     weight_variances: Annotated[str, typer.Option("--weight-variances", help="Trainability: σ_w² values, START:STOP:STEP or a list.")] = "1:4:0.25",
     dataset: Annotated[str, typer.Option("--dataset", help="Trainability: mnist or digits.")] = "mnist",
     examples: Annotated[int, typer.Option("--examples", help="Trainability: training examples.")] = 1000,
     width: Annotated[int, typer.Option("--width", help="Trainability: units per hidden layer.")] = 48,
-    steps: Annotated[int, typer.Option("--steps", help="Trainability: optimiser steps per net.")] = 200,
+    steps: Annotated[int, typer.Option("--steps", help="Trainability: optimiser steps per net.")] = 1500,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Trainability: mini-batch size.")] = 32,
     optimizer: Annotated[str, typer.Option("--optimizer", help="Trainability: sgd (momentum 0.9), adam or rmsprop.")] = "sgd",
-    lr: Annotated[float, typer.Option("--lr", help="Trainability: learning rate.")] = 0.01,
+    lr: Annotated[float, typer.Option("--lr", help="Trainability: learning rate.")] = 0.001,
     seed: Annotated[int, typer.Option("--seed", help="Trainability: seed of weights and batches.")] = 0,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", parser=path_value, help="Trainability: write the heatmap (png, svg, pdf).")] = None,
     save_json: Annotated[Optional[Path], typer.Option("--save", parser=path_value, help="Trainability: write the result as JSON.")] = None,
@@ -137,7 +137,7 @@ def _number(value: Any) -> str:
 def _trainability(name: str, depths_text: str, weights_text: str, bias_variance: float, dataset: str, examples: int,
                   width: int, steps: int, batch_size: int, optimizer: str, lr: float, seed: int,
                   output: Path | None, save_json: Path | None, json_output: bool) -> None:
-    from actlab.diagnostics.trainability import trainability_experiment
+    from actlab.diagnostics.trainability import trainability_experiment, trainable_depths
 
     depth_values = parse_range(depths_text, "--depths")
     if any(d != int(d) or d < 1 for d in depth_values):
@@ -157,18 +157,26 @@ def _trainability(name: str, depths_text: str, weights_text: str, bias_variance:
     result = trainability_experiment(name, [int(d) for d in depth_values], weights, bias_variance, dataset=dataset,
                                      examples=examples, width=width, steps=steps, batch_size=batch_size,
                                      optimizer=optimizer, lr=lr, seed=seed, progress=progress)
-    data = result.to_dict()
+    data = {**result.to_dict(), "boundary": trainable_depths(result)}
     if save_json is not None:
         save_json.write_text(json.dumps(data, indent=1, allow_nan=True) + "\n")
     if output is not None:
         from actlab.analysis.plots import save
         from actlab.analysis.signal_figures import plot_trainability
 
-        save(plot_trainability(result), output)
+        edges = [(row["weight_variance"], row["depth"]) for row in data["boundary"]
+                 if row["depth"] is not None and not row["beyond"]]
+        save(plot_trainability(result, edges=edges), output)
     if json_output:
         print_json(data)
         return
     console.print(f"trained {len(result.depths) * len(result.weight_variances)} nets in {result.seconds:.0f} s",
                   highlight=False)
+    console.print("the trainable region's edge (training accuracy falls below 0.5) beside 6 ξ_c:", highlight=False)
+    for row in data["boundary"]:
+        depth = "none" if row["depth"] is None else ("≥ " if row["beyond"] else "") + f"{row['depth']:.0f}"
+        bound = "∞" if row["bound"] is None else f"{row['bound']:.0f}"
+        console.print(f"  σ_w² {row['weight_variance']:<5g} depth {depth:>6}  6 ξ_c {bound:>6}  {row['verdict']}",
+                      highlight=False)
     if output is not None:
         console.print(f"figure: {output}", highlight=False)

@@ -24,11 +24,12 @@ import torch
 
 from actlab.errors import ActlabError
 
-__all__ = ["TrainabilityResult", "trainability_experiment", "DATASETS", "MAX_CELLS"]
+__all__ = ["TrainabilityResult", "trainability_experiment", "trainable_depths", "DATASETS", "MAX_CELLS", "THRESHOLD"]
 
 DATASETS = ("mnist", "digits")
 MAX_CELLS = 2000
 MAX_DEPTH = 1000
+THRESHOLD = 0.5  # a net is trainable when its training accuracy reaches this
 
 
 @dataclass
@@ -134,3 +135,49 @@ def trainability_experiment(activation: str, depths: Sequence[int], weight_varia
                 "batch_size": batch_size, "optimizer": optimizer, "lr": lr, "seed": seed}
     return TrainabilityResult(spec.name, depths, weight_variances, float(bias_variance), accuracy, loss, settings,
                               time.perf_counter() - start)
+
+
+def _crossing(depths: Sequence[int], row: Sequence[float], threshold: float) -> tuple[float | None, bool]:
+    """(the depth where the column's accuracy falls below ``threshold`` after its deepest trainable net, linearly
+    interpolated; whether that net is the deepest measured, so the boundary lies beyond the grid)."""
+    trainable = [i for i, a in enumerate(row) if a >= threshold]
+    if not trainable:
+        return None, False
+    i = trainable[-1]
+    if i == len(depths) - 1:
+        return float(depths[i]), True
+    above, below = row[i], row[i + 1]
+    return depths[i] + (above - threshold) / (above - below) * (depths[i + 1] - depths[i]), False
+
+
+def trainable_depths(result: TrainabilityResult, threshold: float = THRESHOLD, factor: float = 6.0) -> list[dict]:
+    """Per σ_w²: the measured boundary of the trainable region beside ``factor``·ξ_c from the mean-field map.
+
+    ``depth``: where the training accuracy falls below ``threshold`` after the column's deepest trainable net,
+    interpolated between grid depths (None: not even the shallowest trains); ``beyond``: the deepest net measured
+    trains, so the boundary lies at or above ``depth``; ``bound``: ``factor``·ξ_c; ``ratio``: depth / bound;
+    ``verdict``: ``within 2x`` / ``outside 2x``, ``consistent`` (trained through the grid, whose top is at least
+    half the bound: the boundary can only be within 2× or above it) or ``untested`` (the grid stops short of half
+    the bound, or ξ_c is infinite)."""
+    from actlab.analysis.signal import phi_of
+    from actlab.analysis.signal_critical import signal_point
+
+    phi = phi_of(result.activation)
+    out = []
+    for j, w in enumerate(result.weight_variances):
+        depth, beyond = _crossing(result.depths, [row[j] for row in result.accuracy], threshold)
+        point = signal_point(phi, float(w), result.bias_variance, critical=False)
+        xi = None if point.xi_c is None or not math.isfinite(point.xi_c) else abs(point.xi_c)
+        bound = None if xi is None else factor * xi
+        ratio = None if depth is None or bound is None else depth / bound
+        if bound is None:
+            verdict = "untested"
+        elif depth is None:  # the boundary lies below the shallowest net
+            verdict = "outside 2x" if result.depths[0] < bound / 2 else "untested"
+        elif beyond:
+            verdict = "outside 2x" if depth > 2 * bound else "consistent" if depth >= bound / 2 else "untested"
+        else:
+            verdict = "within 2x" if 0.5 <= ratio <= 2 else "outside 2x"
+        out.append({"weight_variance": float(w), "depth": depth, "beyond": beyond, "xi_c": xi, "bound": bound,
+                    "ratio": ratio, "verdict": verdict})
+    return out

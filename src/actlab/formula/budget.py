@@ -23,7 +23,9 @@ stages run in this process: then only the size limits bound them.
 """
 from __future__ import annotations
 
+import atexit
 import multiprocessing
+import multiprocessing.util  # noqa: F401 - its exit handler must be registered before ours
 import os
 import threading
 import time
@@ -200,6 +202,17 @@ def _discard() -> None:
     if _WORKER is not None:
         _WORKER.kill()
         _WORKER = None
+
+
+def _discard_at_exit() -> None:
+    """At a normal exit, SIGKILL the worker before multiprocessing's own exit handler (registered earlier, so run
+    later: ``multiprocessing.util`` is imported first) sends SIGTERM and waits: a worker forked an instant before the exit may not have reset the SIGTERM
+    handler it inherited yet (a server's handler that ignores SIGTERM), and that wait would never end."""
+    if _WORKER is not None and _WORKER.pid == os.getpid():
+        _discard()
+
+
+atexit.register(_discard_at_exit)
 
 
 def run_stages(

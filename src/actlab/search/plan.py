@@ -15,11 +15,22 @@ from dataclasses import asdict, dataclass
 
 from actlab.errors import ActlabError
 
-__all__ = ["Budget", "Plan", "parse_budget", "make_plan", "MIN_STEPS"]
+__all__ = ["Budget", "Plan", "parse_budget", "make_plan", "ladder_floor", "MIN_STEPS"]
 
 MIN_STEPS = 100  # the first rung's fewest steps per run: below it the ranking is noise
-STEP_QUANTUM = 50  # s0 and N are rounded down to these multiples, so small changes in a measured speed
-N_QUANTUM = 10  # give the same plan
+STEP_QUANTUM = 50  # s0 is rounded down to a multiple of this, and N down to the ladder 10, 15, 20, 30, 40,
+# 60, 80, … ({1, 1.5} × 10 · 2^k): a measured speed that drifts by less than a third gives the same plan
+
+
+def ladder_floor(n: int) -> int:
+    """The largest of 10, 15, 20, 30, 40, 60, 80, 120, … not above ``n`` (``n`` itself below 10)."""
+    if n < 10:
+        return n
+    best, base = 10, 10
+    while base <= n:
+        best = max(best, base if int(base * 1.5) > n else int(base * 1.5))
+        base *= 2
+    return best
 
 
 @dataclass(frozen=True)
@@ -104,7 +115,7 @@ def make_plan(survivors: int, budget_steps: int, *, eta: int = 3, top_k: int = 3
         while low < high:
             mid = (low + high + 1) // 2
             low, high = (mid, high) if fits(mid, min_steps) else (low, mid - 1)
-        n = max(top_k, low // N_QUANTUM * N_QUANTUM if low >= N_QUANTUM else low)
+        n = max(top_k, ladder_floor(low))
     s0 = min_steps
     if n == survivors:
         while fits(n, s0 + STEP_QUANTUM) and s0 < 64 * min_steps:
