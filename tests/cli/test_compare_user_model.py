@@ -127,3 +127,39 @@ def test_a_toy_sweep_records_the_dataset_task_beside_task_auto_and_still_draws_t
         frame, thumbnails = read_thumbnails(store)
     assert (config["task"], config["dataset_task"]) == ("auto", "classification")
     assert frame is not None and set(thumbnails) == {"relu"}
+
+
+@pytest.mark.slow
+def test_tune_takes_the_user_model_like_a_built_in_one(setup, capsys):
+    out = setup / "tuned"
+    code, stdout, err = run(capsys, "tune", "--model", f"{setup / 'net.py'}:build", "--dataset", setup / "images",
+                            "--acts", "relu", "--epochs", "1", "--batch-size", "8", "--trials", "2",
+                            "--space", "lr=1e-3:1e-1:log", "--out", out, "--json")
+    assert code in (0, 3), err
+    data = json.loads(stdout)
+    assert data["trials_run"] == 2
+    conn = sqlite3.connect(out / "results.sqlite")
+    config = json.loads(conn.execute("SELECT config FROM sweep").fetchone()[0])
+    conn.close()
+    assert config["model"] == f"{setup / 'net.py'}:build" and "built with act_layer" in config["model_note"]
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("ray")
+def test_the_ray_engine_trains_the_user_model_with_the_local_numbers(setup, capsys):
+    local, spread = setup / "local", setup / "ray"
+    code, _, err = run(capsys, *_args(setup)[:-1], local, "--quiet")
+    assert code in (0, 3), err
+    code, _, err = run(capsys, *_args(setup)[:-1], spread, "--engine", "ray", "--quiet")
+    assert code in (0, 3), err
+
+    def rows(root):
+        conn = sqlite3.connect(root / "results.sqlite")
+        found = conn.execute("SELECT runs.run_id, status, test_loss, test_accuracy FROM runs JOIN results USING (run_id) "
+                             "ORDER BY run_id").fetchall()
+        conn.close()
+        return found
+
+    local_rows, ray_rows = rows(local), rows(spread)
+    assert [r[:2] for r in ray_rows] == [r[:2] for r in local_rows] and len(local_rows) == 4
+    assert all(abs(a[2] - b[2]) < 1e-5 and a[3] == b[3] for a, b in zip(local_rows, ray_rows, strict=True))

@@ -70,6 +70,23 @@ def test_props_and_plot_hit_the_cache_without_heavy_imports(tmp_path):
     assert again.stdout.splitlines()[-1] == "HEAVY []" and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
+def test_eval_of_a_catalog_record_hits_the_cache_without_heavy_imports(tmp_path):
+    import math
+
+    env = {"ACTLAB_CACHE_DIR": str(tmp_path)}
+    first = _run("eval", "gelu", "--x", "-1,0.5,2", "--json", env=env)
+    again = _run("eval", "gelu", "--x", "-1,0.5,2", "--json", env=env)
+    other = _run("eval", "gelu", "--x", "-1,0.5,3", "--json", env=env)  # other points: computed, not the cached ones
+    assert first.returncode == again.returncode == other.returncode == 0
+    assert first.stdout.splitlines()[-1] != "HEAVY []" and again.stdout.splitlines()[-1] == "HEAVY []"
+    values = json.loads(again.stdout.rsplit("HEAVY", 1)[0])
+    assert values == json.loads(first.stdout.rsplit("HEAVY", 1)[0])
+    assert values["y"] == pytest.approx([x * 0.5 * (1 + math.erf(x / math.sqrt(2))) for x in (-1, 0.5, 2)],
+                                        rel=1e-14)
+    assert json.loads(other.stdout.rsplit("HEAVY", 1)[0])["x"][-1] == 3
+
+
 def test_the_cache_survives_damage_and_concurrent_writers(tmp_path, monkeypatch):
     monkeypatch.setenv("ACTLAB_CACHE_DIR", str(tmp_path / "c"))
     assert cache_dir() == tmp_path / "c"

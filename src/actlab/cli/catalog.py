@@ -202,37 +202,49 @@ def eval_command(
 ) -> None:
     """Values f(x) and analytic derivatives f'(x) at the given points (float64)."""
     check_names([name])
-    spec = actlab.get(name, **checked_params(param))
-    params = spec.resolve()
-    import torch
-
-    xs = torch.tensor(parse_floats(x, "--x"), dtype=torch.float64)
-    try:
-        y = spec.forward(xs, **params)
-        dy = spec.derivative(xs, **params)
-    except (ValueError, IndexError) as error:  # maxout length not divisible by k; softmax dim out of range
-        raise actlab.ActlabError(str(error)) from None
+    params = checked_params(param)
+    points = parse_floats(x, "--x")
+    # a catalog record's values are cached on disk like show's (the same inputs give the same floats): a repeated
+    # eval need not import torch
+    data = _cached_if_catalog("eval", name, {**params, "--x": tuple(points)}, lambda: _evaluate(name, params, points))
     if json:
-        print_json({"name": spec.name, "params": params, "x": xs.tolist(), "y": y.tolist(), "dy": dy.tolist()})
+        print_json({key: data[key] for key in ("name", "params", "x", "y", "dy")})
         return
-    table = Table(title=f"{spec.name}" + (f" ({', '.join(f'{k}={v}' for k, v in params.items())})" if params else ""))
+    xs, y, dy = data["x"], data["y"], data["dy"]
+    table = Table(title=f"{data['name']}" + (f" ({', '.join(f'{k}={v}' for k, v in data['params'].items())})"
+                                            if data["params"] else ""))
     table.add_column("x", justify="right")
     table.add_column("f(x)", justify="right")
     table.add_column("f'(x)", justify="right")
-    if spec.kind == "gated":  # output i = value i · act(gate i): printed beside the value's row
-        half = len(xs) // 2
-        for i, (xi, di) in enumerate(zip(xs.tolist(), dy.tolist())):
-            yi = y.tolist()[i] if i < half else None
+    if data["kind"] == "gated":  # output i = value i · act(gate i): printed beside the value's row
+        for i, (xi, di) in enumerate(zip(xs, dy)):
+            yi = y[i] if i < len(xs) // 2 else None
             table.add_row(f"{xi:.6g}", "" if yi is None else f"{yi:.10g}", f"{di:.10g}")
-    elif spec.kind == "grouped":
-        dy_out = dy.tolist()
-        for i, xi in enumerate(xs.tolist()):
-            yi = y.tolist()[i // spec.resolve()["k"]] if i % spec.resolve()["k"] == 0 else None
-            table.add_row(f"{xi:.6g}", "" if yi is None else f"{yi:.10g}", f"{dy_out[i]:.10g}")
+    elif data["kind"] == "grouped":
+        k = data["params"]["k"]
+        for i, xi in enumerate(xs):
+            yi = y[i // k] if i % k == 0 else None
+            table.add_row(f"{xi:.6g}", "" if yi is None else f"{yi:.10g}", f"{dy[i]:.10g}")
     else:
-        for xi, yi, di in zip(xs.tolist(), y.tolist(), dy.tolist()):
+        for xi, yi, di in zip(xs, y, dy):
             table.add_row(f"{xi:.6g}", f"{yi:.10g}", f"{di:.10g}")
     console.print(table)
+
+
+def _evaluate(name: str, params: dict, points: list[float]) -> dict:
+    """f and f' of the activation at ``points`` (float64), as plain data."""
+    spec = actlab.get(name, **params)
+    resolved = spec.resolve()
+    import torch
+
+    xs = torch.tensor(points, dtype=torch.float64)
+    try:
+        y = spec.forward(xs, **resolved)
+        dy = spec.derivative(xs, **resolved)
+    except (ValueError, IndexError) as error:  # maxout length not divisible by k; softmax dim out of range
+        raise actlab.ActlabError(str(error)) from None
+    return {"name": spec.name, "params": resolved, "kind": spec.kind, "x": xs.tolist(), "y": y.tolist(),
+            "dy": dy.tolist()}
 
 
 def checked_params(pairs: list[str] | None) -> dict:

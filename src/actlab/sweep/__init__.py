@@ -30,9 +30,22 @@ from actlab.sweep.options import (
     split_list,
     train_options,
 )
-from actlab.sweep.plan import Activation, Plan, plan_from_options, plan_sweep
-from actlab.sweep.run import Outcome, compare, open_store, run_sweep
-from actlab.sweep.sink import StoreSink
+
+# planning and running load the store and more: imported on first use, so that the command line's option
+# table (actlab.sweep.options) costs no more than itself
+_LAZY = {"Activation": "plan", "Plan": "plan", "plan_from_options": "plan", "plan_sweep": "plan",
+         "Outcome": "run", "compare": "run", "open_store": "run", "run_sweep": "run", "StoreSink": "sink"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f"actlab.sweep.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'actlab.sweep' has no attribute {name!r}")
+
 
 __all__ = [
     "CONFIG_KEYS",

@@ -148,11 +148,12 @@ def _objective(classification: bool) -> tuple[str, str]:
 
 
 def _train_config(config: Mapping[str, Any], settings: Mapping[str, Any]) -> Any:
+    from actlab.sweep.usermodel import user_train_options
     from actlab.train import TrainConfig
 
     merged = {**config, **settings}
     try:
-        return TrainConfig(**train_options(merged))
+        return TrainConfig(**user_train_options(merged, train_options(merged)))
     except TypeError as error:
         raise ActlabError(f"bad training option: {error}") from None
 
