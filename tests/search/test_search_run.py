@@ -90,6 +90,9 @@ def test_cli_json_and_report(tmp_path, capsys) -> None:
     assert data["leaders"] and all(0 <= item["test_accuracy"] <= 1 for item in data["leaders"])
     html = (tmp_path / "d" / "report.html").read_text()
     assert "The funnel" in html and "actlab define found_1" in html and "Final comparison" in html
+    import re
+
+    assert "gaussian mean" in html and not re.search(r"\d\.\d{7,}", html)  # properties as a reader writes them
 
 
 @pytest.mark.parametrize("argv", [

@@ -75,3 +75,23 @@ def test_a_measured_speed_that_drifts_a_little_gives_the_same_plan() -> None:
     assert {p.raced for p in drifted} == {base.raced} and {p.rungs for p in drifted} == {base.rungs}
     # a budget twice as large races more candidates (the ladder does not freeze the plan)
     assert plan.make_plan(2000, 800_000).raced > base.raced
+
+
+def test_calibration_keeps_the_fastest_of_its_rounds(monkeypatch) -> None:
+    # a fake clock: a grid of n steps takes 1 + 0.01·n seconds, and a neighbour's burst slows some rounds
+    from actlab.search import run
+    from actlab.search.race import Entrant
+
+    clock = {"now": 0.0, "calls": 0}
+    bursts = iter([0.0, 5.0, 3.0, 0.0, 0.0, 9.0, 0.0])  # extra seconds per call: warm-up, then 20/60 interleaved
+
+    def fake_chunk(dataset, config, rung, sample, seeds):
+        clock["now"] += 1 + 0.01 * config.steps * len(sample) + next(bursts)
+        clock["calls"] += 1
+
+    monkeypatch.setattr(run, "train_chunk", fake_chunk)
+    monkeypatch.setattr(run.time, "monotonic", lambda: clock["now"])
+    entrants = [Entrant(i, "relu") for i in range(4)]
+    _, per_step = run._calibrate(None, entrants, {"net_depth": 1, "width": 8})
+    assert clock["calls"] == 1 + 2 * run.CALIBRATION_ROUNDS
+    assert per_step == pytest.approx(0.01)  # (1 + 0.01·60·4) − (1 + 0.01·20·4), per candidate and step: no burst
