@@ -27,8 +27,8 @@ class Layer:
 
 
 LAYERS: tuple[Layer, ...] = (
-    Layer("foundations", ("errors", "compile_policy", "fused", "layers"),
-          "error types and suggestions; when to compile and the fused kernel; this table"),
+    Layer("foundations", ("errors", "compile_policy", "fused", "layers", "text"),
+          "error types and suggestions; values as text; when to compile and the fused kernel; this table"),
     Layer("record", ("spec", "spec_html", "registry"),
           "`ActivationSpec` (forward, derivative, parameters, init), its notebook display, the pure name/alias table"),
     Layer("activations", ("catalog", "formula", "palette"),

@@ -13,6 +13,7 @@ from actlab.catalog.equivalents import equivalents_for
 from actlab.cli.app import app, console, err_console, parse_floats, parse_params, print_json
 from actlab.cli.names import check_names
 from actlab.cli.options import ActivationArgument, JsonFlag, ParamOption
+from actlab.text import plain as _plain
 
 
 @app.command("list")
@@ -109,23 +110,6 @@ def show_command(
         say("references:")
         for ref in info["references"]:
             say(f"  • {ref}")
-
-
-def _plain(value: object) -> str:
-    """A value as a reader writes it: "–" for none, yes/no, 4 significant digits, ∞; lists joined."""
-    import math
-
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        if math.isinf(value):
-            return "∞" if value > 0 else "−∞"
-        return "nan" if math.isnan(value) else f"{value:.4g}"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_plain(v) for v in value) if value else "none"
-    return str(value)
 
 
 def describe(name: str, params: dict) -> dict:

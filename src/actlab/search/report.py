@@ -15,6 +15,7 @@ from typing import Any
 
 from actlab.report.render import _section, _table, render_html
 from actlab.report.stats import ALPHA
+from actlab.text import plain
 
 __all__ = ["write_report", "build_view", "save_command"]
 
@@ -123,7 +124,7 @@ def build_view(summary: Any) -> dict[str, Any]:
     for number, f in enumerate(leaders, start=1):
         details = f.details or {}
         figure = _figure(details, f.formula)
-        props = [[key.replace("_", " "), _value(value)] for key, value in (details.get("properties") or {}).items()]
+        props = [[key.replace("_", " "), plain(value)] for key, value in (details.get("properties") or {}).items()]
         name = _name(f.formula, number)
         sections.append(_section(
             f"leader-{number}", f"Finalist {number}: {f.formula}",
@@ -148,17 +149,3 @@ def write_report(out: str | Path) -> Path:
     path.write_text(re.sub(r"[ \t]+\n", "\n", html), encoding="utf-8")
     return path
 
-
-def _value(value: Any) -> str:
-    """A property as a reader writes it: yes/no, 4 significant digits, ∞, "–" for none."""
-    import math
-
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        if math.isinf(value):
-            return "∞" if value > 0 else "−∞"
-        return "nan" if math.isnan(value) else f"{value:.4g}"
-    return str(value)
