@@ -81,8 +81,8 @@ def ensure_ray(address: str | None = None) -> float:
 
 def worker_setup() -> None:
     """Each Ray worker's start, on its main thread before any task: import SymPy and torch._dynamo (torch.optim
-    imports it on first use) while no other thread of the worker can import them at the same time (Python's
-    import-deadlock avoidance would hand one thread the half-initialised module)."""
+    imports it on first use) where nothing can interrupt them — a task's imports can be cut short by Ray's
+    cancellation (a KeyboardInterrupt), which leaves the modules half-initialised for the worker's life."""
     import sympy  # noqa: F401
     import torch._dynamo  # noqa: F401
 
