@@ -19,6 +19,36 @@ pytestmark = pytest.mark.skipif(not budget.worker_enabled() or sys.platform != "
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
+# a child's SIGINT is Python's KeyboardInterrupt even where the test process ignores or blocks SIGINT (both are
+# inherited through exec, and Python keeps an ignored SIGINT ignored)
+RESET_SIGINT = ("import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})")
+
+
+def _env() -> dict:
+    env = {key: value for key, value in os.environ.items() if key != "ACTLAB_FORMULA_WORKER"}
+    return {**env, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
+
+
+def _state(pid: int) -> str:
+    """What a process that did not end is doing (for a failing assertion's message)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            lines = [line.strip() for line in status if line.startswith(("State", "SigBlk", "SigIgn", "SigCgt"))]
+        with open(f"/proc/{pid}/wchan") as wchan:
+            lines.append(f"wchan {wchan.read()}")
+        return "; ".join(lines)
+    except OSError as error:
+        return str(error)
+
+
+def _wait(process: subprocess.Popen, seconds: float) -> None:
+    try:
+        process.wait(seconds)
+    except subprocess.TimeoutExpired:
+        raise AssertionError(f"the process did not exit within {seconds} s: {_state(process.pid)}") from None
+
+
 def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as stat:
@@ -29,7 +59,8 @@ def _alive(pid: int) -> bool:
 
 def _start(body: str) -> tuple[subprocess.Popen, int]:
     """A Python process that runs ``body`` (which builds a formula), prints its worker's pid, then sleeps."""
-    script = textwrap.dedent("""
+    script = textwrap.dedent(f"""
+        {RESET_SIGINT}
         import os, signal, sys, time, threading
         from actlab.formula import budget, from_formula
 
@@ -40,8 +71,7 @@ def _start(body: str) -> tuple[subprocess.Popen, int]:
         print(budget._worker().process.pid, flush=True)
         time.sleep(float(os.environ.get("HOLD", "120")))
         """)
-    env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
-    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, env=env, text=True)
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, env=_env(), text=True)
     line = process.stdout.readline()
     assert line.strip().isdigit(), f"no worker pid printed (got {line!r})"
     return process, int(line)
@@ -97,7 +127,7 @@ def test_parent_exits_normally_and_takes_its_worker_along():
         ''')
     try:
         os.kill(process.pid, signal.SIGINT)  # KeyboardInterrupt in the sleep: a normal Python exit
-        process.wait(15)
+        _wait(process, 30)
         assert _gone_within(worker, 5)
     finally:
         _cleanup(worker)
@@ -107,21 +137,21 @@ def test_parent_exits_normally_and_takes_its_worker_along():
 def test_a_worker_forked_an_instant_before_a_normal_exit_does_not_hold_the_exit():
     # the exit comes before the new worker has reset the SIGTERM handler it inherited (one that ignores SIGTERM):
     # multiprocessing's own exit handler would send SIGTERM and wait for ever; the worker is SIGKILLed first
-    script = textwrap.dedent("""
+    script = textwrap.dedent(f"""
+        {RESET_SIGINT}
         import signal, time
         from actlab.formula import budget
         signal.signal(signal.SIGTERM, lambda *args: None)
         print(budget._worker().process.pid, flush=True)
         time.sleep(120)
         """)
-    env = {**os.environ, "PYTHONPATH": SRC, "OMP_NUM_THREADS": "1"}
     for _ in range(3):
         process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                   env=env, text=True)
+                                   env=_env(), text=True)
         worker = int(process.stdout.readline())
         try:
             os.kill(process.pid, signal.SIGINT)  # KeyboardInterrupt: a normal exit, right after the fork
-            process.wait(30)
+            _wait(process, 30)
             assert _gone_within(worker, 5)
         finally:
             process.kill()
